@@ -1,0 +1,328 @@
+"""Network: the VPC every other component lives in.
+
+Creates:
+- a VPC with DNS support and hostnames;
+- per availability zone three subnets: public (ALB, NAT gateways), private (ECS tasks, Lambda;
+  default route through NAT) and isolated (RDS, ElastiCache; no route out of the VPC);
+- an internet gateway, NAT gateways per strategy (`single`, `per_az` or `none`) with their EIPs;
+- route tables: one public, one private and one isolated per AZ;
+- the default security group, adopted and emptied;
+- VPC flow logs to a CloudWatch log group with retention, through a role scoped to that group;
+- an S3 gateway endpoint and, by config, interface endpoints for ECR, logs, Secrets Manager, STS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+# Interface endpoints the ECS tasks and the migration Lambda need when they should not go
+# through NAT: image pulls (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint),
+# logs, secrets injection and role credentials.
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts")
+AZ_SLOTS = 4
+
+
+class SubnetPlan(NamedTuple):
+    """CIDRs of each tier, one per AZ, in AZ order."""
+
+    public: list[str]
+    private: list[str]
+    isolated: list[str]
+
+
+def subnet_plan(vpc_cidr: str, az_count: int) -> SubnetPlan:
+    """Carve the VPC into tiers: public and isolated a quarter each, private the remaining half.
+
+    Each tier has AZ_SLOTS fixed slots, so adding an AZ later adds subnets without moving (and
+    so replacing) the existing ones. A /16 gives /20 public and isolated and /19 private
+    subnets; a /24 gives /28 and /27, AWS's smallest.
+    """
+    if not 1 <= az_count <= AZ_SLOTS:
+        raise ValueError(f"az_count must be 1..{AZ_SLOTS}, got {az_count}")
+    vpc = ipaddress.ip_network(vpc_cidr)
+    public_q, isolated_q, _, _ = vpc.subnets(prefixlen_diff=2)
+    _, private_half = vpc.subnets(prefixlen_diff=1)
+    slot_bits = (AZ_SLOTS - 1).bit_length()
+
+    def slots(block: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
+        return [str(s) for s in block.subnets(prefixlen_diff=slot_bits)][:az_count]
+
+    return SubnetPlan(
+        public=slots(public_q), private=slots(private_half), isolated=slots(isolated_q)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkArgs:
+    """Inputs of Network."""
+
+    name_prefix: str
+    """Prefix of physical names and Name tags (`webstack-staging`)."""
+    cidr: str
+    """VPC CIDR block (private, /16 to /24)."""
+    availability_zones: tuple[str, ...]
+    """Zones to span; one subnet per tier in each."""
+    nat_strategy: str = "per_az"
+    """`single`, `per_az` or `none` (private subnets then only reach AWS through endpoints)."""
+    interface_endpoints: bool = True
+    """Create interface endpoints for ECR, logs, Secrets Manager and STS."""
+    flow_log_retention_days: int = 90
+    """Retention of the flow-log group."""
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, three subnet tiers per AZ, NAT, endpoints and flow logs."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    isolated_subnet_ids: pulumi.Output[list[str]]
+    availability_zones: list[str]
+    endpoint_security_group_id: pulumi.Output[str] | None
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        plan = subnet_plan(args.cidr, len(args.availability_zones))
+        azs = list(args.availability_zones)
+
+        def tags(role: str) -> dict[str, str]:
+            return {"Name": f"{args.name_prefix}-{role}"}
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=tags("vpc"),
+            opts=child,
+        )
+
+        # Adopting the default security group with no rules removes AWS's allow-all-within-group
+        # default, so nothing can accidentally be launched into an open group.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            tags=tags("default-do-not-use"),
+            opts=child,
+        )
+
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child
+        )
+
+        def subnets(tier: str, cidrs: list[str]) -> list[aws.ec2.Subnet]:
+            return [
+                aws.ec2.Subnet(
+                    f"{name}-{tier}-{az}",
+                    vpc_id=vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={**tags(f"{tier}-{az}"), "tier": tier},
+                    opts=child,
+                )
+                for az, cidr in zip(azs, cidrs, strict=True)
+            ]
+
+        public = subnets("public", plan.public)
+        private = subnets("private", plan.private)
+        isolated = subnets("isolated", plan.isolated)
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id, tags=tags("public"), opts=child
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        for az, subnet in zip(azs, public, strict=True):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+            )
+
+        nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[args.nat_strategy]
+        nat_by_az: dict[str, aws.ec2.NatGateway] = {}
+        for az, subnet in zip(azs, public, strict=True):
+            if az not in nat_azs:
+                continue
+            eip = aws.ec2.Eip(f"{name}-nat-eip-{az}", domain="vpc", tags=tags(f"nat-{az}"), opts=child)
+            nat_by_az[az] = aws.ec2.NatGateway(
+                f"{name}-nat-{az}",
+                allocation_id=eip.id,
+                subnet_id=subnet.id,
+                tags=tags(f"nat-{az}"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            )
+
+        private_rts: list[aws.ec2.RouteTable] = []
+        for az, subnet in zip(azs, private, strict=True):
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{az}", vpc_id=vpc.id, tags=tags(f"private-{az}"), opts=child
+            )
+            private_rts.append(rt)
+            # per_az keeps egress inside the AZ (no cross-AZ data charges, survives an AZ
+            # outage); single routes every AZ through the first one.
+            nat = nat_by_az.get(az) or next(iter(nat_by_az.values()), None)
+            if nat is not None:
+                aws.ec2.Route(
+                    f"{name}-private-default-{az}",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat.id,
+                    opts=child,
+                )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
+
+        for az, subnet in zip(azs, isolated, strict=True):
+            # No routes at all: only the VPC-local route, so data stores cannot reach out.
+            rt = aws.ec2.RouteTable(
+                f"{name}-isolated-rt-{az}", vpc_id=vpc.id, tags=tags(f"isolated-{az}"), opts=child
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-isolated-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
+
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts],
+            tags=tags("s3"),
+            opts=child,
+        )
+
+        self.endpoint_security_group_id = None
+        if args.interface_endpoints:
+            endpoint_sg = aws.ec2.SecurityGroup(
+                f"{name}-endpoints-sg",
+                vpc_id=vpc.id,
+                description="HTTPS from inside the VPC to AWS interface endpoints",
+                ingress=[
+                    aws.ec2.SecurityGroupIngressArgs(
+                        description="HTTPS from the VPC",
+                        protocol="tcp",
+                        from_port=443,
+                        to_port=443,
+                        cidr_blocks=[args.cidr],
+                    )
+                ],
+                tags=tags("endpoints"),
+                opts=child,
+            )
+            self.endpoint_security_group_id = endpoint_sg.id
+            for service in INTERFACE_ENDPOINT_SERVICES:
+                aws.ec2.VpcEndpoint(
+                    f"{name}-{service.replace('.', '-')}",
+                    vpc_id=vpc.id,
+                    service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
+                    vpc_endpoint_type="Interface",
+                    private_dns_enabled=True,
+                    subnet_ids=[s.id for s in private],
+                    security_group_ids=[endpoint_sg.id],
+                    tags=tags(service),
+                    opts=child,
+                )
+
+        self._flow_logs(name, args, vpc, tags("flow-logs"))
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in isolated])
+        self.availability_zones = azs
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "vpc_cidr": self.vpc_cidr,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "isolated_subnet_ids": self.isolated_subnet_ids,
+                "availability_zones": azs,
+            }
+        )
+
+    def _flow_logs(
+        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/vpc/{args.name_prefix}/flow-logs",
+            retention_in_days=args.flow_log_retention_days,
+            tags=tags,
+            opts=child,
+        )
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            # Confused-deputy guard: only flow logs of this account.
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                        }
+                    ],
+                }
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=role.id,
+            policy=log_group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=tags,
+            opts=child,
+        )

@@ -1,0 +1,326 @@
+"""The offline cloud: run the real webstack program under Pulumi's mock runtime.
+
+`evaluate(stack)` loads `Pulumi.<stack>.yaml`, runs `components.stack.build_stack` with the
+real SDK classes (which reject unknown or missing arguments) against `MockCloud`, and returns
+every registered resource with its inputs (secrets marked), options and mock outputs. The
+tests, `make plan` and the offline policy check all use it.
+
+`MockCloud` answers like AWS would in shape: ids with the right prefixes, ARNs in the stack's
+region and a fixed account, and the computed attributes the program reads. Unknown invokes
+fail loudly so a new data source gets a deliberate mock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.stackfile import load_stack_config
+
+ACCOUNT_ID = "123456789012"
+PROJECT = "webstack"
+
+# id prefixes AWS uses, for types whose ids the program passes around.
+_ID_PREFIX = {
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
+}
+
+
+def _digest(text: str, length: int = 17) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def unwrap_secrets(value: Any) -> tuple[Any, bool]:
+    """Strip Pulumi's secret wrappers; say whether any were found."""
+    if rpc.is_rpc_secret(value):
+        inner, _ = unwrap_secrets(rpc.unwrap_rpc_secret(value))
+        return inner, True
+    if isinstance(value, dict):
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], secret = unwrap_secrets(v)
+            found |= secret
+        return out, found
+    if isinstance(value, list):
+        pairs = [unwrap_secrets(v) for v in value]
+        return [v for v, _ in pairs], any(s for _, s in pairs)
+    return value, False
+
+
+@dataclass
+class Resource:
+    """One registered resource as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    protect: bool
+    inputs: dict[str, Any]
+    """Inputs with secret wrappers removed."""
+    secret_inputs: set[str]
+    """Top-level input names whose value is (or contains) a secret."""
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    options: dict[str, Any]
+    """Other resource options: ignoreChanges, deleteBeforeReplace, aliases, retainOnDelete, ..."""
+    raw_inputs: struct_pb2.Struct = field(repr=False)
+    """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
+
+    @property
+    def provider_urn(self) -> str:
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
+
+
+class MockCloud(pulumi.runtime.Mocks):
+    """Plausible AWS, Cloudflare and random answers, without a cloud."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.provider_regions: dict[str, str] = {}
+
+    # -- invokes -------------------------------------------------------------------------------
+
+    def _region_of(self, provider_ref: str, args: Mapping[str, Any]) -> str:
+        if args.get("region"):
+            return str(args["region"])
+        urn = provider_ref.rsplit("::", 1)[0] if provider_ref else ""
+        return self.provider_regions.get(urn, self.region)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:  # type: ignore[override]
+        handler = INVOKES.get(args.token)
+        if handler is None:
+            raise NotImplementedError(f"MockCloud has no mock for invoke {args.token}")
+        return handler(self, self._region_of(args.provider, args.args), args.args)
+
+    # -- resources ----------------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs, _ = unwrap_secrets(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", dict(args.inputs)
+        if not args.custom:
+            return None, {}
+        prefix = _ID_PREFIX.get(args.typ, "")
+        resource_id = f"{prefix}{_digest(args.typ + args.name)}" if prefix else f"{args.name}-id"
+        region = self.provider_regions.get(args.provider.rsplit("::", 1)[0] if args.provider else "", self.region)
+        state: dict[str, Any] = dict(args.inputs)
+        physical = inputs.get("name") or f"{args.name}-{_digest(args.name, 7)}"
+        module = args.typ.split(":")[1].split("/")[0]
+        state.setdefault("name", physical)
+        state.setdefault("arn", f"arn:aws:{module}:{region}:{ACCOUNT_ID}:{args.name}/{physical}")
+        computed = COMPUTED.get(args.typ)
+        if computed is not None:
+            state.update(computed(self, region, args.name, inputs, resource_id))
+        return resource_id, state
+
+
+# Computed attributes per type: (cloud, region, logical name, inputs, id) -> extra state.
+Computed = Callable[[MockCloud, str, str, dict[str, Any], str], dict[str, Any]]
+COMPUTED: dict[str, Computed] = {
+    "aws:ec2/vpc:Vpc": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:vpc/{rid}",
+        "defaultSecurityGroupId": f"sg-{_digest(name + 'default')}",
+        "mainRouteTableId": f"rtb-{_digest(name + 'main')}",
+    },
+    "aws:ec2/subnet:Subnet": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:subnet/{rid}",
+    },
+    "aws:ec2/securityGroup:SecurityGroup": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{rid}",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{i.get('name', name)}",
+    },
+    "aws:iam/role:Role": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
+        "uniqueId": f"AROA{_digest(name, 17).upper()}",
+    },
+    "aws:ec2/eip:Eip": lambda c, region, name, i, rid: {
+        "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",
+        "allocationId": rid,
+    },
+}
+
+Invoke = Callable[[MockCloud, str, Mapping[str, Any]], dict[str, Any]]
+_AZ_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd", "eu-west-1": "abc"}
+INVOKES: dict[str, Invoke] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda c, region, a: {
+        "id": region,
+        "names": [f"{region}{x}" for x in _AZ_LETTERS.get(region, "abc")],
+        "zoneIds": [f"use1-az{n}" for n, _ in enumerate(_AZ_LETTERS.get(region, "abc"), 1)],
+        "groupNames": [region],
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda c, region, a: {
+        "id": ACCOUNT_ID,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline",
+        "userId": "AIDAOFFLINE",
+    },
+    "aws:index/getPartition:getPartition": lambda c, region, a: {
+        "id": "aws",
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "reverseDnsPrefix": "com.amazonaws",
+    },
+    "aws:index/getRegion:getRegion": lambda c, region, a: {
+        "id": region,
+        "name": region,
+        "region": region,
+        "endpoint": f"ec2.{region}.amazonaws.com",
+        "description": region,
+    },
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, keeping every registration request for assertions and the analyzer."""
+
+    def __init__(self, cloud: MockCloud) -> None:
+        super().__init__(cloud)
+        self.cloud = cloud
+        self.recorded: list[Resource] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine does not qualify children of the root stack with the stack's type.
+        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs_wrapped = rpc.deserialize_properties(request.object)
+        inputs, _ = unwrap_secrets(inputs_wrapped)
+        if request.type == "pulumi:providers:aws":
+            self.cloud.provider_regions[urn] = inputs.get("region") or self.cloud.region
+        secret_inputs = {k for k, v in inputs_wrapped.items() if unwrap_secrets(v)[1]}
+        outputs, _ = unwrap_secrets(rpc.deserialize_properties(response.object))
+        raw = struct_pb2.Struct()
+        raw.CopyFrom(request.object)
+        self.recorded.append(
+            Resource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                provider=request.provider,
+                protect=bool(request.protect),
+                inputs=inputs,
+                secret_inputs=secret_inputs,
+                outputs=outputs,
+                dependencies=list(request.dependencies),
+                options={
+                    "ignoreChanges": list(request.ignoreChanges),
+                    "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                    "retainOnDelete": bool(request.retainOnDelete),
+                    "aliases": [str(a) for a in request.aliases],
+                    "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                    "replaceOnChanges": list(request.replaceOnChanges),
+                },
+                raw_inputs=raw,
+            )
+        )
+        return response
+
+
+@dataclass
+class Evaluation:
+    """What one run of the program registered and exported."""
+
+    stack: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Resource:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_} named {name!r}, found {[r.name for r in found]}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        for r in self.resources:
+            if r.urn == urn:
+                return r
+        raise LookupError(urn)
+
+    def children(self, parent: Resource) -> list[Resource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+    def descendants(self, ancestor: Resource) -> Iterator[Resource]:
+        for child in self.children(ancestor):
+            yield child
+            yield from self.descendants(child)
+
+
+def run_program(
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: list[str],
+    program: Callable[[], Mapping[str, Any]],
+) -> Evaluation:
+    """Run `program` (returning stack outputs) under the mock cloud with the given config."""
+    pulumi.runtime.set_all_config(dict(config), secret_keys)
+    cloud = MockCloud(config.get("aws:region", "us-east-1"))
+    monitor = RecordingMonitor(cloud)
+    # A fresh root stack per run, so URNs name this stack and not the previous run's.
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(cloud, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    outputs: dict[str, Any] = {}
+    secret_outputs: set[str] = set()
+
+    async def resolve() -> None:
+        for key, value in program().items():
+            out = pulumi.Output.from_input(value)
+            outputs[key] = await out.future()
+            if await out.is_secret():
+                secret_outputs.add(key)
+
+    _sync_await(run_pulumi_func(lambda: _sync_await(resolve())))
+    return Evaluation(stack, monitor.recorded, outputs, secret_outputs)
+
+
+def evaluate(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    secret_overrides: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """Run the webstack program for `stack` (its Pulumi.<stack>.yaml plus overrides)."""
+    from components.config import load_stack_config as load_program_config
+    from components.stack import build_stack, region_availability_zones
+
+    config, secret_keys = load_stack_config(stack, overrides, secret_overrides)
+    return run_program(
+        stack,
+        config,
+        secret_keys,
+        lambda: build_stack(load_program_config(region_availability_zones)),
+    )
