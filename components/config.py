@@ -58,9 +58,6 @@ class _Problems:
             raise ConfigError(self.stack, self.items)
 
 
-builtins_str, builtins_int, builtins_bool = str, int, bool
-
-
 class Section:
     """Typed access to one config object; records a problem instead of raising.
 
@@ -75,8 +72,8 @@ class Section:
         key: str,
         data: Mapping[str, Any],
         *,
-        separator: builtins_str = ".",
-        scalars_are_strings: builtins_bool = False,
+        separator: str = ".",
+        scalars_are_strings: bool = False,
     ) -> None:
         self._problems = problems
         self.key = key
@@ -85,9 +82,9 @@ class Section:
         # Top-level stack config reaches the program as strings ("true", "30"); inside an
         # object the YAML types survive.
         self._scalars_are_strings = scalars_are_strings
-        self._read: set[builtins_str] = set()
+        self._read: set[str] = set()
 
-    def _path(self, name: builtins_str) -> builtins_str:
+    def _path(self, name: str) -> str:
         return f"{self.key}{self._separator}{name}"
 
     def error(self, name: str, message: str) -> None:
@@ -102,34 +99,36 @@ class Section:
             return default
         return value
 
-    def _typed(self, name: builtins_str, default: Any, kind: type) -> Any:
+    def _typed(self, name: str, default: Any, kind: type) -> Any:
         """The value if present and of `kind`, else the default (None when there is none)."""
         value = self._raw(name, default)
         if value is _MISSING:
             return None
-        if self._scalars_are_strings and isinstance(value, builtins_str) and kind is not builtins_str:
+        if self._scalars_are_strings and isinstance(value, str) and kind is not str:
             value = _decode_scalar(value)
         # bool is an int in Python; a YAML `true` where a number belongs is still a mistake.
-        if not isinstance(value, kind) or (kind is builtins_int and isinstance(value, bool)):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             self.error(name, f"must be a {kind.__name__}, got {type(value).__name__} {value!r}")
             return None if default is _MISSING else default
         return value
 
-    def str(
-        self, name: builtins_str, default: Any = _MISSING, *, choices: Sequence[builtins_str] = ()
-    ) -> builtins_str:
-        value = self._typed(name, default, builtins_str)
+    def get_str(self, name: str, default: Any = _MISSING, *, choices: Sequence[str] = ()) -> str:
+        value = self._typed(name, default, str)
         if value is None:
             return ""
         if choices and value not in choices:
             self.error(name, f"must be one of {', '.join(choices)}, got {value!r}")
         return value
 
-    def int(
-        self, name: builtins_str, default: Any = _MISSING, *, min: builtins_int | None = None,
-        max: builtins_int | None = None,
-    ) -> builtins_int:
-        value = self._typed(name, default, builtins_int)
+    def get_int(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        min: int | None = None,
+        max: int | None = None,
+    ) -> int:
+        value = self._typed(name, default, int)
         if value is None:
             return min or 0
         if min is not None and value < min:
@@ -138,25 +137,25 @@ class Section:
             self.error(name, f"must be <= {max}, got {value}")
         return value
 
-    def bool(self, name: builtins_str, default: Any = _MISSING) -> builtins_bool:
-        return bool(self._typed(name, default, builtins_bool))
+    def get_bool(self, name: str, default: Any = _MISSING) -> bool:
+        return bool(self._typed(name, default, bool))
 
-    def str_list(self, name: builtins_str, default: Any = _MISSING) -> tuple[builtins_str, ...]:
+    def get_str_list(self, name: str, default: Any = _MISSING) -> tuple[str, ...]:
         value = self._typed(name, default, list) or []
-        bad = [v for v in value if not isinstance(v, builtins_str)]
+        bad = [v for v in value if not isinstance(v, str)]
         if bad:
             self.error(name, f"must be a list of strings, got {bad[0]!r}")
             return ()
         return tuple(value)
 
-    def str_map(self, name: builtins_str, default: Any = _MISSING) -> dict[builtins_str, builtins_str]:
+    def get_str_map(self, name: str, default: Any = _MISSING) -> dict[str, str]:
         value = self._typed(name, default, dict) or {}
-        bad = {k: v for k, v in value.items() if not isinstance(v, builtins_str)}
+        bad = {k: v for k, v in value.items() if not isinstance(v, str)}
         for k, v in bad.items():
             self.error(f"{name}.{k}", f"must be a str, got {type(v).__name__} {v!r}")
         return {k: v for k, v in value.items() if k not in bad}
 
-    def section(self, name: builtins_str) -> Section:
+    def section(self, name: str) -> Section:
         value = self._typed(name, {}, dict)
         return Section(self._problems, self._path(name), value)
 
@@ -164,8 +163,6 @@ class Section:
         """Report keys nobody read: almost always a typo of a real key."""
         for name in sorted(set(self._data) - self._read):
             self.error(name, "unknown key")
-
-
 
 
 def _decode_scalar(value: str) -> Any:
@@ -188,7 +185,7 @@ class NetworkConfig:
     cidr: str
     """VPC CIDR: a private (RFC 1918) network, /16 to /24."""
     az_count: int
-    """Availability zones to spread every tier over (2 to MAX_AZS, and no more than the region has)."""
+    """Zones to spread every tier over: 2 to MAX_AZS, and no more than the region has."""
     nat_strategy: str
     """`single` (one NAT gateway), `per_az` (one per AZ, survives an AZ outage) or `none`."""
     interface_endpoints: bool
@@ -240,32 +237,35 @@ def _valid_hostname(name: str) -> bool:
 
 
 def _read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
-    cidr = section.str("cidr")
+    cidr = section.get_str("cidr")
     try:
         net = ipaddress.ip_network(cidr)
     except ValueError as exc:
         if cidr:
-            section.error("cidr", f"must be an IPv4 network such as 10.20.0.0/16, got {cidr!r} ({exc})")
+            section.error(
+                "cidr", f"must be an IPv4 network such as 10.20.0.0/16, got {cidr!r} ({exc})"
+            )
     else:
         if not isinstance(net, ipaddress.IPv4Network) or not any(
-            net.subnet_of(r) for r in _PRIVATE_RANGES
+            net.subnet_of(r)
+            for r in _PRIVATE_RANGES  # type: ignore[arg-type]
         ):
             section.error("cidr", f"must be a private RFC 1918 IPv4 range, got {cidr!r}")
         elif not 16 <= net.prefixlen <= 24:
             section.error("cidr", f"prefix must be between /16 and /24, got /{net.prefixlen}")
-    az_count = section.int("azCount", min=2, max=MAX_AZS)
+    az_count = section.get_int("azCount", min=2, max=MAX_AZS)
     if region_azs and az_count > len(region_azs):
         section.error(
             "azCount", f"the region has only {len(region_azs)} available zones, got {az_count}"
         )
-    nat = section.str("natStrategy", choices=NAT_STRATEGIES)
-    endpoints = section.bool("interfaceEndpoints", False)
+    nat = section.get_str("natStrategy", choices=NAT_STRATEGIES)
+    endpoints = section.get_bool("interfaceEndpoints", False)
     if nat == "none" and not endpoints:
         section.error(
             "natStrategy",
             "'none' needs interfaceEndpoints: true, or tasks cannot reach ECR, logs or secrets",
         )
-    retention = section.int("flowLogRetentionDays", 90, min=1)
+    retention = section.get_int("flowLogRetentionDays", 90, min=1)
     section.finish()
     return NetworkConfig(
         cidr=cidr,
@@ -315,14 +315,14 @@ def parse_stack_config(
         problems.add("aws:region", "is required")
     top = Section(problems, PROJECT, raw, separator=":", scalars_are_strings=True)
 
-    environment = top.str("environment", choices=ENVIRONMENTS)
-    domain = top.str("domain").lower().rstrip(".")
+    environment = top.get_str("environment", choices=ENVIRONMENTS)
+    domain = top.get_str("domain").lower().rstrip(".")
     if domain and not _valid_hostname(domain):
         top.error("domain", f"must be a valid DNS hostname such as example.com, got {domain!r}")
-    owner = top.str("owner")
-    cost_center = top.str("costCenter")
-    protect = top.bool("protect", False)
-    account_id = top.str("accountId", "")
+    owner = top.get_str("owner")
+    cost_center = top.get_str("costCenter")
+    protect = top.get_bool("protect", False)
+    account_id = top.get_str("accountId", "")
     if account_id and not re.fullmatch(r"\d{12}", account_id):
         top.error("accountId", f"must be a 12-digit AWS account id, got {account_id!r}")
 

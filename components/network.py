@@ -118,9 +118,7 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
 
-        igw = aws.ec2.InternetGateway(
-            f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child
-        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child)
 
         def subnets(tier: str, cidrs: list[str]) -> list[aws.ec2.Subnet]:
             return [
@@ -160,7 +158,9 @@ class Network(pulumi.ComponentResource):
         for az, subnet in zip(azs, public, strict=True):
             if az not in nat_azs:
                 continue
-            eip = aws.ec2.Eip(f"{name}-nat-eip-{az}", domain="vpc", tags=tags(f"nat-{az}"), opts=child)
+            eip = aws.ec2.Eip(
+                f"{name}-nat-eip-{az}", domain="vpc", tags=tags(f"nat-{az}"), opts=child
+            )
             nat_by_az[az] = aws.ec2.NatGateway(
                 f"{name}-nat-{az}",
                 allocation_id=eip.id,
@@ -272,7 +272,9 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOptions(parent=self)
+        ).account_id
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             assume_role_policy=pulumi.Output.json_dumps(

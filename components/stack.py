@@ -22,7 +22,7 @@ from components.network import Network, NetworkArgs
 class Providers:
     """Explicit providers; every AWS resource goes through one of them."""
 
-    aws: aws.Provider
+    regional: aws.Provider
     """The stack's region, with the stack's default tags."""
     us_east_1: aws.Provider
     """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
@@ -42,13 +42,15 @@ def make_providers(cfg: StackConfig) -> Providers:
             default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)),
         )
 
-    return Providers(aws=provider("aws", cfg.region), us_east_1=provider("aws-us-east-1", "us-east-1"))
+    return Providers(
+        regional=provider("aws", cfg.region), us_east_1=provider("aws-us-east-1", "us-east-1")
+    )
 
 
 def build_stack(cfg: StackConfig) -> dict[str, Any]:
     """Create every component of the stack; return the stack outputs."""
     providers = make_providers(cfg)
-    in_region = pulumi.ResourceOptions(providers={"aws": providers.aws})
+    in_region = pulumi.ResourceOptions(providers={"aws": providers.regional})
 
     network = Network(
         "network",

@@ -124,7 +124,9 @@ class MockCloud(pulumi.runtime.Mocks):
             return None, {}
         prefix = _ID_PREFIX.get(args.typ, "")
         resource_id = f"{prefix}{_digest(args.typ + args.name)}" if prefix else f"{args.name}-id"
-        region = self.provider_regions.get(args.provider.rsplit("::", 1)[0] if args.provider else "", self.region)
+        region = self.provider_regions.get(
+            args.provider.rsplit("::", 1)[0] if args.provider else "", self.region
+        )
         state: dict[str, Any] = dict(args.inputs)
         physical = inputs.get("name") or f"{args.name}-{_digest(args.name, 7)}"
         module = args.typ.split(":")[1].split("/")[0]
@@ -263,7 +265,9 @@ class Evaluation:
     def one(self, type_: str, name: str | None = None) -> Resource:
         found = [r for r in self.of_type(type_) if name is None or r.name == name]
         if len(found) != 1:
-            raise LookupError(f"expected one {type_} named {name!r}, found {[r.name for r in found]}")
+            raise LookupError(
+                f"expected one {type_} named {name!r}, found {[r.name for r in found]}"
+            )
         return found[0]
 
     def by_urn(self, urn: str) -> Resource:

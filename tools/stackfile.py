@@ -68,7 +68,9 @@ def load_stack_config(
     """
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        raise StackFileError(f"no stack file {path.name} (stacks here: {', '.join(stack_names(root))})")
+        raise StackFileError(
+            f"no stack file {path.name} (stacks here: {', '.join(stack_names(root))})"
+        )
     document = yaml.safe_load(path.read_text()) or {}
     raw = document.get("config") or {}
     if not isinstance(raw, dict):

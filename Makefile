@@ -1,0 +1,37 @@
+# webstack — the two commands a newcomer needs: `make plan STACK=staging` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STACK  ?= staging
+export PYTHONPATH := $(CURDIR)
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help install plan lint test
+
+help:
+	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
+	@echo "make test                      lint, type checks and every test (starts its own PostgreSQL)"
+	@echo "make lint                      ruff and mypy only"
+
+$(BIN)/python:
+	tools/install-system-deps
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+plan: install
+	$(BIN)/python -m tools.plan $(STACK)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	tools/install-system-deps
+	$(BIN)/pytest

@@ -1,0 +1,30 @@
+"""Shared fixtures: the program evaluated under the mock cloud, once per stack and session."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.mockcloud import Evaluation, evaluate
+from tools.stackfile import stack_names
+
+STACKS = stack_names()
+
+
+@pytest.fixture(scope="session")
+def evaluations() -> dict[str, Evaluation]:
+    """Both stacks exactly as their Pulumi.<stack>.yaml describe them."""
+    return {stack: evaluate(stack) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest, evaluations: dict[str, Evaluation]) -> Evaluation:
+    """Each committed stack in turn."""
+    return evaluations[request.param]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder: tests/unit -> unit, tests/policy -> policy, ..."""
+    for item in items:
+        folder = item.path.parent.name
+        if folder in ("unit", "policy", "integration"):
+            item.add_marker(getattr(pytest.mark, folder))

@@ -1,0 +1,152 @@
+"""Bad input: every validation names the key and the stack, and nothing gets registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from tools.mockcloud import evaluate
+
+NETWORK = {"cidr": "10.20.0.0/16", "azCount": 2, "natStrategy": "single"}
+
+
+def problems_of(stack: str, **overrides: Any) -> list[str]:
+    """Evaluate with overrides; return the reported problems (and check nothing was created)."""
+    from tools import mockcloud
+
+    registered: list[Any] = []
+    original = mockcloud.RecordingMonitor.RegisterResource
+
+    def spy(self: mockcloud.RecordingMonitor, request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":  # the mock runtime's own root
+            registered.append(request.type)
+        return original(self, request)
+
+    mockcloud.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ConfigError) as info:
+            evaluate(stack, overrides={f"webstack:{k}": v for k, v in overrides.items()})
+    finally:
+        mockcloud.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
+    assert registered == [], f"resources registered despite bad config: {registered}"
+    assert info.value.stack == stack
+    return info.value.problems
+
+
+def assert_problem(problems: list[str], key: str, stack: str, *words: str) -> None:
+    matching = [p for p in problems if p.startswith(f"{key} ({stack}):")]
+    assert matching, f"no problem for {key} in {problems}"
+    assert any(all(w in p for w in words) for p in matching), matching
+
+
+@pytest.mark.parametrize(
+    ("cidr", "words"),
+    [
+        ("8.8.0.0/16", ("private",)),
+        ("10.0.0.0/8", ("/16 and /24", "/8")),
+        ("10.0.0.0/26", ("/16 and /24", "/26")),
+        ("10.0.0.1/16", ("IPv4 network",)),
+        ("not-a-cidr", ("IPv4 network",)),
+        ("fd00::/48", ("private",)),
+    ],
+)
+def test_vpc_cidr_must_be_private_16_to_24(cidr: str, words: tuple[str, ...]) -> None:
+    problems = problems_of("staging", network={**NETWORK, "cidr": cidr})
+    assert_problem(problems, "webstack:network.cidr", "staging", *words)
+
+
+@pytest.mark.parametrize(("count", "words"), [(1, (">= 2",)), (5, ("<= 4",))])
+def test_az_count_bounds(count: int, words: tuple[str, ...]) -> None:
+    problems = problems_of("prod", network={**NETWORK, "azCount": count})
+    assert_problem(problems, "webstack:network.azCount", "prod", *words)
+
+
+def test_az_count_cannot_exceed_the_region() -> None:
+    # The mock region eu-west-1 has three zones.
+    from tools.mockcloud import evaluate as run
+
+    with pytest.raises(ConfigError) as info:
+        run(
+            "staging",
+            overrides={"aws:region": "eu-west-1", "webstack:network": {**NETWORK, "azCount": 4}},
+        )
+    assert_problem(info.value.problems, "webstack:network.azCount", "staging", "only 3")
+
+
+def test_unknown_environment() -> None:
+    problems = problems_of("staging", environment="qa")
+    assert_problem(problems, "webstack:environment", "staging", "staging, prod", "'qa'")
+
+
+@pytest.mark.parametrize(
+    "domain", ["localhost", "exa mple.com", "-bad.example.com", "a..b", "1.2.3.4"]
+)
+def test_domain_must_be_a_hostname(domain: str) -> None:
+    problems = problems_of("staging", domain=domain)
+    assert_problem(problems, "webstack:domain", "staging", "hostname")
+
+
+def test_unknown_nat_strategy() -> None:
+    problems = problems_of("staging", network={**NETWORK, "natStrategy": "gateway"})
+    assert_problem(problems, "webstack:network.natStrategy", "staging", "single, per_az, none")
+
+
+def test_no_nat_needs_interface_endpoints() -> None:
+    problems = problems_of("staging", network={**NETWORK, "natStrategy": "none"})
+    assert_problem(problems, "webstack:network.natStrategy", "staging", "interfaceEndpoints")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        ("network", {**NETWORK, "natStrategy": 5}, "webstack:network.natStrategy"),
+        ("network", {**NETWORK, "cidr": ["10.0.0.0/16"]}, "webstack:network.cidr"),
+        ("owner", {"team": "x"}, "webstack:owner"),
+        ("network", {**NETWORK, "azCount": "two"}, "webstack:network.azCount"),
+        (
+            "network",
+            {**NETWORK, "interfaceEndpoints": "yes"},
+            "webstack:network.interfaceEndpoints",
+        ),
+    ],
+)
+def test_wrong_types_are_named(key: str, value: Any, path: str) -> None:
+    assert_problem(problems_of("staging", **{key: value}), path, "staging", "must be a")
+
+
+def test_unknown_keys_are_reported_as_typos() -> None:
+    problems = problems_of("staging", netwrok={"cidr": "10.0.0.0/16"})
+    assert_problem(problems, "webstack:netwrok", "staging", "unknown key")
+    problems = problems_of("staging", network={**NETWORK, "natStrategi": "single"})
+    assert_problem(problems, "webstack:network.natStrategi", "staging", "unknown key")
+
+
+def test_required_keys_and_region() -> None:
+    problems = problems_of("prod", owner=None, domain=None)
+    assert_problem(problems, "webstack:owner", "prod", "required")
+    assert_problem(problems, "webstack:domain", "prod", "required")
+    with pytest.raises(ConfigError) as info:
+        evaluate("prod", overrides={"aws:region": None})
+    assert_problem(info.value.problems, "aws:region", "prod", "required")
+
+
+def test_bad_account_id() -> None:
+    assert_problem(problems_of("prod", accountId="12345"), "webstack:accountId", "prod", "12-digit")
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    problems = problems_of(
+        "prod",
+        environment="production",
+        domain="not a domain",
+        network={**NETWORK, "cidr": "8.8.8.0/24", "natStrategy": "many"},
+    )
+    keys = {p.split(" ")[0] for p in problems}
+    assert {
+        "webstack:environment",
+        "webstack:domain",
+        "webstack:network.cidr",
+        "webstack:network.natStrategy",
+    } <= keys
