@@ -26,7 +26,7 @@ MAX_AZS = 4  # the subnet plan (network.subnet_plan) reserves four slots per tie
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 _MISSING: Any = object()
 
@@ -247,8 +247,7 @@ def _read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
             )
     else:
         if not isinstance(net, ipaddress.IPv4Network) or not any(
-            net.subnet_of(r)
-            for r in _PRIVATE_RANGES  # type: ignore[arg-type]
+            net.subnet_of(r) for r in _PRIVATE_RANGES
         ):
             section.error("cidr", f"must be a private RFC 1918 IPv4 range, got {cidr!r}")
         elif not 16 <= net.prefixlen <= 24:
