@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components.config import StackConfig, load_stack_config
 from components.network import Network, NetworkArgs
+from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
             interface_endpoints=cfg.network.interface_endpoints,
             flow_log_retention_days=cfg.network.flow_log_retention_days,
         ),
+        opts=in_region,
+    )
+
+    workloads = WorkloadSecurityGroups(  # noqa: F841 (the data tier admits these groups next)
+        "workloads",
+        WorkloadSecurityGroupsArgs(name_prefix=cfg.name_prefix, vpc_id=network.vpc_id),
         opts=in_region,
     )
 

@@ -7,38 +7,10 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError
+from tests.helpers import assert_problem, problems_of
 from tools.mockcloud import evaluate
 
 NETWORK = {"cidr": "10.20.0.0/16", "azCount": 2, "natStrategy": "single"}
-
-
-def problems_of(stack: str, **overrides: Any) -> list[str]:
-    """Evaluate with overrides; return the reported problems (and check nothing was created)."""
-    from tools import mockcloud
-
-    registered: list[Any] = []
-    original = mockcloud.RecordingMonitor.RegisterResource
-
-    def spy(self: mockcloud.RecordingMonitor, request: Any) -> Any:
-        if request.type != "pulumi:pulumi:Stack":  # the mock runtime's own root
-            registered.append(request.type)
-        return original(self, request)
-
-    mockcloud.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
-    try:
-        with pytest.raises(ConfigError) as info:
-            evaluate(stack, overrides={f"webstack:{k}": v for k, v in overrides.items()})
-    finally:
-        mockcloud.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
-    assert registered == [], f"resources registered despite bad config: {registered}"
-    assert info.value.stack == stack
-    return info.value.problems
-
-
-def assert_problem(problems: list[str], key: str, stack: str, *words: str) -> None:
-    matching = [p for p in problems if p.startswith(f"{key} ({stack}):")]
-    assert matching, f"no problem for {key} in {problems}"
-    assert any(all(w in p for w in words) for p in matching), matching
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,45 @@
+"""Helpers shared by the tests: bad-config assertions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from tools.mockcloud import evaluate
+
+
+def problems_of(
+    stack: str, secret_overrides: dict[str, Any] | None = None, **overrides: Any
+) -> list[str]:
+    """Evaluate with overrides; return the reported problems (and check nothing was created)."""
+    from tools import mockcloud
+
+    registered: list[Any] = []
+    original = mockcloud.RecordingMonitor.RegisterResource
+
+    def spy(self: mockcloud.RecordingMonitor, request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":  # the mock runtime's own root
+            registered.append(request.type)
+        return original(self, request)
+
+    mockcloud.RecordingMonitor.RegisterResource = spy  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ConfigError) as info:
+            evaluate(
+                stack,
+                overrides={f"webstack:{k}": v for k, v in overrides.items()},
+                secret_overrides=secret_overrides,
+            )
+    finally:
+        mockcloud.RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
+    assert registered == [], f"resources registered despite bad config: {registered}"
+    assert info.value.stack == stack
+    return info.value.problems
+
+
+def assert_problem(problems: list[str], key: str, stack: str, *words: str) -> None:
+    matching = [p for p in problems if p.startswith(f"{key} ({stack}):")]
+    assert matching, f"no problem for {key} in {problems}"
+    assert any(all(w in p for w in words) for p in matching), matching
