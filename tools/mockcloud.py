@@ -13,6 +13,8 @@ fail loudly so a new data source gets a deliberate mock.
 from __future__ import annotations
 
 import hashlib
+import secrets
+import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +44,19 @@ _ID_PREFIX = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
     "aws:ec2/flowLog:FlowLog": "fl-",
 }
+
+
+def _random_string(inputs: Mapping[str, Any]) -> str:
+    alphabet = ""
+    if inputs.get("lower", True):
+        alphabet += string.ascii_lowercase
+    if inputs.get("upper", True):
+        alphabet += string.ascii_uppercase
+    if inputs.get("numeric", True):
+        alphabet += string.digits
+    if inputs.get("special", True):
+        alphabet += inputs.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
+    return "".join(secrets.choice(alphabet) for _ in range(int(inputs["length"])))
 
 
 def _digest(text: str, length: int = 17) -> str:
@@ -99,6 +114,8 @@ class MockCloud(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
         self.provider_regions: dict[str, str] = {}
+        # Set by RecordingMonitor per registration: outputs the engine would mark secret.
+        self.secret_outputs: list[str] = []
 
     # -- invokes -------------------------------------------------------------------------------
 
@@ -135,6 +152,10 @@ class MockCloud(pulumi.runtime.Mocks):
         computed = COMPUTED.get(args.typ)
         if computed is not None:
             state.update(computed(self, region, args.name, inputs, resource_id))
+        # The engine, not the SDK, marks additionalSecretOutputs secret; the mock must too.
+        for key in self.secret_outputs:
+            if key in state and not rpc.is_rpc_secret(state[key]):
+                state[key] = rpc.wrap_rpc_secret(state[key])
         return resource_id, state
 
 
@@ -158,6 +179,15 @@ COMPUTED: dict[str, Computed] = {
     "aws:iam/role:Role": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
         "uniqueId": f"AROA{_digest(name, 17).upper()}",
+    },
+    # Random values are generated per run, never literals; their length and alphabet follow
+    # the inputs so length and character-set checks see what the real provider would return.
+    "random:index/randomPassword:RandomPassword": lambda c, region, name, i, rid: {
+        "result": _random_string(i),
+        "bcryptHash": "$2a$10$" + secrets.token_urlsafe(40)[:53],
+    },
+    "random:index/randomString:RandomString": lambda c, region, name, i, rid: {
+        "result": _random_string(i),
     },
     "aws:ec2/eip:Eip": lambda c, region, name, i, rid: {
         "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",
@@ -212,6 +242,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
+        self.cloud.secret_outputs = list(request.additionalSecretOutputs)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
