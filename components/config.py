@@ -23,12 +23,55 @@ PROJECT = "webstack"
 ENVIRONMENTS = ("staging", "prod")
 NAT_STRATEGIES = ("single", "per_az", "none")
 MAX_AZS = 4  # the subnet plan (network.subnet_plan) reserves four slots per tier
+CPU_ARCHITECTURES = ("X86_64", "ARM64")
+LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+# The values CloudWatch Logs accepts for retentionInDays.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
+# AWS's table of Fargate task sizes (Linux): cpu units -> the memory values (MiB) it accepts.
+FARGATE_SIZES: Mapping[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+# Variables the ApiService sets itself; plain environment from config may not override them.
+MANAGED_ENV_NAMES = frozenset(
+    {
+        "NODE_ENV",
+        "PORT",
+        "ALLOWED_ORIGINS",
+        "LOG_LEVEL",
+        "RUN_SCHEDULERS_IN_API",
+        "RUN_SCHEDULERS",
+        "SSL_REJECT_UNAUTHORIZED",
+        "DB_MAX_POOL_SIZE",
+        "DB_MIN_POOL_SIZE",
+        "DB_CONNECTION_TIMEOUT_MS",
+        "DB_STATEMENT_TIMEOUT_MS",
+        "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        "DB_APPLICATION_NAME",
+    }
+)
 
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 _MISSING: Any = object()
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_SECRET_NAME = re.compile(
+    r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN)$|^(DATABASE_URL|REDIS_URL)$", re.IGNORECASE
+)
+# ECR's tag grammar.
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether an environment variable name says it holds a secret (so belongs in `secrets`)."""
+    return bool(_SECRET_NAME.search(name))
 
 
 class ConfigError(ValueError):
@@ -195,6 +238,78 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    """`webstack:api`: the API service, and what the worker shares with it (image, logs, env)."""
+
+    image_tag: str
+    """Tag of the image in the stack's ECR repository; a release is a new tag."""
+    cpu: int
+    """Task CPU units (a Fargate size: 256 ... 16384)."""
+    memory: int
+    """Task memory in MiB; must pair with `cpu` in Fargate's table."""
+    cpu_architecture: str
+    """`X86_64` or `ARM64` (the image's architecture; the worker runs the same image)."""
+    port: int
+    """Container port the API listens on and the load balancer targets."""
+    min_capacity: int
+    """Tasks at least (and at creation); 2+ keeps serving through an AZ or task loss."""
+    max_capacity: int
+    """Tasks at most; bounds cost and the database connections the API can open."""
+    cpu_target_percent: int
+    """Target-tracking goal for average CPU utilisation."""
+    memory_target_percent: int
+    """Target-tracking goal for average memory utilisation."""
+    scale_out_cooldown_seconds: int
+    """Wait after a scale-out before the next one."""
+    scale_in_cooldown_seconds: int
+    """Wait after a scale-in before the next one; longer than scale-out to avoid flapping."""
+    health_check_grace_period_seconds: int
+    """Load-balancer health checks ignored this long after a task starts (boot time)."""
+    log_level: str
+    """LOG_LEVEL of both services."""
+    log_retention_days: int
+    """Retention of both services' log groups."""
+    logs_kms_key: bool
+    """Encrypt both log groups with a dedicated customer-managed KMS key."""
+    enable_execute_command: bool
+    """ECS Exec (a shell in running tasks); off unless a stack turns it on."""
+    environment: Mapping[str, str]
+    """Extra plain environment of both services; never secrets (those come from Secrets)."""
+    db_min_pool_size: int
+    """DB_MIN_POOL_SIZE, and the least DB_MAX_POOL_SIZE the connection budget must allow."""
+    db_max_pool_size: int
+    """Upper bound of DB_MAX_POOL_SIZE; lowered to fit the database's connection budget."""
+    db_connection_timeout_ms: int
+    """DB_CONNECTION_TIMEOUT_MS: give up acquiring a connection after this long."""
+    db_statement_timeout_ms: int
+    """DB_STATEMENT_TIMEOUT_MS: the server cancels a statement running longer."""
+    db_idle_in_transaction_timeout_ms: int
+    """DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends sessions idle inside a transaction."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerConfig:
+    """`webstack:worker`: the scheduler worker (same image as the API, no load balancer)."""
+
+    command: tuple[str, ...]
+    """Container command (`npm run worker`)."""
+    cpu: int
+    """Task CPU units (a Fargate size)."""
+    memory: int
+    """Task memory in MiB; must pair with `cpu` in Fargate's table."""
+    desired_count: int
+    """Tasks at least (and at creation); the app's advisory lock makes more than one safe."""
+    max_capacity: int
+    """Tasks at most; above `desired_count` turns on CPU target tracking."""
+    cpu_target_percent: int
+    """Target-tracking goal for average CPU utilisation when autoscaling."""
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.max_capacity > self.desired_count
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything that differs between stacks, validated."""
 
@@ -217,6 +332,8 @@ class StackConfig:
     protect: bool
     """Pulumi `protect` on stateful resources (database, cache, data buckets, KMS keys)."""
     network: NetworkConfig
+    api: ApiConfig
+    worker: WorkerConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -275,6 +392,128 @@ def _read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
     )
 
 
+def _read_task_size(section: Section, cpu_default: Any, memory_default: Any) -> tuple[int, int]:
+    cpu = section.get_int("cpu", cpu_default)
+    memory = section.get_int("memory", memory_default)
+    if cpu not in FARGATE_SIZES:
+        section.error("cpu", f"must be a Fargate size ({', '.join(map(str, FARGATE_SIZES))})")
+    elif memory not in FARGATE_SIZES[cpu]:
+        accepted = FARGATE_SIZES[cpu]
+        section.error(
+            "memory",
+            f"Fargate does not accept {memory} MiB with cpu {cpu}; "
+            f"it takes {accepted[0]} to {accepted[-1]} in steps of "
+            f"{accepted[1] - accepted[0]} (AWS's Fargate task size table)",
+        )
+    return cpu, memory
+
+
+def _read_environment(section: Section) -> dict[str, str]:
+    env = section.get_str_map("environment", {})
+    for name in env:
+        if not _ENV_NAME.match(name):
+            section.error(f"environment.{name}", "must be an UPPER_SNAKE_CASE variable name")
+        elif looks_secret(name):
+            section.error(
+                f"environment.{name}",
+                "looks like a secret; plain environment is visible in the task definition, "
+                "so add it to the Secrets component and inject it through valueFrom",
+            )
+        elif name in MANAGED_ENV_NAMES:
+            section.error(f"environment.{name}", "is set by the ApiService; remove it here")
+    return env
+
+
+def _read_api(section: Section) -> ApiConfig:
+    image_tag = section.get_str("imageTag")
+    if image_tag and not _IMAGE_TAG.match(image_tag):
+        section.error("imageTag", f"must be a valid image tag, got {image_tag!r}")
+    elif image_tag == "latest":
+        section.error("imageTag", "must name a release; 'latest' cannot be rolled back to")
+    cpu, memory = _read_task_size(section, _MISSING, _MISSING)
+    min_capacity = section.get_int("minCapacity", min=1)
+    max_capacity = section.get_int("maxCapacity", min=1)
+    if max_capacity < min_capacity:
+        section.error("maxCapacity", f"must be >= minCapacity ({min_capacity}), got {max_capacity}")
+    scale_out = section.get_int("scaleOutCooldownSeconds", 30, min=0, max=3600)
+    scale_in = section.get_int("scaleInCooldownSeconds", 300, min=0, max=3600)
+    if scale_out > scale_in:
+        section.error(
+            "scaleOutCooldownSeconds",
+            f"must be <= scaleInCooldownSeconds ({scale_in}): scale out fast, in slowly; "
+            f"got {scale_out}",
+        )
+    retention = section.get_int("logRetentionDays", 90)
+    if retention not in LOG_RETENTION_DAYS:
+        section.error(
+            "logRetentionDays",
+            f"must be one of CloudWatch's values ({', '.join(map(str, LOG_RETENTION_DAYS))}), "
+            f"got {retention}",
+        )
+    min_pool = section.get_int("dbMinPoolSize", 0, min=0, max=100)
+    max_pool = section.get_int("dbMaxPoolSize", 10, min=2, max=100)
+    if max_pool < min_pool:
+        section.error("dbMaxPoolSize", f"must be >= dbMinPoolSize ({min_pool}), got {max_pool}")
+    api = ApiConfig(
+        image_tag=image_tag,
+        cpu=cpu,
+        memory=memory,
+        cpu_architecture=section.get_str("cpuArchitecture", "X86_64", choices=CPU_ARCHITECTURES),
+        # A non-root container cannot bind below 1024.
+        port=section.get_int("port", 3000, min=1024, max=65535),
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        cpu_target_percent=section.get_int("cpuTargetPercent", 70, min=10, max=95),
+        memory_target_percent=section.get_int("memoryTargetPercent", 80, min=10, max=95),
+        scale_out_cooldown_seconds=scale_out,
+        scale_in_cooldown_seconds=scale_in,
+        health_check_grace_period_seconds=section.get_int(
+            "healthCheckGracePeriodSeconds", 60, min=0, max=3600
+        ),
+        log_level=section.get_str("logLevel", "info", choices=LOG_LEVELS),
+        log_retention_days=retention,
+        logs_kms_key=section.get_bool("logsKmsKey", True),
+        enable_execute_command=section.get_bool("enableExecuteCommand", False),
+        environment=_read_environment(section),
+        db_min_pool_size=min_pool,
+        db_max_pool_size=max_pool,
+        db_connection_timeout_ms=section.get_int(
+            "dbConnectionTimeoutMs", 5000, min=100, max=60_000
+        ),
+        db_statement_timeout_ms=section.get_int(
+            "dbStatementTimeoutMs", 30_000, min=100, max=3_600_000
+        ),
+        db_idle_in_transaction_timeout_ms=section.get_int(
+            "dbIdleInTransactionTimeoutMs", 60_000, min=100, max=3_600_000
+        ),
+    )
+    section.finish()
+    return api
+
+
+def _read_worker(section: Section) -> WorkerConfig:
+    command = section.get_str_list("command", ())
+    if not command:
+        section.error(
+            "command", "is required: the worker's command as a list, e.g. [npm, run, worker]"
+        )
+    cpu, memory = _read_task_size(section, 256, 512)
+    desired = section.get_int("desiredCount", 1, min=1)
+    max_capacity = section.get_int("maxCapacity", desired, min=1)
+    if max_capacity < desired:
+        section.error("maxCapacity", f"must be >= desiredCount ({desired}), got {max_capacity}")
+    worker = WorkerConfig(
+        command=command,
+        cpu=cpu,
+        memory=memory,
+        desired_count=desired,
+        max_capacity=max_capacity,
+        cpu_target_percent=section.get_int("cpuTargetPercent", 70, min=10, max=95),
+    )
+    section.finish()
+    return worker
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -327,6 +566,8 @@ def parse_stack_config(
 
     azs: Sequence[str] = region_azs(region) if region else ()
     network = _read_network(top.section("network"), azs)
+    api = _read_api(top.section("api"))
+    worker = _read_worker(top.section("worker"))
     top.finish()
     problems.raise_if_any()
 
@@ -349,6 +590,8 @@ def parse_stack_config(
         cost_center=cost_center,
         protect=protect,
         network=network,
+        api=api,
+        worker=worker,
         tags=tags,
     )
 

@@ -102,6 +102,8 @@ class Resource:
     """Other resource options: ignoreChanges, deleteBeforeReplace, aliases, retainOnDelete, ..."""
     raw_inputs: struct_pb2.Struct = field(repr=False)
     """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
+    id: str = ""
+    """The id the cloud assigned (what other resources' inputs refer to)."""
 
     @property
     def provider_urn(self) -> str:
@@ -175,6 +177,22 @@ COMPUTED: dict[str, Computed] = {
     },
     "aws:cloudwatch/logGroup:LogGroup": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{i.get('name', name)}",
+    },
+    "aws:ecr/repository:Repository": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{i['name']}",
+        "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{i['name']}",
+        "registryId": ACCOUNT_ID,
+    },
+    "aws:ecs/cluster:Cluster": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ecs:{region}:{ACCOUNT_ID}:cluster/{i['name']}",
+    },
+    "aws:ecs/taskDefinition:TaskDefinition": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ecs:{region}:{ACCOUNT_ID}:task-definition/{i['family']}:1",
+        "revision": 1,
+    },
+    "aws:kms/key:Key": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{rid}",
+        "keyId": rid,
     },
     "aws:iam/role:Role": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
@@ -276,6 +294,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "replaceOnChanges": list(request.replaceOnChanges),
                 },
                 raw_inputs=raw,
+                id=response.id,
             )
         )
         return response
