@@ -411,14 +411,14 @@ def _read_task_size(section: Section, cpu_default: Any, memory_default: Any) -> 
 def _read_environment(section: Section) -> dict[str, str]:
     env = section.get_str_map("environment", {})
     for name in env:
-        if not _ENV_NAME.match(name):
-            section.error(f"environment.{name}", "must be an UPPER_SNAKE_CASE variable name")
-        elif looks_secret(name):
+        if looks_secret(name):
             section.error(
                 f"environment.{name}",
                 "looks like a secret; plain environment is visible in the task definition, "
                 "so add it to the Secrets component and inject it through valueFrom",
             )
+        elif not _ENV_NAME.match(name):
+            section.error(f"environment.{name}", "must be an UPPER_SNAKE_CASE variable name")
         elif name in MANAGED_ENV_NAMES:
             section.error(f"environment.{name}", "is set by the ApiService; remove it here")
     return env

@@ -1,0 +1,146 @@
+"""Bad `webstack:api` / `webstack:worker` input: each names the key and stack, registers nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config import looks_secret
+from tests.helpers import assert_problem, problems_of
+from tools.stackfile import ROOT
+
+
+def section(stack: str, name: str) -> dict[str, Any]:
+    """A section as committed in Pulumi.<stack>.yaml, to change one key of."""
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return dict(document["config"][f"webstack:{name}"])
+
+
+def api_problems(stack: str = "staging", **changes: Any) -> list[str]:
+    return problems_of(stack, api={**section(stack, "api"), **changes})
+
+
+def worker_problems(stack: str = "staging", **changes: Any) -> list[str]:
+    return problems_of(stack, worker={**section(stack, "worker"), **changes})
+
+
+@pytest.mark.parametrize(
+    ("cpu", "memory", "key", "words"),
+    [
+        (512, 512, "memory", ("512 MiB with cpu 512", "1024 to 4096")),
+        (256, 4096, "memory", ("cpu 256", "512 to 2048")),
+        (1024, 9216, "memory", ("cpu 1024",)),
+        (8192, 17408, "memory", ("steps of 4096",)),
+        (300, 1024, "cpu", ("Fargate size", "256")),
+    ],
+)
+def test_cpu_memory_pair_must_be_a_fargate_size(
+    cpu: int, memory: int, key: str, words: tuple[str, ...]
+) -> None:
+    assert_problem(api_problems(cpu=cpu, memory=memory), f"webstack:api.{key}", "staging", *words)
+    assert_problem(
+        worker_problems("prod", cpu=cpu, memory=memory), f"webstack:worker.{key}", "prod", *words
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "STRIPE_SECRET",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "GITHUB_TOKEN",
+        "MAPS_API_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SENTRY_DSN",
+        "webhook_secret",
+    ],
+)
+def test_secret_looking_names_are_rejected_from_plain_env(name: str) -> None:
+    problems = api_problems("prod", environment={"FEATURE_FLAGS_SOURCE": "config", name: "x"})
+    assert_problem(problems, f"webstack:api.environment.{name}", "prod", "valueFrom")
+
+
+def test_plain_names_are_not_mistaken_for_secrets() -> None:
+    for name in ("FEATURE_FLAGS_SOURCE", "PUBLIC_URL", "KEYCLOAK_REALM", "TOKENIZER_MODE"):
+        assert not looks_secret(name), name
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("NODE_ENV", ("set by the ApiService",)), ("lower-case", ("UPPER_SNAKE_CASE",))],
+)
+def test_plain_env_cannot_override_managed_names_or_be_malformed(
+    name: str, words: tuple[str, ...]
+) -> None:
+    problems = api_problems(environment={name: "x"})
+    assert_problem(problems, f"webstack:api.environment.{name}", "staging", *words)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "words"),
+    [
+        ({"minCapacity": 0}, "minCapacity", (">= 1",)),
+        ({"minCapacity": 3, "maxCapacity": 2}, "maxCapacity", ("minCapacity (3)", "got 2")),
+        (
+            {"scaleOutCooldownSeconds": 600, "scaleInCooldownSeconds": 300},
+            "scaleOutCooldownSeconds",
+            ("scaleInCooldownSeconds (300)",),
+        ),
+        ({"cpuTargetPercent": 100}, "cpuTargetPercent", ("<= 95",)),
+        ({"memoryTargetPercent": 5}, "memoryTargetPercent", (">= 10",)),
+        ({"healthCheckGracePeriodSeconds": -1}, "healthCheckGracePeriodSeconds", (">= 0",)),
+        ({"logRetentionDays": 42}, "logRetentionDays", ("CloudWatch", "got 42")),
+        ({"cpuArchitecture": "arm"}, "cpuArchitecture", ("X86_64, ARM64",)),
+        ({"logLevel": "verbose"}, "logLevel", ("info",)),
+        ({"port": 80}, "port", (">= 1024",)),
+        ({"imageTag": "latest"}, "imageTag", ("rolled back",)),
+        ({"imageTag": "v1 beta"}, "imageTag", ("valid image tag",)),
+        ({"imageTag": None}, "imageTag", ("required",)),
+        ({"dbMinPoolSize": 8, "dbMaxPoolSize": 4}, "dbMaxPoolSize", ("dbMinPoolSize (8)",)),
+        ({"dbConnectionTimeoutMs": 10}, "dbConnectionTimeoutMs", (">= 100",)),
+        ({"dbStatementTimeoutMs": 0}, "dbStatementTimeoutMs", (">= 100",)),
+        ({"dbIdleInTransactionTimeoutMs": 0}, "dbIdleInTransactionTimeoutMs", (">= 100",)),
+        ({"enableExecuteCommand": "yes"}, "enableExecuteCommand", ("must be a bool",)),
+        ({"logsKmsKey": 1}, "logsKmsKey", ("must be a bool",)),
+        (
+            {"environment": {"FEATURE_FLAGS_SOURCE": 1}},
+            "environment.FEATURE_FLAGS_SOURCE",
+            ("str",),
+        ),
+        ({"maxCapacty": 4}, "maxCapacty", ("unknown key",)),
+    ],
+)
+def test_bad_api_values_name_the_key(
+    changes: dict[str, Any], key: str, words: tuple[str, ...]
+) -> None:
+    for stack in ("staging", "prod"):
+        assert_problem(api_problems(stack, **changes), f"webstack:api.{key}", stack, *words)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "words"),
+    [
+        ({"command": []}, "command", ("required", "npm")),
+        ({"command": None}, "command", ("required",)),
+        ({"command": "npm run worker"}, "command", ("must be a list",)),
+        ({"desiredCount": 0}, "desiredCount", (">= 1",)),
+        ({"desiredCount": 3, "maxCapacity": 2}, "maxCapacity", ("desiredCount (3)",)),
+        ({"cpuTargetPercent": 5}, "cpuTargetPercent", (">= 10",)),
+        ({"replicas": 2}, "replicas", ("unknown key",)),
+    ],
+)
+def test_bad_worker_values_name_the_key(
+    changes: dict[str, Any], key: str, words: tuple[str, ...]
+) -> None:
+    assert_problem(worker_problems("prod", **changes), f"webstack:worker.{key}", "prod", *words)
+
+
+def test_missing_sections_report_their_required_keys() -> None:
+    problems = problems_of("staging", api=None, worker=None)
+    for key in ("imageTag", "cpu", "memory", "minCapacity", "maxCapacity"):
+        assert_problem(problems, f"webstack:api.{key}", "staging", "required")
+    assert_problem(problems, "webstack:worker.command", "staging", "required")
