@@ -24,6 +24,15 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
     "aws:ec2/flowLog:FlowLog": ("trafficType",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("fromPort", "description"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("fromPort", "description"),
+    "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
+    "aws:ecs/cluster:Cluster": ("name",),
+    "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
+    "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
+    "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
+    "aws:kms/key:Key": ("enableKeyRotation",),
+    "aws:kms/alias:Alias": ("name",),
 }
 MASK = "[secret]"
 

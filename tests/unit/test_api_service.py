@@ -33,6 +33,7 @@ from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityG
 from components.stack import make_providers, region_availability_zones
 from tools import stackfile
 from tools.mockcloud import Evaluation, Resource, run_program
+from tools.plan import render
 
 STACKS = stackfile.stack_names()
 DB_MAX_CONNECTIONS = 400
@@ -714,3 +715,11 @@ def test_wiring_mistakes_are_rejected(
     with pytest.raises(ValueError, match="ApiService") as info:
         build("staging", change=change)
     assert all(w in str(info.value) for w in words)
+
+
+def test_offline_plan_shows_both_services(api_stacks: dict[str, Evaluation]) -> None:
+    plan = render(api_stacks["prod"])
+    assert "aws:ecs/service:Service" in plan
+    assert "name=api desiredCount=2 enableExecuteCommand=False" in plan
+    assert "name=worker desiredCount=2 enableExecuteCommand=False" in plan
+    assert "resourceId=service/webstack-prod/api minCapacity=2 maxCapacity=10" in plan
