@@ -87,8 +87,6 @@ class ApiServiceArgs:
 
     name_prefix: str
     """Prefix of physical names (`webstack-staging`)."""
-    environment: str
-    """`staging` or `prod`."""
     api: ApiConfig
     """API settings (image, size, capacity, scaling, logs, pool, extra environment)."""
     worker: WorkerConfig
@@ -184,16 +182,18 @@ class ApiService(pulumi.ComponentResource):
             **database_env,
         }
 
-        self._workload_rules("api", args.api_security_group_id)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-api-from-alb",
-            security_group_id=args.api_security_group_id,
-            referenced_security_group_id=args.alb_security_group_id,
-            ip_protocol="tcp",
-            from_port=api.port,
-            to_port=api.port,
-            description="API traffic from the load balancer",
-            opts=pulumi.ResourceOptions(parent=self),
+        api_rules = self._workload_rules("api", args.api_security_group_id)
+        api_rules.append(
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-alb",
+                security_group_id=args.api_security_group_id,
+                referenced_security_group_id=args.alb_security_group_id,
+                ip_protocol="tcp",
+                from_port=api.port,
+                to_port=api.port,
+                description="API traffic from the load balancer",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         )
         api_service, api_logs = self._service(
             "api",
@@ -203,6 +203,7 @@ class ApiService(pulumi.ComponentResource):
             cpu=api.cpu,
             memory=api.memory,
             security_group_id=args.api_security_group_id,
+            network_rules=api_rules,
             environment={
                 **common_env,
                 "PORT": str(api.port),
@@ -253,7 +254,7 @@ class ApiService(pulumi.ComponentResource):
             scale_in_cooldown=api.scale_in_cooldown_seconds,
         )
 
-        self._workload_rules("worker", args.worker_security_group_id)
+        worker_rules = self._workload_rules("worker", args.worker_security_group_id)
         worker_service, worker_logs = self._service(
             "worker",
             repository=repository,
@@ -262,6 +263,7 @@ class ApiService(pulumi.ComponentResource):
             cpu=worker.cpu,
             memory=worker.memory,
             security_group_id=args.worker_security_group_id,
+            network_rules=worker_rules,
             environment={
                 **common_env,
                 "RUN_SCHEDULERS": "true",
@@ -426,11 +428,13 @@ class ApiService(pulumi.ComponentResource):
         )
         return key
 
-    def _workload_rules(self, workload: str, security_group_id: pulumi.Input[str]) -> None:
+    def _workload_rules(
+        self, workload: str, security_group_id: pulumi.Input[str]
+    ) -> list[pulumi.Resource]:
         """Egress of a workload: HTTPS anywhere, PostgreSQL and Redis to their groups only."""
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
-        aws.vpc.SecurityGroupEgressRule(
+        https = aws.vpc.SecurityGroupEgressRule(
             f"{name}-{workload}-https-out",
             security_group_id=security_group_id,
             # AWS APIs (ECR, logs, Secrets Manager, STS; endpoints or NAT) and third parties.
@@ -441,20 +445,25 @@ class ApiService(pulumi.ComponentResource):
             description="HTTPS to AWS APIs and third parties",
             opts=child,
         )
-        for role, port, target in (
-            ("database", POSTGRES, args.database_security_group_id),
-            ("cache", REDIS, args.cache_security_group_id),
-        ):
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-{workload}-to-{role}",
-                security_group_id=security_group_id,
-                referenced_security_group_id=target,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                description=f"{workload} to the {role}",
-                opts=child,
-            )
+        return [
+            https,
+            *(
+                aws.vpc.SecurityGroupEgressRule(
+                    f"{name}-{workload}-to-{role}",
+                    security_group_id=security_group_id,
+                    referenced_security_group_id=target,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=f"{workload} to the {role}",
+                    opts=child,
+                )
+                for role, port, target in (
+                    ("database", POSTGRES, args.database_security_group_id),
+                    ("cache", REDIS, args.cache_security_group_id),
+                )
+            ),
+        ]
 
     # -- per service ----------------------------------------------------------------------------
 
@@ -554,6 +563,7 @@ class ApiService(pulumi.ComponentResource):
         cpu: int,
         memory: int,
         security_group_id: pulumi.Input[str],
+        network_rules: Sequence[pulumi.Resource],
         environment: Mapping[str, str],
         container: Mapping[str, Any],
         service: Mapping[str, Any],
@@ -706,8 +716,9 @@ class ApiService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The migration must have succeeded, and the task must be able to fetch its
-                # image and secrets, before a new task definition rolls out.
-                depends_on=[*args.run_after, execution_policy],
+                # image and secrets (permissions and the network path), before a new task
+                # definition rolls out.
+                depends_on=[*args.run_after, execution_policy, *network_rules],
                 # After creation the autoscaler owns the count; Pulumi must not reset it.
                 ignore_changes=["desiredCount"] if autoscaled else None,
             ),

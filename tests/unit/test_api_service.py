@@ -184,7 +184,6 @@ def build(
             "app",
             ApiServiceArgs(
                 name_prefix=cfg.name_prefix,
-                environment=cfg.environment,
                 api=cfg.api,
                 worker=cfg.worker,
                 private_subnet_ids=network.private_subnet_ids,
@@ -679,6 +678,26 @@ def test_services_wait_for_the_migration(ev: Evaluation) -> None:
     migration = {r.urn for r in ev.descendants(job) if r.custom}
     for name in ("api", "worker"):
         assert migration & set(service(ev, name).dependencies), name
+
+
+def test_services_start_only_once_their_network_path_and_permissions_exist(
+    ev: Evaluation,
+) -> None:
+    for name, workload in (("api", "api"), ("worker", "worker")):
+        svc = service(ev, name)
+        sg = sg_named(ev, workload)
+        rules = {
+            r.urn
+            for r in [*ev.of_type(INGRESS), *ev.of_type(EGRESS)]
+            if r.inputs["securityGroupId"] == sg
+        }
+        execution_role = task_of(ev, svc).inputs["executionRoleArn"]
+        role = next(
+            r for r in ev.of_type("aws:iam/role:Role") if r.outputs["arn"] == execution_role
+        )
+        policies = {r.urn for r in ev.of_type(ROLE_POLICY) if r.inputs["role"] == role.id}
+        assert rules and rules <= set(svc.dependencies)
+        assert policies and policies <= set(svc.dependencies)
 
 
 def test_component_contract(ev: Evaluation) -> None:
