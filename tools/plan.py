@@ -24,6 +24,24 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
     "aws:ec2/flowLog:FlowLog": ("trafficType",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    # The description opens with the severity: the plan shows what pages and at what value.
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "metricName",
+        "extendedStatistic",
+        "statistic",
+        "comparisonOperator",
+        "threshold",
+        "period",
+        "evaluationPeriods",
+        "alarmDescription",
+    ),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": ("pattern",),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
+    "aws:sns/topic:Topic": ("name",),
+    "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
+    "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:rds/eventSubscription:EventSubscription": ("sourceType", "eventCategories"),
+    "aws:budgets/budget:Budget": ("budgetType", "timeUnit", "limitAmount", "limitUnit"),
 }
 MASK = "[secret]"
 

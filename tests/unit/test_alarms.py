@@ -474,3 +474,25 @@ def test_dashboard_shows_every_tier(ev: Evaluation) -> None:
     assert set(state["properties"]["alarms"]) == regional
     for w in widgets:
         assert w["x"] + w["width"] <= 24
+
+
+def test_the_offline_plan_lists_each_alarm_with_its_threshold_and_severity(
+    ev: Evaluation,
+) -> None:
+    from tools.plan import describe
+
+    for alarm in ev.of_type(ALARM):
+        line = describe(alarm)
+        assert "threshold=" in line and "comparisonOperator=" in line, line
+        assert re.search(r"alarmDescription=\[(critical|warning)\]", line), line
+    https = run(
+        "prod",
+        secret_overrides={
+            "webstack:alarms": {
+                **alarms_config("prod"),
+                "warningHttpsEndpoint": (f"https://hooks.example.com/{secrets.token_urlsafe(16)}"),
+            }
+        },
+    )
+    (sub,) = [s for s in https.of_type(SUBSCRIPTION) if s.inputs["protocol"] == "https"]
+    assert "endpoint=[secret]" in describe(sub)
