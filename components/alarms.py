@@ -128,7 +128,7 @@ class Alarms(pulumi.ComponentResource):
         regional = pulumi.ResourceOptions(parent=self)
         us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1_provider)
 
-        scheduler_filter = aws.cloudwatch.LogMetricFilter(
+        aws.cloudwatch.LogMetricFilter(
             f"{name}-scheduler-failures",
             name=f"{args.name_prefix}-scheduler-failures",
             log_group_name=args.worker_log_group_name,
@@ -178,16 +178,7 @@ class Alarms(pulumi.ComponentResource):
             scheduler_failures(args.name_prefix, t),
         ]
         regional_alarms = [
-            create_alarm(
-                name,
-                args.name_prefix,
-                d,
-                args.topics,
-                pulumi.ResourceOptions(parent=self, depends_on=[scheduler_filter])
-                if d.key == "scheduler-failures"
-                else regional,
-            )
-            for d in definitions
+            create_alarm(name, args.name_prefix, d, args.topics, regional) for d in definitions
         ]
         create_alarm(
             name,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,7 +157,11 @@ class Section:
         if self._scalars_are_strings and isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
             self.error(name, f"must be a number, got {type(value).__name__} {value!r}")
             return 0.0 if default is _MISSING else float(default)
         if above is not None and value <= above:

@@ -34,6 +34,7 @@ def token_url(scheme: str = "https") -> str:
         ("cacheMemoryPercent", -5, ("> 0",)),
         ("api5xxRatePercent", "one", ("must be a number", "'one'")),
         ("cdn5xxRatePercent", True, ("must be a number",)),
+        ("dbReplicaLagSeconds", float("inf"), ("must be a number",)),
         ("apiLatencyP95WarningSeconds", 0, ("> 0",)),
         ("schedulerFailures", 0, (">= 1",)),
         ("schedulerFailures", 2.5, ("must be a int",)),
