@@ -10,14 +10,18 @@ and one field on `StackConfig`.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+
+from components.alarm_catalog import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
 
 PROJECT = "webstack"
 ENVIRONMENTS = ("staging", "prod")
@@ -72,6 +76,9 @@ _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 def looks_secret(name: str) -> bool:
     """Whether an environment variable name says it holds a secret (so belongs in `secrets`)."""
     return bool(_SECRET_NAME.search(name))
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(ValueError):
@@ -179,6 +186,34 @@ class Section:
         if max is not None and value > max:
             self.error(name, f"must be <= {max}, got {value}")
         return value
+
+    def get_float(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        above: float | None = None,
+        max: float | None = None,
+    ) -> float:
+        """A number (int or float); `above` is an exclusive lower bound."""
+        value = self._raw(name, default)
+        if value is _MISSING:
+            return 0.0
+        if self._scalars_are_strings and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            self.error(name, f"must be a number, got {type(value).__name__} {value!r}")
+            return 0.0 if default is _MISSING else float(default)
+        if above is not None and value <= above:
+            self.error(name, f"must be > {above:g}, got {value:g}")
+        if max is not None and value > max:
+            self.error(name, f"must be <= {max:g}, got {value:g}")
+        return float(value)
 
     def get_bool(self, name: str, default: Any = _MISSING) -> bool:
         return bool(self._typed(name, default, bool))
@@ -310,6 +345,26 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlarmsConfig:
+    """`webstack:alarms`: who is told, and when."""
+
+    critical_emails: tuple[str, ...]
+    """Addresses subscribed to the critical (paging) topic."""
+    warning_emails: tuple[str, ...]
+    """Addresses subscribed to the warning topic (also RDS backup events and budget alerts)."""
+    critical_https_endpoint: pulumi.Output[str] | None
+    """Secret HTTPS URL (a pager integration) subscribed to the critical topic, or None."""
+    warning_https_endpoint: pulumi.Output[str] | None
+    """Secret HTTPS URL (a chat webhook) subscribed to the warning topic, or None."""
+    thresholds: AlarmThresholds
+    """Every alarm threshold."""
+    scheduler_failure_pattern: str
+    """CloudWatch Logs filter pattern matching one failed scheduler run in the worker's log."""
+    monthly_budget_usd: float
+    """Monthly AWS cost budget in USD; forecast and actual alerts at 80 % and 100 %."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything that differs between stacks, validated."""
 
@@ -334,6 +389,7 @@ class StackConfig:
     network: NetworkConfig
     api: ApiConfig
     worker: WorkerConfig
+    alarms: AlarmsConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -514,6 +570,95 @@ def _read_worker(section: Section) -> WorkerConfig:
     return worker
 
 
+_HTTPS_ENDPOINTS = ("criticalHttpsEndpoint", "warningHttpsEndpoint")
+
+
+def _read_alarms(section: Section, secret: bool) -> AlarmsConfig:
+    """`webstack:alarms`; `secret` says whether the key holds `secure:` values."""
+    emails = {}
+    for key in ("criticalEmails", "warningEmails"):
+        emails[key] = section.get_str_list(key, [])
+        for address in emails[key]:
+            if not _EMAIL.match(address):
+                section.error(key, f"must be email addresses, got {address!r}")
+    endpoints: dict[str, pulumi.Output[str] | None] = {}
+    for key in _HTTPS_ENDPOINTS:
+        url = section.get_str(key, "")
+        endpoints[key] = None
+        if not url:
+            continue
+        # The URL carries the integration's token: never echo it in a message.
+        if not secret:
+            section.error(
+                key,
+                "carries a token, so it must be a secret: "
+                f"pulumi config set --secret --path alarms.{key} <url>",
+            )
+        elif not url.startswith("https://") or " " in url:
+            section.error(key, "must be an https:// URL (value not shown: it is a secret)")
+        else:
+            endpoints[key] = pulumi.Output.secret(url)
+    if not emails["criticalEmails"] and endpoints["criticalHttpsEndpoint"] is None:
+        section.error(
+            "criticalEmails",
+            "the critical topic needs a subscriber: list an address or set criticalHttpsEndpoint",
+        )
+
+    d = AlarmThresholds()
+
+    def percent(key: str, default: float) -> float:
+        return section.get_float(key, default, above=0, max=100)
+
+    def positive(key: str, default: float) -> float:
+        return section.get_float(key, default, above=0)
+
+    thresholds = AlarmThresholds(
+        api_latency_p95_warning_seconds=positive(
+            "apiLatencyP95WarningSeconds", d.api_latency_p95_warning_seconds
+        ),
+        api_latency_p95_critical_seconds=positive(
+            "apiLatencyP95CriticalSeconds", d.api_latency_p95_critical_seconds
+        ),
+        api_5xx_rate_percent=percent("api5xxRatePercent", d.api_5xx_rate_percent),
+        api_5xx_min_requests=section.get_int("api5xxMinRequests", d.api_5xx_min_requests, min=1),
+        ecs_cpu_percent=percent("ecsCpuPercent", d.ecs_cpu_percent),
+        ecs_memory_percent=percent("ecsMemoryPercent", d.ecs_memory_percent),
+        db_cpu_percent=percent("dbCpuPercent", d.db_cpu_percent),
+        db_free_storage_percent=percent("dbFreeStoragePercent", d.db_free_storage_percent),
+        db_connections_percent=percent("dbConnectionsPercent", d.db_connections_percent),
+        db_replica_lag_seconds=positive("dbReplicaLagSeconds", d.db_replica_lag_seconds),
+        db_free_memory_mb=section.get_int("dbFreeMemoryMb", d.db_free_memory_mb, min=1),
+        cache_evictions=section.get_int("cacheEvictions", d.cache_evictions, min=0),
+        cache_cpu_percent=percent("cacheCpuPercent", d.cache_cpu_percent),
+        cache_memory_percent=percent("cacheMemoryPercent", d.cache_memory_percent),
+        cdn_5xx_rate_percent=percent("cdn5xxRatePercent", d.cdn_5xx_rate_percent),
+        scheduler_failures=section.get_int("schedulerFailures", d.scheduler_failures, min=1),
+    )
+    if thresholds.api_latency_p95_critical_seconds <= thresholds.api_latency_p95_warning_seconds:
+        section.error(
+            "apiLatencyP95CriticalSeconds",
+            "must be above apiLatencyP95WarningSeconds "
+            f"({thresholds.api_latency_p95_warning_seconds:g}), "
+            f"got {thresholds.api_latency_p95_critical_seconds:g}",
+        )
+    pattern = section.get_str("schedulerFailurePattern", DEFAULT_SCHEDULER_FAILURE_PATTERN)
+    if not pattern.strip():
+        section.error("schedulerFailurePattern", "must not be empty (it would match every line)")
+    elif len(pattern) > 1024:
+        section.error("schedulerFailurePattern", f"must be <= 1024 characters, got {len(pattern)}")
+    budget = section.get_float("monthlyBudgetUsd", above=0)
+    section.finish()
+    return AlarmsConfig(
+        critical_emails=emails["criticalEmails"],
+        warning_emails=emails["warningEmails"],
+        critical_https_endpoint=endpoints["criticalHttpsEndpoint"],
+        warning_https_endpoint=endpoints["warningHttpsEndpoint"],
+        thresholds=thresholds,
+        scheduler_failure_pattern=pattern,
+        monthly_budget_usd=budget,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -546,8 +691,12 @@ def parse_stack_config(
     raw: Mapping[str, Any],
     region: str | None,
     region_azs: Callable[[str], Sequence[str]],
+    secret_keys: Collection[str] = (),
 ) -> StackConfig:
-    """Validate raw `webstack:*` values; raise one ConfigError with all problems."""
+    """Validate raw `webstack:*` values; raise one ConfigError with all problems.
+
+    `secret_keys` names the keys (without `webstack:`) that hold `secure:` values.
+    """
     problems = _Problems(stack)
     if not region:
         problems.add("aws:region", "is required")
@@ -568,6 +717,7 @@ def parse_stack_config(
     network = _read_network(top.section("network"), azs)
     api = _read_api(top.section("api"))
     worker = _read_worker(top.section("worker"))
+    alarms = _read_alarms(top.section("alarms"), "alarms" in secret_keys)
     top.finish()
     problems.raise_if_any()
 
@@ -592,15 +742,18 @@ def parse_stack_config(
         network=network,
         api=api,
         worker=worker,
+        alarms=alarms,
         tags=tags,
     )
 
 
 def load_stack_config(region_azs: Callable[[str], Sequence[str]]) -> StackConfig:
     """Read the running stack's config; `region_azs(region)` lists the region's zones."""
+    raw = read_raw_config()
     return parse_stack_config(
         pulumi.get_stack(),
-        read_raw_config(),
+        raw,
         pulumi.Config("aws").get("region"),
         region_azs,
+        secret_keys={k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}")},
     )

@@ -207,6 +207,12 @@ COMPUTED: dict[str, Computed] = {
     "random:index/randomString:RandomString": lambda c, region, name, i, rid: {
         "result": _random_string(i),
     },
+    "aws:sns/topic:Topic": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:sns:{region}:{ACCOUNT_ID}:{i.get('name', name)}",
+    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{i.get('name', name)}",
+    },
     "aws:ec2/eip:Eip": lambda c, region, name, i, rid: {
         "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",
         "allocationId": rid,

@@ -31,8 +31,25 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
     "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
     "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
-    "aws:kms/key:Key": ("enableKeyRotation",),
     "aws:kms/alias:Alias": ("name",),
+    # The description opens with the severity: the plan shows what pages and at what value.
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "metricName",
+        "extendedStatistic",
+        "statistic",
+        "comparisonOperator",
+        "threshold",
+        "period",
+        "evaluationPeriods",
+        "alarmDescription",
+    ),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": ("pattern",),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboardName",),
+    "aws:sns/topic:Topic": ("name",),
+    "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
+    "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:rds/eventSubscription:EventSubscription": ("sourceType", "eventCategories"),
+    "aws:budgets/budget:Budget": ("budgetType", "timeUnit", "limitAmount", "limitUnit"),
 }
 MASK = "[secret]"
 

@@ -1,0 +1,249 @@
+"""Notifications: where alarms, RDS events and budget alerts are sent.
+
+Creates, in the region of its provider:
+- a customer-managed KMS key (rotation on) whose policy lets CloudWatch, EventBridge, RDS event
+  notifications and AWS Budgets publish to topics encrypted with it, and its alias;
+- two SNS topics, `critical` (pages) and `warning` (the team channel), encrypted with that key;
+- a topic policy per topic: the account manages it, those services may publish only on behalf
+  of this account, and nothing is accepted over plain HTTP;
+- email subscriptions per topic and, optionally, one HTTPS subscription per topic (PagerDuty,
+  a chat webhook) whose URL is a secret, with a retry policy that rides out a short outage.
+
+CloudWatch alarm actions cannot cross regions, so a stack outside us-east-1 makes a second
+Notifications there (with the same subscribers) for the CloudFront alarms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alarm_catalog import SEVERITIES, AlarmTopics, Severity
+
+# Services that publish to the topics: alarms, EventBridge rules, RDS event subscriptions and
+# budget notifications.
+PUBLISHERS = (
+    "cloudwatch.amazonaws.com",
+    "events.amazonaws.com",
+    "events.rds.amazonaws.com",
+    "budgets.amazonaws.com",
+)
+
+# SNS's default HTTPS retry policy gives up after 3 tries in ~20 s; a pager that blips for a
+# minute would lose the page. Exponential backoff to 60 s, 20 tries, ~15 minutes in all.
+HTTPS_DELIVERY_POLICY = {
+    "healthyRetryPolicy": {
+        "minDelayTarget": 1,
+        "maxDelayTarget": 60,
+        "numRetries": 20,
+        "numNoDelayRetries": 0,
+        "numMinDelayRetries": 2,
+        "numMaxDelayRetries": 10,
+        "backoffFunction": "exponential",
+    },
+    "throttlePolicy": {"maxReceivesPerSecond": 10},
+}
+
+# Key administration for the account (IAM decides who); no `kms:*`.
+_KEY_ADMIN_ACTIONS = [
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Put*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Disable*",
+    "kms:Get*",
+    "kms:Delete*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+]
+
+_TOPIC_OWNER_ACTIONS = [
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "sns:AddPermission",
+    "sns:RemovePermission",
+    "sns:DeleteTopic",
+    "sns:Subscribe",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationsArgs:
+    """Inputs of Notifications."""
+
+    name_prefix: str
+    """Prefix of physical names (`webstack-prod` -> topic `webstack-prod-critical`)."""
+    critical_emails: Sequence[str] = ()
+    """Addresses told about critical alarms (each confirms its subscription once)."""
+    warning_emails: Sequence[str] = ()
+    """Addresses told about warnings, RDS backup events and budget alerts."""
+    critical_https_endpoint: pulumi.Input[str] | None = None
+    """Secret HTTPS URL for critical alarms (a pager integration), or None."""
+    warning_https_endpoint: pulumi.Input[str] | None = None
+    """Secret HTTPS URL for warnings (a chat webhook), or None."""
+    protect: bool = True
+    """Pulumi `protect` on the KMS key (a deleted key makes queued messages unreadable)."""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class Notifications(pulumi.ComponentResource):
+    """KMS-encrypted `critical` and `warning` SNS topics with their subscribers."""
+
+    critical_topic_arn: pulumi.Output[str]
+    warning_topic_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:observability:Notifications", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        root = pulumi.Output.concat("arn:", partition, ":iam::", account, ":root")
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{args.name_prefix} alarm and event notifications (SNS)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersTheKey",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": root},
+                            "Action": _KEY_ADMIN_ACTIONS,
+                            "Resource": "*",
+                        },
+                        {
+                            # The publishing service asks KMS for a data key when it hands a
+                            # message to an encrypted topic.
+                            "Sid": "PublishersEncrypt",
+                            "Effect": "Allow",
+                            "Principal": {"Service": list(PUBLISHERS)},
+                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{args.name_prefix}-notifications",
+            target_key_id=key.key_id,
+            opts=child,
+        )
+
+        emails = {"critical": args.critical_emails, "warning": args.warning_emails}
+        endpoints = {
+            "critical": args.critical_https_endpoint,
+            "warning": args.warning_https_endpoint,
+        }
+        arns: dict[Severity, pulumi.Output[str]] = {}
+        for severity in SEVERITIES:
+            topic = aws.sns.Topic(
+                f"{name}-{severity}",
+                name=f"{args.name_prefix}-{severity}",
+                display_name=f"{args.name_prefix} {severity}",
+                kms_master_key_id=key.arn,
+                opts=child,
+            )
+            arns[severity] = topic.arn
+            aws.sns.TopicPolicy(
+                f"{name}-{severity}-policy",
+                arn=topic.arn,
+                policy=pulumi.Output.json_dumps(_topic_policy(topic.arn, account, root)),
+                opts=child,
+            )
+            for address in emails[severity]:
+                aws.sns.TopicSubscription(
+                    f"{name}-{severity}-email-{_slug(address)}",
+                    topic=topic.arn,
+                    protocol="email",
+                    endpoint=address,
+                    opts=child,
+                )
+            endpoint = endpoints[severity]
+            if endpoint is not None:
+                aws.sns.TopicSubscription(
+                    f"{name}-{severity}-https",
+                    topic=topic.arn,
+                    protocol="https",
+                    endpoint=pulumi.Output.secret(endpoint),
+                    # PagerDuty and similar integrations confirm the subscription themselves.
+                    endpoint_auto_confirms=True,
+                    delivery_policy=json.dumps(HTTPS_DELIVERY_POLICY),
+                    opts=child,
+                )
+
+        self.critical_topic_arn = arns["critical"]
+        self.warning_topic_arn = arns["warning"]
+        self.register_outputs(
+            {"critical_topic_arn": arns["critical"], "warning_topic_arn": arns["warning"]}
+        )
+
+    @property
+    def topics(self) -> AlarmTopics:
+        """The two topics as alarm-action targets."""
+        return AlarmTopics(critical=self.critical_topic_arn, warning=self.warning_topic_arn)
+
+
+def _topic_policy(
+    topic_arn: pulumi.Output[str],
+    account: pulumi.Output[str],
+    root: pulumi.Output[str],
+) -> dict:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountManagesTheTopic",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": _TOPIC_OWNER_ACTIONS,
+                "Resource": topic_arn,
+            },
+            {
+                # aws:SourceAccount keeps another account's alarm or budget from using this
+                # topic through the service (the confused-deputy problem).
+                "Sid": "ServicesPublishForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": list(PUBLISHERS)},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+            {
+                "Sid": "DenyPlainHttp",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ],
+    }

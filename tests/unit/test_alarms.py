@@ -1,0 +1,496 @@
+"""Alarms and notifications in both stacks: what exists, what it is wired to, from which config.
+
+The components run under the mock cloud with each stack's real StackConfig and stand-in
+handles for what the data tier, edge and services will provide (`observability`). Every
+assertion reads resources by type and property, so the same tests hold once the components are
+composed into the full stack (`tools.mockcloud.evaluate`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.alarm_catalog import GIB, AlarmThresholds, db_connections, db_free_storage
+from components.alarms import Alarms, AlarmsArgs
+from components.config import load_stack_config as load_program_config
+from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
+from components.notifications import Notifications, NotificationsArgs
+from components.stack import make_providers, region_availability_zones
+from tests.conftest import STACKS
+from tools.mockcloud import Evaluation, Resource, run_program
+from tools.stackfile import load_stack_config
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+PROVIDER = "pulumi:providers:aws"
+
+# The handles other components will hand over; plain strings stand in for their outputs.
+REPLICAS = {"staging": [], "prod": ["webstack-prod-db-replica-1"]}
+CACHE_NODES = {
+    "staging": ["webstack-cache-001"],
+    "prod": ["webstack-cache-001", "webstack-cache-002"],
+}
+
+
+def observability() -> dict[str, Any]:
+    """Notifications, DeploymentAlarms and Alarms wired as the composition will wire them."""
+    cfg = load_program_config(region_availability_zones)
+    providers = make_providers(cfg)
+    in_region = pulumi.ResourceOptions(providers={"aws": providers.regional})
+    a = cfg.alarms
+    notification_args = NotificationsArgs(
+        name_prefix=cfg.name_prefix,
+        critical_emails=a.critical_emails,
+        warning_emails=a.warning_emails,
+        critical_https_endpoint=a.critical_https_endpoint,
+        warning_https_endpoint=a.warning_https_endpoint,
+        protect=cfg.protect,
+    )
+    notifications = Notifications("notifications", notification_args, opts=in_region)
+    edge_topics = notifications.topics
+    if cfg.region != "us-east-1":
+        # Alarm actions cannot cross regions: CloudFront's alarm needs topics in us-east-1.
+        edge_topics = Notifications(
+            "notifications-us-east-1",
+            notification_args,
+            opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
+        ).topics
+    alb, tg = "app/webstack-alb/50dc6c495c0c9188", "targetgroup/webstack-api/73e2d6bc24d8a067"
+    deployment = DeploymentAlarms(
+        "deployment-alarms",
+        DeploymentAlarmsArgs(
+            name_prefix=cfg.name_prefix,
+            alb_arn_suffix=alb,
+            target_group_arn_suffix=tg,
+            topics=notifications.topics,
+            thresholds=a.thresholds,
+        ),
+        opts=in_region,
+    )
+    Alarms(
+        "alarms",
+        AlarmsArgs(
+            name_prefix=cfg.name_prefix,
+            topics=notifications.topics,
+            us_east_1_topics=edge_topics,
+            us_east_1_provider=providers.us_east_1,
+            alb_arn_suffix=alb,
+            target_group_arn_suffix=tg,
+            cluster_name=f"{cfg.name_prefix}-cluster",
+            api_service_name="api",
+            worker_service_name="worker",
+            api_min_tasks=2,
+            db_instance_identifier=f"{cfg.name_prefix}-db",
+            db_allocated_storage_gb=100,
+            db_max_connections=400,
+            db_replica_identifiers=REPLICAS[cfg.stack],
+            cache_member_cluster_ids=CACHE_NODES[cfg.stack],
+            distribution_id="E2EXAMPLE1234",
+            migration_function_name=f"{cfg.name_prefix}-migrate",
+            worker_log_group_name=f"/ecs/{cfg.name_prefix}/worker",
+            scheduler_failure_pattern=a.scheduler_failure_pattern,
+            monthly_budget_usd=a.monthly_budget_usd,
+            budget_scope_tag=("environment", cfg.environment),
+            thresholds=a.thresholds,
+            deployment_alarm_arns=deployment.alarm_arns,
+        ),
+        opts=in_region,
+    )
+    return {"deploymentAlarmNames": deployment.alarm_names}
+
+
+def run(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    secret_overrides: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    config, secret_keys = load_stack_config(stack, overrides, secret_overrides)
+    return run_program(stack, config, secret_keys, observability)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, Evaluation]:
+    return {stack: run(stack) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def ev(request: pytest.FixtureRequest, runs: dict[str, Evaluation]) -> Evaluation:
+    return runs[request.param]
+
+
+def alarms_config(stack: str) -> dict[str, Any]:
+    config, _ = load_stack_config(stack)
+    return json.loads(config["webstack:alarms"])
+
+
+def alarms(ev: Evaluation) -> dict[str, Resource]:
+    """Alarms by the suffix of their name after `webstack-<env>-`."""
+    prefix = f"webstack-{ev.stack}-"
+    found = {r.inputs["name"].removeprefix(prefix): r for r in ev.of_type(ALARM)}
+    assert len(found) == len(ev.of_type(ALARM)), "alarm names must be unique"
+    return found
+
+
+def region_of(ev: Evaluation, resource: Resource) -> str:
+    providers = {p.urn: p for p in ev.of_type(PROVIDER)}
+    provider = providers.get(resource.provider_urn)
+    if provider is None:  # resources inherit the provider of their component
+        parent = ev.by_urn(resource.parent)
+        return region_of(ev, parent)
+    return provider.inputs["region"]
+
+
+def topics_by_arn(ev: Evaluation) -> dict[str, Resource]:
+    return {t.outputs["arn"]: t for t in ev.of_type(TOPIC)}
+
+
+# --- the set of alarms ---------------------------------------------------------------------
+
+FIXED_ALARMS = {
+    "api-5xx-rate",
+    "api-unhealthy-hosts",
+    "api-latency-p95-warning",
+    "api-latency-p95-critical",
+    "api-cpu",
+    "api-memory",
+    "api-running-tasks",
+    "worker-cpu",
+    "worker-memory",
+    "worker-running-tasks",
+    "db-cpu",
+    "db-free-storage",
+    "db-connections",
+    "db-free-memory",
+    "cdn-5xx-rate",
+    "migration-errors",
+    "scheduler-failures",
+}
+PER_NODE = ("cache-evictions", "cache-engine-cpu", "cache-memory")
+
+
+def test_every_signal_of_the_issue_has_its_alarm(ev: Evaluation) -> None:
+    names = set(alarms(ev))
+    assert names >= FIXED_ALARMS
+    indexed = names - FIXED_ALARMS
+    families: dict[str, list[int]] = {}
+    for name in indexed:
+        match = re.fullmatch(r"(.+)-(\d+)", name)
+        assert match, f"unexpected alarm {name}"
+        families.setdefault(match[1], []).append(int(match[2]))
+    assert set(families) - {"db-replica-lag"} == set(PER_NODE)
+    node_counts = {len(families[f]) for f in PER_NODE}
+    assert len(node_counts) == 1, "every cache node gets all three cache alarms"
+    for numbers in families.values():
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
+def test_replica_lag_is_watched_only_where_replicas_exist(ev: Evaluation) -> None:
+    lag = [r for n, r in alarms(ev).items() if n.startswith("db-replica-lag-")]
+    assert len(lag) == len(REPLICAS[ev.stack])
+    assert all(r.inputs["metricName"] == "ReplicaLag" for r in lag)
+
+
+def test_deployment_alarms_are_the_paging_alarms_not_copies(ev: Evaluation) -> None:
+    component = ev.one("webstack:observability:DeploymentAlarms")
+    children = {r.inputs["name"] for r in ev.children(component) if r.type == ALARM}
+    assert children == {
+        f"webstack-{ev.stack}-api-5xx-rate",
+        f"webstack-{ev.stack}-api-unhealthy-hosts",
+    }
+    by_metric = [r for r in ev.of_type(ALARM) if r.inputs.get("metricName") == "UnHealthyHostCount"]
+    assert len(by_metric) == 1
+
+
+# --- wiring --------------------------------------------------------------------------------
+
+
+def test_every_alarm_tells_its_severity_topic_on_alarm_and_ok(ev: Evaluation) -> None:
+    topics = topics_by_arn(ev)
+    for name, alarm in alarms(ev).items():
+        actions = alarm.inputs["alarmActions"]
+        assert actions == alarm.inputs["okActions"] and len(actions) == 1, name
+        topic = topics[actions[0]]
+        severity = re.match(r"\[(critical|warning)\] ", alarm.inputs["alarmDescription"])
+        assert severity, f"{name}: the description must open with its severity"
+        assert topic.inputs["name"].endswith(f"-{severity[1]}"), name
+        assert region_of(ev, topic) == region_of(ev, alarm), f"{name}: action crosses regions"
+
+
+def test_every_alarm_says_what_to_do_and_how_to_read_gaps(ev: Evaluation) -> None:
+    for name, alarm in alarms(ev).items():
+        assert len(alarm.inputs["alarmDescription"]) > 60, name
+        assert alarm.inputs["treatMissingData"] in ("notBreaching", "breaching", "missing")
+    by_name = alarms(ev)
+    assert by_name["api-running-tasks"].inputs["treatMissingData"] == "breaching"
+    assert by_name["api-5xx-rate"].inputs["treatMissingData"] == "notBreaching"
+
+
+def test_cloudfront_alarm_lives_in_us_east_1_with_a_topic_there(ev: Evaluation) -> None:
+    cdn = alarms(ev)["cdn-5xx-rate"]
+    assert cdn.inputs["namespace"] == "AWS/CloudFront"
+    assert cdn.inputs["dimensions"]["Region"] == "Global"
+    assert region_of(ev, cdn) == "us-east-1"
+
+
+def test_outside_us_east_1_a_topic_pair_in_us_east_1_serves_cloudfront() -> None:
+    ev = run("staging", overrides={"aws:region": "eu-west-1"})
+    by_region: dict[str, set[str]] = {}
+    for topic in ev.of_type(TOPIC):
+        severity = topic.inputs["name"].rsplit("-", 1)[1]
+        by_region.setdefault(region_of(ev, topic), set()).add(severity)
+    assert by_region == {"eu-west-1": {"critical", "warning"}, "us-east-1": {"critical", "warning"}}
+    cdn = alarms(ev)["cdn-5xx-rate"]
+    assert region_of(ev, topics_by_arn(ev)[cdn.inputs["alarmActions"][0]]) == "us-east-1"
+    assert region_of(ev, alarms(ev)["db-cpu"]) == "eu-west-1"
+
+
+# --- thresholds from config ----------------------------------------------------------------
+
+THRESHOLD_KEYS = {
+    "api-latency-p95-warning": "apiLatencyP95WarningSeconds",
+    "api-latency-p95-critical": "apiLatencyP95CriticalSeconds",
+    "api-5xx-rate": "api5xxRatePercent",
+    "api-cpu": "ecsCpuPercent",
+    "worker-cpu": "ecsCpuPercent",
+    "api-memory": "ecsMemoryPercent",
+    "worker-memory": "ecsMemoryPercent",
+    "db-cpu": "dbCpuPercent",
+    "cdn-5xx-rate": "cdn5xxRatePercent",
+    "scheduler-failures": "schedulerFailures",
+    "cache-evictions-1": "cacheEvictions",
+    "cache-engine-cpu-1": "cacheCpuPercent",
+    "cache-memory-1": "cacheMemoryPercent",
+}
+
+
+def test_thresholds_are_the_stack_config(ev: Evaluation) -> None:
+    config = alarms_config(ev.stack)
+    by_name = alarms(ev)
+    for name, key in THRESHOLD_KEYS.items():
+        assert by_name[name].inputs["threshold"] == config[key], name
+    assert by_name["db-free-memory"].inputs["threshold"] == config["dbFreeMemoryMb"] * 1024**2
+    if "db-replica-lag-1" in by_name:
+        assert by_name["db-replica-lag-1"].inputs["threshold"] == config["dbReplicaLagSeconds"]
+
+
+def test_a_changed_threshold_reaches_its_alarm() -> None:
+    config = {**alarms_config("prod"), "ecsCpuPercent": 65, "apiLatencyP95CriticalSeconds": 3.5}
+    by_name = alarms(run("prod", overrides={"webstack:alarms": config}))
+    assert by_name["api-cpu"].inputs["threshold"] == 65
+    assert by_name["worker-cpu"].inputs["threshold"] == 65
+    assert by_name["api-latency-p95-critical"].inputs["threshold"] == 3.5
+
+
+def test_defaults_are_the_deployment_guide() -> None:
+    d = AlarmThresholds()
+    assert (d.api_latency_p95_warning_seconds, d.api_latency_p95_critical_seconds) == (1, 2)
+    assert (d.api_5xx_rate_percent, d.ecs_cpu_percent, d.ecs_memory_percent) == (1, 80, 85)
+    assert (d.db_free_storage_percent, d.db_connections_percent, d.scheduler_failures) == (
+        20,
+        80,
+        3,
+    )
+
+
+def test_storage_and_connection_thresholds_are_shares_of_the_instance() -> None:
+    t = AlarmThresholds(db_free_storage_percent=25, db_connections_percent=90)
+    assert db_free_storage("db", 200, t).threshold == 50 * GIB
+    assert db_connections("db", 500, t).threshold == 450
+
+
+def test_latency_is_p95_over_five_minutes(ev: Evaluation) -> None:
+    for severity in ("warning", "critical"):
+        alarm = alarms(ev)[f"api-latency-p95-{severity}"].inputs
+        assert alarm["metricName"] == "TargetResponseTime"
+        assert alarm["extendedStatistic"] == "p95" and "statistic" not in alarm
+        assert alarm["period"] * alarm["evaluationPeriods"] == 300
+
+
+def test_5xx_rate_is_metric_math_over_target_5xx_and_requests(ev: Evaluation) -> None:
+    alarm = alarms(ev)["api-5xx-rate"].inputs
+    queries = alarm["metricQueries"]
+    expression = [q for q in queries if q.get("returnData")]
+    assert len(expression) == 1 and "/" in expression[0]["expression"]
+    min_requests = alarms_config(ev.stack)["api5xxMinRequests"]
+    assert f">= {min_requests}" in expression[0]["expression"]
+    metrics = {q["metric"]["metricName"] for q in queries if "metric" in q}
+    assert metrics == {"HTTPCode_Target_5XX_Count", "RequestCount"}
+    assert "metricName" not in alarm
+
+
+def test_running_tasks_below_the_minimum_pages(ev: Evaluation) -> None:
+    alarm = alarms(ev)["api-running-tasks"].inputs
+    assert alarm["comparisonOperator"] == "LessThanThreshold"
+    assert alarm["namespace"] == "ECS/ContainerInsights" and alarm["threshold"] >= 1
+
+
+# --- scheduler log metric filter -----------------------------------------------------------
+
+
+def test_failed_scheduler_runs_are_counted_from_the_worker_log(ev: Evaluation) -> None:
+    log_filter = ev.one("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs
+    assert log_filter["pattern"] == alarms_config(ev.stack)["schedulerFailurePattern"]
+    assert log_filter["logGroupName"]
+    metric = log_filter["metricTransformation"]
+    alarm = alarms(ev)["scheduler-failures"].inputs
+    assert (alarm["namespace"], alarm["metricName"]) == (metric["namespace"], metric["name"])
+    assert alarm["statistic"] == "Sum" and alarm["comparisonOperator"].startswith(
+        "GreaterThanOrEqual"
+    )
+    assert alarm["period"] * alarm["evaluationPeriods"] == 15 * 60
+    assert alarm["threshold"] == 3
+
+
+# --- notifications -------------------------------------------------------------------------
+
+
+def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(ev: Evaluation) -> None:
+    key = ev.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.protect is (load_stack_config(ev.stack)[0]["webstack:protect"] == "true")
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    services = {s for st in statements for s in st["Principal"].get("Service", [])}
+    assert services >= {
+        "cloudwatch.amazonaws.com",
+        "events.amazonaws.com",
+        "events.rds.amazonaws.com",
+        "budgets.amazonaws.com",
+    }
+    assert not any(a in ("*", "kms:*") for st in statements for a in st["Action"])
+    for topic in ev.of_type(TOPIC):
+        assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
+
+
+def test_topic_policies_scope_services_to_the_account_and_require_tls(ev: Evaluation) -> None:
+    policies = ev.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert {p.inputs["arn"] for p in policies} == set(topics_by_arn(ev))
+    for policy in policies:
+        statements = json.loads(policy.inputs["policy"])["Statement"]
+        for st in statements:
+            if "Service" in st["Principal"]:
+                assert st["Condition"]["StringEquals"]["aws:SourceAccount"]
+        assert any(
+            st["Effect"] == "Deny" and st["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+            for st in statements
+        )
+
+
+def test_email_subscribers_come_from_config(ev: Evaluation) -> None:
+    config = alarms_config(ev.stack)
+    topics = topics_by_arn(ev)
+    subscribed: dict[str, set[str]] = {"critical": set(), "warning": set()}
+    for sub in ev.of_type(SUBSCRIPTION):
+        if sub.inputs["protocol"] == "email":
+            severity = topics[sub.inputs["topic"]].inputs["name"].rsplit("-", 1)[1]
+            subscribed[severity].add(sub.inputs["endpoint"])
+    assert subscribed == {
+        "critical": set(config["criticalEmails"]),
+        "warning": set(config["warningEmails"]),
+    }
+
+
+def test_https_endpoint_is_subscribed_as_a_secret() -> None:
+    url = f"https://events.pagerduty.com/integration/{secrets.token_urlsafe(16)}/enqueue"
+    config = {**alarms_config("prod"), "criticalHttpsEndpoint": url}
+    ev = run("prod", secret_overrides={"webstack:alarms": config})
+    https = [s for s in ev.of_type(SUBSCRIPTION) if s.inputs["protocol"] == "https"]
+    assert len(https) == 1
+    assert https[0].inputs["endpoint"] == url and "endpoint" in https[0].secret_inputs
+    assert topics_by_arn(ev)[https[0].inputs["topic"]].inputs["name"].endswith("-critical")
+    assert json.loads(https[0].inputs["deliveryPolicy"])["healthyRetryPolicy"]["numRetries"] > 3
+
+
+# --- RDS events, budget, dashboard -----------------------------------------------------------
+
+
+def test_rds_events_reach_the_topics(ev: Evaluation) -> None:
+    topics = topics_by_arn(ev)
+    routed: dict[str, set[str]] = {}
+    for sub in ev.of_type("aws:rds/eventSubscription:EventSubscription"):
+        assert sub.inputs["sourceType"] == "db-instance" and sub.inputs["sourceIds"]
+        severity = topics[sub.inputs["snsTopic"]].inputs["name"].rsplit("-", 1)[1]
+        routed.setdefault(severity, set()).update(sub.inputs["eventCategories"])
+    assert {"failover", "failure", "low storage"} <= routed["critical"]
+    assert "backup" in routed["warning"]
+
+
+def test_monthly_budget_warns_at_80_and_100_percent_forecast_and_actual(ev: Evaluation) -> None:
+    budget = ev.one("aws:budgets/budget:Budget").inputs
+    assert (budget["budgetType"], budget["timeUnit"], budget["limitUnit"]) == (
+        "COST",
+        "MONTHLY",
+        "USD",
+    )
+    assert float(budget["limitAmount"]) == alarms_config(ev.stack)["monthlyBudgetUsd"]
+    warning = {a for a, t in topics_by_arn(ev).items() if t.inputs["name"].endswith("-warning")}
+    notes = budget["notifications"]
+    assert {(n["notificationType"], n["threshold"]) for n in notes} == {
+        (kind, pct) for kind in ("FORECASTED", "ACTUAL") for pct in (80, 100)
+    }
+    assert all(n["thresholdType"] == "PERCENTAGE" for n in notes)
+    assert all(set(n["subscriberSnsTopicArns"]) <= warning for n in notes)
+
+
+def test_dashboard_shows_every_tier(ev: Evaluation) -> None:
+    body = json.loads(ev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    widgets = body["widgets"]
+    namespaces: set[str] = set()
+    regions: dict[str, set[str]] = {}
+    services: set[str] = set()
+    for w in widgets:
+        for row in w["properties"].get("metrics", []):
+            if isinstance(row[0], str):
+                namespaces.add(row[0])
+                regions.setdefault(row[0], set()).add(w["properties"]["region"])
+                if row[0] == "AWS/ECS":
+                    services.add(row[row.index("ServiceName") + 1])
+    assert {
+        "AWS/ApplicationELB",
+        "AWS/ECS",
+        "ECS/ContainerInsights",
+        "AWS/RDS",
+        "AWS/ElastiCache",
+        "AWS/CloudFront",
+        "AWS/Lambda",
+        f"webstack-{ev.stack}",
+    } <= namespaces
+    assert len(services) == 2, "both the api and the worker service are graphed"
+    assert regions["AWS/CloudFront"] == {"us-east-1"}
+    headers = {w["properties"]["markdown"] for w in widgets if w["type"] == "text"}
+    assert headers >= {f"## {t}" for t in ("API", "Worker", "Database", "Cache", "CDN")}
+    (state,) = [w for w in widgets if w["type"] == "alarm"]
+    # Every alarm of the stack's region, the deployment alarms included.
+    regional = {a.outputs["arn"] for n, a in alarms(ev).items() if n != "cdn-5xx-rate"}
+    assert set(state["properties"]["alarms"]) == regional
+    for w in widgets:
+        assert w["x"] + w["width"] <= 24
+
+
+def test_the_offline_plan_lists_each_alarm_with_its_threshold_and_severity(
+    ev: Evaluation,
+) -> None:
+    from tools.plan import describe
+
+    for alarm in ev.of_type(ALARM):
+        line = describe(alarm)
+        assert "threshold=" in line and "comparisonOperator=" in line, line
+        assert re.search(r"alarmDescription=\[(critical|warning)\]", line), line
+    https = run(
+        "prod",
+        secret_overrides={
+            "webstack:alarms": {
+                **alarms_config("prod"),
+                "warningHttpsEndpoint": (f"https://hooks.example.com/{secrets.token_urlsafe(16)}"),
+            }
+        },
+    )
+    (sub,) = [s for s in https.of_type(SUBSCRIPTION) if s.inputs["protocol"] == "https"]
+    assert "endpoint=[secret]" in describe(sub)
