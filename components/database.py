@@ -335,7 +335,10 @@ class Database(pulumi.ComponentResource):
         self.address = primary.address
         self.port = PORT
         self.security_group_id = sg.id
-        self.master_secret_arn = primary.master_user_secrets.apply(lambda s: s[0].secret_arn)
+        # One entry, always, once manage_master_user_password is on.
+        self.master_secret_arn = primary.master_user_secrets.apply(
+            lambda secrets: secrets[0].secret_arn or ""
+        )
         self.database_name = args.database_name
         self.app_username = args.app_username
         self.max_connections = max_connections(args.instance_class)

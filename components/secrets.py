@@ -75,7 +75,7 @@ def store_secret(
         secret_string=pulumi.Output.secret(value),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return version.arn
+    return version.secret_arn
 
 
 class Secrets(pulumi.ComponentResource):
@@ -98,6 +98,10 @@ class Secrets(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         account = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
+        account_root = pulumi.Output.concat("arn:", partition, ":iam::", account, ":root")
+        account_log_groups = pulumi.Output.concat(
+            "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
+        )
 
         key = aws.kms.Key(
             f"{name}-key",
@@ -113,11 +117,7 @@ class Secrets(pulumi.ComponentResource):
                             # this account; without it the key could become unmanageable.
                             "Sid": "AccountIamPolicies",
                             "Effect": "Allow",
-                            "Principal": {
-                                "AWS": pulumi.Output.concat(
-                                    "arn:", partition, ":iam::", account, ":root"
-                                )
-                            },
+                            "Principal": {"AWS": account_root},
                             "Action": "kms:*",
                             "Resource": "*",
                         },
@@ -139,15 +139,7 @@ class Secrets(pulumi.ComponentResource):
                             "Resource": "*",
                             "Condition": {
                                 "ArnLike": {
-                                    "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                                        "arn:",
-                                        partition,
-                                        ":logs:",
-                                        region,
-                                        ":",
-                                        account,
-                                        ":log-group:*",
-                                    )  # fmt: skip
+                                    "kms:EncryptionContext:aws:logs:arn": account_log_groups
                                 }
                             },
                         },

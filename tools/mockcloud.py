@@ -239,9 +239,8 @@ COMPUTED: dict[str, Computed] = {
     },
     # Secrets Manager appends six random characters to a secret's name in its ARN.
     "aws:secretsmanager/secret:Secret": lambda c, region, name, i, rid: _secret(region, name, i),
-    # A version's ARN is its secret's.
     "aws:secretsmanager/secretVersion:SecretVersion": lambda c, region, name, i, rid: {
-        "arn": i["secretId"],
+        "secretArn": i["secretId"],
         "versionId": _uuid(name),
     },
     "aws:rds/instance:Instance": lambda c, region, name, i, rid: _rds_instance(region, name, i),
