@@ -158,6 +158,7 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
         "cachePort": cache.port,
         "cacheSecurityGroupId": cache.security_group_id,
         "cacheUrlSecretArn": cache.redis_url_secret_arn,
+        "cacheMemberClusterIds": cache.member_cluster_ids,
     }
 
 

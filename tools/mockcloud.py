@@ -146,6 +146,8 @@ class Resource:
     """Other resource options: ignoreChanges, deleteBeforeReplace, aliases, retainOnDelete, ..."""
     raw_inputs: struct_pb2.Struct = field(repr=False)
     """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
+    id: str = ""
+    """The id the mock cloud assigned (empty for components)."""
 
     @property
     def provider_urn(self) -> str:
@@ -342,6 +344,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "replaceOnChanges": list(request.replaceOnChanges),
                 },
                 raw_inputs=raw,
+                id=response.id,
             )
         )
         return response

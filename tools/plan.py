@@ -24,6 +24,31 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
     "aws:ec2/flowLog:FlowLog": ("trafficType",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("fromPort", "toPort"),
+    "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:kms/alias:Alias": ("name",),
+    "random:index/randomPassword:RandomPassword": ("length",),
+    "aws:secretsmanager/secret:Secret": ("namePrefix", "recoveryWindowInDays"),
+    "aws:rds/parameterGroup:ParameterGroup": ("family",),
+    "aws:rds/instance:Instance": (
+        "identifier",
+        "engineVersion",
+        "instanceClass",
+        "allocatedStorage",
+        "maxAllocatedStorage",
+        "multiAz",
+        "backupRetentionPeriod",
+        "replicateSourceDb",
+    ),
+    "aws:elasticache/parameterGroup:ParameterGroup": ("family",),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (
+        "engine",
+        "engineVersion",
+        "nodeType",
+        "numCacheClusters",
+        "multiAzEnabled",
+        "snapshotRetentionLimit",
+    ),
 }
 MASK = "[secret]"
 
