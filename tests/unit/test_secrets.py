@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import string
 from typing import Any
@@ -145,3 +146,20 @@ def test_secrets_are_protected_in_prod_only(stack: Evaluation) -> None:
     assert all(r.protect == (stack.stack == "prod") for r in kept), [
         (r.name, r.protect) for r in kept
     ]
+
+
+def test_every_password_or_token_input_is_a_secret(stack: Evaluation) -> None:
+    sensitive = re.compile(r"(?i)(password|passwordWo|authToken|authTokenWo|secretString)$")
+    found = [
+        (r, key)
+        for r in stack.resources
+        for key, value in r.inputs.items()
+        if sensitive.search(key) and isinstance(value, str)
+    ]
+    assert {(r.name, k) for r, k in found} >= {
+        ("cache-group", "authToken"),
+        ("database-url-value", "secretString"),
+        ("cache-url-value", "secretString"),
+        ("secrets-jwt-value", "secretString"),
+    }
+    assert [(r.name, k) for r, k in found if k not in r.secret_inputs] == []
