@@ -22,6 +22,8 @@ from typing import Any
 import pulumi
 
 from components.alarm_catalog import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
+from components.cache import CACHE_PARAMETER_FAMILIES, MAXMEMORY_POLICIES
+from components.database import INSTANCE_CLASS_MEMORY_GIB, POSTGRES_MAJORS
 
 PROJECT = "webstack"
 ENVIRONMENTS = ("staging", "prod")
@@ -29,8 +31,6 @@ NAT_STRATEGIES = ("single", "per_az", "none")
 MAX_AZS = 4  # the subnet plan (network.subnet_plan) reserves four slots per tier
 CPU_ARCHITECTURES = ("X86_64", "ARM64")
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
-# The values CloudWatch Logs accepts for retentionInDays.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827)
 # AWS's table of Fargate task sizes (Linux): cpu units -> the memory values (MiB) it accepts.
 FARGATE_SIZES: Mapping[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
@@ -65,7 +65,6 @@ _PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 _MISSING: Any = object()
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SECRET_NAME = re.compile(
     r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN)$|^(DATABASE_URL|REDIS_URL)$", re.IGNORECASE
 )
@@ -79,6 +78,15 @@ def looks_secret(name: str) -> bool:
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)  # fmt: skip
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Env vars the stack generates itself, and prefixes the AWS runtimes reserve.
+GENERATED_SECRET_NAMES = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
+_RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
+SECRETS_MANAGER_MAX_BYTES = 65536
+PROD_MIN_BACKUP_RETENTION_DAYS = 30
 
 
 class ConfigError(ValueError):
@@ -233,6 +241,22 @@ class Section:
             self.error(f"{name}.{k}", f"must be a str, got {type(v).__name__} {v!r}")
         return {k: v for k, v in value.items() if k not in bad}
 
+    def get_secret_map(self, name: str) -> dict[str, str]:
+        """A map of name -> secret text; problems never quote a value (it may be a secret)."""
+        value = self._raw(name, {})
+        if self._scalars_are_strings and isinstance(value, str):
+            value = _parse_value(value)
+        if not isinstance(value, dict):
+            self.error(name, f"must be a map of NAME -> secret, got a {type(value).__name__}")
+            return {}
+        good = {}
+        for k, v in value.items():
+            if isinstance(v, str) and v:
+                good[k] = v
+            else:
+                self.error(f"{name}.{k}", f"must be a non-empty string, got a {type(v).__name__}")
+        return good
+
     def section(self, name: str) -> Section:
         value = self._typed(name, {}, dict)
         return Section(self._problems, self._path(name), value)
@@ -365,6 +389,68 @@ class AlarmsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SecretsConfig:
+    """`webstack:secrets` and `webstack:externalSecrets`."""
+
+    recovery_window_days: int
+    """Days a deleted Secrets Manager secret can still be restored (7 to 30)."""
+    kms_deletion_window_days: int
+    """Days a scheduled deletion of the data KMS key can still be cancelled (7 to 30)."""
+    external: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """`webstack:externalSecrets`: env var name -> value (secret Outputs) the API receives."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    """`webstack:database`: RDS PostgreSQL."""
+
+    engine_version: str
+    """PostgreSQL version: a major (`17`, minors follow automatically) or `major.minor`."""
+    instance_class: str
+    """A known RDS class (`db.r6g.xlarge`); its memory sizes `max_connections`."""
+    allocated_storage_gb: int
+    """Initial gp3 storage (20 to 65536 GiB)."""
+    max_allocated_storage_gb: int
+    """Storage autoscaling ceiling: at least 10% above the allocated storage."""
+    multi_az: bool
+    """A synchronous standby in another AZ (required in prod)."""
+    backup_retention_days: int
+    """Automated backup retention, 1 to 35 days (at least 30 in prod)."""
+    performance_insights_retention_days: int
+    """7 (free tier) or a multiple of 31 up to 731."""
+    monitoring_interval_seconds: int
+    """Enhanced monitoring granularity: 1, 5, 10, 15, 30 or 60 seconds."""
+    read_replicas: int
+    """Read replicas of the primary (0 to 5)."""
+    log_retention_days: int
+    """Retention of the exported postgresql and upgrade logs."""
+
+    @property
+    def major_version(self) -> int:
+        return int(self.engine_version.split(".")[0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheConfig:
+    """`webstack:cache`: ElastiCache replication group."""
+
+    engine: str
+    """`valkey` or `redis`."""
+    engine_version: str
+    """`major.minor`, one with a known parameter-group family (e.g. valkey `8.0`)."""
+    node_type: str
+    """ElastiCache node type (`cache.r6g.large`)."""
+    nodes: int
+    """Primary plus replicas, 1 to 6; 2 or more turns on automatic failover and Multi-AZ."""
+    maxmemory_policy: str
+    """What the engine evicts when memory is full."""
+    snapshot_retention_days: int
+    """Daily snapshots kept (1 to 35)."""
+    log_retention_days: int
+    """Retention of the slow log in CloudWatch Logs."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything that differs between stacks, validated."""
 
@@ -390,6 +476,9 @@ class StackConfig:
     api: ApiConfig
     worker: WorkerConfig
     alarms: AlarmsConfig
+    secrets: SecretsConfig
+    database: DatabaseConfig
+    cache: CacheConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -499,13 +588,7 @@ def _read_api(section: Section) -> ApiConfig:
             f"must be <= scaleInCooldownSeconds ({scale_in}): scale out fast, in slowly; "
             f"got {scale_out}",
         )
-    retention = section.get_int("logRetentionDays", 90)
-    if retention not in LOG_RETENTION_DAYS:
-        section.error(
-            "logRetentionDays",
-            f"must be one of CloudWatch's values ({', '.join(map(str, LOG_RETENTION_DAYS))}), "
-            f"got {retention}",
-        )
+    retention = _get_log_retention(section, "logRetentionDays", 90)
     min_pool = section.get_int("dbMinPoolSize", 0, min=0, max=100)
     max_pool = section.get_int("dbMaxPoolSize", 10, min=2, max=100)
     if max_pool < min_pool:
@@ -659,6 +742,148 @@ def _read_alarms(section: Section, secret: bool) -> AlarmsConfig:
     )
 
 
+def _get_log_retention(section: Section, name: str, default: int) -> int:
+    days = section.get_int(name, default)
+    if days not in LOG_RETENTION_DAYS:
+        section.error(
+            name,
+            f"must be one of CloudWatch's values ({', '.join(map(str, LOG_RETENTION_DAYS))}), "
+            f"got {days}",
+        )
+    return days
+
+
+def _read_secrets(section: Section, external: Mapping[str, pulumi.Output[str]]) -> SecretsConfig:
+    recovery = section.get_int("recoveryWindowDays", 30, min=7, max=30)
+    kms_window = section.get_int("kmsDeletionWindowDays", 30, min=7, max=30)
+    section.finish()
+    return SecretsConfig(
+        recovery_window_days=recovery, kms_deletion_window_days=kms_window, external=external
+    )
+
+
+def _read_external_secrets(
+    top: Section, secret_keys: Collection[str]
+) -> dict[str, pulumi.Output[str]]:
+    """`externalSecrets`: names checked as env var names, values kept only as secret Outputs."""
+    key = "externalSecrets"
+    values = top.get_secret_map(key)
+    if values and key not in secret_keys:
+        top.error(
+            key,
+            "holds plain text; set each value with "
+            f"`pulumi config set --secret --path {key}.NAME` so the stack file stores it encrypted",
+        )
+        return {}
+    for env in values:
+        path = f"{key}.{env}"
+        if not _ENV_NAME.match(env):
+            top.error(path, "must be an env var name: A-Z, 0-9 and _, starting with a letter")
+        elif env in GENERATED_SECRET_NAMES:
+            top.error(path, f"collides with a secret the stack generates ({env})")
+        elif env.startswith(_RESERVED_ENV_PREFIXES):
+            top.error(path, f"prefixes {', '.join(_RESERVED_ENV_PREFIXES)} belong to the runtime")
+        if len(values[env].encode()) > SECRETS_MANAGER_MAX_BYTES:
+            top.error(path, f"is longer than Secrets Manager's {SECRETS_MANAGER_MAX_BYTES} bytes")
+    return {env: pulumi.Output.secret(value) for env, value in values.items()}
+
+
+def _read_database(section: Section, environment: str) -> DatabaseConfig:
+    version = section.get_str("engineVersion")
+    if version:
+        major = version.split(".")[0]
+        if not re.fullmatch(r"\d+(\.\d+)?", version) or int(major) not in POSTGRES_MAJORS:
+            section.error(
+                "engineVersion",
+                f"must be a supported PostgreSQL major ({', '.join(map(str, POSTGRES_MAJORS))}) "
+                f"or major.minor, got {version!r}",
+            )
+            version = ""
+    instance_class = section.get_str("instanceClass")
+    if instance_class and instance_class not in INSTANCE_CLASS_MEMORY_GIB:
+        section.error(
+            "instanceClass",
+            f"unknown RDS instance class {instance_class!r} (its memory sizes max_connections); "
+            "known: db.{t3,t4g,m5,m6g,m6i,m7g,m7i,r5,r6g,r6i,r7g,r7i}.<size>",
+        )
+    storage = section.get_int("allocatedStorageGb", min=20, max=65536)
+    max_storage = section.get_int("maxAllocatedStorageGb", max=65536)
+    # RDS storage autoscaling needs the ceiling at least 10% above the allocation.
+    if max_storage < -(-storage * 11 // 10):
+        section.error(
+            "maxAllocatedStorageGb",
+            f"must be at least 10% above allocatedStorageGb ({storage}), got {max_storage}",
+        )
+    multi_az = section.get_bool("multiAz")
+    if environment == "prod" and not multi_az:
+        section.error("multiAz", "must be true in prod (a standby in another AZ)")
+    retention = section.get_int("backupRetentionDays", min=1, max=35)
+    if environment == "prod" and retention < PROD_MIN_BACKUP_RETENTION_DAYS:
+        section.error(
+            "backupRetentionDays",
+            f"must be >= {PROD_MIN_BACKUP_RETENTION_DAYS} in prod, got {retention}",
+        )
+    insights = section.get_int("performanceInsightsRetentionDays", 7)
+    if insights != 7 and not (insights % 31 == 0 and 31 <= insights <= 731):
+        section.error(
+            "performanceInsightsRetentionDays",
+            f"must be 7 or a multiple of 31 up to 731, got {insights}",
+        )
+    interval = section.get_int("monitoringIntervalSeconds", 60)
+    if interval not in (1, 5, 10, 15, 30, 60):
+        section.error(
+            "monitoringIntervalSeconds", f"must be one of 1, 5, 10, 15, 30, 60, got {interval}"
+        )
+    replicas = section.get_int("readReplicas", 0, min=0, max=5)
+    logs = _get_log_retention(section, "logRetentionDays", 90)
+    section.finish()
+    return DatabaseConfig(
+        engine_version=version,
+        instance_class=instance_class,
+        allocated_storage_gb=storage,
+        max_allocated_storage_gb=max_storage,
+        multi_az=multi_az,
+        backup_retention_days=retention,
+        performance_insights_retention_days=insights,
+        monitoring_interval_seconds=interval,
+        read_replicas=replicas,
+        log_retention_days=logs,
+    )
+
+
+def _read_cache(section: Section, environment: str) -> CacheConfig:
+    engine = section.get_str("engine", choices=tuple(CACHE_PARAMETER_FAMILIES))
+    version = section.get_str("engineVersion")
+    versions = CACHE_PARAMETER_FAMILIES.get(engine, {})
+    if engine in CACHE_PARAMETER_FAMILIES and version and version not in versions:
+        section.error(
+            "engineVersion", f"{engine} versions known: {', '.join(versions)}, got {version!r}"
+        )
+    node_type = section.get_str("nodeType")
+    if node_type and not re.fullmatch(r"cache\.[a-z0-9]+\.[a-z0-9]+", node_type):
+        section.error(
+            "nodeType", f"must be an ElastiCache node type like cache.r6g.large, got {node_type!r}"
+        )
+    nodes = section.get_int("nodes", min=1, max=6)
+    if environment == "prod" and nodes < 2:
+        section.error(
+            "nodes", f"must be >= 2 in prod (automatic failover needs a replica), got {nodes}"
+        )
+    policy = section.get_str("maxmemoryPolicy", choices=MAXMEMORY_POLICIES)
+    snapshots = section.get_int("snapshotRetentionDays", min=1, max=35)
+    logs = _get_log_retention(section, "logRetentionDays", 90)
+    section.finish()
+    return CacheConfig(
+        engine=engine,
+        engine_version=version,
+        node_type=node_type,
+        nodes=nodes,
+        maxmemory_policy=policy,
+        snapshot_retention_days=snapshots,
+        log_retention_days=logs,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -718,6 +943,9 @@ def parse_stack_config(
     api = _read_api(top.section("api"))
     worker = _read_worker(top.section("worker"))
     alarms = _read_alarms(top.section("alarms"), "alarms" in secret_keys)
+    secrets = _read_secrets(top.section("secrets"), _read_external_secrets(top, secret_keys))
+    database = _read_database(top.section("database"), environment)
+    cache = _read_cache(top.section("cache"), environment)
     top.finish()
     problems.raise_if_any()
 
@@ -743,6 +971,9 @@ def parse_stack_config(
         api=api,
         worker=worker,
         alarms=alarms,
+        secrets=secrets,
+        database=database,
+        cache=cache,
         tags=tags,
     )
 
@@ -755,5 +986,5 @@ def load_stack_config(region_azs: Callable[[str], Sequence[str]]) -> StackConfig
         raw,
         pulumi.Config("aws").get("region"),
         region_azs,
-        secret_keys={k for k in raw if pulumi.runtime.config.is_config_secret(f"{PROJECT}:{k}")},
+        secret_keys={k for k in raw if pulumi.runtime.is_config_secret(f"{PROJECT}:{k}")},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
 from components.config import ConfigError
 from tools.mockcloud import evaluate
@@ -43,3 +44,11 @@ def assert_problem(problems: list[str], key: str, stack: str, *words: str) -> No
     matching = [p for p in problems if p.startswith(f"{key} ({stack}):")]
     assert matching, f"no problem for {key} in {problems}"
     assert any(all(w in p for w in words) for p in matching), matching
+
+
+def committed(stack: str, section: str) -> dict[str, Any]:
+    """A `webstack:<section>` object as Pulumi.<stack>.yaml commits it (to override one key)."""
+    from tools.stackfile import ROOT
+
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return dict(document["config"][f"webstack:{section}"])

@@ -63,6 +63,50 @@ def _digest(text: str, length: int = 17) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def _uuid(name: str) -> str:
+    h = _digest(name, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _short_region(region: str) -> str:
+    """`us-east-1` -> `use1`, as ElastiCache endpoints spell it."""
+    area, direction, number = region.split("-")
+    return f"{area}{direction[0]}{number}"
+
+
+def _secret(region: str, logical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = inputs.get("name") or f"{inputs.get('namePrefix', logical)}{_digest(logical, 26)}"
+    return {
+        "name": name,
+        "arn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:{name}-{_digest(name, 6)}",
+    }
+
+
+def _rds_instance(region: str, logical: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    identifier = inputs.get("identifier") or f"{logical}-{_digest(logical, 7)}"
+    address = f"{identifier}.c{_digest(region, 11)}.{region}.rds.amazonaws.com"
+    port = int(inputs.get("port", 5432))
+    state: dict[str, Any] = {
+        "identifier": identifier,
+        "arn": f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:{identifier}",
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "resourceId": f"db-{_digest(logical, 26).upper()}",
+    }
+    if inputs.get("manageMasterUserPassword"):
+        secret_name = f"rds!db-{_uuid(logical)}"
+        state["masterUserSecrets"] = [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+                f"{secret_name}-{_digest(secret_name, 6)}",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+                "secretStatus": "active",
+            }
+        ]
+    return state
+
+
 def unwrap_secrets(value: Any) -> tuple[Any, bool]:
     """Strip Pulumi's secret wrappers; say whether any were found."""
     if rpc.is_rpc_secret(value):
@@ -104,6 +148,7 @@ class Resource:
     """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
     id: str = ""
     """The id the cloud assigned (what other resources' inputs refer to)."""
+    """The id the mock cloud assigned (empty for components)."""
 
     @property
     def provider_urn(self) -> str:
@@ -190,10 +235,6 @@ COMPUTED: dict[str, Computed] = {
         "arn": f"arn:aws:ecs:{region}:{ACCOUNT_ID}:task-definition/{i['family']}:1",
         "revision": 1,
     },
-    "aws:kms/key:Key": lambda c, region, name, i, rid: {
-        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{rid}",
-        "keyId": rid,
-    },
     "aws:iam/role:Role": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
         "uniqueId": f"AROA{_digest(name, 17).upper()}",
@@ -212,6 +253,28 @@ COMPUTED: dict[str, Computed] = {
     },
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{i.get('name', name)}",
+    },
+    "aws:kms/key:Key": lambda c, region, name, i, rid: {
+        "keyId": _uuid(name),
+        "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{_uuid(name)}",
+    },
+    # Secrets Manager appends six random characters to a secret's name in its ARN.
+    "aws:secretsmanager/secret:Secret": lambda c, region, name, i, rid: _secret(region, name, i),
+    "aws:secretsmanager/secretVersion:SecretVersion": lambda c, region, name, i, rid: {
+        "secretArn": i["secretId"],
+        "versionId": _uuid(name),
+    },
+    "aws:rds/instance:Instance": lambda c, region, name, i, rid: _rds_instance(region, name, i),
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:"
+        f"{i['replicationGroupId']}",
+        "primaryEndpointAddress": f"master.{i['replicationGroupId']}.{_digest(name, 6)}"
+        f".{_short_region(region)}.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{i['replicationGroupId']}.{_digest(name, 6)}"
+        f".{_short_region(region)}.cache.amazonaws.com",
+        "memberClusters": [
+            f"{i['replicationGroupId']}-{n:03d}" for n in range(1, int(i["numCacheClusters"]) + 1)
+        ],
     },
     "aws:ec2/eip:Eip": lambda c, region, name, i, rid: {
         "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",

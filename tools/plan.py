@@ -31,7 +31,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
     "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
     "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
-    "aws:kms/alias:Alias": ("name",),
     # The description opens with the severity: the plan shows what pages and at what value.
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
         "metricName",
@@ -48,8 +47,31 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:sns/topic:Topic": ("name",),
     "aws:sns/topicSubscription:TopicSubscription": ("protocol", "endpoint"),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:kms/alias:Alias": ("name",),
     "aws:rds/eventSubscription:EventSubscription": ("sourceType", "eventCategories"),
     "aws:budgets/budget:Budget": ("budgetType", "timeUnit", "limitAmount", "limitUnit"),
+    "random:index/randomPassword:RandomPassword": ("length",),
+    "aws:secretsmanager/secret:Secret": ("namePrefix", "recoveryWindowInDays"),
+    "aws:rds/parameterGroup:ParameterGroup": ("family",),
+    "aws:rds/instance:Instance": (
+        "identifier",
+        "engineVersion",
+        "instanceClass",
+        "allocatedStorage",
+        "maxAllocatedStorage",
+        "multiAz",
+        "backupRetentionPeriod",
+        "replicateSourceDb",
+    ),
+    "aws:elasticache/parameterGroup:ParameterGroup": ("family",),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (
+        "engine",
+        "engineVersion",
+        "nodeType",
+        "numCacheClusters",
+        "multiAzEnabled",
+        "snapshotRetentionLimit",
+    ),
 }
 MASK = "[secret]"
 

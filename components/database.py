@@ -1,0 +1,358 @@
+"""Database: RDS PostgreSQL in the isolated subnets.
+
+Creates:
+- a security group admitting 5432 only from the client security groups handed in (no CIDRs);
+- a DB subnet group over the isolated subnets (no route out of the VPC);
+- a parameter group for the engine's family (`rds.force_ssl`, slow-statement logging, an idle
+  in-transaction timeout), its family in the logical name so a major upgrade creates the new
+  group before the old one is deleted;
+- the enhanced-monitoring IAM role;
+- KMS-encrypted log groups with retention for the exported postgresql and upgrade logs (RDS
+  would otherwise create them itself, unencrypted and kept forever);
+- the primary instance: gp3 storage with autoscaling, KMS encryption, RDS-managed master
+  password in Secrets Manager, Multi-AZ by config, 30-day backups in a fixed window,
+  Performance Insights, enhanced monitoring, deletion protection, a final snapshot;
+- read replicas by config;
+- the DATABASE_URL secret for the application role (`sslmode=verify-full`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pulumi
+import pulumi_aws as aws
+
+from components.secrets import store_secret
+
+PORT = 5432
+POSTGRES_MAJORS = (13, 14, 15, 16, 17)
+LOG_EXPORTS = ("postgresql", "upgrade")
+# The CA RDS signs server certificates with; clients verify against AWS's RDS CA bundle.
+CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+_GIB = 1024**3
+
+
+def _class_memory() -> dict[str, int]:
+    sizes = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+    general = dict(zip(sizes, (8, 16, 32, 64, 128, 192, 256), strict=True))
+    memory_optimized = {size: gib * 2 for size, gib in general.items()}
+    burstable = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+    table: dict[str, int] = {}
+    for families, memory in (
+        (("t3", "t4g"), burstable),
+        (("m5", "m6g", "m6i", "m7g", "m7i"), general),
+        (("r5", "r6g", "r6i", "r7g", "r7i"), memory_optimized),
+    ):
+        for family in families:
+            table.update({f"db.{family}.{size}": gib for size, gib in memory.items()})
+    # Only the x86 families go to 24xlarge.
+    for family in ("m5", "m6i", "m7i"):
+        table[f"db.{family}.24xlarge"] = 384
+    for family in ("r5", "r6i", "r7i"):
+        table[f"db.{family}.24xlarge"] = 768
+    return table
+
+
+INSTANCE_CLASS_MEMORY_GIB: dict[str, int] = _class_memory()
+"""Memory (GiB) of the RDS instance classes webstack knows."""
+
+
+def max_connections(instance_class: str) -> int:
+    """RDS PostgreSQL's default `LEAST({DBInstanceClassMemory/9531392}, 5000)`.
+
+    Uses the class's nominal memory; DBInstanceClassMemory is somewhat lower (RDS reserves
+    some for the OS), so the real limit is a little below this: size pools well under it.
+    """
+    return min(INSTANCE_CLASS_MEMORY_GIB[instance_class] * _GIB // 9531392, 5000)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    """Inputs of Database."""
+
+    name_prefix: str
+    """Prefix of identifiers and Name tags (`webstack-prod`)."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the security group."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Isolated subnets, one per AZ."""
+    client_security_group_ids: Sequence[pulumi.Input[str]]
+    """Security groups admitted on 5432 (the order names the rules: append, don't reorder)."""
+    kms_key_arn: pulumi.Input[str]
+    """KMS key for storage, the master secret, Performance Insights, logs and the URL secret."""
+    app_password: pulumi.Input[str]
+    """Password of the application role (a secret Output); it goes into DATABASE_URL."""
+    engine_version: str
+    """A major (`17`) or `major.minor`."""
+    instance_class: str
+    """An RDS class known to INSTANCE_CLASS_MEMORY_GIB."""
+    allocated_storage_gb: int = 20
+    """Initial gp3 storage."""
+    max_allocated_storage_gb: int = 100
+    """Storage autoscaling ceiling."""
+    multi_az: bool = True
+    """A synchronous standby in another AZ."""
+    backup_retention_days: int = 30
+    """Automated backup retention."""
+    backup_window: str = "03:00-04:00"
+    """Daily backup window (UTC)."""
+    maintenance_window: str = "sun:04:30-sun:05:30"
+    """Weekly maintenance window (UTC); must not overlap the backup window."""
+    performance_insights_retention_days: int = 7
+    """Performance Insights retention (7 is free)."""
+    monitoring_interval_seconds: int = 60
+    """Enhanced monitoring granularity."""
+    read_replicas: int = 0
+    """Read replicas of the primary."""
+    log_retention_days: int = 90
+    """Retention of the exported logs."""
+    secret_recovery_window_days: int = 30
+    """Recovery window of the DATABASE_URL secret."""
+    database_name: str = "app"
+    """The application database."""
+    app_username: str = "app"
+    """The application role (created by the migrations, not here)."""
+    master_username: str = "dbadmin"
+    """The master user; its password is managed by RDS in Secrets Manager."""
+    log_min_duration_statement_ms: int = 1000
+    """Statements slower than this are logged."""
+    idle_in_transaction_session_timeout_ms: int = 60_000
+    """Sessions idle inside a transaction longer than this are ended (they hold locks)."""
+    deletion_protection: bool = True
+    """RDS deletion protection on the primary and replicas."""
+    protect: bool = True
+    """Pulumi `protect` on the instances and the URL secret."""
+
+
+class Database(pulumi.ComponentResource):
+    """RDS PostgreSQL primary, replicas, and the application's DATABASE_URL secret."""
+
+    address: pulumi.Output[str]
+    port: int
+    security_group_id: pulumi.Output[str]
+    master_secret_arn: pulumi.Output[str]
+    database_url_secret_arn: pulumi.Output[str]
+    database_name: str
+    app_username: str
+    max_connections: int
+    instance_identifier: pulumi.Output[str]
+    replica_identifiers: list[pulumi.Output[str]]
+    replica_addresses: list[pulumi.Output[str]]
+    allocated_storage_gb: int
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:data:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        major = args.engine_version.split(".")[0]
+        family = f"postgres{major}"
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="PostgreSQL: 5432 from the application security groups only",
+            tags={"Name": f"{args.name_prefix}-postgres"},
+            opts=child,
+        )
+        for i, client in enumerate(args.client_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ingress-{i}",
+                security_group_id=sg.id,
+                referenced_security_group_id=client,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description="PostgreSQL from an application security group",
+                opts=child,
+            )
+
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description=f"{args.name_prefix} PostgreSQL: isolated subnets",
+            opts=child,
+        )
+
+        parameters = {
+            "rds.force_ssl": "1",
+            "log_min_duration_statement": str(args.log_min_duration_statement_ms),
+            "idle_in_transaction_session_timeout": str(args.idle_in_transaction_session_timeout_ms),
+        }
+        # Auto-named, family in the logical name: a major upgrade (new family) creates the new
+        # group, moves the instance onto it, and only then deletes the old one.
+        parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params-{family}",
+            family=family,
+            description=f"{args.name_prefix} PostgreSQL {major}",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name=k, value=v)
+                for k, v in sorted(parameters.items())
+            ],
+            opts=child,
+        )
+
+        partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self)).partition
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        monitoring_role = aws.iam.Role(
+            f"{name}-monitoring-role",
+            description="RDS enhanced monitoring publishes OS metrics to CloudWatch Logs",
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=monitoring_role.name,
+            policy_arn=pulumi.Output.concat(
+                "arn:", partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+            ),
+            opts=child,
+        )
+
+        def log_groups(logical: str, identifier: str) -> list[aws.cloudwatch.LogGroup]:
+            # RDS writes into /aws/rds/instance/<id>/<log>; creating them first sets retention
+            # and encryption (hence explicit identifiers rather than auto-names).
+            return [
+                aws.cloudwatch.LogGroup(
+                    f"{logical}-logs-{log}",
+                    name=f"/aws/rds/instance/{identifier}/{log}",
+                    retention_in_days=args.log_retention_days,
+                    kms_key_id=args.kms_key_arn,
+                    opts=child,
+                )
+                for log in LOG_EXPORTS
+            ]
+
+        def instance(
+            logical: str,
+            identifier: str,
+            **role_specific: Any,
+        ) -> aws.rds.Instance:
+            """Settings shared by the primary and its replicas, plus the role's own."""
+            return aws.rds.Instance(
+                logical,
+                identifier=identifier,
+                instance_class=args.instance_class,
+                vpc_security_group_ids=[sg.id],
+                db_subnet_group_name=subnet_group.name,
+                parameter_group_name=parameter_group.name,
+                publicly_accessible=False,
+                port=PORT,
+                storage_type="gp3",
+                max_allocated_storage=args.max_allocated_storage_gb,
+                storage_encrypted=True,
+                kms_key_id=args.kms_key_arn,
+                ca_cert_identifier=CA_CERT_IDENTIFIER,
+                auto_minor_version_upgrade=True,
+                maintenance_window=args.maintenance_window,
+                deletion_protection=args.deletion_protection,
+                copy_tags_to_snapshot=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.kms_key_arn,
+                performance_insights_retention_period=args.performance_insights_retention_days,
+                monitoring_interval=args.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn,
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                tags={"Name": identifier},
+                **role_specific,
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    protect=args.protect,
+                    depends_on=[attachment, *log_groups(logical, identifier)],
+                ),
+            )
+
+        identifier = f"{args.name_prefix}-postgres"
+        primary = instance(
+            f"{name}-primary",
+            identifier,
+            engine="postgres",
+            engine_version=args.engine_version,
+            # Changing engineVersion's major in config is the deliberate act; RDS needs this
+            # flag to carry it out.
+            allow_major_version_upgrade=True,
+            db_name=args.database_name,
+            username=args.master_username,
+            # RDS keeps the master password in Secrets Manager and rotates it: never in Pulumi
+            # state, never in a URL.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=args.kms_key_arn,
+            allocated_storage=args.allocated_storage_gb,
+            multi_az=args.multi_az,
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            # Automated backups outlive the instance until they expire.
+            delete_automated_backups=False,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{identifier}-final",
+        )
+        replicas = [
+            instance(
+                f"{name}-replica-{n}",
+                f"{identifier}-replica-{n}",
+                replicate_source_db=primary.identifier,
+                # Replicas take no backups or final snapshot: the primary has them.
+                backup_retention_period=0,
+                skip_final_snapshot=True,
+                multi_az=False,
+            )
+            for n in range(1, args.read_replicas + 1)
+        ]
+
+        database_url = pulumi.Output.all(primary.address, args.app_password).apply(
+            lambda a: (
+                f"postgresql://{quote(args.app_username, safe='')}:{quote(a[1], safe='')}"
+                f"@{a[0]}:{PORT}/{args.database_name}?sslmode=verify-full"
+            )
+        )
+        self.database_url_secret_arn = store_secret(
+            f"{name}-url",
+            secret_name=f"{args.name_prefix}/DATABASE_URL",
+            description="DATABASE_URL of the application role (TLS, server verified)",
+            value=pulumi.Output.secret(database_url),
+            kms_key_arn=args.kms_key_arn,
+            recovery_window_days=args.secret_recovery_window_days,
+            protect=args.protect,
+            parent=self,
+        )
+
+        self.address = primary.address
+        self.port = PORT
+        self.security_group_id = sg.id
+        # One entry, always, once manage_master_user_password is on.
+        self.master_secret_arn = primary.master_user_secrets.apply(
+            lambda secrets: secrets[0].secret_arn or ""
+        )
+        self.database_name = args.database_name
+        self.app_username = args.app_username
+        self.max_connections = max_connections(args.instance_class)
+        self.instance_identifier = primary.identifier
+        self.replica_identifiers = [r.identifier for r in replicas]
+        self.replica_addresses = [r.address for r in replicas]
+        self.allocated_storage_gb = args.allocated_storage_gb
+        self.register_outputs(
+            {
+                "address": self.address,
+                "port": self.port,
+                "security_group_id": self.security_group_id,
+                "master_secret_arn": self.master_secret_arn,
+                "database_url_secret_arn": self.database_url_secret_arn,
+                "max_connections": self.max_connections,
+            }
+        )

@@ -1,0 +1,201 @@
+"""Secrets: the stack's data KMS key and the application secrets in Secrets Manager.
+
+Creates:
+- a customer-managed KMS key (yearly rotation) with an alias; it encrypts the secrets, the
+  database (storage, master secret, Performance Insights), the cache and the data tier's log
+  groups, so one key policy and one CloudTrail trail cover all of the stack's data;
+- generated secrets (pulumi-random, so never a literal): JWT_SECRET in Secrets Manager, and the
+  database application password and Redis auth token, which Database and Cache embed in their
+  DATABASE_URL / REDIS_URL secrets;
+- one Secrets Manager secret per external secret (`webstack:externalSecrets`), so the API maps
+  each to an env var with `valueFrom`.
+
+Every secret is KMS-encrypted and has a recovery window; only ARNs and secret Outputs leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+JWT_SECRET_LENGTH = 64
+DB_PASSWORD_LENGTH = 40
+REDIS_AUTH_TOKEN_LENGTH = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretsArgs:
+    """Inputs of Secrets."""
+
+    name_prefix: str
+    """Prefix of physical names (`webstack-prod`)."""
+    recovery_window_days: int = 30
+    """Days a deleted secret can be restored; a mistaken delete is then not data loss."""
+    kms_deletion_window_days: int = 30
+    """Days a scheduled key deletion can be cancelled."""
+    external_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Env var name -> secret value (secret Outputs from config) stored for the API."""
+    protect: bool = True
+    """Pulumi `protect` on the key, the generated values and the secrets."""
+
+
+def store_secret(
+    name: str,
+    *,
+    secret_name: str,
+    description: str,
+    value: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    recovery_window_days: int,
+    protect: bool,
+    parent: pulumi.Resource,
+) -> pulumi.Output[str]:
+    """A KMS-encrypted Secrets Manager secret holding `value`; returns its ARN.
+
+    The ARN comes from the secret *version*, so whatever references it (an ECS `valueFrom`)
+    waits until the value exists, not just the empty secret.
+    """
+    secret = aws.secretsmanager.Secret(
+        name,
+        # A prefix, not a fixed name: a deleted secret blocks its name for the recovery window,
+        # and consumers use the ARN anyway.
+        name_prefix=f"{secret_name}-",
+        description=description,
+        kms_key_id=kms_key_arn,
+        recovery_window_in_days=recovery_window_days,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
+    version = aws.secretsmanager.SecretVersion(
+        f"{name}-value",
+        secret_id=secret.arn,
+        secret_string=pulumi.Output.secret(value),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return version.secret_arn
+
+
+class Secrets(pulumi.ComponentResource):
+    """Data KMS key, generated secrets and external secrets."""
+
+    kms_key_arn: pulumi.Output[str]
+    kms_key_id: pulumi.Output[str]
+    jwt_secret_arn: pulumi.Output[str]
+    external_secret_arns: dict[str, pulumi.Output[str]]
+    db_app_password: pulumi.Output[str]
+    redis_auth_token: pulumi.Output[str]
+    recovery_window_days: int
+
+    def __init__(
+        self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:data:Secrets", name, None, opts)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        invoke = pulumi.InvokeOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke).partition
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
+        account_root = pulumi.Output.concat("arn:", partition, ":iam::", account, ":root")
+        account_log_groups = pulumi.Output.concat(
+            "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
+        )
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"{args.name_prefix}: secrets, database, cache and their logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.kms_deletion_window_days,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            # AWS's default statement: access is granted by IAM policies of
+                            # this account; without it the key could become unmanageable.
+                            "Sid": "AccountIamPolicies",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": account_root},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        },
+                        {
+                            # CloudWatch Logs is not an IAM principal of the account, so the
+                            # key policy must admit it, limited to this account's log groups.
+                            "Sid": "CloudWatchLogsOfThisAccount",
+                            "Effect": "Allow",
+                            "Principal": {
+                                "Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")
+                            },
+                            "Action": [
+                                "kms:Encrypt*",
+                                "kms:Decrypt*",
+                                "kms:ReEncrypt*",
+                                "kms:GenerateDataKey*",
+                                "kms:Describe*",
+                            ],
+                            "Resource": "*",
+                            "Condition": {
+                                "ArnLike": {
+                                    "kms:EncryptionContext:aws:logs:arn": account_log_groups
+                                }
+                            },
+                        },
+                    ],
+                }
+            ),
+            opts=keep,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{args.name_prefix}-data",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        # Alphanumeric only: nothing to escape in a URL, in a shell or in an RDS/ElastiCache
+        # password (which reject / @ " and spaces); 62 symbols keep >= 5.9 bits per character.
+        def generated(role: str, length: int) -> pulumi.Output[str]:
+            return random.RandomPassword(
+                f"{name}-{role}",
+                length=length,
+                special=False,
+                min_lower=1,
+                min_upper=1,
+                min_numeric=1,
+                opts=keep,
+            ).result
+
+        jwt_secret = generated("jwt-secret", JWT_SECRET_LENGTH)
+        self.db_app_password = generated("db-app-password", DB_PASSWORD_LENGTH)
+        self.redis_auth_token = generated("redis-auth-token", REDIS_AUTH_TOKEN_LENGTH)
+
+        def store(role: str, env_name: str, value: pulumi.Input[str]) -> pulumi.Output[str]:
+            return store_secret(
+                f"{name}-{role}",
+                secret_name=f"{args.name_prefix}/{env_name}",
+                description=f"{env_name} for the {args.name_prefix} application",
+                value=value,
+                kms_key_arn=key.arn,
+                recovery_window_days=args.recovery_window_days,
+                protect=args.protect,
+                parent=self,
+            )
+
+        self.kms_key_arn = key.arn
+        self.kms_key_id = key.key_id
+        self.recovery_window_days = args.recovery_window_days
+        self.jwt_secret_arn = store("jwt", "JWT_SECRET", jwt_secret)
+        self.external_secret_arns = {
+            env: store(f"external-{env.lower().replace('_', '-')}", env, value)
+            for env, value in sorted(args.external_secrets.items())
+        }
+        self.register_outputs(
+            {
+                "kms_key_arn": self.kms_key_arn,
+                "jwt_secret_arn": self.jwt_secret_arn,
+                "external_secret_arns": self.external_secret_arns,
+            }
+        )
