@@ -28,7 +28,7 @@ from tools.mockcloud import evaluate
         ("staging", "database", "performanceInsightsRetentionDays", 30, ("multiple of 31",)),
         ("staging", "database", "monitoringIntervalSeconds", 0, ("1, 5, 10, 15, 30, 60",)),
         ("staging", "database", "readReplicas", 6, ("<= 5",)),
-        ("staging", "database", "logRetentionDays", 10, ("CloudWatch Logs retention",)),
+        ("staging", "database", "logRetentionDays", 10, ("CloudWatch's values",)),
         ("staging", "cache", "engine", "memcached", ("valkey, redis",)),
         ("staging", "cache", "engineVersion", "6.2", ("valkey versions known",)),
         ("staging", "cache", "nodeType", "r6g.large", ("cache.r6g.large",)),
@@ -36,7 +36,7 @@ from tools.mockcloud import evaluate
         ("staging", "cache", "nodes", 7, ("<= 6",)),
         ("staging", "cache", "maxmemoryPolicy", "lru", ("noeviction",)),
         ("staging", "cache", "snapshotRetentionDays", 0, (">= 1",)),
-        ("prod", "cache", "logRetentionDays", 100, ("CloudWatch Logs retention",)),
+        ("prod", "cache", "logRetentionDays", 100, ("CloudWatch's values",)),
     ],
 )
 def test_bad_data_tier_values(
