@@ -176,6 +176,9 @@ COMPUTED: dict[str, Computed] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{i.get('name', name)}",
     },
+    "aws:lambda/function:Function": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{i.get('name', name)}",
+    },
     "aws:iam/role:Role": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
         "uniqueId": f"AROA{_digest(name, 17).upper()}",

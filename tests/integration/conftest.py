@@ -76,6 +76,11 @@ def _newest_bindir() -> Path:
     return Path(newest).parent
 
 
+def _scratch_dir() -> str | None:
+    # A cluster in memory (when /dev/shm is writable) makes CREATE DATABASE several times faster.
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,7 +94,7 @@ def pg() -> Iterator[Server]:
         yield Server(admin=params, tcp={k: params[k] for k in ("host", "port") if k in params})
         return
     bindir = _newest_bindir()
-    root = Path(tempfile.mkdtemp(prefix="webstack-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="webstack-pg-", dir=_scratch_dir()))
     as_user: list[str] = []
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
