@@ -112,7 +112,9 @@ class MigrationJob(pulumi.ComponentResource):
                 f"{args.architecture!r}"
             )
         if not 1 <= args.timeout_seconds <= 900:
-            raise ValueError(f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}")
+            raise ValueError(
+                f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}"
+            )
         package = args.package or package_path(args.architecture)
         if not package.is_file():
             raise FileNotFoundError(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 
 from migrations import runner
@@ -85,7 +85,11 @@ def _run(args: argparse.Namespace) -> None:
         else:
             print(f"{'MIGRATION':<40} {'STATE':<8} {'APPLIED AT (UTC)':<20} DURATION")
             for line in runner.status(conn, migrations):
-                at = f"{line.applied_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if line.applied_at else ""
+                at = (
+                    f"{line.applied_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+                    if line.applied_at
+                    else ""
+                )
                 took = f"{line.duration_ms} ms" if line.duration_ms is not None else ""
                 print(f"{line.name:<40} {line.state:<8} {at:<20} {took}")
 

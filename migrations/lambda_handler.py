@@ -43,7 +43,9 @@ def run(event: Mapping[str, Any], env: Mapping[str, str], fetch: FetchSecret) ->
         master = json.loads(fetch(env["MASTER_SECRET_ARN"]))
         user, password = master["username"], master["password"]
     except (ValueError, KeyError, TypeError):
-        raise runner.BadUrl("the master secret must be JSON with username and password") from None
+        raise runner.BadUrlError(
+            "the master secret must be JSON with username and password"
+        ) from None
     url = make_conninfo(
         host=env["DB_HOST"],
         port=env.get("DB_PORT", "5432"),
@@ -65,9 +67,7 @@ def run(event: Mapping[str, Any], env: Mapping[str, str], fetch: FetchSecret) ->
     migrations = runner.discover()
     with runner.connect(url) as conn:
         if command == "up":
-            done = runner.up(
-                conn, migrations, options, always=runner.repeatables(), log=log.info
-            )
+            done = runner.up(conn, migrations, options, always=runner.repeatables(), log=log.info)
             return {"command": command, "applied": [m.name for m in done]}
         if command == "verify":
             return {"command": command, "verified": runner.verify(conn, migrations)}

@@ -73,11 +73,11 @@ class MigrationError(Exception):
     exit_code = ExitCode.FAILED
 
 
-class BadUrl(MigrationError):
+class BadUrlError(MigrationError):
     exit_code = ExitCode.BAD_URL
 
 
-class Unreachable(MigrationError):
+class UnreachableError(MigrationError):
     exit_code = ExitCode.UNREACHABLE
 
 
@@ -85,19 +85,19 @@ class SqlError(MigrationError):
     exit_code = ExitCode.SQL_ERROR
 
 
-class Drift(MigrationError):
+class DriftError(MigrationError):
     exit_code = ExitCode.DRIFT
 
 
-class LockTimeout(MigrationError):
+class LockTimeoutError(MigrationError):
     exit_code = ExitCode.LOCK_TIMEOUT
 
 
-class NoReverse(MigrationError):
+class NoReverseError(MigrationError):
     exit_code = ExitCode.NO_REVERSE
 
 
-class BadMigrations(MigrationError):
+class BadMigrationsError(MigrationError):
     exit_code = ExitCode.BAD_MIGRATIONS
 
 
@@ -124,7 +124,7 @@ class Script:
             if header:
                 value = header["value"].lower()
                 if value not in ("true", "false"):
-                    raise BadMigrations(
+                    raise BadMigrationsError(
                         f"{path.name}: `-- transactional:` must be true or false, got {value!r}"
                     )
                 transactional = value == "true"
@@ -167,7 +167,7 @@ class AppLogin:
     def from_url(cls, url: str) -> AppLogin:
         params = parse_url(url, what="the application database URL")
         if not params.get("user") or not params.get("password"):
-            raise BadUrl("the application database URL must name a user and a password")
+            raise BadUrlError("the application database URL must name a user and a password")
         return cls(params["user"], params["password"])
 
 
@@ -202,18 +202,20 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     for path in sorted(directory.glob("*.sql")):
         match = _FILE.match(path.name)
         if not match:
-            raise BadMigrations(
+            raise BadMigrationsError(
                 f"{path.name}: migration files are named NNNN_lower_snake.sql "
                 "(or NNNN_lower_snake.down.sql)"
             )
         target = down if match["down"] else forward
         number = int(match["id"])
         if number in target:
-            raise BadMigrations(f"{path.name}: number {number:04d} is taken by {target[number].name}")
+            raise BadMigrationsError(
+                f"{path.name}: number {number:04d} is taken by {target[number].name}"
+            )
         target[number] = path
     for number, path in down.items():
         if number not in forward or forward[number].stem != path.name.removesuffix(".down.sql"):
-            raise BadMigrations(f"{path.name}: no forward migration of that name")
+            raise BadMigrationsError(f"{path.name}: no forward migration of that name")
     return [
         Migration(
             id=number,
@@ -290,30 +292,34 @@ def scram_verifier(password: str, iterations: int = 4096) -> str:
 def parse_url(url: str | None, *, what: str = "the database URL") -> dict[str, str]:
     """libpq connection parameters of `url`; errors never echo it (it holds a password)."""
     if not url:
-        raise BadUrl(f"{what} is not set (DATABASE_URL or --database-url)")
+        raise BadUrlError(f"{what} is not set (DATABASE_URL or --database-url)")
     try:
         params = {k: str(v) for k, v in conninfo_to_dict(url).items() if v is not None}
     except psycopg.ProgrammingError:
-        raise BadUrl(
+        raise BadUrlError(
             f"{what} is malformed: expected postgresql://user:password@host:port/dbname"
         ) from None
     for port in params.get("port", "5432").split(","):
         if not port.isdigit() or not 0 < int(port) < 65536:
-            raise BadUrl(f"{what} has an invalid port {port!r}")
+            raise BadUrlError(f"{what} has an invalid port {port!r}")
     return params
 
 
 def connect(url: str | None) -> psycopg.Connection:
-    """An autocommit connection (transactions are explicit) or Unreachable/BadUrl."""
+    """An autocommit connection (transactions are explicit) or UnreachableError/BadUrlError."""
     params = parse_url(url)
     params.setdefault("connect_timeout", "10")
     params.setdefault("application_name", "webstack-migrations")
-    where = f"{params.get('user', '?')}@{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+    where = (
+        f"{params.get('user', '?')}@{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+    )
     try:
         return psycopg.connect(make_conninfo(**params), autocommit=True)
     except psycopg.OperationalError as e:
         reason = " ".join(str(e).split()) or type(e).__name__
-        raise Unreachable(f"cannot connect to {where}/{params.get('dbname', '')}: {reason}") from None
+        raise UnreachableError(
+            f"cannot connect to {where}/{params.get('dbname', '')}: {reason}"
+        ) from None
 
 
 @contextmanager
@@ -323,7 +329,7 @@ def _migration_lock(conn: psycopg.Connection, options: Options) -> Iterator[None
     try:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
     except psycopg.errors.LockNotAvailable:
-        raise LockTimeout(
+        raise LockTimeoutError(
             f"another runner held the migration lock for more than {options.lock_wait}; "
             "nothing was changed, retry when it has finished"
         ) from None
@@ -369,7 +375,9 @@ def history_problems(migrations: Sequence[Migration], rows: dict[int, Applied]) 
     for row in rows.values():
         found = on_disk.get(row.id)
         if found is None:
-            problems.append(f"{row.name}: applied on {row.applied_at:%Y-%m-%d} but its file is gone")
+            problems.append(
+                f"{row.name}: applied on {row.applied_at:%Y-%m-%d} but its file is gone"
+            )
         elif found.checksum != row.checksum:
             problems.append(
                 f"{found.forward.path.name}: edited after it was applied "
@@ -389,7 +397,7 @@ def history_problems(migrations: Sequence[Migration], rows: dict[int, Applied]) 
 def _check_history(migrations: Sequence[Migration], rows: dict[int, Applied]) -> None:
     problems = history_problems(migrations, rows)
     if problems:
-        raise Drift("migration history does not match the files:\n  " + "\n  ".join(problems))
+        raise DriftError("migration history does not match the files:\n  " + "\n  ".join(problems))
 
 
 # -- execution ------------------------------------------------------------------------------
@@ -423,7 +431,9 @@ def _sql_error(script: Script, statement: str, offset: int, error: psycopg.Error
 
 def _execute(conn: psycopg.Connection, script: Script, options: Options) -> None:
     """Run a script: whole in the open transaction, or statement by statement in autocommit."""
-    timeouts = "SELECT set_config('lock_timeout', %s, {0}), set_config('statement_timeout', %s, {0})"
+    timeouts = (
+        "SELECT set_config('lock_timeout', %s, {0}), set_config('statement_timeout', %s, {0})"
+    )
     local = "true" if script.transactional else "false"
     conn.execute(timeouts.format(local), [options.lock_timeout, options.statement_timeout])
     chunks = [(0, script.sql)] if script.transactional else split_statements(script.sql)
@@ -433,7 +443,7 @@ def _execute(conn: psycopg.Connection, script: Script, options: Options) -> None
                 # bytes and no parameters: the simple query protocol, several statements at once
                 conn.execute(statement.encode("utf-8"))
             except psycopg.errors.LockNotAvailable:
-                raise LockTimeout(
+                raise LockTimeoutError(
                     f"{script.path.name}: waited more than lock_timeout={options.lock_timeout} "
                     "for a table lock held by live traffic; rolled back. Retry off-peak or "
                     "raise --lock-timeout deliberately"
@@ -531,7 +541,7 @@ def down(
         targets = [by_id[i] for i in sorted(rows, reverse=True)[:count]]
         missing = [m.name for m in targets if m.down is None]
         if missing:
-            raise NoReverse(
+            raise NoReverseError(
                 f"refusing to revert: no reverse plan for {', '.join(missing)} "
                 "(write NNNN_name.down.sql); nothing was reverted"
             )
@@ -574,13 +584,15 @@ def status(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[St
             assert m is not None
             lines.append(Status(m.name, "pending"))
         else:
-            state = "missing" if m is None else "edited" if m.checksum != row.checksum else "applied"
+            state = (
+                "missing" if m is None else "edited" if m.checksum != row.checksum else "applied"
+            )
             lines.append(Status(row.name, state, row.applied_at, row.duration_ms))
     return lines
 
 
 def verify(conn: psycopg.Connection, migrations: Sequence[Migration]) -> int:
-    """Raise Drift if the history does not match the files; return how many were verified."""
+    """Raise DriftError if the history does not match the files; return how many were verified."""
     rows = applied(conn)
     _check_history(migrations, rows)
     return len(rows)

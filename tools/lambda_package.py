@@ -35,9 +35,12 @@ def download_wheels(arch: str, dest: Path) -> list[Path]:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
-        + ["--platform", PLATFORMS[arch], "--python-version", PYTHON_VERSION]
-        + ["--implementation", "cp", "-r", str(REQUIREMENTS), "-d", str(dest)],
+        [
+            *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
+            *("--only-binary=:all:", "--platform", PLATFORMS[arch]),
+            *("--python-version", PYTHON_VERSION, "--implementation", "cp"),
+            *("-r", str(REQUIREMENTS), "-d", str(dest)),
+        ],
         check=True,
     )
     return sorted(dest.glob("*.whl"))

@@ -1,49 +1,20 @@
-"""Real PostgreSQL for the integration tests.
-
-`pg` is one server per session: `DATABASE_URL` when set (it must allow CREATE DATABASE and
-CREATE ROLE), otherwise a throwaway cluster in a temp dir started with the newest installed
-`/usr/lib/postgresql/*/bin` (run as the `postgres` user when the tests run as root, because
-initdb refuses root), on a unix socket in the temp dir plus a free localhost port where
-passwords are checked with SCRAM. Like RDS it preloads pg_stat_statements.
-
-Each test gets its own database (`database`), owned by a session-wide login role that, like the
-RDS master user, is not a superuser but may create roles (`Db.url` connects as it).
-"""
+"""Real PostgreSQL for the integration tests: one server per session (tools/pgcluster.py:
+DATABASE_URL or a throwaway cluster) and a fresh database per test (`database`), owned by a
+session-wide login role that, like the RDS master user, is not a superuser but may create roles
+(`Db.url` connects as it over TCP with its password)."""
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
-
-@dataclass(frozen=True)
-class Server:
-    """Connection parameters of the session's server."""
-
-    admin: dict[str, str]
-    """A superuser (or CREATEDB/CREATEROLE) connection to a maintenance database."""
-    tcp: dict[str, str]
-    """host/port where password authentication applies."""
-
-    def url(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
-        params = {**self.admin, "dbname": dbname}
-        if user is not None:
-            params.update(self.tcp, user=user, password=password or "")
-        return make_conninfo(**params)
+from tools.pgcluster import Server, throwaway_server
 
 
 @dataclass(frozen=True)
@@ -68,67 +39,10 @@ class Db:
         return self.server.url(self.name, user, password)
 
 
-def _newest_bindir() -> Path:
-    found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
-    if not found:
-        pytest.fail("no PostgreSQL binaries: run tools/install-system-deps (Debian postgresql)")
-    newest = max(found, key=lambda p: int(Path(p).parts[-3].split(".")[0]))
-    return Path(newest).parent
-
-
-def _scratch_dir() -> str | None:
-    # A cluster in memory (when /dev/shm is writable) makes CREATE DATABASE several times faster.
-    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def pg() -> Iterator[Server]:
-    if os.environ.get("DATABASE_URL"):
-        params = {k: str(v) for k, v in conninfo_to_dict(os.environ["DATABASE_URL"]).items()}
-        yield Server(admin=params, tcp={k: params[k] for k in ("host", "port") if k in params})
-        return
-    bindir = _newest_bindir()
-    root = Path(tempfile.mkdtemp(prefix="webstack-pg-", dir=_scratch_dir()))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
-    subprocess.run(
-        [*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8"]
-        + ["--locale=C", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256"],
-        check=True,
-        capture_output=True,
-    )
-    settings = {
-        "listen_addresses": "127.0.0.1",
-        "port": port,
-        "unix_socket_directories": root,
-        "shared_preload_libraries": "pg_stat_statements",
-        "max_connections": 100,
-        # durability is pointless for a throwaway cluster; speed is not
-        "fsync": "off",
-        "synchronous_commit": "off",
-        "full_page_writes": "off",
-    }
-    options = " ".join(f"-c {k}={v}" for k, v in settings.items())
-    pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
-    subprocess.run([*pg_ctl, "-w", "-t", "60", "-o", options, "start"], check=True)
-    try:
-        yield Server(
-            admin={"host": str(root), "port": str(port), "user": "postgres", "dbname": "postgres"},
-            tcp={"host": "127.0.0.1", "port": str(port)},
-        )
-    finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+    with throwaway_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -161,6 +75,4 @@ def database(pg: Server, master: tuple[str, str]) -> Iterator[Db]:
         conn.execute("CREATE EXTENSION pg_stat_statements WITH SCHEMA public")
     yield db
     with psycopg.connect(make_conninfo(**pg.admin), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db.name))
-        )
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db.name)))

@@ -141,7 +141,9 @@ def test_bootstrap_refuses_to_turn_the_migrator_into_the_api_login(database: Db)
 
 def test_the_lambda_handler_runs_the_same_runner(database: Db, app_login: AppLogin) -> None:
     secrets_by_arn = {
-        "arn:master": json.dumps({"username": database.master, "password": database.master_password}),
+        "arn:master": json.dumps(
+            {"username": database.master, "password": database.master_password}
+        ),
         "arn:url": f"postgresql://{app_login.role}:{app_login.password}@db.internal:5432/app",
     }
     fetched: list[str] = []
@@ -170,7 +172,7 @@ def test_the_lambda_handler_runs_the_same_runner(database: Db, app_login: AppLog
         "verified": 2,
     }
     # a failure raises, so the Invocation (and `pulumi up`) fails before the API rolls
-    with pytest.raises(runner.Unreachable):
+    with pytest.raises(runner.UnreachableError):
         lambda_handler.run({}, {**env, "DB_PORT": "1"}, fetch)
     with pytest.raises(runner.UsageError):
         lambda_handler.run({"command": "drop everything"}, env, fetch)

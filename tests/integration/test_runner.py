@@ -131,9 +131,7 @@ def test_a_failing_migration_leaves_no_trace(
         assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
 
 
-def test_eight_concurrent_runners_apply_each_migration_once(
-    database: Db, tmp_path: Path
-) -> None:
+def test_eight_concurrent_runners_apply_each_migration_once(database: Db, tmp_path: Path) -> None:
     files = {"0001_ledger.sql": "CREATE TABLE ledger (migration int PRIMARY KEY);\n"}
     for n in range(2, 9):
         # each migration lingers so that the runners really overlap; a second application
@@ -212,9 +210,7 @@ def test_down_runs_the_reverse_plan_or_refuses(
     assert apply(database.url, three) == ["0002_orders", "0003_order_total"]
 
 
-def test_non_transactional_migrations_run_statement_by_statement(
-    database: Db, three: Path
-) -> None:
+def test_non_transactional_migrations_run_statement_by_statement(database: Db, three: Path) -> None:
     write(
         three,
         {
@@ -236,9 +232,7 @@ def test_non_transactional_migrations_run_statement_by_statement(
 def test_connection_failures_have_their_own_exit_codes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert main(["status", "--database-url", "postgresql://a:b@host:port/db"]) == (
-        ExitCode.BAD_URL
-    )
+    assert main(["status", "--database-url", "postgresql://a:b@host:port/db"]) == (ExitCode.BAD_URL)
     assert main(["status", "--database-url", "host=x =broken"]) == ExitCode.BAD_URL
     err = capsys.readouterr().err
     assert "broken" not in err, "the URL (it may hold a password) is never echoed"

@@ -24,7 +24,7 @@ def test_the_repository_migrations_are_well_formed() -> None:
     assert [m.id for m in found] == list(range(1, len(found) + 1))
     assert [s.path.name for s in runner.repeatables()] == ["app_login.sql"]
     scripts = [m.forward for m in found] + runner.repeatables()
-    assert not any(re.search(r"PASSWORD\s+'", s.sql, re.IGNORECASE) for s in scripts), (
+    assert not any(re.search(r"\bPASSWORD\s+'", s.sql) for s in scripts), (
         "passwords come from the DATABASE_URL secret at run time, never from a file"
     )
 
@@ -42,7 +42,7 @@ def test_the_repository_migrations_are_well_formed() -> None:
 def test_malformed_directories_are_rejected(
     tmp_path: Path, files: dict[str, str], words: str
 ) -> None:
-    with pytest.raises(runner.BadMigrations, match=words):
+    with pytest.raises(runner.BadMigrationsError, match=words):
         runner.discover(write(tmp_path, files))
 
 
@@ -50,7 +50,8 @@ def test_the_transactional_header_only_counts_in_the_leading_comments(tmp_path: 
     write(
         tmp_path,
         {
-            "0001_a.sql": "-- adds an index\n-- transactional: false\nCREATE INDEX CONCURRENTLY i ON t (c);",
+            "0001_a.sql": "-- adds an index\n-- transactional: false\n"
+            "CREATE INDEX CONCURRENTLY i ON t (c);",
             "0002_b.sql": "SELECT 1;\n-- transactional: false\n",
         },
     )

@@ -115,7 +115,9 @@ def test_its_group_reaches_the_database_and_secrets_manager_only(job: Evaluation
 
 
 def test_role_reads_exactly_its_secrets_and_writes_only_its_logs(job: Evaluation) -> None:
-    policy = json.loads(job.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"])
+    policy = json.loads(
+        job.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"]
+    )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadItsSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
     assert sorted(by_sid["ReadItsSecrets"]["Resource"]) == sorted([MASTER_SECRET, URL_SECRET])
