@@ -51,7 +51,10 @@ def package_entries(source: Path, wheels: Iterable[Path]) -> dict[str, bytes]:
     entries = {
         f"migrations/{path.relative_to(source).as_posix()}": path.read_bytes()
         for path in source.rglob("*")
-        if path.is_file() and path.suffix in (".py", ".sql") and "__pycache__" not in path.parts
+        if path.is_file()
+        and path.suffix in (".py", ".sql")
+        and "__pycache__" not in path.parts
+        and path.name != "bench.py"  # needs the test tooling; never runs in Lambda
     }
     for wheel in sorted(wheels):
         with zipfile.ZipFile(wheel) as archive:
