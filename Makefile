@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= staging
+ARCH   ?= arm64
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan lint test
+.PHONY: help install plan lint test package bench-migrations
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
 	@echo "make test                      lint, type checks and every test (starts its own PostgreSQL)"
 	@echo "make lint                      ruff and mypy only"
+	@echo "make package ARCH=arm64|x86_64 build the migration Lambda zip (needed before pulumi up)"
+	@echo "make bench-migrations          time applying 200 migrations (throwaway PostgreSQL)"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -35,3 +38,10 @@ lint: install
 test: lint
 	tools/install-system-deps
 	$(BIN)/pytest
+
+package: install
+	$(BIN)/python -m tools.lambda_package --arch $(ARCH)
+
+bench-migrations: install
+	tools/install-system-deps
+	$(BIN)/python -m migrations.bench

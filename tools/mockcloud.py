@@ -235,6 +235,9 @@ COMPUTED: dict[str, Computed] = {
         "arn": f"arn:aws:ecs:{region}:{ACCOUNT_ID}:task-definition/{i['family']}:1",
         "revision": 1,
     },
+    "aws:lambda/function:Function": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{i.get('name', name)}",
+    },
     "aws:iam/role:Role": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
         "uniqueId": f"AROA{_digest(name, 17).upper()}",

@@ -1,0 +1,278 @@
+"""MigrationJob: the migration runner, run inside the VPC during `pulumi up`, before the API rolls.
+
+Creates:
+- a Lambda function (Python 3.12) in the private subnets with the `migrations` workload security
+  group, running `migrations.lambda_handler` from the zip `make package` builds;
+- egress rules on that group: the database port to the database's group only, 443 to Secrets
+  Manager (its interface endpoint in the VPC, or through NAT);
+- its execution role: GetSecretValue on exactly the master and DATABASE_URL secrets, kms:Decrypt
+  of their key only via Secrets Manager, ENI management for the VPC attachment, and writes to
+  its own log group;
+- that log group, with retention;
+- an `aws.lambda_.Invocation` of `{"command": "up"}` whose triggers hash the migration files: a
+  new or changed file re-runs it, and a failed migration fails it (the handler raises), which
+  stops `pulumi up` before anything that `depends_on` `invocation` (the API service).
+
+The zip must exist before `pulumi preview/up`: run `make package` first.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS_DIR = ROOT / "migrations"
+RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
+ARCHITECTURES = ("arm64", "x86_64")
+
+
+def package_path(architecture: str) -> Path:
+    """Where `make package ARCH=<architecture>` writes the Lambda zip."""
+    return ROOT / "build" / f"migrations-lambda-{architecture}.zip"
+
+
+def migrations_digest(directory: Path = MIGRATIONS_DIR) -> str:
+    """sha256 over every SQL file (forward, reverse, repeatable) by relative path and content."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*.sql")):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationJobArgs:
+    """Inputs of MigrationJob."""
+
+    name_prefix: str
+    """Prefix of physical names (`webstack-staging`)."""
+    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets (with a route to Secrets Manager) the function attaches to."""
+    security_group_id: pulumi.Input[str]
+    """The `migrations` workload group (WorkloadSecurityGroups.migrations); egress added here."""
+    database_security_group_id: pulumi.Input[str]
+    """The database's group, the only destination of database traffic."""
+    database_port: pulumi.Input[int] = 5432
+    """The database port."""
+    database_host: pulumi.Input[str]
+    """The database endpoint's host name."""
+    database_name: pulumi.Input[str]
+    """The database to migrate."""
+    master_secret_arn: pulumi.Input[str]
+    """Secrets Manager secret of the master user (JSON with username and password)."""
+    database_url_secret_arn: pulumi.Input[str]
+    """Secrets Manager secret holding the API's DATABASE_URL (its login role and password)."""
+    kms_key_arn: pulumi.Input[str]
+    """The KMS key both secrets are encrypted with."""
+    secrets_manager_cidr: pulumi.Input[str]
+    """Where 443 may go: the VPC CIDR with a Secrets Manager endpoint, 0.0.0.0/0 through NAT."""
+    architecture: str = "arm64"
+    """`arm64` (cheaper per GB-second) or `x86_64`; `make package ARCH=` must match."""
+    timeout_seconds: int = 600
+    """Function timeout; must exceed the slowest migration (Lambda allows 900)."""
+    memory_mb: int = 512
+    """Function memory."""
+    log_retention_days: int = 90
+    """Retention of the function's log group."""
+    lock_timeout: str = "5s"
+    """Per migration: how long a statement may wait for a table lock held by live traffic."""
+    statement_timeout: str = "5min"
+    """Per migration: how long a statement may run."""
+    db_sslmode: str = "require"
+    """libpq sslmode towards the database."""
+    package: Path | None = None
+    """The Lambda zip; default build/migrations-lambda-<architecture>.zip."""
+    migrations_dir: Path = MIGRATIONS_DIR
+    """The SQL files whose hash triggers a run."""
+
+
+class MigrationJob(pulumi.ComponentResource):
+    """A VPC Lambda that applies the migrations during `pulumi up`, before the API rolls."""
+
+    invocation: aws.lambda_.Invocation
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MigrationJobArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:data:MigrationJob", name, None, opts)
+        if args.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"MigrationJob architecture must be one of {ARCHITECTURES}, got "
+                f"{args.architecture!r}"
+            )
+        if not 1 <= args.timeout_seconds <= 900:
+            raise ValueError(
+                f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}"
+            )
+        package = args.package or package_path(args.architecture)
+        if not package.is_file():
+            raise FileNotFoundError(
+                f"the migration Lambda package {package} does not exist: run "
+                f"`make package ARCH={args.architecture}` before `pulumi preview` or `pulumi up`"
+            )
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        region = aws.get_region_output(opts=invoke).region
+        function_name = f"{args.name_prefix}-migrations"
+
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-database",
+            security_group_id=args.security_group_id,
+            referenced_security_group_id=args.database_security_group_id,
+            ip_protocol="tcp",
+            from_port=args.database_port,
+            to_port=args.database_port,
+            description="migrations to PostgreSQL",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-secrets-manager",
+            security_group_id=args.security_group_id,
+            cidr_ipv4=args.secrets_manager_cidr,
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            description="migrations to Secrets Manager",
+            opts=child,
+        )
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+            description="migration Lambda: its two secrets, its log group, VPC attachment",
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ReadItsSecrets",
+                            "Effect": "Allow",
+                            "Action": ["secretsmanager:GetSecretValue"],
+                            "Resource": [args.master_secret_arn, args.database_url_secret_arn],
+                        },
+                        {
+                            "Sid": "DecryptThemThroughSecretsManager",
+                            "Effect": "Allow",
+                            "Action": ["kms:Decrypt"],
+                            "Resource": [args.kms_key_arn],
+                            "Condition": {
+                                "StringEquals": {
+                                    "kms:ViaService": pulumi.Output.concat(
+                                        "secretsmanager.", region, ".amazonaws.com"
+                                    )
+                                }
+                            },
+                        },
+                        {
+                            "Sid": "WriteItsLogs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                        },
+                        {
+                            # Exactly AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls
+                            # them with this role on ENIs it names itself (and validates them
+                            # with a dry run at create time), so they are not scoped further.
+                            "Sid": "AttachToTheVpc",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ec2:CreateNetworkInterface",
+                                "ec2:DeleteNetworkInterface",
+                                "ec2:DescribeNetworkInterfaces",
+                                "ec2:DescribeSubnets",
+                                "ec2:AssignPrivateIpAddresses",
+                                "ec2:UnassignPrivateIpAddresses",
+                            ],
+                            "Resource": "*",
+                        },
+                    ],
+                }
+            ),
+            opts=child,
+        )
+
+        code = package.read_bytes()
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=function_name,
+            description="Applies webstack's database migrations before the API rolls",
+            role=role.arn,
+            runtime=RUNTIME,
+            handler="migrations.lambda_handler.handler",
+            architectures=[args.architecture],
+            code=pulumi.FileArchive(str(package)),
+            source_code_hash=base64.b64encode(hashlib.sha256(code).digest()).decode(),
+            timeout=args.timeout_seconds,
+            memory_size=args.memory_mb,
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+                subnet_ids=args.private_subnet_ids,
+                security_group_ids=[args.security_group_id],
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=log_group.name
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
+                    "MASTER_SECRET_ARN": args.master_secret_arn,
+                    "DATABASE_URL_SECRET_ARN": args.database_url_secret_arn,
+                    "DB_HOST": args.database_host,
+                    "DB_PORT": pulumi.Output.from_input(args.database_port).apply(str),
+                    "DB_NAME": args.database_name,
+                    "DB_SSLMODE": args.db_sslmode,
+                    "MIGRATION_LOCK_TIMEOUT": args.lock_timeout,
+                    "MIGRATION_STATEMENT_TIMEOUT": args.statement_timeout,
+                }
+            ),
+            # The role must be able to create ENIs and write logs before the function exists.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.invocation = aws.lambda_.Invocation(
+            f"{name}-run",
+            function_name=function.name,
+            input=json.dumps({"command": "up"}),
+            triggers={"migrations": migrations_digest(args.migrations_dir)},
+            opts=child,
+        )
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.log_group_name = log_group.name
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "logGroupName": self.log_group_name,
+            }
+        )

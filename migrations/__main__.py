@@ -1,0 +1,108 @@
+"""`python -m migrations {up,status,verify,down}`: the command line of the runner."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
+
+from migrations import runner
+from migrations.runner import EXIT_CODE_MEANING, ExitCode, MigrationError, Options
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="who applies migrations (the RDS master user); default $DATABASE_URL",
+    )
+    common.add_argument(
+        "--app-database-url",
+        default=os.environ.get("APP_DATABASE_URL"),
+        help="the API's URL: its user and password become the API login role "
+        "(default $APP_DATABASE_URL; `up` needs it for repeatable/app_login.sql)",
+    )
+    common.add_argument(
+        "--dir", type=Path, default=runner.MIGRATIONS_DIR, help="migrations directory"
+    )
+    common.add_argument(
+        "--lock-wait", default="60s", help="wait this long for another runner (default 60s)"
+    )
+    common.add_argument(
+        "--lock-timeout",
+        default="5s",
+        help="per migration: fail if a table lock is not granted within this (default 5s)",
+    )
+    common.add_argument(
+        "--statement-timeout",
+        default="5min",
+        help="per migration: fail a statement running longer (default 5min)",
+    )
+    codes = "\n".join(f"  {int(c)}  {m}" for c, m in EXIT_CODE_MEANING.items())
+    parser = argparse.ArgumentParser(
+        prog="python -m migrations",
+        description="Apply, inspect, verify and reverse webstack's SQL migrations.",
+        epilog=f"exit codes:\n{codes}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", parents=[common], help="apply pending migrations")
+    up.add_argument("--dry-run", action="store_true", help="list what would run, change nothing")
+    commands.add_parser("status", parents=[common], help="list applied and pending migrations")
+    commands.add_parser(
+        "verify", parents=[common], help="fail if an applied file was edited or removed"
+    )
+    down = commands.add_parser(
+        "down", parents=[common], help="revert the newest N migrations with NNNN_name.down.sql"
+    )
+    down.add_argument("count", type=int, metavar="N")
+    down.add_argument("--dry-run", action="store_true", help="list what would run, change nothing")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> None:
+    migrations = runner.discover(args.dir)
+    options = Options(
+        lock_wait=args.lock_wait,
+        lock_timeout=args.lock_timeout,
+        statement_timeout=args.statement_timeout,
+        app_login=(
+            runner.AppLogin.from_url(args.app_database_url) if args.app_database_url else None
+        ),
+    )
+    with runner.connect(args.database_url) as conn:
+        if args.command == "up":
+            always = runner.repeatables(args.dir)
+            runner.up(conn, migrations, options, always=always, dry_run=args.dry_run)
+        elif args.command == "down":
+            runner.down(conn, migrations, args.count, options, dry_run=args.dry_run)
+        elif args.command == "verify":
+            print(f"verified {runner.verify(conn, migrations)} applied migration(s)")
+        else:
+            print(f"{'MIGRATION':<40} {'STATE':<8} {'APPLIED AT (UTC)':<20} DURATION")
+            for line in runner.status(conn, migrations):
+                at = (
+                    f"{line.applied_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+                    if line.applied_at
+                    else ""
+                )
+                took = f"{line.duration_ms} ms" if line.duration_ms is not None else ""
+                print(f"{line.name:<40} {line.state:<8} {at:<20} {took}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except MigrationError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return int(e.exit_code)
+    return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

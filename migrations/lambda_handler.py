@@ -1,0 +1,90 @@
+"""The migration Lambda: the same runner, inside the VPC, invoked by `pulumi up`.
+
+Environment (set by components/migration_job.py, no secrets in it): MASTER_SECRET_ARN (the RDS
+master secret, JSON with username and password), DATABASE_URL_SECRET_ARN (the API's URL, whose
+user and password become the API login role), DB_HOST, DB_PORT, DB_NAME, DB_SSLMODE and the
+MIGRATION_LOCK_WAIT / MIGRATION_LOCK_TIMEOUT / MIGRATION_STATEMENT_TIMEOUT intervals.
+
+Event: {"command": "up" | "status" | "verify"} (default up). Any failure raises, so the
+invocation reports a FunctionError and `pulumi up` stops before the API service rolls.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from psycopg.conninfo import make_conninfo
+
+from migrations import runner
+
+log = logging.getLogger("migrations")
+log.setLevel(logging.INFO)
+FetchSecret = Callable[[str], str]
+COMMANDS = ("up", "status", "verify")
+
+
+def fetch_secret(arn: str) -> str:
+    """SecretString of `arn` from Secrets Manager (boto3 ships with the Lambda runtime)."""
+    import boto3  # type: ignore[import-not-found]  # not a dependency outside Lambda
+
+    return str(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
+def run(event: Mapping[str, Any], env: Mapping[str, str], fetch: FetchSecret) -> dict[str, Any]:
+    """Run `event["command"]` against the database `env` describes; raise on any failure."""
+    command = event.get("command", "up")
+    if command not in COMMANDS:
+        raise runner.UsageError(f"unknown command {command!r}; expected one of {COMMANDS}")
+    try:
+        master = json.loads(fetch(env["MASTER_SECRET_ARN"]))
+        user, password = master["username"], master["password"]
+    except (ValueError, KeyError, TypeError):
+        raise runner.BadUrlError(
+            "the master secret must be JSON with username and password"
+        ) from None
+    url = make_conninfo(
+        host=env["DB_HOST"],
+        port=env.get("DB_PORT", "5432"),
+        dbname=env["DB_NAME"],
+        user=user,
+        password=password,
+        sslmode=env.get("DB_SSLMODE", "require"),
+    )
+    options = runner.Options(
+        lock_wait=env.get("MIGRATION_LOCK_WAIT", "60s"),
+        lock_timeout=env.get("MIGRATION_LOCK_TIMEOUT", "5s"),
+        statement_timeout=env.get("MIGRATION_STATEMENT_TIMEOUT", "5min"),
+        app_login=(
+            runner.AppLogin.from_url(fetch(env["DATABASE_URL_SECRET_ARN"]))
+            if command == "up"
+            else None
+        ),
+    )
+    migrations = runner.discover()
+    with runner.connect(url) as conn:
+        if command == "up":
+            done = runner.up(conn, migrations, options, always=runner.repeatables(), log=log.info)
+            return {"command": command, "applied": [m.name for m in done]}
+        if command == "verify":
+            return {"command": command, "verified": runner.verify(conn, migrations)}
+        return {
+            "command": command,
+            "migrations": [
+                {"name": s.name, "state": s.state} for s in runner.status(conn, migrations)
+            ],
+        }
+
+
+def handler(event: Mapping[str, Any] | None, context: object) -> dict[str, Any]:
+    """The Lambda entry point."""
+    try:
+        result = run(event or {}, os.environ, fetch_secret)
+    except runner.MigrationError as e:
+        log.error("%s failed (exit class %s): %s", type(e).__name__, e.exit_code.name, e)
+        raise
+    log.info("done: %s", json.dumps(result))
+    return result

@@ -1,0 +1,178 @@
+"""The platform bootstrap (the repository's own migrations) run as an RDS-like master user,
+and the Lambda handler run locally against the same database."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from migrations import lambda_handler, runner
+from migrations.runner import AppLogin, Options
+from tests.integration.conftest import Db
+
+
+@pytest.fixture
+def app_login(database: Db) -> Iterator[AppLogin]:
+    """The API's login as the DATABASE_URL secret would name it; dropped after the test."""
+    login = AppLogin(f"api_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
+    yield login
+    with psycopg.connect(database.server.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login.role)))
+
+
+def bootstrap(database: Db, login: AppLogin | None) -> list[str]:
+    with runner.connect(database.url) as conn:
+        done = runner.up(
+            conn,
+            runner.discover(),
+            Options(app_login=login),
+            always=runner.repeatables(),
+            log=lambda _: None,
+        )
+        return [m.name for m in done]
+
+
+def add_table_as_a_later_migration(database: Db) -> None:
+    with psycopg.connect(database.url) as conn:
+        conn.execute("CREATE TABLE app.widgets (id bigserial PRIMARY KEY, label text NOT NULL)")
+
+
+def test_bootstrap_creates_extensions_schema_and_roles(database: Db, app_login: AppLogin) -> None:
+    assert bootstrap(database, app_login) == [
+        "0001_platform_extensions",
+        "0002_platform_roles_and_schema",
+    ]
+    with psycopg.connect(database.url) as conn:
+        extensions = {e for (e,) in conn.execute("SELECT extname FROM pg_extension").fetchall()}
+        assert {"pgcrypto", "pg_stat_statements"} <= extensions
+        owner = conn.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname='app'")
+        assert owner.fetchone() == (database.master,)
+        settings = dict(
+            conn.execute(
+                "SELECT rolname, rolconfig FROM pg_roles WHERE rolname = ANY(%s)",
+                [[app_login.role, "app_readonly"]],
+            ).fetchall()
+        )
+        limits = dict(
+            conn.execute(
+                "SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ANY(%s)",
+                [[app_login.role, "app_readonly"]],
+            ).fetchall()
+        )
+    assert {"statement_timeout=30s", "idle_in_transaction_session_timeout=60s"} <= set(
+        settings[app_login.role]
+    )
+    assert {"default_transaction_read_only=on", "statement_timeout=5min"} <= set(
+        settings["app_readonly"]
+    )
+    assert limits == {app_login.role: 200, "app_readonly": 10}
+
+
+def test_the_api_role_can_do_what_the_api_needs_and_no_more(
+    database: Db, app_login: AppLogin
+) -> None:
+    bootstrap(database, app_login)
+    add_table_as_a_later_migration(database)
+    # logs in over TCP with SCRAM: the verifier the runner sent matches the secret's password
+    with psycopg.connect(database.url_as(app_login.role, app_login.password)) as api:
+        api.execute("INSERT INTO widgets (label) VALUES ('a'), ('b')")  # search_path = app
+        api.execute("UPDATE widgets SET label = 'c' WHERE id = 1")
+        api.execute("DELETE FROM widgets WHERE id = 2")
+        assert api.execute("SELECT label FROM widgets").fetchall() == [("c",)]
+        assert api.execute("SELECT length(gen_random_bytes(8))").fetchone() == (8,)
+        assert api.execute("SHOW statement_timeout").fetchone() == ("30s",)
+        api.commit()
+        for ddl in ("DROP TABLE widgets", "CREATE TABLE app.mine (id int)", "TRUNCATE widgets"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                api.execute(ddl)
+            api.rollback()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            api.execute("SELECT * FROM migrations.applied")
+
+
+def test_the_read_only_role_cannot_write(database: Db, app_login: AppLogin) -> None:
+    bootstrap(database, app_login)
+    add_table_as_a_later_migration(database)
+    # SET ROLE needs membership, which the master does not have: switch as the superuser
+    with psycopg.connect(database.superuser_url) as conn:
+        conn.execute("INSERT INTO app.widgets (label) VALUES ('x')")
+        conn.commit()
+        conn.execute("SET ROLE app_readonly")
+        assert conn.execute("SELECT label FROM app.widgets").fetchall() == [("x",)]
+        for write in (
+            "INSERT INTO app.widgets (label) VALUES ('y')",
+            "UPDATE app.widgets SET label = 'y'",
+            "DELETE FROM app.widgets",
+            "CREATE TABLE app.mine (id int)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(write)
+            conn.rollback()
+            conn.execute("SET ROLE app_readonly")
+
+
+def test_rerun_keeps_roles_and_follows_a_rotated_password(
+    database: Db, app_login: AppLogin
+) -> None:
+    bootstrap(database, app_login)
+    rotated = AppLogin(app_login.role, secrets.token_urlsafe(24))
+    assert bootstrap(database, rotated) == []
+    with psycopg.connect(database.url_as(rotated.role, rotated.password)) as api:
+        assert api.execute("SELECT current_user").fetchone() == (rotated.role,)
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(database.url_as(app_login.role, app_login.password))
+
+
+def test_bootstrap_refuses_without_the_api_login(database: Db) -> None:
+    with pytest.raises(runner.SqlError, match="API login role is not configured") as info:
+        bootstrap(database, None)
+    assert "--app-database-url" in str(info.value)
+
+
+def test_bootstrap_refuses_to_turn_the_migrator_into_the_api_login(database: Db) -> None:
+    with pytest.raises(runner.SqlError, match="must not log in as the migration user"):
+        bootstrap(database, AppLogin(database.master, secrets.token_urlsafe(24)))
+
+
+def test_the_lambda_handler_runs_the_same_runner(database: Db, app_login: AppLogin) -> None:
+    secrets_by_arn = {
+        "arn:master": json.dumps(
+            {"username": database.master, "password": database.master_password}
+        ),
+        "arn:url": f"postgresql://{app_login.role}:{app_login.password}@db.internal:5432/app",
+    }
+    fetched: list[str] = []
+
+    def fetch(arn: str) -> str:
+        fetched.append(arn)
+        return secrets_by_arn[arn]
+
+    tcp = database.server.tcp
+    env = {
+        "MASTER_SECRET_ARN": "arn:master",
+        "DATABASE_URL_SECRET_ARN": "arn:url",
+        "DB_HOST": tcp["host"],
+        "DB_PORT": tcp["port"],
+        "DB_NAME": database.name,
+        "DB_SSLMODE": "disable",  # the throwaway cluster has no certificate; RDS gets `require`
+    }
+    result = lambda_handler.run({"command": "up"}, env, fetch)
+    assert result["applied"] == ["0001_platform_extensions", "0002_platform_roles_and_schema"]
+    assert sorted(fetched) == ["arn:master", "arn:url"]
+    with psycopg.connect(database.url_as(app_login.role, app_login.password)) as api:
+        assert api.execute("SELECT current_user").fetchone() == (app_login.role,)
+    assert lambda_handler.run({"command": "up"}, env, fetch)["applied"] == []
+    assert lambda_handler.run({"command": "verify"}, env, fetch) == {
+        "command": "verify",
+        "verified": 2,
+    }
+    # a failure raises, so the Invocation (and `pulumi up`) fails before the API rolls
+    with pytest.raises(runner.UnreachableError):
+        lambda_handler.run({}, {**env, "DB_PORT": "1"}, fetch)
+    with pytest.raises(runner.UsageError):
+        lambda_handler.run({"command": "drop everything"}, env, fetch)

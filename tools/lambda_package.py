@@ -1,0 +1,101 @@
+"""Build the migration Lambda's zip deterministically: same sources and wheels, same bytes.
+
+`make package` (`python -m tools.lambda_package --arch arm64`) downloads the pinned manylinux
+wheels of migrations/lambda-requirements.txt for the Lambda's Python and architecture into
+build/wheels-<arch>/, then writes build/migrations-lambda-<arch>.zip: the `migrations` package
+(runner, handler, SQL files) plus the unpacked wheels. Entries are sorted and carry a fixed
+timestamp and fixed permissions, so the zip's sha256 (and so the Lambda's code hash) changes
+only when a source or a pinned wheel does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from components.migration_job import package_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "migrations"
+REQUIREMENTS = SOURCE / "lambda-requirements.txt"
+PYTHON_VERSION = "3.12"  # components/migration_job.py: RUNTIME
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can record
+FILE_MODE = 0o100644  # regular file, rw-r--r--: Lambda only reads (and dlopens) them
+
+
+def download_wheels(arch: str, dest: Path) -> list[Path]:
+    """The pinned wheels for the Lambda's Python and `arch`, into a fresh `dest`."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"),
+            *("--only-binary=:all:", "--platform", PLATFORMS[arch]),
+            *("--python-version", PYTHON_VERSION, "--implementation", "cp"),
+            *("-r", str(REQUIREMENTS), "-d", str(dest)),
+        ],
+        check=True,
+    )
+    return sorted(dest.glob("*.whl"))
+
+
+def package_entries(source: Path, wheels: Iterable[Path]) -> dict[str, bytes]:
+    """Archive name -> content: the source package under `migrations/`, then each wheel."""
+    entries = {
+        f"migrations/{path.relative_to(source).as_posix()}": path.read_bytes()
+        for path in source.rglob("*")
+        if path.is_file()
+        and path.suffix in (".py", ".sql")
+        and "__pycache__" not in path.parts
+        and path.name != "bench.py"  # needs the test tooling; never runs in Lambda
+    }
+    for wheel in sorted(wheels):
+        with zipfile.ZipFile(wheel) as archive:
+            for info in archive.infolist():
+                if not info.is_dir():
+                    entries[info.filename] = archive.read(info)
+    return entries
+
+
+def write_zip(entries: dict[str, bytes], output: Path) -> str:
+    """Write `entries` reproducibly; return the zip's sha256 (hex)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.create_system = 3  # unix, so external_attr means permissions everywhere
+            info.external_attr = FILE_MODE << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[name], compresslevel=9)
+    partial.replace(output)
+    return hashlib.sha256(output.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.lambda_package", description=__doc__)
+    parser.add_argument("--arch", choices=sorted(PLATFORMS), default="arm64")
+    parser.add_argument("--output", type=Path, help="default build/migrations-lambda-<arch>.zip")
+    parser.add_argument(
+        "--wheels", type=Path, help="use the wheels already in this directory (no download)"
+    )
+    args = parser.parse_args(argv)
+    if args.wheels:
+        wheels = sorted(args.wheels.glob("*.whl"))
+    else:
+        wheels = download_wheels(args.arch, ROOT / "build" / f"wheels-{args.arch}")
+    output = args.output or package_path(args.arch)
+    digest = write_zip(package_entries(SOURCE, wheels), output)
+    print(f"{output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}  sha256 {digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""A throwaway PostgreSQL server for the integration tests and the migration benchmark.
+
+`throwaway_server()` yields a `Server`: the one `DATABASE_URL` names when it is set (it must
+allow CREATE DATABASE and CREATE ROLE), otherwise a cluster in a temp dir (in memory when
+/dev/shm is writable) started with the newest installed `/usr/lib/postgresql/*/bin`, as the
+`postgres` user when running as root (initdb refuses root), on a unix socket in the temp dir
+(trust) plus a free localhost port (SCRAM passwords). Like RDS it preloads pg_stat_statements.
+The cluster is stopped and removed on exit.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+
+@dataclass(frozen=True)
+class Server:
+    """Connection parameters of the session's server."""
+
+    admin: dict[str, str]
+    """A superuser (or CREATEDB/CREATEROLE) connection to a maintenance database."""
+    tcp: dict[str, str]
+    """host/port where password authentication applies."""
+
+    def url(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
+        params = {**self.admin, "dbname": dbname}
+        if user is not None:
+            params.update(self.tcp, user=user, password=password or "")
+        return make_conninfo(**params)
+
+
+def _newest_bindir() -> Path:
+    found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
+    if not found:
+        raise RuntimeError("no PostgreSQL binaries: run tools/install-system-deps (postgresql)")
+    newest = max(found, key=lambda p: int(Path(p).parts[-3].split(".")[0]))
+    return Path(newest).parent
+
+
+def _scratch_dir() -> str | None:
+    # A cluster in memory (when /dev/shm is writable) makes CREATE DATABASE several times faster.
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def throwaway_server() -> Iterator[Server]:
+    if os.environ.get("DATABASE_URL"):
+        params = {k: str(v) for k, v in conninfo_to_dict(os.environ["DATABASE_URL"]).items()}
+        yield Server(admin=params, tcp={k: params[k] for k in ("host", "port") if k in params})
+        return
+    bindir = _newest_bindir()
+    root = Path(tempfile.mkdtemp(prefix="webstack-pg-", dir=_scratch_dir()))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    subprocess.run(
+        [
+            *(*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8"),
+            *("--locale=C", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    settings = {
+        "listen_addresses": "127.0.0.1",
+        "port": port,
+        "unix_socket_directories": root,
+        "shared_preload_libraries": "pg_stat_statements",
+        "max_connections": 100,
+        # durability is pointless for a throwaway cluster; speed is not
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+    }
+    options = " ".join(f"-c {k}={v}" for k, v in settings.items())
+    pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
+    subprocess.run(
+        [*pg_ctl, "-w", "-t", "60", "-o", options, "start"], check=True, capture_output=True
+    )
+    try:
+        yield Server(
+            admin={"host": str(root), "port": str(port), "user": "postgres", "dbname": "postgres"},
+            tcp={"host": "127.0.0.1", "port": str(port)},
+        )
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
