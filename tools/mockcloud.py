@@ -102,6 +102,8 @@ class Resource:
     """Other resource options: ignoreChanges, deleteBeforeReplace, aliases, retainOnDelete, ..."""
     raw_inputs: struct_pb2.Struct = field(repr=False)
     """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input, the URNs of the resources its value came from (how policies relate resources)."""
 
     @property
     def provider_urn(self) -> str:
@@ -276,6 +278,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "replaceOnChanges": list(request.replaceOnChanges),
                 },
                 raw_inputs=raw,
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
             )
         )
         return response
