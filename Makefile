@@ -6,10 +6,11 @@ STACK  ?= staging
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan lint test
+.PHONY: help install plan policy lint test
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
+	@echo "make policy STACK=staging|prod the CrossGuard pack's verdict on a stack (offline)"
 	@echo "make test                      lint, type checks and every test (starts its own PostgreSQL)"
 	@echo "make lint                      ruff and mypy only"
 
@@ -26,6 +27,9 @@ install: $(VENV)/.installed
 
 plan: install
 	$(BIN)/python -m tools.plan $(STACK)
+
+policy: install
+	$(BIN)/python -m tools.policycheck $(STACK)
 
 lint: install
 	$(BIN)/ruff check .

@@ -98,14 +98,19 @@ def _schema_problems(policy: str, key: str, value: Any, spec: Mapping[str, Any])
     where = f"{policy}.{key}"
     kind = spec.get("type")
     if kind in _JSON_TYPES:
-        types = _JSON_TYPES[kind]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            # JSON numbers arrive as floats; an integral float is an integer.
-            if not (kind == "integer" and isinstance(value, float) and value.is_integer()):
-                return [f"{where}: must be a {kind}, got {value!r}"]
+        # bool is an int in Python but not in JSON; JSON numbers may arrive as floats.
+        fits = isinstance(value, _JSON_TYPES[kind]) and (
+            kind == "boolean" or not isinstance(value, bool)
+        )
+        if kind == "integer" and isinstance(value, float):
+            fits = value.is_integer()
+        if not fits:
+            return [f"{where}: must be a {kind}, got {value!r}"]
     problems = []
     if "enum" in spec and value not in spec["enum"]:
-        problems.append(f"{where}: must be one of {', '.join(map(str, spec['enum']))}, got {value!r}")
+        problems.append(
+            f"{where}: must be one of {', '.join(map(str, spec['enum']))}, got {value!r}"
+        )
     if "minimum" in spec and isinstance(value, (int, float)) and value < spec["minimum"]:
         problems.append(f"{where}: must be >= {spec['minimum']}, got {value!r}")
     if "maximum" in spec and isinstance(value, (int, float)) and value > spec["maximum"]:
@@ -159,7 +164,9 @@ def reconcile(
         level = level_of(name, settings.pop("enforcementLevel", None))
         for key, prop in settings.items():
             if key not in schemas[name]:
-                problems.append(f"{name}.{key}: no such setting (known: {', '.join(schemas[name]) or 'none'})")
+                problems.append(
+                    f"{name}.{key}: no such setting (known: {', '.join(schemas[name]) or 'none'})"
+                )
             else:
                 problems += _schema_problems(name, key, prop, schemas[name][key])
         current = result[name]
@@ -197,7 +204,8 @@ class Analyzer:
     """The policy pack running as a separate process, spoken to over gRPC like the CLI does."""
 
     def __init__(self, stack: str, pack_dir: Path = PACK_DIR) -> None:
-        self._stderr = tempfile.TemporaryFile()
+        # Lives as long as the process; closed in close().
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         env.update(PULUMI_PROJECT=PROJECT, PULUMI_STACK=stack, PULUMI_DRY_RUN="true")
         # The CLI's shim: `<virtualenv>/bin/python -u -m pulumi.policy <engine> .` in the pack.
@@ -211,8 +219,9 @@ class Analyzer:
         assert self._process.stdout is not None
         port = self._process.stdout.readline().decode().strip()
         if not port.isdigit():
+            output = self.stderr()
             self.close()
-            raise RuntimeError(f"policy pack did not start (printed {port!r}):\n{self.stderr()}")
+            raise RuntimeError(f"policy pack did not start (printed {port!r}):\n{output}")
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_GRPC_OPTIONS)
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         try:
@@ -314,7 +323,9 @@ class Analyzer:
         if self._process.poll() is None:
             self._process.terminate()
             self._process.wait(timeout=10)
-        self._process.stdout and self._process.stdout.close()  # type: ignore[func-returns-value]
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._stderr.close()
 
     def __enter__(self) -> Analyzer:
         return self
@@ -369,7 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="policy config file (default: the stack's)")
     args = parser.parse_args(argv)
     try:
-        given = json.loads(args.config.read_text()) if args.config else load_policy_config(args.stack)
+        given = (
+            json.loads(args.config.read_text()) if args.config else load_policy_config(args.stack)
+        )
         evaluation = evaluate(args.stack)
         violations = check(evaluation, args.stack, given)
     except (ConfigError, PolicyConfigError) as e:

@@ -16,9 +16,13 @@ from typing import Any
 from pulumi_policy import PolicyConfigSchema, PolicyResource
 
 Config = Mapping[str, Any]
+# The SDK's ReportViolation, whose `urn` argument is optional at run time but not in its type.
+Report = Callable[..., None]
 
 
-def schema(defaults: Mapping[str, Any], types: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema:
+def schema(
+    defaults: Mapping[str, Any], types: Mapping[str, Mapping[str, Any]]
+) -> PolicyConfigSchema:
     """A config schema whose defaults are the rule's defaults (the CLI fills them in)."""
     return PolicyConfigSchema(
         properties={key: {**types[key], "default": value} for key, value in defaults.items()}

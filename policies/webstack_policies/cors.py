@@ -12,12 +12,11 @@ from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
 
-from .common import as_dict, as_json, as_list, config_of, schema
+from .common import Report, as_dict, as_json, as_list, config_of, schema
 
 RESPONSE_HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 BUCKET_CORS = (
@@ -58,13 +57,16 @@ def origins_of(args: ResourceValidationArgs, variables: list[str]) -> list[tuple
         found += [("corsConfig.accessControlAllowOrigins", str(o)) for o in items]
     elif args.resource_type in BUCKET_CORS:
         for i, rule in enumerate(as_dict(r) for r in as_list(props.get("corsRules"))):
-            found += [(f"corsRules[{i}].allowedOrigins", str(o)) for o in as_list(rule.get("allowedOrigins"))]
+            found += [
+                (f"corsRules[{i}].allowedOrigins", str(o))
+                for o in as_list(rule.get("allowedOrigins"))
+            ]
     else:
         found += list(_env_origins(props, args.resource_type, variables))
     return [(where, origin.strip()) for where, origin in found if origin.strip()]
 
 
-def _https_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _https_validate(args: ResourceValidationArgs, report: Report) -> None:
     variables = config_of(args.get_config, ORIGIN_DEFAULTS)["originVariables"]
     for where, origin in origins_of(args, variables):
         if "*" in origin:
@@ -93,7 +95,7 @@ def within(host: str, domains: list[str]) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in domains)
 
 
-def _domains_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _domains_validate(args: ResourceValidationArgs, report: Report) -> None:
     config = config_of(args.get_config, DOMAIN_DEFAULTS)
     domains = list(config["allowedDomains"])
     for where, origin in origins_of(args, config["originVariables"]):

@@ -8,12 +8,11 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
 
-from .common import as_dict, as_list, config_of, schema, truthy
+from .common import Report, as_dict, as_list, config_of, schema, truthy
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 ECS_SERVICE = "aws:ecs/service:Service"
@@ -27,7 +26,7 @@ AWS_PROVIDER = "pulumi:providers:aws"
 BACKUP_DEFAULTS: dict[str, Any] = {"minimumRetentionDays": 7}
 
 
-def _rds_backups_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _rds_backups_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != RDS_INSTANCE or args.props.get("replicateSourceDb"):
         return  # read replicas have no automated backups of their own
     minimum = config_of(args.get_config, BACKUP_DEFAULTS)["minimumRetentionDays"]
@@ -50,7 +49,7 @@ rds_backup_retention = ResourceValidationPolicy(
 )
 
 
-def _rds_public_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _rds_public_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == RDS_INSTANCE and truthy(args.props.get("publiclyAccessible")):
         report("publiclyAccessible must be false: the database lives in the isolated subnets.")
 
@@ -65,7 +64,7 @@ rds_not_public = ResourceValidationPolicy(
 DURABILITY_DEFAULTS: dict[str, Any] = {"requireDeletionProtection": False, "requireMultiAz": False}
 
 
-def _rds_durability_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _rds_durability_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != RDS_INSTANCE:
         return
     config = config_of(args.get_config, DURABILITY_DEFAULTS)
@@ -117,7 +116,7 @@ def _world_ingress(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[
         yield "rule", props, "ipProtocol"
 
 
-def _open_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _open_validate(args: ResourceValidationArgs, report: Report) -> None:
     allowed = {int(p) for p in config_of(args.get_config, OPEN_DEFAULTS)["allowedPorts"]}
     for where, rule, protocol_key in _world_ingress(args):
         protocol = str(rule.get(protocol_key, "")).lower()
@@ -145,7 +144,7 @@ no_public_ingress = ResourceValidationPolicy(
 )
 
 
-def _ecs_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _ecs_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != ECS_SERVICE:
         return
     network = as_dict(args.props.get("networkConfiguration"))
@@ -170,7 +169,7 @@ ecs_service_safety = ResourceValidationPolicy(
 )
 
 
-def _log_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _log_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == LOG_GROUP and not int(args.props.get("retentionInDays") or 0):
         report("retentionInDays is unset, so logs are kept (and billed) forever.")
 
@@ -191,7 +190,7 @@ def _default_tags(provider_props: Any) -> dict[str, Any]:
     return as_dict(as_dict(provider_props.get("defaultTags")).get("tags"))
 
 
-def _tags_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _tags_validate(args: ResourceValidationArgs, report: Report) -> None:
     required = config_of(args.get_config, TAG_DEFAULTS)["requiredTags"]
     if args.resource_type == AWS_PROVIDER:
         # Providers are analysed as resources too; their default tags cover everything they make.

@@ -12,14 +12,13 @@ from urllib.parse import urlsplit
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
-from .common import as_dict, as_json, as_list, config_of, label, schema
+from .common import Report, as_dict, as_json, as_list, config_of, label, schema
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 LAMBDA_FUNCTION = "aws:lambda/function:Function"
@@ -27,7 +26,9 @@ SECRET = "aws:secretsmanager/secret:Secret"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 ENV_DEFAULTS: dict[str, Any] = {
-    "secretNamePattern": r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY",
+    "secretNamePattern": (
+        r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY"
+    ),
     "allowedNames": [],
 }
 
@@ -53,7 +54,7 @@ def _has_url_password(value: str) -> bool:
         return False
 
 
-def _env_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _env_validate(args: ResourceValidationArgs, report: Report) -> None:
     config = config_of(args.get_config, ENV_DEFAULTS)
     pattern = re.compile(config["secretNamePattern"], re.IGNORECASE)
     for where, name, value in _plain_env(args):
@@ -96,13 +97,11 @@ DATABASE_TYPES = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
 
 def _consumers(generated: PolicyResource, resources: list[PolicyResource]) -> list[PolicyResource]:
     return [
-        r
-        for r in resources
-        if any(generated in deps for deps in r.property_dependencies.values())
+        r for r in resources if any(generated in deps for deps in r.property_dependencies.values())
     ]
 
 
-def _length_validate(args: StackValidationArgs, report: ReportViolation) -> None:
+def _length_validate(args: StackValidationArgs, report: Report) -> None:
     config = config_of(args.get_config, LENGTH_DEFAULTS)
     for password in (r for r in args.resources if r.resource_type == RANDOM_PASSWORD):
         consumers = _consumers(password, args.resources)
@@ -117,7 +116,10 @@ def _length_validate(args: StackValidationArgs, report: ReportViolation) -> None
             purpose, minimum = "secret", config["minimumLength"]
         length = int(password.props.get("length") or 0)
         if length < minimum:
-            report(f"{label(password)}: a {purpose} needs length >= {minimum}, got {length}.", password.urn)
+            report(
+                f"{label(password)}: a {purpose} needs length >= {minimum}, got {length}.",
+                password.urn,
+            )
 
 
 secret_length = StackValidationPolicy(
@@ -135,7 +137,7 @@ secret_length = StackValidationPolicy(
 )
 
 
-def _kms_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _kms_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == SECRET and not args.props.get("kmsKeyId"):
         report(
             "kmsKeyId is unset, so the secret uses the AWS-managed key: any principal with "
@@ -193,13 +195,16 @@ def _strings(value: Any) -> Iterator[str]:
         yield value
 
 
-def _literal_validate(args: StackValidationArgs, report: ReportViolation) -> None:
+def _literal_validate(args: StackValidationArgs, report: Report) -> None:
     minimum = config_of(args.get_config, LITERAL_DEFAULTS)["minimumEntropyBits"]
     for resource in args.resources:
         for key in SECRET_INPUTS.get(resource.resource_type, ()):
             if key not in resource.props or resource.property_dependencies.get(key):
                 continue  # absent, or computed from another resource (a generated secret)
-            if resource.resource_type.startswith("aws:ssm/") and resource.props.get("type") != "SecureString":
+            if (
+                resource.resource_type.startswith("aws:ssm/")
+                and resource.props.get("type") != "SecureString"
+            ):
                 continue
             for value in _strings(resource.props.get(key)):
                 if PLACEHOLDERS.match(value) or _entropy_bits(value) < minimum:

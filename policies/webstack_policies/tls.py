@@ -7,14 +7,13 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 )
 
-from .common import as_dict, as_json, as_list, config_of, label, related, schema, truthy
+from .common import Report, as_dict, as_json, as_list, config_of, label, related, schema, truthy
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
@@ -55,7 +54,7 @@ def _force_ssl(group: Any) -> bool:
     )
 
 
-def _rds_validate(args: StackValidationArgs, report: ReportViolation) -> None:
+def _rds_validate(args: StackValidationArgs, report: Report) -> None:
     groups = [r for r in args.resources if r.resource_type == RDS_PARAMETER_GROUP]
     for db in (r for r in args.resources if r.resource_type == RDS_INSTANCE):
         if not truthy(db.props.get("storageEncrypted")):
@@ -89,17 +88,21 @@ rds_ssl_and_encryption = StackValidationPolicy(
 )
 
 
-def _elasticache_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _elasticache_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != REPLICATION_GROUP:
         return
     props = args.props
     if not truthy(props.get("transitEncryptionEnabled")):
         report("transitEncryptionEnabled must be true.")
     elif props.get("transitEncryptionMode") == "preferred":
-        report("transitEncryptionMode 'preferred' still accepts plain-text clients; use 'required'.")
+        report(
+            "transitEncryptionMode 'preferred' still accepts plain-text clients; use 'required'."
+        )
     if not truthy(props.get("atRestEncryptionEnabled")):
         report("atRestEncryptionEnabled must be true.")
-    if not (props.get("authToken") or props.get("authTokenWo") or as_list(props.get("userGroupIds"))):
+    if not (
+        props.get("authToken") or props.get("authTokenWo") or as_list(props.get("userGroupIds"))
+    ):
         report("Clients must authenticate: set authToken (or authTokenWo) or userGroupIds.")
 
 
@@ -127,7 +130,7 @@ def _redirects_to_https(action: Mapping[str, Any]) -> bool:
     return action.get("type") == "redirect" and redirect.get("protocol") == "HTTPS"
 
 
-def _listener_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _listener_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type not in LISTENERS:
         return
     config = config_of(args.get_config, ALB_DEFAULTS)
@@ -142,7 +145,9 @@ def _listener_validate(args: ResourceValidationArgs, report: ReportViolation) ->
     elif protocol == "HTTP":
         actions = [as_dict(a) for a in as_list(args.props.get("defaultActions"))]
         if not actions or not all(_redirects_to_https(a) for a in actions):
-            report("An HTTP listener may only redirect to HTTPS (a redirect action, protocol HTTPS).")
+            report(
+                "An HTTP listener may only redirect to HTTPS (a redirect action, protocol HTTPS)."
+            )
     else:
         report(f"protocol {protocol or 'unset'!r}: public listeners are HTTPS, or HTTP redirects.")
 
@@ -163,7 +168,7 @@ alb_listener_tls = ResourceValidationPolicy(
 CLOUDFRONT_DEFAULTS: dict[str, Any] = {"minimumProtocolVersion": "TLSv1.2_2021"}
 
 
-def _cloudfront_validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _cloudfront_validate(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != DISTRIBUTION:
         return
     minimum = config_of(args.get_config, CLOUDFRONT_DEFAULTS)["minimumProtocolVersion"]
@@ -182,10 +187,9 @@ def _cloudfront_validate(args: ResourceValidationArgs, report: ReportViolation) 
     version = certificate.get("minimumProtocolVersion")
     if truthy(certificate.get("cloudfrontDefaultCertificate")):
         report("The default *.cloudfront.net certificate allows TLSv1; use an ACM certificate.")
-    elif (
-        version not in CLOUDFRONT_TLS_VERSIONS
-        or CLOUDFRONT_TLS_VERSIONS.index(version) < CLOUDFRONT_TLS_VERSIONS.index(minimum)
-    ):
+    elif version not in CLOUDFRONT_TLS_VERSIONS or CLOUDFRONT_TLS_VERSIONS.index(
+        version
+    ) < CLOUDFRONT_TLS_VERSIONS.index(minimum):
         report(f"viewerCertificate.minimumProtocolVersion {version!r} is below {minimum}.")
     for origin in (as_dict(o) for o in as_list(args.props.get("origins"))):
         custom = as_dict(origin.get("customOriginConfig"))
@@ -233,7 +237,7 @@ def _denies_insecure_transport(policy: Any) -> bool:
     return False
 
 
-def _s3_validate(args: StackValidationArgs, report: ReportViolation) -> None:
+def _s3_validate(args: StackValidationArgs, report: Report) -> None:
     policies = [r for r in args.resources if r.resource_type == BUCKET_POLICY]
     blocks = [r for r in args.resources if r.resource_type == PUBLIC_ACCESS_BLOCK]
     for bucket in (r for r in args.resources if r.resource_type in BUCKETS):
@@ -267,7 +271,7 @@ s3_tls_and_private = StackValidationPolicy(
 )
 
 
-def _cloudflare_validate(args: StackValidationArgs, report: ReportViolation) -> None:
+def _cloudflare_validate(args: StackValidationArgs, report: Report) -> None:
     ssl_settings = [
         r
         for r in args.resources
@@ -282,7 +286,9 @@ def _cloudflare_validate(args: StackValidationArgs, report: ReportViolation) -> 
             )
     for zone in (r for r in args.resources if r.resource_type == CLOUDFLARE_ZONE):
         if not any(related(s, "zoneId", [zone], ()) for s in ssl_settings):
-            report(f"{label(zone)}: manage its 'ssl' zone setting and set it to 'strict'.", zone.urn)
+            report(
+                f"{label(zone)}: manage its 'ssl' zone setting and set it to 'strict'.", zone.urn
+            )
 
 
 cloudflare_ssl_strict = StackValidationPolicy(
