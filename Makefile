@@ -7,10 +7,11 @@ ARCH   ?= arm64
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan lint test package bench-migrations
+.PHONY: help install plan policy lint test package bench-migrations
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
+	@echo "make policy STACK=staging|prod the CrossGuard pack's verdict on a stack (offline)"
 	@echo "make test                      lint, type checks and every test (starts its own PostgreSQL)"
 	@echo "make lint                      ruff and mypy only"
 	@echo "make package ARCH=arm64|x86_64 build the migration Lambda zip (needed before pulumi up)"
@@ -29,6 +30,9 @@ install: $(VENV)/.installed
 
 plan: install
 	$(BIN)/python -m tools.plan $(STACK)
+
+policy: install
+	$(BIN)/python -m tools.policycheck $(STACK)
 
 lint: install
 	$(BIN)/ruff check .

@@ -147,8 +147,9 @@ class Resource:
     raw_inputs: struct_pb2.Struct = field(repr=False)
     """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
     id: str = ""
-    """The id the cloud assigned (what other resources' inputs refer to)."""
     """The id the mock cloud assigned (empty for components)."""
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Per input, the URNs of the resources its value came from (how policies relate resources)."""
 
     @property
     def provider_urn(self) -> str:
@@ -204,6 +205,18 @@ class MockCloud(pulumi.runtime.Mocks):
             if key in state and not rpc.is_rpc_secret(state[key]):
                 state[key] = rpc.wrap_rpc_secret(state[key])
         return resource_id, state
+
+
+def _replication_group(region: str, name: str, i: Mapping[str, Any]) -> dict[str, Any]:
+    group = i.get("replicationGroupId") or name
+    host = f"{group}.{_digest(name, 6)}.{_short_region(region)}.cache.amazonaws.com"
+    members = int(i.get("numCacheClusters", 1))
+    return {
+        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:{group}",
+        "primaryEndpointAddress": f"master.{host}",
+        "readerEndpointAddress": f"replica.{host}",
+        "memberClusters": [f"{group}-{n:03d}" for n in range(1, members + 1)],
+    }
 
 
 # Computed attributes per type: (cloud, region, logical name, inputs, id) -> extra state.
@@ -268,17 +281,9 @@ COMPUTED: dict[str, Computed] = {
         "versionId": _uuid(name),
     },
     "aws:rds/instance:Instance": lambda c, region, name, i, rid: _rds_instance(region, name, i),
-    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, region, name, i, rid: {
-        "arn": f"arn:aws:elasticache:{region}:{ACCOUNT_ID}:replicationgroup:"
-        f"{i['replicationGroupId']}",
-        "primaryEndpointAddress": f"master.{i['replicationGroupId']}.{_digest(name, 6)}"
-        f".{_short_region(region)}.cache.amazonaws.com",
-        "readerEndpointAddress": f"replica.{i['replicationGroupId']}.{_digest(name, 6)}"
-        f".{_short_region(region)}.cache.amazonaws.com",
-        "memberClusters": [
-            f"{i['replicationGroupId']}-{n:03d}" for n in range(1, int(i["numCacheClusters"]) + 1)
-        ],
-    },
+    "aws:elasticache/replicationGroup:ReplicationGroup": lambda c, region, name, i, rid: (
+        _replication_group(region, name, i)
+    ),
     "aws:ec2/eip:Eip": lambda c, region, name, i, rid: {
         "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",
         "allocationId": rid,
@@ -367,6 +372,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 },
                 raw_inputs=raw,
                 id=response.id,
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
             )
         )
         return response

@@ -1,0 +1,7 @@
+"""webstack's CrossGuard rules, grouped by concern; `ALL` is what the pack enforces."""
+
+from __future__ import annotations
+
+from . import cors, safety, secrets, tls
+
+ALL = [*tls.POLICIES, *cors.POLICIES, *secrets.POLICIES, *safety.POLICIES]
