@@ -137,6 +137,27 @@ class Section:
             self.error(name, f"must be <= {max}, got {value}")
         return value
 
+    def get_number(
+        self,
+        name: str,
+        default: Any = _MISSING,
+        *,
+        min: float | None = None,
+        max: float | None = None,
+    ) -> float:
+        """An int or a float (YAML writes `2` and `2.5` differently; both are numbers here)."""
+        value = self._raw(name, default)
+        if value is _MISSING:
+            return min or 0.0
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.error(name, f"must be a number, got {type(value).__name__} {value!r}")
+            return 0.0 if default is _MISSING else float(default)
+        if min is not None and value < min:
+            self.error(name, f"must be >= {min:g}, got {value:g}")
+        if max is not None and value > max:
+            self.error(name, f"must be <= {max:g}, got {value:g}")
+        return float(value)
+
     def get_bool(self, name: str, default: Any = _MISSING) -> bool:
         return bool(self._typed(name, default, bool))
 
@@ -195,6 +216,39 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CostAssumptions:
+    """`webstack:costAssumptions`: traffic the cost estimate (tools/cost.py) cannot read off
+    the resources. Every amount is per month; a missing key assumes no such traffic."""
+
+    api_requests_per_month: float = 0.0
+    """Requests through the ALB to the API (ALB LCUs; WAF on a regional web ACL)."""
+    api_gb_per_month: float = 0.0
+    """GB the ALB processes (requests and responses), for its LCU estimate."""
+    cdn_requests_per_month: float = 0.0
+    """HTTPS requests CloudFront serves (and a CloudFront-scope WAF inspects)."""
+    cdn_gb_out_per_month: float = 0.0
+    """GB CloudFront sends to viewers."""
+    s3_storage_gb: float = 0.0
+    """GB stored across the stack's S3 buckets."""
+    s3_requests_per_month: float = 0.0
+    """GET-class requests to S3 (CloudFront cache misses, log reads)."""
+    nat_gb_per_month: float = 0.0
+    """GB through the NAT gateways (third-party APIs, anything without a VPC endpoint)."""
+    endpoint_gb_per_month: float = 0.0
+    """GB through interface VPC endpoints (image pulls, logs, secret reads)."""
+    log_gb_per_month: float = 0.0
+    """GB ingested into CloudWatch Logs across all log groups (application and flow logs)."""
+    secret_api_calls_per_month: float = 0.0
+    """Secrets Manager API calls (task starts read each injected secret once)."""
+    kms_requests_per_month: float = 0.0
+    """KMS requests (encrypt, decrypt, generate data key) beyond those AWS services cache."""
+    average_scaled_tasks: float = 0.0
+    """Average running tasks of an autoscaled ECS service (clamped to its min/max capacity)."""
+    db_daily_change_percent: float = 2.0
+    """Share of the database's storage that changes per day: sizes incremental backups."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything that differs between stacks, validated."""
 
@@ -217,6 +271,8 @@ class StackConfig:
     protect: bool
     """Pulumi `protect` on stateful resources (database, cache, data buckets, KMS keys)."""
     network: NetworkConfig
+    cost_assumptions: CostAssumptions = field(default_factory=CostAssumptions)
+    """Traffic assumptions for the offline cost estimate; the program itself ignores them."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -275,6 +331,36 @@ def _read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
     )
 
 
+# camelCase config key -> CostAssumptions field, in the order the README lists them.
+_COST_KEYS = {
+    "apiRequestsPerMonth": "api_requests_per_month",
+    "apiGbPerMonth": "api_gb_per_month",
+    "cdnRequestsPerMonth": "cdn_requests_per_month",
+    "cdnGbOutPerMonth": "cdn_gb_out_per_month",
+    "s3StorageGb": "s3_storage_gb",
+    "s3RequestsPerMonth": "s3_requests_per_month",
+    "natGbPerMonth": "nat_gb_per_month",
+    "endpointGbPerMonth": "endpoint_gb_per_month",
+    "logGbPerMonth": "log_gb_per_month",
+    "secretApiCallsPerMonth": "secret_api_calls_per_month",
+    "kmsRequestsPerMonth": "kms_requests_per_month",
+    "averageScaledTasks": "average_scaled_tasks",
+}
+
+
+def _read_cost_assumptions(section: Section) -> CostAssumptions:
+    defaults = CostAssumptions()
+    values = {
+        field_name: section.get_number(key, getattr(defaults, field_name), min=0)
+        for key, field_name in _COST_KEYS.items()
+    }
+    values["db_daily_change_percent"] = section.get_number(
+        "dbDailyChangePercent", defaults.db_daily_change_percent, min=0, max=100
+    )
+    section.finish()
+    return CostAssumptions(**values)
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -327,6 +413,7 @@ def parse_stack_config(
 
     azs: Sequence[str] = region_azs(region) if region else ()
     network = _read_network(top.section("network"), azs)
+    cost_assumptions = _read_cost_assumptions(top.section("costAssumptions"))
     top.finish()
     problems.raise_if_any()
 
@@ -349,6 +436,7 @@ def parse_stack_config(
         cost_center=cost_center,
         protect=protect,
         network=network,
+        cost_assumptions=cost_assumptions,
         tags=tags,
     )
 
