@@ -3,15 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= staging
+BASE   ?= main
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan lint test
+.PHONY: help install plan plan-diff bench lint test
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
 	@echo "make test                      lint, type checks and every test (starts its own PostgreSQL)"
 	@echo "make lint                      ruff and mypy only"
+	@echo "make plan-diff BASE=<git ref>  markdown diff of every stack against BASE (PR comment)"
+	@echo "make bench                     timings: plan per stack, the test suite, migrations"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -26,6 +29,12 @@ install: $(VENV)/.installed
 
 plan: install
 	$(BIN)/python -m tools.plan $(STACK)
+
+plan-diff: install
+	$(BIN)/python -m tools.plandiff $(BASE)
+
+bench: install
+	$(BIN)/python -m tools.bench
 
 lint: install
 	$(BIN)/ruff check .
