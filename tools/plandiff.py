@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -116,7 +117,7 @@ def run_plan(tree: Path, stack: str, label: str) -> PlanResult:
             return PlanResult(json.loads(proc.stdout))
         except ValueError:
             return PlanResult(None, f"{label}: `tools.plan --json` printed no JSON")
-    if "unrecognized arguments: --json" in proc.stderr:
+    if re.search(r"unrecognized arguments:.*--json", proc.stderr):
         return PlanResult(None, f"{label} predates `tools.plan --json`: no diff of {stack}")
     tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-8:]
     return PlanResult(None, f"{label}: the plan of {stack} failed:\n" + "\n".join(tail))

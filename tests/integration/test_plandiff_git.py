@@ -12,8 +12,9 @@ import pytest
 from tools.stackfile import ROOT
 
 OLD_PLAN = """import argparse
-argparse.ArgumentParser().add_argument("stack")
-argparse.ArgumentParser().parse_args()
+parser = argparse.ArgumentParser()
+parser.add_argument("stack")
+parser.parse_args()
 """
 
 
