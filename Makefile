@@ -4,10 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STACK  ?= staging
 ARCH   ?= arm64
+BASE   ?= main
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan policy lint test package bench-migrations
+.PHONY: help install plan plan-diff policy lint test bench package bench-migrations
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -16,6 +17,8 @@ help:
 	@echo "make lint                      ruff and mypy only"
 	@echo "make package ARCH=arm64|x86_64 build the migration Lambda zip (needed before pulumi up)"
 	@echo "make bench-migrations          time applying 200 migrations (throwaway PostgreSQL)"
+	@echo "make plan-diff BASE=<git ref>  markdown diff of every stack against BASE (PR comment)"
+	@echo "make bench                     timings: plan per stack, the test suite, migrations"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -33,6 +36,12 @@ plan: install
 
 policy: install
 	$(BIN)/python -m tools.policycheck $(STACK)
+
+plan-diff: install
+	$(BIN)/python -m tools.plandiff $(BASE)
+
+bench: install
+	$(BIN)/python -m tools.bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -195,18 +195,19 @@ class Section:
             self.error(name, f"must be <= {max}, got {value}")
         return value
 
-    def get_float(
+    def get_number(
         self,
         name: str,
         default: Any = _MISSING,
         *,
+        min: float | None = None,
         above: float | None = None,
         max: float | None = None,
     ) -> float:
-        """A number (int or float); `above` is an exclusive lower bound."""
+        """An int or a float (YAML writes `2` and `2.5` differently); `above` is exclusive."""
         value = self._raw(name, default)
         if value is _MISSING:
-            return 0.0
+            return min or 0.0
         if self._scalars_are_strings and isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)
@@ -217,6 +218,8 @@ class Section:
         ):
             self.error(name, f"must be a number, got {type(value).__name__} {value!r}")
             return 0.0 if default is _MISSING else float(default)
+        if min is not None and value < min:
+            self.error(name, f"must be >= {min:g}, got {value:g}")
         if above is not None and value <= above:
             self.error(name, f"must be > {above:g}, got {value:g}")
         if max is not None and value > max:
@@ -451,6 +454,39 @@ class CacheConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CostAssumptions:
+    """`webstack:costAssumptions`: traffic the cost estimate (tools/cost.py) cannot read off
+    the resources. Every amount is per month; a missing key assumes no such traffic."""
+
+    api_requests_per_month: float = 0.0
+    """Requests through the ALB to the API (ALB LCUs; WAF on a regional web ACL)."""
+    api_gb_per_month: float = 0.0
+    """GB the ALB processes (requests and responses), for its LCU estimate."""
+    cdn_requests_per_month: float = 0.0
+    """HTTPS requests CloudFront serves (and a CloudFront-scope WAF inspects)."""
+    cdn_gb_out_per_month: float = 0.0
+    """GB CloudFront sends to viewers."""
+    s3_storage_gb: float = 0.0
+    """GB stored across the stack's S3 buckets."""
+    s3_requests_per_month: float = 0.0
+    """GET-class requests to S3 (CloudFront cache misses, log reads)."""
+    nat_gb_per_month: float = 0.0
+    """GB through the NAT gateways (third-party APIs, anything without a VPC endpoint)."""
+    endpoint_gb_per_month: float = 0.0
+    """GB through interface VPC endpoints (image pulls, logs, secret reads)."""
+    log_gb_per_month: float = 0.0
+    """GB ingested into CloudWatch Logs across all log groups (application and flow logs)."""
+    secret_api_calls_per_month: float = 0.0
+    """Secrets Manager API calls (task starts read each injected secret once)."""
+    kms_requests_per_month: float = 0.0
+    """KMS requests (encrypt, decrypt, generate data key) beyond those AWS services cache."""
+    average_scaled_tasks: float = 0.0
+    """Average running tasks of an autoscaled ECS service (clamped to its min/max capacity)."""
+    db_daily_change_percent: float = 2.0
+    """Share of the database's storage that changes per day: sizes incremental backups."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything that differs between stacks, validated."""
 
@@ -479,6 +515,8 @@ class StackConfig:
     secrets: SecretsConfig
     database: DatabaseConfig
     cache: CacheConfig
+    cost_assumptions: CostAssumptions = field(default_factory=CostAssumptions)
+    """Traffic assumptions for the offline cost estimate; the program itself ignores them."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -690,10 +728,10 @@ def _read_alarms(section: Section, secret: bool) -> AlarmsConfig:
     d = AlarmThresholds()
 
     def percent(key: str, default: float) -> float:
-        return section.get_float(key, default, above=0, max=100)
+        return section.get_number(key, default, above=0, max=100)
 
     def positive(key: str, default: float) -> float:
-        return section.get_float(key, default, above=0)
+        return section.get_number(key, default, above=0)
 
     thresholds = AlarmThresholds(
         api_latency_p95_warning_seconds=positive(
@@ -729,7 +767,7 @@ def _read_alarms(section: Section, secret: bool) -> AlarmsConfig:
         section.error("schedulerFailurePattern", "must not be empty (it would match every line)")
     elif len(pattern) > 1024:
         section.error("schedulerFailurePattern", f"must be <= 1024 characters, got {len(pattern)}")
-    budget = section.get_float("monthlyBudgetUsd", above=0)
+    budget = section.get_number("monthlyBudgetUsd", above=0)
     section.finish()
     return AlarmsConfig(
         critical_emails=emails["criticalEmails"],
@@ -884,6 +922,36 @@ def _read_cache(section: Section, environment: str) -> CacheConfig:
     )
 
 
+# camelCase config key -> CostAssumptions field, in the order the README lists them.
+_COST_KEYS = {
+    "apiRequestsPerMonth": "api_requests_per_month",
+    "apiGbPerMonth": "api_gb_per_month",
+    "cdnRequestsPerMonth": "cdn_requests_per_month",
+    "cdnGbOutPerMonth": "cdn_gb_out_per_month",
+    "s3StorageGb": "s3_storage_gb",
+    "s3RequestsPerMonth": "s3_requests_per_month",
+    "natGbPerMonth": "nat_gb_per_month",
+    "endpointGbPerMonth": "endpoint_gb_per_month",
+    "logGbPerMonth": "log_gb_per_month",
+    "secretApiCallsPerMonth": "secret_api_calls_per_month",
+    "kmsRequestsPerMonth": "kms_requests_per_month",
+    "averageScaledTasks": "average_scaled_tasks",
+}
+
+
+def _read_cost_assumptions(section: Section) -> CostAssumptions:
+    defaults = CostAssumptions()
+    values = {
+        field_name: section.get_number(key, getattr(defaults, field_name), min=0)
+        for key, field_name in _COST_KEYS.items()
+    }
+    values["db_daily_change_percent"] = section.get_number(
+        "dbDailyChangePercent", defaults.db_daily_change_percent, min=0, max=100
+    )
+    section.finish()
+    return CostAssumptions(**values)
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -946,6 +1014,7 @@ def parse_stack_config(
     secrets = _read_secrets(top.section("secrets"), _read_external_secrets(top, secret_keys))
     database = _read_database(top.section("database"), environment)
     cache = _read_cache(top.section("cache"), environment)
+    cost_assumptions = _read_cost_assumptions(top.section("costAssumptions"))
     top.finish()
     problems.raise_if_any()
 
@@ -974,6 +1043,7 @@ def parse_stack_config(
         secrets=secrets,
         database=database,
         cache=cache,
+        cost_assumptions=cost_assumptions,
         tags=tags,
     )
 

@@ -13,11 +13,12 @@ fail loudly so a new data source gets a deliberate mock.
 from __future__ import annotations
 
 import hashlib
-import secrets
+import json
+import random
 import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from google.protobuf import struct_pb2
@@ -27,6 +28,9 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from tools.stackfile import load_stack_config
+
+if TYPE_CHECKING:
+    from components.config import StackConfig
 
 ACCOUNT_ID = "123456789012"
 PROJECT = "webstack"
@@ -46,7 +50,7 @@ _ID_PREFIX = {
 }
 
 
-def _random_string(inputs: Mapping[str, Any]) -> str:
+def _random_string(rng: random.Random, inputs: Mapping[str, Any]) -> str:
     alphabet = ""
     if inputs.get("lower", True):
         alphabet += string.ascii_lowercase
@@ -56,7 +60,7 @@ def _random_string(inputs: Mapping[str, Any]) -> str:
         alphabet += string.digits
     if inputs.get("special", True):
         alphabet += inputs.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
-    return "".join(secrets.choice(alphabet) for _ in range(int(inputs["length"])))
+    return "".join(rng.choice(alphabet) for _ in range(int(inputs["length"])))
 
 
 def _digest(text: str, length: int = 17) -> str:
@@ -159,11 +163,17 @@ class Resource:
 class MockCloud(pulumi.runtime.Mocks):
     """Plausible AWS, Cloudflare and random answers, without a cloud."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, stack: str = "") -> None:
         self.region = region
+        self.stack = stack
         self.provider_regions: dict[str, str] = {}
         # Set by RecordingMonitor per registration: outputs the engine would mark secret.
         self.secret_outputs: list[str] = []
+
+    def rng(self, name: str, inputs: Mapping[str, Any]) -> random.Random:
+        """A generator seeded by stack, resource name and inputs: stable per resource."""
+        seed = f"{self.stack}/{name}/{json.dumps(inputs, sort_keys=True, default=str)}"
+        return random.Random(hashlib.sha256(seed.encode()).digest())
 
     # -- invokes -------------------------------------------------------------------------------
 
@@ -255,14 +265,16 @@ COMPUTED: dict[str, Computed] = {
         "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{i.get('name', name)}",
         "uniqueId": f"AROA{_digest(name, 17).upper()}",
     },
-    # Random values are generated per run, never literals; their length and alphabet follow
-    # the inputs so length and character-set checks see what the real provider would return.
+    # Random values are generated, never literals; their length and alphabet follow the
+    # inputs so length and character-set checks see what the real provider would return. They
+    # are seeded by stack, name and inputs, like state keeps them stable across real runs, so
+    # two offline plans of the same code agree and `make plan-diff` shows no phantom changes.
     "random:index/randomPassword:RandomPassword": lambda c, region, name, i, rid: {
-        "result": _random_string(i),
-        "bcryptHash": "$2a$10$" + secrets.token_urlsafe(40)[:53],
+        "result": _random_string(c.rng(name, i), i),
+        "bcryptHash": "$2a$10$" + _digest(f"bcrypt/{c.stack}/{name}/{i}", 53),
     },
     "random:index/randomString:RandomString": lambda c, region, name, i, rid: {
-        "result": _random_string(i),
+        "result": _random_string(c.rng(name, i), i),
     },
     "aws:sns/topic:Topic": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:sns:{region}:{ACCOUNT_ID}:{i.get('name', name)}",
@@ -388,6 +400,8 @@ class Evaluation:
     resources: list[Resource]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    config: StackConfig | None = None
+    """The validated config the program ran with (None for `run_program` fixtures)."""
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -423,7 +437,7 @@ def run_program(
 ) -> Evaluation:
     """Run `program` (returning stack outputs) under the mock cloud with the given config."""
     pulumi.runtime.set_all_config(dict(config), secret_keys)
-    cloud = MockCloud(config.get("aws:region", "us-east-1"))
+    cloud = MockCloud(config.get("aws:region", "us-east-1"), stack)
     monitor = RecordingMonitor(cloud)
     # A fresh root stack per run, so URNs name this stack and not the previous run's.
     settings.set_root_resource(None)  # type: ignore[arg-type]
@@ -452,9 +466,12 @@ def evaluate(
     from components.stack import build_stack, region_availability_zones
 
     config, secret_keys = load_stack_config(stack, overrides, secret_overrides)
-    return run_program(
-        stack,
-        config,
-        secret_keys,
-        lambda: build_stack(load_program_config(region_availability_zones)),
-    )
+    loaded: list[StackConfig] = []
+
+    def program() -> Mapping[str, Any]:
+        loaded.append(load_program_config(region_availability_zones))
+        return build_stack(loaded[0])
+
+    evaluation = run_program(stack, config, secret_keys, program)
+    evaluation.config = loaded[0]
+    return evaluation

@@ -1,19 +1,31 @@
 """`make plan STACK=…`: what `pulumi up` would create for a stack, computed offline.
 
 Runs the real program under the mock cloud and prints the resource tree by component, with
-each resource's key settings. Secrets are never printed.
+each resource's key settings, the stack outputs, the policy verdicts when given, and the
+estimated monthly cost (tools/cost.py). Secrets are never printed.
+
+`--json` prints the machine-readable plan instead (`plan_json`), which `make plan-diff`
+compares across git refs. Progress of the slow steps goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from components.config import ConfigError
+from components.config import ConfigError, CostAssumptions
+from tools import cost
 from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.stackfile import StackFileError, stack_names
+
+PLAN_FORMAT = 1
 
 # The inputs worth a glance per resource type; everything else is in --json (issue: plan).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -76,6 +88,18 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 MASK = "[secret]"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """One policy violation as the plan shows it (and `--json` lists it under "policy")."""
+
+    policy: str
+    enforcement: str
+    """`mandatory` (blocks `pulumi up`) or `advisory`."""
+    message: str
+    urn: str = ""
+    """The offending resource; empty for a stack-wide violation."""
+
+
 def _short(value: Any) -> str:
     # The mock runtime hands numbers back as floats.
     if isinstance(value, float) and value.is_integer():
@@ -115,7 +139,20 @@ def tree_lines(evaluation: Evaluation) -> Iterable[str]:
     yield from walk("", "")
 
 
-def render(evaluation: Evaluation) -> str:
+def render_verdicts(verdicts: Sequence[Verdict]) -> list[str]:
+    if not verdicts:
+        return ["Policy verdicts: no violations"]
+    mandatory = sum(1 for v in verdicts if v.enforcement == "mandatory")
+    lines = [f"Policy verdicts: {mandatory} mandatory, {len(verdicts) - mandatory} advisory"]
+    for v in sorted(verdicts, key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn)):
+        where = v.urn.rsplit("::", 1)[-1] if v.urn else "stack"
+        lines.append(f"  [{v.enforcement}] {v.policy} ({where}): {v.message}")
+    return lines
+
+
+def render(
+    evaluation: Evaluation, estimate: cost.Estimate, verdicts: Sequence[Verdict] | None = None
+) -> str:
     custom = sum(1 for r in evaluation.resources if r.custom)
     lines = [
         f"webstack · stack {evaluation.stack} · {custom} resources "
@@ -128,19 +165,95 @@ def render(evaluation: Evaluation) -> str:
     for key, value in evaluation.outputs.items():
         shown = MASK if key in evaluation.secret_outputs else _short(value)
         lines.append(f"  {key}: {shown}")
+    if verdicts is not None:
+        lines += ["", *render_verdicts(verdicts)]
+    lines += ["", "Estimated monthly cost:", *cost.render(estimate)]
     return "\n".join(lines)
+
+
+def masked(value: Any) -> str:
+    """A secret as the JSON plan carries it: a short digest, so a change is visible but the
+    value is not. Offline, secrets are placeholders or mock-generated, never real ones."""
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{MASK} sha256:{digest[:12]}"
+
+
+def _plain(value: Any) -> Any:
+    """Make an input JSON-friendly; assets and archives become their path or URI."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    source = getattr(value, "path", None) or getattr(value, "uri", None) or ""
+    return f"<{type(value).__name__} {source}>".replace(" >", ">")
+
+
+def plan_json(
+    evaluation: Evaluation, estimate: cost.Estimate, verdicts: Sequence[Verdict] | None = None
+) -> dict[str, Any]:
+    """The machine-readable plan: resources, outputs (secrets masked), cost, verdicts."""
+    plan: dict[str, Any] = {
+        "format": PLAN_FORMAT,
+        "stack": evaluation.stack,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "custom": r.custom,
+                "protect": r.protect,
+                "aliases": r.options.get("aliases", []),
+                "inputs": {
+                    k: masked(v) if k in r.secret_inputs else _plain(v)
+                    for k, v in sorted(r.inputs.items())
+                },
+            }
+            for r in evaluation.resources
+        ],
+        "outputs": {
+            k: masked(v) if k in evaluation.secret_outputs else _plain(v)
+            for k, v in evaluation.outputs.items()
+        },
+        "cost": estimate.to_json(),
+    }
+    if verdicts is not None:
+        plan["policy"] = [vars(v) for v in verdicts]
+    return plan
+
+
+@contextmanager
+def step(message: str) -> Iterator[None]:
+    """Report a slow step on stderr: `message ... done in 0.8 s`."""
+    print(f"{message} ...", end="", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    try:
+        yield
+    except BaseException:
+        print(" failed", file=sys.stderr)
+        raise
+    print(f" done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument("stack", choices=stack_names(), help="the stack to plan")
+    parser.add_argument("--json", action="store_true", help="print the machine-readable plan")
     args = parser.parse_args(argv)
     try:
-        evaluation = evaluate(args.stack)
+        with step(f"evaluating stack {args.stack} under the mock cloud"):
+            evaluation = evaluate(args.stack)
     except (ConfigError, StackFileError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(render(evaluation))
+    assumptions = evaluation.config.cost_assumptions if evaluation.config else CostAssumptions()
+    estimate = cost.estimate(evaluation.resources, assumptions)
+    if args.json:
+        print(json.dumps(plan_json(evaluation, estimate), indent=1, sort_keys=True))
+    else:
+        print(render(evaluation, estimate))
     return 0
 
 

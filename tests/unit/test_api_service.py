@@ -33,7 +33,7 @@ from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityG
 from components.stack import make_providers, region_availability_zones
 from tools import stackfile
 from tools.mockcloud import Evaluation, Resource, run_program
-from tools.plan import render
+from tools.plan import tree_lines
 
 STACKS = stackfile.stack_names()
 DB_MAX_CONNECTIONS = 400
@@ -737,7 +737,7 @@ def test_wiring_mistakes_are_rejected(
 
 
 def test_offline_plan_shows_both_services(api_stacks: dict[str, Evaluation]) -> None:
-    plan = render(api_stacks["prod"])
+    plan = "\n".join(tree_lines(api_stacks["prod"]))
     assert "aws:ecs/service:Service" in plan
     assert "name=api desiredCount=2 enableExecuteCommand=False" in plan
     assert "name=worker desiredCount=2 enableExecuteCommand=False" in plan

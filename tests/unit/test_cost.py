@@ -1,0 +1,288 @@
+"""The cost estimate: hand-checked figures, unpriced lines, and both committed stacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_aws as aws
+import pytest
+from google.protobuf import struct_pb2
+
+from components.config import CostAssumptions
+from tools import cost
+from tools.mockcloud import Evaluation, Resource, run_program
+
+NO_TRAFFIC = CostAssumptions()
+
+
+def res(type_: str, logical: str, /, *, parent: str = "", **inputs: Any) -> Resource:
+    """A synthetic custom resource with the given (camelCase) inputs."""
+    return Resource(
+        urn=f"urn:pulumi:test::webstack::{type_}::{logical}",
+        type=type_,
+        name=logical,
+        custom=True,
+        parent=parent,
+        provider="",
+        protect=False,
+        inputs=inputs,
+        secret_inputs=set(),
+        outputs={"name": inputs.get("name", logical), "arn": f"arn:test:{logical}"},
+        dependencies=[],
+        options={},
+        raw_inputs=struct_pb2.Struct(),
+    )
+
+
+def monthly(est: cost.Estimate, item: str) -> float:
+    """The monthly figure of the one line named `item` (or, failing that, starting with it)."""
+    found = [x.monthly for x in est.lines if x.item == item] or [
+        x.monthly for x in est.lines if x.item.startswith(item)
+    ]
+    assert len(found) == 1 and found[0] is not None, [x.item for x in est.lines]
+    return found[0]
+
+
+def test_multi_az_postgres_with_backups() -> None:
+    db = res(
+        "aws:rds/instance:Instance",
+        "db",
+        instanceClass="db.r6g.xlarge",
+        multiAz=True,
+        allocatedStorage=100.0,
+        storageType="gp3",
+        backupRetentionPeriod=30.0,
+    )
+    est = cost.estimate([db], CostAssumptions(db_daily_change_percent=2))
+    # 2 instances × 730 h × $0.451 = $658.46
+    assert monthly(est, "Multi-AZ instance db.r6g.xlarge") == pytest.approx(658.46)
+    # 100 GB × 2 copies × $0.115 = $23.00
+    assert monthly(est, "Multi-AZ storage gp3") == pytest.approx(23.00)
+    # beyond the free 100 GB: 100 GB × 2 %/day × 30 days = 60 GB × $0.095 = $5.70
+    assert monthly(est, "backup storage") == pytest.approx(5.70)
+    assert est.total == pytest.approx(687.16)
+
+
+def test_read_replica_takes_storage_from_its_source_and_has_no_backup_charge() -> None:
+    source = res(
+        "aws:rds/instance:Instance",
+        "db",
+        instanceClass="db.t4g.medium",
+        allocatedStorage=50.0,
+        storageType="gp3",
+        identifier="webstack-db",
+    )
+    replica = res(
+        "aws:rds/instance:Instance",
+        "db-replica",
+        instanceClass="db.t4g.medium",
+        replicateSourceDb="webstack-db",
+        storageType="gp3",
+    )
+    est = cost.estimate([source, replica], NO_TRAFFIC)
+    replica_lines = {x.item: x.monthly for x in est.lines if x.resource == "db-replica"}
+    # 730 h × $0.065 = $47.45; 50 GB × $0.115 = $5.75
+    assert replica_lines == pytest.approx(
+        {"read replica instance db.t4g.medium": 47.45, "read replica storage gp3": 5.75}
+    )
+
+
+def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> None:
+    task = res(
+        "aws:ecs/taskDefinition:TaskDefinition",
+        "api-task",
+        family="api",
+        cpu="1024",
+        memory="2048",
+        runtimePlatform={"cpuArchitecture": "ARM64"},
+    )
+    service = res(
+        "aws:ecs/service:Service",
+        "api",
+        name="api",
+        desiredCount=2.0,
+        taskDefinition="arn:test:api-task",
+    )
+    target = res(
+        "aws:appautoscaling/target:Target",
+        "api-scaling",
+        minCapacity=2.0,
+        maxCapacity=6.0,
+        resourceId="service/cluster/api",
+        scalableDimension="ecs:service:DesiredCount",
+    )
+    est = cost.estimate([task, service, target], CostAssumptions(average_scaled_tasks=4))
+    # 4 tasks × 1 vCPU × 730 h × $0.03238 = $94.5496; 4 × 2 GB × 730 h × $0.00356 = $20.7904
+    assert monthly(est, "Fargate ARM64 vCPU") == pytest.approx(94.5496)
+    assert monthly(est, "Fargate ARM64 memory") == pytest.approx(20.7904)
+    # Below minCapacity the service still runs its minimum: 2 × 730 × $0.03238 = $47.2748
+    low = cost.estimate([task, service, target], CostAssumptions(average_scaled_tasks=0))
+    assert monthly(low, "Fargate ARM64 vCPU") == pytest.approx(47.2748)
+
+
+def test_valkey_nodes_are_priced_below_redis() -> None:
+    redis = res(
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "cache",
+        nodeType="cache.r7g.large",
+        numCacheClusters=2.0,
+        engine="redis",
+    )
+    valkey = res(
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+        "cache",
+        nodeType="cache.r7g.large",
+        numCacheClusters=2.0,
+        engine="valkey",
+    )
+    # 2 nodes × 730 h × $0.219 = $319.74; Valkey 20 % less = $255.792
+    assert cost.estimate([redis], NO_TRAFFIC).total == pytest.approx(319.74)
+    assert cost.estimate([valkey], NO_TRAFFIC).total == pytest.approx(255.792)
+
+
+def test_alb_lcus_and_public_addresses() -> None:
+    alb = res(
+        "aws:lb/loadBalancer:LoadBalancer",
+        "alb",
+        loadBalancerType="application",
+        internal=False,
+        subnets=["subnet-a", "subnet-b"],
+    )
+    est = cost.estimate([alb], CostAssumptions(api_requests_per_month=100e6, api_gb_per_month=500))
+    # 730 h × $0.0225 = $16.425
+    assert monthly(est, "ALB") == pytest.approx(16.425)
+    # 100M requests / 2,628,000 s = 38.05 new connections/s / 25 = 1.522 LCU (above the
+    # 500 GB / 730 h = 0.68 GB/h dimension) × 730 h × $0.008 = $8.8889
+    assert monthly(est, "ALB LCUs") == pytest.approx(8.8889, rel=1e-4)
+    # two AZs, two public IPv4 addresses: 2 × 730 × $0.005 = $7.30
+    assert monthly(est, "ALB public IPv4") == pytest.approx(7.30)
+
+
+def test_usage_is_split_over_the_resources_that_carry_it() -> None:
+    nats = [res("aws:ec2/natGateway:NatGateway", f"nat-{az}") for az in "ab"]
+    est = cost.estimate(nats, CostAssumptions(nat_gb_per_month=100))
+    # each: 730 h × $0.045 = $32.85, plus 50 GB × $0.045 = $2.25
+    assert est.total == pytest.approx(2 * (32.85 + 2.25))
+
+
+def test_log_storage_follows_retention() -> None:
+    logs = res("aws:cloudwatch/logGroup:LogGroup", "logs", retentionInDays=30.0)
+    est = cost.estimate([logs], CostAssumptions(log_gb_per_month=10))
+    # 10 GB × $0.50 ingestion = $5.00; 10 GB × 30/30.4167 months × $0.03 = $0.2959
+    assert monthly(est, "log ingestion") == pytest.approx(5.00)
+    assert monthly(est, "log storage") == pytest.approx(0.2959, rel=1e-3)
+
+
+def test_metric_math_alarm_bills_per_metric() -> None:
+    metric = {
+        "metricName": "HTTPCode_Target_5XX_Count",
+        "namespace": "AWS/ApplicationELB",
+        "period": 60.0,
+        "stat": "Sum",
+    }
+    alarm = res(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "errors",
+        metricQueries=[
+            {"id": "e", "metric": metric},
+            {"id": "r", "metric": {**metric, "metricName": "RequestCount"}},
+            {"id": "rate", "expression": "e / r", "returnData": True},
+        ],
+    )
+    # two metrics read, the expression is free: 2 × $0.10
+    assert cost.estimate([alarm], NO_TRAFFIC).total == pytest.approx(0.20)
+
+
+def test_unknown_classes_and_types_are_reported_never_zero() -> None:
+    db = res(
+        "aws:rds/instance:Instance",
+        "db",
+        instanceClass="db.x2iedn.32xlarge",
+        allocatedStorage=20.0,
+        storageType="gp3",
+    )
+    unknown = res("aws:ec2/instance:Instance", "bastion", instanceType="t3.micro")
+    free = res("aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.0.0.0/16")
+    est = cost.estimate([db, unknown, free], NO_TRAFFIC)
+    unpriced = {(x.resource, x.note) for x in est.unpriced}
+    assert ("db", "instance class not in the price table") in unpriced
+    assert ("bastion", "no price rule for this type (tools/cost.py)") in unpriced
+    assert [x.resource for x in est.lines] == ["db", "db", "bastion"]  # nothing for the VPC
+    assert "unpriced" in "\n".join(cost.render(est))
+
+
+def test_lines_carry_their_top_level_component() -> None:
+    component = Resource(**{**vars(res("webstack:data:Database", "database")), "custom": False})
+    db = res(
+        "aws:rds/instance:Instance",
+        "database-instance",
+        parent=component.urn,
+        instanceClass="db.t4g.medium",
+        allocatedStorage=20.0,
+        storageType="gp3",
+    )
+    est = cost.estimate([component, db], NO_TRAFFIC)
+    assert set(est.by_component()) == {"database"}
+
+
+def test_reads_the_names_the_real_sdk_registers() -> None:
+    """The same resources written with the pulumi-aws SDK, so the input names are real."""
+
+    def program() -> dict[str, Any]:
+        task = aws.ecs.TaskDefinition(
+            "worker-task",
+            family="worker",
+            cpu="256",
+            memory="512",
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            container_definitions="[]",
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                cpu_architecture="X86_64", operating_system_family="LINUX"
+            ),
+        )
+        aws.ecs.Service(
+            "worker",
+            cluster="cluster",
+            task_definition=task.arn,
+            desired_count=1,
+            launch_type="FARGATE",
+        )
+        aws.elasticache.ReplicationGroup(
+            "cache",
+            description="cache",
+            engine="valkey",
+            node_type="cache.t4g.small",
+            num_cache_clusters=2,
+        )
+        aws.rds.Instance(
+            "db",
+            instance_class="db.t4g.medium",
+            engine="postgres",
+            allocated_storage=20,
+            storage_type="gp3",
+            multi_az=False,
+            backup_retention_period=7,
+        )
+        return {}
+
+    evaluation: Evaluation = run_program("test", {"aws:region": "us-east-1"}, [], program)
+    est = cost.estimate(evaluation.resources, CostAssumptions(db_daily_change_percent=10))
+    assert not est.unpriced, est.unpriced
+    # 0.25 vCPU × 730 h × $0.04048 = $7.3876; 0.5 GB × 730 h × $0.004445 = $1.622425
+    assert monthly(est, "Fargate X86_64 vCPU") == pytest.approx(7.3876)
+    assert monthly(est, "Fargate X86_64 memory") == pytest.approx(1.622425)
+    # Valkey: 2 × 730 h × $0.032 × 0.8 = $37.376
+    assert monthly(est, "valkey") == pytest.approx(37.376)
+    # backups: 20 GB × 10 % × 7 days = 14 GB × $0.095 = $1.33
+    assert monthly(est, "backup storage") == pytest.approx(1.33)
+
+
+def test_every_resource_of_the_committed_stacks_is_priced(stack: Evaluation) -> None:
+    """A new resource type needs a price rule (or a NO_CHARGE entry) in tools/cost.py."""
+    assert stack.config is not None
+    est = cost.estimate(stack.resources, stack.config.cost_assumptions)
+    assert not est.unpriced, [f"{x.item} ({x.resource}): {x.note}" for x in est.unpriced]
+    nats = stack.of_type("aws:ec2/natGateway:NatGateway")
+    assert sum(1 for x in est.lines if x.item == "NAT gateway") == len(nats) > 0
+    assert est.total > 0

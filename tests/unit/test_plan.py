@@ -1,0 +1,85 @@
+"""`make plan` and its JSON: secrets never appear, cost and verdicts are shown."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from components.config import CostAssumptions
+from tools import cost, plan
+from tools.mockcloud import Evaluation, run_program
+
+
+@pytest.fixture(scope="module")
+def with_secret() -> tuple[Evaluation, str]:
+    token = secrets.token_urlsafe(24)
+
+    def program() -> dict[str, Any]:
+        secret = aws.secretsmanager.Secret("app-secret", name="app")
+        aws.secretsmanager.SecretVersion(
+            "app-secret-value", secret_id=secret.id, secret_string=pulumi.Output.secret(token)
+        )
+        return {"token": pulumi.Output.secret(token), "secretArn": secret.arn}
+
+    return run_program("test", {"aws:region": "us-east-1"}, [], program), token
+
+
+def test_json_plan_masks_secrets_but_shows_they_exist(with_secret: tuple[Evaluation, str]) -> None:
+    evaluation, token = with_secret
+    doc = plan.plan_json(evaluation, cost.estimate(evaluation.resources, CostAssumptions()))
+    text = json.dumps(doc)
+    assert token not in text
+    version = next(r for r in doc["resources"] if r["name"] == "app-secret-value")
+    assert version["inputs"]["secretString"].startswith(plan.MASK)
+    assert doc["outputs"]["token"].startswith(plan.MASK)
+    assert doc["outputs"]["secretArn"].startswith("arn:")
+    # The secret is priced: $0.40 a month.
+    assert doc["cost"]["total"] == pytest.approx(0.40)
+    assert "policy" not in doc  # verdicts appear only when a policy check ran
+
+
+def test_text_plan_shows_cost_and_verdicts_without_secrets(
+    with_secret: tuple[Evaluation, str],
+) -> None:
+    evaluation, token = with_secret
+    estimate = cost.estimate(evaluation.resources, CostAssumptions())
+    verdict = plan.Verdict(
+        policy="secrets-via-value-from",
+        enforcement="mandatory",
+        message="plain env var",
+        urn=evaluation.resources[-1].urn,
+    )
+    text = plan.render(evaluation, estimate, [verdict])
+    assert token not in text
+    assert "Policy verdicts: 1 mandatory, 0 advisory" in text
+    assert "[mandatory] secrets-via-value-from (app-secret-value): plain env var" in text
+    assert "total  $0.40 per month" in text
+    assert plan.plan_json(evaluation, estimate, [verdict])["policy"][0]["enforcement"] == (
+        "mandatory"
+    )
+
+
+def test_main_prints_json_and_reports_progress(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan.main(["staging", "--json"]) == 0
+    out, err = capsys.readouterr()
+    doc = json.loads(out)
+    assert doc["stack"] == "staging" and doc["cost"]["total"] > 0
+    assert "evaluating stack staging" in err and "done in" in err
+
+
+def test_a_stack_plans_identically_twice() -> None:
+    """Mock-generated values are stable, or plan-diff would report phantom changes."""
+
+    def program() -> dict[str, Any]:
+        import pulumi_random as random
+
+        return {"pw": random.RandomPassword("pw", length=24).result}
+
+    first = run_program("test", {}, [], program).outputs["pw"]
+    assert run_program("test", {}, [], program).outputs["pw"] == first
+    assert run_program("other", {}, [], program).outputs["pw"] != first

@@ -1,0 +1,83 @@
+"""plan-diff on two JSON plans: what changed, secrets masked, violations, cost delta."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tools import plandiff
+from tools.plan import MASK
+
+URN = "urn:pulumi:prod::webstack::webstack:data:Database$aws:rds/instance:Instance::database-db"
+
+
+def resource(urn: str = URN, **inputs: Any) -> dict[str, Any]:
+    return {
+        "urn": urn,
+        "type": urn.split("::")[2].split("$")[-1],
+        "name": urn.rsplit("::", 1)[-1],
+        "parent": "",
+        "custom": True,
+        "protect": True,
+        "aliases": [],
+        "inputs": inputs,
+    }
+
+
+def a_plan(*resources: dict[str, Any], total: float = 100.0, **extra: Any) -> dict[str, Any]:
+    return {
+        "resources": list(resources),
+        "outputs": {},
+        "cost": {"total": total, "byComponent": {"database": total}, "lines": []},
+        **extra,
+    }
+
+
+def test_changed_secret_is_reported_without_its_value() -> None:
+    base = a_plan(resource(instanceClass="db.t4g.medium", password=f"{MASK} sha256:aaaa"))
+    head = a_plan(resource(instanceClass="db.r6g.large", password=f"{MASK} sha256:bbbb"))
+    diff = plandiff.diff_plans("prod", base, head)
+    rows = dict((k, (a, b)) for k, a, b in diff.changed[0][1])
+    assert rows["instanceClass"] == ("db.t4g.medium", "db.r6g.large")
+    assert rows["password"] == (MASK, f"{MASK} (changed)")
+    markdown = plandiff.render("`main`", [diff], [])
+    assert "sha256" not in markdown and "bbbb" not in markdown
+    assert "| `password` | [secret] | [secret] (changed) |" in markdown
+
+
+def test_added_removed_and_moved_resources() -> None:
+    moved_urn = URN.replace("webstack:data:Database$", "webstack:data:Data$")
+    cache = URN.replace(
+        "rds/instance:Instance::database-db", "elasticache/replicationGroup:ReplicationGroup::cache"
+    )
+    base = a_plan(resource(), resource(cache))
+    renamed = resource(moved_urn)
+    head = a_plan(renamed, resource(URN.replace("database-db", "database-replica")))
+    diff = plandiff.diff_plans("prod", base, head)
+    assert [r["name"] for r in diff.added] == ["database-replica"]
+    assert [r["name"] for r in diff.removed] == ["cache"]
+    assert [(a["urn"], b["urn"]) for a, b in diff.moved] == [(URN, moved_urn)]
+    assert "replaced: add an alias" in "\n".join(plandiff.render_stack(diff))
+    renamed["aliases"] = [f"urn: {URN}"]
+    assert "aliased, kept" in "\n".join(
+        plandiff.render_stack(plandiff.diff_plans("prod", base, head))
+    )
+
+
+def test_only_new_violations_are_listed_and_cost_delta_per_stack() -> None:
+    old = {"policy": "rds-backups", "enforcement": "mandatory", "urn": URN, "message": "7 days"}
+    new = {"policy": "no-public-db", "enforcement": "mandatory", "urn": URN, "message": "public"}
+    base = a_plan(resource(), total=100.0, policy=[old])
+    head = a_plan(resource(), total=142.5, policy=[old, new])
+    diff = plandiff.diff_plans("prod", base, head)
+    assert diff.new_violations == [new]
+    markdown = plandiff.render("`main`", [diff], [])
+    assert "| prod | 0 | 0 | 0 | 0 | 1 | $100.00 → $142.50 | +$42.50 |" in markdown
+    assert "[mandatory] `no-public-db` (database-db): public" in markdown
+
+
+def test_identical_plans_show_no_changes() -> None:
+    base = a_plan(resource(instanceClass="db.t4g.medium"))
+    diff = plandiff.diff_plans("staging", base, copy.deepcopy(base))
+    assert diff.empty
+    assert "No changes." in plandiff.render("`main`", [diff], [])

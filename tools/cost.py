@@ -1,0 +1,693 @@
+"""The estimated monthly AWS bill of a stack, from what the program registers.
+
+`estimate(resources, assumptions)` reads each resource's inputs (pulumi-aws v7 names, camelCase
+as the engine sees them) and prices it from the dated table below: us-east-1 on-demand list
+prices, 730 hours a month (the AWS pricing calculator's convention), no free tier, no savings
+plans or reserved capacity. Usage that cannot be read off a resource (requests, GB out, log
+volume) comes from `webstack:costAssumptions`, split evenly over the resources that carry it.
+
+Nothing is silently zero: a resource type with no price rule, or an instance class missing from
+the table, becomes an "unpriced" line that names what is missing. Types that cost nothing of
+their own are listed in NO_CHARGE.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.config import CostAssumptions
+from tools.mockcloud import Resource
+
+# The date the table was compiled. AWS rarely changes these list prices, but re-check the
+# sources before budgeting on the figures.
+PRICES_AS_OF = "2026-11-22"
+REGION = "us-east-1"
+HOURS_PER_MONTH = 730
+SOURCES = {
+    "fargate": "https://aws.amazon.com/fargate/pricing/",
+    "rds": "https://aws.amazon.com/rds/postgresql/pricing/",
+    "elasticache": "https://aws.amazon.com/elasticache/pricing/",
+    "vpc": "https://aws.amazon.com/vpc/pricing/",
+    "privatelink": "https://aws.amazon.com/privatelink/pricing/",
+    "elb": "https://aws.amazon.com/elasticloadbalancing/pricing/",
+    "cloudfront": "https://aws.amazon.com/cloudfront/pricing/",
+    "s3": "https://aws.amazon.com/s3/pricing/",
+    "secretsmanager": "https://aws.amazon.com/secrets-manager/pricing/",
+    "kms": "https://aws.amazon.com/kms/pricing/",
+    "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/",
+    "waf": "https://aws.amazon.com/waf/pricing/",
+}
+
+
+@dataclass(frozen=True)
+class Price:
+    """One list price: USD per `unit`, and the SOURCES key it comes from."""
+
+    usd: float
+    unit: str
+    source: str
+
+
+PRICES = {
+    "fargate.vcpu.X86_64": Price(0.04048, "vCPU-hour", "fargate"),
+    "fargate.gb.X86_64": Price(0.004445, "GB-hour", "fargate"),
+    "fargate.vcpu.ARM64": Price(0.03238, "vCPU-hour", "fargate"),
+    "fargate.gb.ARM64": Price(0.00356, "GB-hour", "fargate"),
+    "rds.gp2": Price(0.115, "GB-month", "rds"),
+    "rds.gp3": Price(0.115, "GB-month", "rds"),
+    "rds.gp3.iops": Price(0.02, "IOPS-month", "rds"),
+    "rds.backup": Price(0.095, "GB-month", "rds"),
+    "nat.hour": Price(0.045, "hour", "vpc"),
+    "nat.gb": Price(0.045, "GB", "vpc"),
+    "ipv4.hour": Price(0.005, "hour", "vpc"),
+    "endpoint.hour": Price(0.01, "AZ-hour", "privatelink"),
+    "endpoint.gb": Price(0.01, "GB", "privatelink"),
+    "alb.hour": Price(0.0225, "hour", "elb"),
+    "alb.lcu": Price(0.008, "LCU-hour", "elb"),
+    "cloudfront.requests": Price(0.01, "10k HTTPS requests", "cloudfront"),
+    "cloudfront.gb": Price(0.085, "GB", "cloudfront"),
+    "cloudfront.function": Price(0.10, "1M invocations", "cloudfront"),
+    "s3.storage": Price(0.023, "GB-month", "s3"),
+    "s3.get": Price(0.0004, "1k requests", "s3"),
+    "secret.month": Price(0.40, "secret-month", "secretsmanager"),
+    "secret.api": Price(0.05, "10k API calls", "secretsmanager"),
+    "kms.key": Price(1.00, "key-month", "kms"),
+    "kms.requests": Price(0.03, "10k requests", "kms"),
+    "alarm.standard": Price(0.10, "metric-month", "cloudwatch"),
+    "alarm.high_resolution": Price(0.30, "metric-month", "cloudwatch"),
+    "alarm.composite": Price(0.50, "alarm-month", "cloudwatch"),
+    "metric.custom": Price(0.30, "metric-month", "cloudwatch"),
+    "logs.ingest.STANDARD": Price(0.50, "GB", "cloudwatch"),
+    "logs.ingest.INFREQUENT_ACCESS": Price(0.25, "GB", "cloudwatch"),
+    "logs.storage": Price(0.03, "GB-month", "cloudwatch"),
+    "dashboard": Price(3.00, "dashboard-month", "cloudwatch"),
+    "waf.acl": Price(5.00, "web ACL-month", "waf"),
+    "waf.rule": Price(1.00, "rule-month", "waf"),
+    "waf.requests": Price(0.60, "1M requests", "waf"),
+}
+
+# RDS for PostgreSQL, Single-AZ, USD per instance-hour (Multi-AZ instances bill twice).
+RDS_HOURLY = {
+    "db.t4g.micro": 0.016,
+    "db.t4g.small": 0.032,
+    "db.t4g.medium": 0.065,
+    "db.t4g.large": 0.129,
+    "db.t3.micro": 0.018,
+    "db.t3.small": 0.036,
+    "db.t3.medium": 0.072,
+    "db.t3.large": 0.145,
+    "db.m6g.large": 0.159,
+    "db.m6g.xlarge": 0.318,
+    "db.m7g.large": 0.168,
+    "db.m5.large": 0.178,
+    "db.r6g.large": 0.225,
+    "db.r6g.xlarge": 0.451,
+    "db.r6g.2xlarge": 0.901,
+    "db.r7g.large": 0.239,
+    "db.r7g.xlarge": 0.478,
+    "db.r5.large": 0.25,
+    "db.r5.xlarge": 0.50,
+    "db.r5.2xlarge": 1.00,
+}
+
+# ElastiCache node-based clusters, Redis OSS engine, USD per node-hour.
+ELASTICACHE_HOURLY = {
+    "cache.t4g.micro": 0.016,
+    "cache.t4g.small": 0.032,
+    "cache.t4g.medium": 0.065,
+    "cache.t3.micro": 0.017,
+    "cache.t3.small": 0.034,
+    "cache.t3.medium": 0.068,
+    "cache.m6g.large": 0.149,
+    "cache.m7g.large": 0.158,
+    "cache.m5.large": 0.156,
+    "cache.r6g.large": 0.206,
+    "cache.r6g.xlarge": 0.411,
+    "cache.r7g.large": 0.219,
+    "cache.r7g.xlarge": 0.437,
+    "cache.r5.large": 0.216,
+    "cache.r5.xlarge": 0.431,
+}
+# Valkey node-based clusters are listed 20 % below Redis OSS for the same node type.
+VALKEY_FACTOR = 0.8
+
+# WAF managed rule groups with a subscription and per-request fee of their own.
+PAID_RULE_GROUPS = (
+    "AWSManagedRulesBotControlRuleSet",
+    "AWSManagedRulesATPRuleSet",
+    "AWSManagedRulesACFPRuleSet",
+)
+
+# Types that cost nothing of their own (their traffic is priced elsewhere, e.g. flow logs as
+# log ingestion), or whose usage is too small to matter (a migration Lambda runs a few times a
+# month; alarm notifications stay within SNS's free publishes).
+NO_CHARGE = frozenset(
+    {
+        "aws:acm/certificate:Certificate",
+        "aws:acm/certificateValidation:CertificateValidation",
+        "aws:appautoscaling/policy:Policy",
+        "aws:appautoscaling/target:Target",
+        "aws:cloudfront/cachePolicy:CachePolicy",
+        "aws:cloudfront/originAccessControl:OriginAccessControl",
+        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+        "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
+        "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+        "aws:ec2/flowLog:FlowLog",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/route:Route",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/vpc:Vpc",
+        "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        "aws:ecs/cluster:Cluster",
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        "aws:elasticache/parameterGroup:ParameterGroup",
+        "aws:elasticache/subnetGroup:SubnetGroup",
+        "aws:iam/policy:Policy",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:kms/alias:Alias",
+        "aws:lambda/function:Function",
+        "aws:lambda/invocation:Invocation",
+        "aws:lambda/permission:Permission",
+        "aws:lb/listener:Listener",
+        "aws:lb/listenerRule:ListenerRule",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:rds/parameterGroup:ParameterGroup",
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:secretsmanager/secretPolicy:SecretPolicy",
+        "aws:secretsmanager/secretVersion:SecretVersion",
+        "aws:sns/topic:Topic",
+        "aws:sns/topicPolicy:TopicPolicy",
+        "aws:sns/topicSubscription:TopicSubscription",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:wafv2/webAclAssociation:WebAclAssociation",
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+    }
+)
+# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare).
+NOT_AWS = ("pulumi:", "random:", "cloudflare:", "tls:")
+
+
+@dataclass(frozen=True)
+class CostLine:
+    """One line of the estimate. `unit_price` None means unpriced: see `note`."""
+
+    component: str
+    resource: str
+    item: str
+    quantity: float
+    unit: str
+    unit_price: float | None
+    note: str = ""
+
+    @property
+    def monthly(self) -> float | None:
+        return None if self.unit_price is None else self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Every cost line of a stack, with totals."""
+
+    lines: tuple[CostLine, ...]
+
+    @property
+    def total(self) -> float:
+        """USD per month of the priced lines (see `unpriced` for the rest)."""
+        return sum(line.monthly or 0.0 for line in self.lines)
+
+    @property
+    def unpriced(self) -> list[CostLine]:
+        return [line for line in self.lines if line.unit_price is None]
+
+    def by_component(self) -> dict[str, float]:
+        totals: dict[str, float] = defaultdict(float)
+        for line in self.lines:
+            totals[line.component] += line.monthly or 0.0
+        return dict(totals)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pricesAsOf": PRICES_AS_OF,
+            "region": REGION,
+            "currency": "USD",
+            "total": round(self.total, 2),
+            "byComponent": {k: round(v, 2) for k, v in self.by_component().items()},
+            "lines": [
+                {
+                    "component": line.component,
+                    "resource": line.resource,
+                    "item": line.item,
+                    "quantity": round(line.quantity, 4),
+                    "unit": line.unit,
+                    "unitPrice": line.unit_price,
+                    "monthly": None if line.monthly is None else round(line.monthly, 2),
+                    "note": line.note,
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def _num(value: Any, default: float = 0.0) -> float:
+    """Inputs arrive as floats from the mock runtime, and cpu/memory as strings."""
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
+class _Pricer:
+    """Prices one stack: knows every resource, to resolve references and split usage."""
+
+    def __init__(self, resources: Sequence[Resource], assumptions: CostAssumptions) -> None:
+        self.resources = list(resources)
+        self.usage = assumptions
+        self.by_urn = {r.urn: r for r in self.resources}
+        self.counts: dict[str, int] = defaultdict(int)
+        for r in self.resources:
+            self.counts[r.type] += 1
+        self.interface_endpoints = sum(1 for r in self.resources if _is_interface_endpoint(r))
+        self.lines: list[CostLine] = []
+        self._resource: Resource | None = None
+
+    def component(self, resource: Resource) -> str:
+        """The top-level component a resource belongs to (its own name at the top)."""
+        while resource.parent in self.by_urn:
+            resource = self.by_urn[resource.parent]
+        return resource.name
+
+    def share(self, total: float, type_: str | None = None) -> float:
+        """An even share of a stack-wide usage figure for the current resource."""
+        assert self._resource is not None
+        return total / max(1, self.counts[type_ or self._resource.type])
+
+    def add(self, item: str, quantity: float, price: str, note: str = "") -> None:
+        p = PRICES[price]
+        self._line(item, quantity, p.unit, p.usd, note)
+
+    def add_hourly(self, item: str, count: float, usd_per_hour: float, note: str = "") -> None:
+        self._line(item, count * HOURS_PER_MONTH, "hour", usd_per_hour, note)
+
+    def unpriced(self, item: str, note: str) -> None:
+        self._line(item, 0, "", None, note)
+
+    def _line(
+        self, item: str, quantity: float, unit: str, unit_price: float | None, note: str
+    ) -> None:
+        assert self._resource is not None
+        self.lines.append(
+            CostLine(
+                self.component(self._resource),
+                self._resource.name,
+                item,
+                quantity,
+                unit,
+                unit_price,
+                note,
+            )
+        )
+
+    def price(self, resource: Resource) -> None:
+        if not resource.custom or resource.type.startswith(NOT_AWS):
+            return
+        if resource.type in NO_CHARGE:
+            return
+        self._resource = resource
+        rule = RULES.get(resource.type)
+        if rule is None:
+            self.unpriced(resource.type, "no price rule for this type (tools/cost.py)")
+        else:
+            rule(self, resource)
+
+    def find(self, type_: str, reference: Any) -> Resource | None:
+        """The resource of `type_` that `reference` (an ARN, id, name or family) points at."""
+        if not reference:
+            return None
+        for r in self.resources:
+            if r.type != type_:
+                continue
+            names = {r.outputs.get(k) for k in ("arn", "id", "name", "identifier")}
+            names |= {r.inputs.get(k) for k in ("name", "identifier", "family")}
+            if reference in names or (
+                # A task definition is often referenced as family:revision.
+                isinstance(reference, str) and reference.split(":")[0] in names
+            ):
+                return r
+        return None
+
+
+def _is_interface_endpoint(r: Resource) -> bool:
+    return r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and r.inputs.get("vpcEndpointType") == (
+        "Interface"
+    )
+
+
+# -- rules, one per priced type ------------------------------------------------------------------
+
+
+def _ecs_service(p: _Pricer, r: Resource) -> None:
+    launch = r.inputs.get("launchType", "FARGATE")
+    strategies = [s.get("capacityProvider") for s in r.inputs.get("capacityProviderStrategies", [])]
+    if launch != "FARGATE" or any(s and s != "FARGATE" for s in strategies):
+        p.unpriced("tasks", f"only on-demand Fargate is priced, got {launch} {strategies or ''}")
+        return
+    task = p.find("aws:ecs/taskDefinition:TaskDefinition", r.inputs.get("taskDefinition"))
+    if task is None:
+        p.unpriced("tasks", "its task definition is not in the stack")
+        return
+    name = r.outputs.get("name") or r.inputs.get("name") or r.name
+    scaling = next(
+        (
+            t
+            for t in p.resources
+            if t.type == "aws:appautoscaling/target:Target"
+            and str(t.inputs.get("resourceId", "")).endswith(f"/{name}")
+        ),
+        None,
+    )
+    if scaling is None:
+        tasks = _num(r.inputs.get("desiredCount"))
+        note = "desiredCount"
+    else:
+        low, high = _num(scaling.inputs.get("minCapacity")), _num(scaling.inputs.get("maxCapacity"))
+        tasks = min(high, max(low, p.usage.average_scaled_tasks))
+        note = f"autoscaled {low:g}-{high:g}, averageScaledTasks {p.usage.average_scaled_tasks:g}"
+    arch = (task.inputs.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
+    if f"fargate.vcpu.{arch}" not in PRICES:
+        p.unpriced("tasks", f"no Fargate price for CPU architecture {arch!r}")
+        return
+    vcpu = _num(task.inputs.get("cpu")) / 1024
+    gb = _num(task.inputs.get("memory")) / 1024
+    hours = tasks * HOURS_PER_MONTH
+    p.add(f"Fargate {arch} vCPU ({tasks:g} × {vcpu:g})", hours * vcpu, f"fargate.vcpu.{arch}", note)
+    p.add(f"Fargate {arch} memory ({tasks:g} × {gb:g} GB)", hours * gb, f"fargate.gb.{arch}", note)
+
+
+def _rds_instance(p: _Pricer, r: Resource) -> None:
+    cls = r.inputs.get("instanceClass", "")
+    copies = 2 if r.inputs.get("multiAz") else 1
+    replica = bool(r.inputs.get("replicateSourceDb"))
+    kind = ("read replica " if replica else "") + ("Multi-AZ " if copies == 2 else "")
+    if cls in RDS_HOURLY:
+        p.add_hourly(f"{kind}instance {cls}", copies, RDS_HOURLY[cls])
+    else:
+        p.unpriced(f"{kind}instance {cls or '?'}", "instance class not in the price table")
+    storage = _num(r.inputs.get("allocatedStorage"))
+    source = p.find("aws:rds/instance:Instance", r.inputs.get("replicateSourceDb"))
+    if not storage and source is not None:
+        storage = _num(source.inputs.get("allocatedStorage"))
+    storage_type = r.inputs.get("storageType", "gp2")
+    if not storage or f"rds.{storage_type}" not in PRICES:
+        p.unpriced(f"storage {storage_type}", f"no price for {storage:g} GB of {storage_type}")
+        return
+    p.add(f"{kind}storage {storage_type}", storage * copies, f"rds.{storage_type}")
+    # gp3 includes 3,000 IOPS below 400 GB and 12,000 from 400 GB; more is billed.
+    baseline = 12000 if storage >= 400 else 3000
+    extra_iops = _num(r.inputs.get("iops")) - baseline
+    if storage_type == "gp3" and extra_iops > 0:
+        p.add("provisioned IOPS above the gp3 baseline", extra_iops * copies, "rds.gp3.iops")
+    retention = _num(r.inputs.get("backupRetentionPeriod"))
+    if retention > 0 and not replica:
+        # Backups up to 100 % of provisioned storage are free; beyond that is the first full
+        # snapshot's incremental tail: changed blocks for every retained day.
+        rate = p.usage.db_daily_change_percent / 100
+        p.add(
+            f"backup storage beyond the free {storage:g} GB",
+            storage * rate * retention,
+            "rds.backup",
+            f"{retention:g} days × {rate:.0%} daily change",
+        )
+
+
+def _cache_nodes(p: _Pricer, r: Resource, nodes: float) -> None:
+    node = r.inputs.get("nodeType", "")
+    engine = r.inputs.get("engine", "redis")
+    if node not in ELASTICACHE_HOURLY:
+        p.unpriced(f"{engine} node {node or '?'}", "node type not in the price table")
+        return
+    factor = VALKEY_FACTOR if engine == "valkey" else 1.0
+    p.add_hourly(f"{engine} {nodes:g} × {node}", nodes, ELASTICACHE_HOURLY[node] * factor)
+
+
+def _cache_replication_group(p: _Pricer, r: Resource) -> None:
+    if r.inputs.get("numCacheClusters"):
+        nodes = _num(r.inputs["numCacheClusters"])
+    else:
+        shards = _num(r.inputs.get("numNodeGroups"), 1)
+        nodes = shards * (_num(r.inputs.get("replicasPerNodeGroup")) + 1)
+    _cache_nodes(p, r, nodes)
+
+
+def _cache_cluster(p: _Pricer, r: Resource) -> None:
+    if not r.inputs.get("replicationGroupId"):  # a member node is priced with its group
+        _cache_nodes(p, r, _num(r.inputs.get("numCacheNodes"), 1))
+
+
+def _nat_gateway(p: _Pricer, r: Resource) -> None:
+    p.add_hourly("NAT gateway", 1, PRICES["nat.hour"].usd)
+    p.add("NAT data processed", p.share(p.usage.nat_gb_per_month), "nat.gb", "natGbPerMonth")
+
+
+def _eip(p: _Pricer, r: Resource) -> None:
+    p.add_hourly("public IPv4 address", 1, PRICES["ipv4.hour"].usd)
+
+
+def _vpc_endpoint(p: _Pricer, r: Resource) -> None:
+    kind = r.inputs.get("vpcEndpointType", "Gateway")
+    if kind == "Gateway":
+        return  # S3 and DynamoDB gateway endpoints are free
+    if kind != "Interface":
+        p.unpriced(f"{kind} endpoint", "only interface and gateway endpoints are priced")
+        return
+    azs = len(r.inputs.get("subnetIds") or []) or 1
+    # com.amazonaws.<region>.ecr.api -> ecr.api
+    service = str(r.inputs.get("serviceName", "")).split(".", 3)[-1]
+    p.add_hourly(f"interface endpoint {service} × {azs} AZ", azs, PRICES["endpoint.hour"].usd)
+    gb = p.usage.endpoint_gb_per_month / max(1, p.interface_endpoints)
+    p.add("endpoint data processed", gb, "endpoint.gb", "endpointGbPerMonth")
+
+
+def _load_balancer(p: _Pricer, r: Resource) -> None:
+    kind = r.inputs.get("loadBalancerType", "application")
+    if kind != "application":
+        p.unpriced(f"{kind} load balancer", "only application load balancers are priced")
+        return
+    p.add_hourly("ALB", 1, PRICES["alb.hour"].usd)
+    # LCUs bill the highest dimension per hour; assuming a new connection per request (25 per
+    # second per LCU) bounds keep-alive traffic from above, next to processed GB (1 per LCU).
+    per_second = p.share(p.usage.api_requests_per_month) / (HOURS_PER_MONTH * 3600)
+    gb_per_hour = p.share(p.usage.api_gb_per_month) / HOURS_PER_MONTH
+    lcu = max(per_second / 25, gb_per_hour)
+    p.add("ALB LCUs", lcu * HOURS_PER_MONTH, "alb.lcu", f"{lcu:.2f} LCU average")
+    if not r.inputs.get("internal"):
+        addresses = len(r.inputs.get("subnets") or r.inputs.get("subnetMappings") or []) or 2
+        p.add_hourly(
+            f"ALB public IPv4 × {addresses}", addresses, PRICES["ipv4.hour"].usd, "one per AZ"
+        )
+
+
+def _distribution(p: _Pricer, r: Resource) -> None:
+    p.add(
+        "CloudFront HTTPS requests",
+        p.share(p.usage.cdn_requests_per_month) / 10_000,
+        "cloudfront.requests",
+        "cdnRequestsPerMonth",
+    )
+    p.add(
+        "CloudFront data out",
+        p.share(p.usage.cdn_gb_out_per_month),
+        "cloudfront.gb",
+        "cdnGbOutPerMonth",
+    )
+
+
+def _cloudfront_function(p: _Pricer, r: Resource) -> None:
+    p.add(
+        "CloudFront Function invocations (every viewer request)",
+        p.usage.cdn_requests_per_month / 1e6,
+        "cloudfront.function",
+    )
+
+
+def _bucket(p: _Pricer, r: Resource) -> None:
+    p.add("S3 Standard storage", p.share(p.usage.s3_storage_gb), "s3.storage", "s3StorageGb")
+    p.add(
+        "S3 GET requests",
+        p.share(p.usage.s3_requests_per_month) / 1000,
+        "s3.get",
+        "s3RequestsPerMonth",
+    )
+
+
+def _secret(p: _Pricer, r: Resource) -> None:
+    copies = 1 + len(r.inputs.get("replicas") or [])  # each replica bills as a secret
+    p.add("secret", copies, "secret.month")
+    calls = p.share(p.usage.secret_api_calls_per_month) / 10_000
+    p.add("Secrets Manager API calls", calls, "secret.api", "secretApiCallsPerMonth")
+
+
+def _kms_key(p: _Pricer, r: Resource) -> None:
+    p.add("KMS key", 1, "kms.key")
+    p.add(
+        "KMS requests",
+        p.share(p.usage.kms_requests_per_month, "aws:kms/key:Key") / 10_000,
+        "kms.requests",
+        "kmsRequestsPerMonth",
+    )
+
+
+def _metric_alarm(p: _Pricer, r: Resource) -> None:
+    queries = r.inputs.get("metricQueries") or []
+    # Metric-math alarms bill per metric they read, not per expression.
+    metrics = [q["metric"] for q in queries if q.get("metric")] or [r.inputs]
+    high_res = [m for m in metrics if 0 < _num(m.get("period"), 60) < 60]
+    standard = len(metrics) - len(high_res)
+    kind = "metric-math alarm" if queries else "alarm"
+    if standard:
+        p.add(f"{kind}, {standard} metric(s)", standard, "alarm.standard")
+    if high_res:
+        p.add(
+            f"{kind}, {len(high_res)} high-resolution metric(s)",
+            len(high_res),
+            "alarm.high_resolution",
+        )
+
+
+def _composite_alarm(p: _Pricer, r: Resource) -> None:
+    p.add("composite alarm", 1, "alarm.composite")
+
+
+def _metric_filter(p: _Pricer, r: Resource) -> None:
+    p.add("custom metric from a log filter", 1, "metric.custom")
+
+
+def _log_group(p: _Pricer, r: Resource) -> None:
+    gb = p.share(p.usage.log_gb_per_month)
+    tier = r.inputs.get("logGroupClass", "STANDARD")
+    if f"logs.ingest.{tier}" not in PRICES:
+        p.unpriced(f"{tier} log ingestion", "log group class not in the price table")
+        return
+    p.add(f"log ingestion ({tier.lower()})", gb, f"logs.ingest.{tier}", "logGbPerMonth")
+    days = _num(r.inputs.get("retentionInDays"))
+    # Never-expiring logs grow without bound; a year's worth stands in for them. Storage is
+    # billed compressed, so ingested GB bound it from above.
+    months = days / (365 / 12) if days else 12
+    note = f"{days:g}-day retention" if days else "never expires: a year's worth"
+    p.add("log storage", gb * months, "logs.storage", note)
+
+
+def _dashboard(p: _Pricer, r: Resource) -> None:
+    p.add("dashboard", 1, "dashboard")
+
+
+def _web_acl(p: _Pricer, r: Resource) -> None:
+    rules = r.inputs.get("rules") or []
+    p.add("web ACL", 1, "waf.acl")
+    p.add(f"rules × {len(rules)}", len(rules), "waf.rule")
+    scope = r.inputs.get("scope", "REGIONAL")
+    requests, key = (
+        (p.usage.cdn_requests_per_month, "cdnRequestsPerMonth")
+        if scope == "CLOUDFRONT"
+        else (p.usage.api_requests_per_month, "apiRequestsPerMonth")
+    )
+    p.add("inspected requests", requests / 1e6, "waf.requests", key)
+    for rule in rules:
+        group = ((rule.get("statement") or {}).get("managedRuleGroupStatement") or {}).get("name")
+        if group in PAID_RULE_GROUPS:
+            p.unpriced(group, "subscription and per-request fees of this rule group not modelled")
+
+
+Rule = Callable[[_Pricer, Resource], None]
+RULES: dict[str, Rule] = {
+    "aws:ecs/service:Service": _ecs_service,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _cache_replication_group,
+    "aws:elasticache/cluster:Cluster": _cache_cluster,
+    "aws:ec2/natGateway:NatGateway": _nat_gateway,
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:cloudfront/function:Function": _cloudfront_function,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:kms/key:Key": _kms_key,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _composite_alarm,
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": _metric_filter,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:cloudwatch/dashboard:Dashboard": _dashboard,
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
+}
+
+
+def estimate(resources: Iterable[Resource], assumptions: CostAssumptions) -> Estimate:
+    """Price every resource; usage figures come from `assumptions`."""
+    pricer = _Pricer(list(resources), assumptions)
+    for resource in pricer.resources:
+        pricer.price(resource)
+    return Estimate(tuple(pricer.lines))
+
+
+def _money(usd: float) -> str:
+    return f"${usd:,.2f}"
+
+
+def _unit_price(usd: float) -> str:
+    """At least cents, and every significant digit of sub-cent prices: $0.50, $0.004445."""
+    whole, _, fraction = f"{usd:.6f}".rstrip("0").partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def render(est: Estimate) -> list[str]:
+    """The estimate as a text table: line items by component, then totals."""
+    rows = [("component", "item", "quantity", "unit price", "monthly")]
+    for line in sorted(est.lines, key=lambda x: (x.component, x.resource, x.item)):
+        if line.unit_price is None:
+            rows.append((line.component, f"{line.item} ({line.resource})", "", "", "unpriced"))
+            continue
+        rows.append(
+            (
+                line.component,
+                f"{line.item} ({line.resource})",
+                f"{line.quantity:,.2f} {line.unit}",
+                _unit_price(line.unit_price),
+                _money(line.monthly or 0.0),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    out = [
+        "  ".join(
+            cell.rjust(w) if i >= 2 else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+    out.append("")
+    for component, usd in sorted(est.by_component().items()):
+        out.append(f"{component:>{widths[0]}}  {_money(usd)}")
+    out.append(f"{'total':>{widths[0]}}  {_money(est.total)} per month")
+    for line in est.unpriced:
+        out.append(f"  unpriced: {line.item} ({line.resource}): {line.note}")
+    out.append(
+        f"  {REGION} on-demand list prices as of {PRICES_AS_OF}, {HOURS_PER_MONTH} h/month, "
+        "no free tier; usage from webstack:costAssumptions"
+    )
+    return out
