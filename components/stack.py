@@ -14,9 +14,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.certificates import Certificates, CertificatesArgs, DnsRecord
 from components.config import StackConfig, load_stack_config
+from components.dns import Dns, DnsArgs
+from components.frontend import Frontend, FrontendArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
+
+
+# The API container's port; moves into the API's config section with the ApiService.
+API_CONTAINER_PORT = 3000
 
 
 @dataclass(frozen=True)
@@ -66,13 +74,86 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
         opts=in_region,
     )
 
-    workloads = WorkloadSecurityGroups(  # noqa: F841 (the data tier admits these groups next)
+    workloads = WorkloadSecurityGroups(
         "workloads",
         WorkloadSecurityGroupsArgs(name_prefix=cfg.name_prefix, vpc_id=network.vpc_id),
         opts=in_region,
     )
 
-    return {
+    edge = cfg.edge
+    zone_id = edge.cloudflare_zone_id if edge.dns_provider == "cloudflare" else None
+    certificates = Certificates(
+        "certificates",
+        CertificatesArgs(
+            domain=cfg.domain,
+            api_hostname=cfg.api_hostname,
+            us_east_1=providers.us_east_1,
+            cloudflare_zone_id=zone_id,
+        ),
+        opts=in_region,
+    )
+    load_balancer = LoadBalancer(
+        "load-balancer",
+        LoadBalancerArgs(
+            name_prefix=cfg.name_prefix,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            target_security_group_id=workloads.api,
+            target_port=API_CONTAINER_PORT,
+            certificate_arn=certificates.api_certificate_arn,
+            api_hostname=cfg.api_hostname,
+            health_check_path=edge.health_check.path,
+            health_check_interval_seconds=edge.health_check.interval_seconds,
+            health_check_timeout_seconds=edge.health_check.timeout_seconds,
+            healthy_threshold=edge.health_check.healthy_threshold,
+            unhealthy_threshold=edge.health_check.unhealthy_threshold,
+            deregistration_delay_seconds=edge.deregistration_delay_seconds,
+            ingress_cidrs={"internet": ("0.0.0.0/0",), "cidrs": edge.ingress_cidrs}.get(
+                edge.ingress, ()
+            ),
+            cloudfront_only=edge.ingress == "cloudfront",
+            behind_cloudfront=edge.api_via_cdn,
+            hsts_preload=edge.hsts_preload,
+            waf_rate_limit=edge.waf_rate_limit,
+            waf_log_retention_days=edge.waf_log_retention_days,
+            access_log_expiration_days=edge.access_log_expiration_days,
+            deletion_protection=cfg.protect,
+        ),
+        opts=in_region,
+    )
+    frontend = Frontend(
+        "frontend",
+        FrontendArgs(
+            name_prefix=cfg.name_prefix,
+            domain=cfg.domain,
+            certificate_arn=certificates.cdn_certificate_arn,
+            us_east_1=providers.us_east_1,
+            allowed_origins=edge.allowed_origins,
+            content_security_policy=edge.content_security_policy,
+            hsts_preload=edge.hsts_preload,
+            price_class=edge.price_class,
+            api_origin_hostname=cfg.api_hostname if edge.api_via_cdn else None,
+            origin_verify_secret=load_balancer.origin_verify_secret,
+            waf_rate_limit=edge.waf_rate_limit,
+            waf_log_retention_days=edge.waf_log_retention_days,
+            protect=cfg.protect,
+        ),
+        opts=in_region,
+    )
+    dns = Dns(
+        "dns",
+        DnsArgs(
+            domain=cfg.domain,
+            api_hostname=cfg.api_hostname,
+            alb_dns_name=load_balancer.alb_dns_name,
+            distribution_domain_name=frontend.distribution_domain_name,
+            cloudflare_zone_id=zone_id,
+            manage_zone_settings=edge.manage_zone_settings,
+        ),
+        opts=in_region,
+    )
+
+    outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "vpcId": network.vpc_id,
         "vpcCidr": network.vpc_cidr,
@@ -80,7 +161,38 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
         "publicSubnetIds": network.public_subnet_ids,
         "privateSubnetIds": network.private_subnet_ids,
         "isolatedSubnetIds": network.isolated_subnet_ids,
+        "apiUrl": f"https://{cfg.api_hostname}",
+        "frontendUrl": f"https://{cfg.domain}",
+        "allowedOrigins": list(edge.allowed_origins),
+        "albDnsName": load_balancer.alb_dns_name,
+        "albArnSuffix": load_balancer.alb_arn_suffix,
+        "targetGroupArnSuffix": load_balancer.target_group_arn_suffix,
+        "distributionId": frontend.distribution_id,
+        "distributionDomainName": frontend.distribution_domain_name,
+        "frontendBucketName": frontend.frontend_bucket_name,
     }
+    if edge.dns_provider == "none":
+        outputs["dnsRecordsToCreate"] = _record_list(
+            [*certificates.validation_records, *dns.records]
+        )
+    return outputs
+
+
+def _record_list(records: Sequence[DnsRecord]) -> pulumi.Output[list[dict[str, str]]]:
+    """Records as plain data for `pulumi stack output dnsRecordsToCreate`."""
+    return pulumi.Output.all(
+        *[
+            pulumi.Output.all(r.name, r.content).apply(
+                lambda nc, r=r: {
+                    "name": nc[0],
+                    "type": r.type,
+                    "content": nc[1],
+                    "purpose": r.purpose,
+                }
+            )
+            for r in records
+        ]
+    )
 
 
 def main() -> None:

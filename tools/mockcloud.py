@@ -43,6 +43,7 @@ _ID_PREFIX = {
     "aws:ec2/routeTable:RouteTable": "rtb-",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
     "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:cloudfront/distribution:Distribution": "E",
 }
 
 
@@ -61,6 +62,23 @@ def _random_string(inputs: Mapping[str, Any]) -> str:
 
 def _digest(text: str, length: int = 17) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _uuid(text: str) -> str:
+    h = _digest(text, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _alb_suffix(name: str) -> str:
+    return f"app/{name[:24]}/{_digest(name, 16)}"
+
+
+def _tg_suffix(name: str) -> str:
+    return f"targetgroup/{name[:24]}/{_digest(name, 16)}"
+
+
+def _bucket_name(name: str, inputs: Mapping[str, Any]) -> str:
+    return str(inputs.get("bucket") or f"{name}-{_digest(name, 7)}")
 
 
 def unwrap_secrets(value: Any) -> tuple[Any, bool]:
@@ -193,6 +211,55 @@ COMPUTED: dict[str, Computed] = {
         "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",
         "allocationId": rid,
     },
+    "aws:acm/certificate:Certificate": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{_uuid(name)}",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{_digest(domain, 32)}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_digest(domain + 'v', 32)}.acm-validations.aws.",
+            }
+            for domain in [i["domainName"], *i.get("subjectAlternativeNames", [])]
+        ],
+    },
+    "aws:acm/certificateValidation:CertificateValidation": lambda c, region, name, i, rid: {
+        "certificateArn": i["certificateArn"],
+    },
+    "aws:lb/loadBalancer:LoadBalancer": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{_alb_suffix(name)}",
+        "arnSuffix": _alb_suffix(name),
+        "dnsName": f"{name}-{int(_digest(name, 8), 16)}.{region}.elb.amazonaws.com",
+        "zoneId": "Z35SXDOTRQ7X7K",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:{_tg_suffix(name)}",
+        "arnSuffix": _tg_suffix(name),
+    },
+    "aws:lb/listener:Listener": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:listener/"
+        f"{_alb_suffix(name)}/{_digest(name + 'l', 16)}",
+    },
+    "aws:s3/bucket:Bucket": lambda c, region, name, i, rid: {
+        "bucket": _bucket_name(name, i),
+        "arn": f"arn:aws:s3:::{_bucket_name(name, i)}",
+        "bucketRegionalDomainName": f"{_bucket_name(name, i)}.s3.{region}.amazonaws.com",
+        "region": region,
+    },
+    "aws:cloudfront/distribution:Distribution": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{rid}",
+        "domainName": f"d{_digest(name, 13)}.cloudfront.net",
+        "hostedZoneId": "Z2FDTNDATAQYW2",
+        "status": "Deployed",
+    },
+    "aws:cloudfront/function:Function": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{i.get('name', name)}",
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:"
+        f"{'global' if i.get('scope') == 'CLOUDFRONT' else 'regional'}/webacl/"
+        f"{i.get('name', name)}/{_uuid(name)}",
+    },
 }
 
 Invoke = Callable[[MockCloud, str, Mapping[str, Any]], dict[str, Any]]
@@ -215,6 +282,26 @@ INVOKES: dict[str, Invoke] = {
         "partition": "aws",
         "dnsSuffix": "amazonaws.com",
         "reverseDnsPrefix": "com.amazonaws",
+    },
+    "aws:elb/getServiceAccount:getServiceAccount": lambda c, region, a: {
+        # The ELB log-delivery account of us-east-1, as AWS documents it.
+        "id": "127311923021",
+        "arn": "arn:aws:iam::127311923021:root",
+    },
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": lambda c, region, a: {
+        "id": f"pl-{_digest(str(a.get('name')), 8)}",
+        "name": a.get("name"),
+        "addressFamily": "IPv4",
+        "maxEntries": 55,
+        "entries": [],
+    },
+    "aws:cloudfront/getCachePolicy:getCachePolicy": lambda c, region, a: {
+        "id": _uuid(str(a.get("name"))),
+        "name": a.get("name"),
+    },
+    "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy": lambda c, region, a: {
+        "id": _uuid(str(a.get("name"))),
+        "name": a.get("name"),
     },
     "aws:index/getRegion:getRegion": lambda c, region, a: {
         "id": region,
