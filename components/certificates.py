@@ -12,7 +12,9 @@ Creates:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_aws as aws
@@ -44,6 +46,12 @@ class CertificatesArgs:
     """A provider for us-east-1, where CloudFront's certificate must live."""
     cloudflare_zone_id: str | None = None
     """Create the validation records in this Cloudflare zone; None when DNS is managed by hand."""
+
+
+def _option_for(
+    domain: str, options: Sequence[aws.acm.outputs.CertificateDomainValidationOption]
+) -> aws.acm.outputs.CertificateDomainValidationOption:
+    return next(o for o in options if o.domain_name == domain)
 
 
 class Certificates(pulumi.ComponentResource):
@@ -92,9 +100,7 @@ class Certificates(pulumi.ComponentResource):
         )
         fqdns: list[pulumi.Input[str]] = []
         for domain in domains:
-            option = cert.domain_validation_options.apply(
-                lambda options, d=domain: next(o for o in options if o.domain_name == d)
-            )
+            option = cert.domain_validation_options.apply(partial(_option_for, domain))
             # ACM returns absolute names; Cloudflare and most DNS consoles want them without
             # the trailing dot.
             record_name = option.apply(lambda o: (o.resource_record_name or "").rstrip("."))

@@ -22,7 +22,6 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
-
 # The API container's port; moves into the API's config section with the ApiService.
 API_CONTAINER_PORT = 3000
 
@@ -180,19 +179,18 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
 
 def _record_list(records: Sequence[DnsRecord]) -> pulumi.Output[list[dict[str, str]]]:
     """Records as plain data for `pulumi stack output dnsRecordsToCreate`."""
-    return pulumi.Output.all(
-        *[
-            pulumi.Output.all(r.name, r.content).apply(
-                lambda nc, r=r: {
-                    "name": nc[0],
-                    "type": r.type,
-                    "content": nc[1],
-                    "purpose": r.purpose,
-                }
-            )
-            for r in records
-        ]
-    )
+
+    def as_dict(record: DnsRecord) -> pulumi.Output[dict[str, str]]:
+        return pulumi.Output.all(record.name, record.content).apply(
+            lambda nc: {
+                "name": nc[0],
+                "type": record.type,
+                "content": nc[1],
+                "purpose": record.purpose,
+            }
+        )
+
+    return pulumi.Output.all(*[as_dict(r) for r in records])
 
 
 def main() -> None:

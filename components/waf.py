@@ -112,7 +112,7 @@ class WebAcl(pulumi.ComponentResource):
 
         if args.rate_limit_exempt_header is None:
             rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(waf_rules(args.rate_limit))
-            redacted = REDACTED_HEADERS
+            redacted: tuple[str, ...] = REDACTED_HEADERS
         else:
             header, value = args.rate_limit_exempt_header
             rule_json = pulumi.Output.from_input(value).apply(
