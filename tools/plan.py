@@ -24,6 +24,24 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
     "aws:ec2/flowLog:FlowLog": ("trafficType",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+    "aws:acm/certificate:Certificate": ("domainName", "subjectAlternativeNames"),
+    "aws:lb/loadBalancer:LoadBalancer": ("internal", "enableDeletionProtection"),
+    "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy"),
+    "aws:lb/targetGroup:TargetGroup": ("targetType", "port", "deregistrationDelay"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "fromPort",
+        "cidrIpv4",
+        "prefixListId",
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("fromPort", "ipProtocol"),
+    "aws:wafv2/webAcl:WebAcl": ("name", "scope"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("rules",),
+    "aws:cloudfront/distribution:Distribution": ("aliases", "priceClass", "httpVersion"),
+    "aws:cloudfront/cachePolicy:CachePolicy": ("name", "minTtl", "defaultTtl"),
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": ("name",),
+    "aws:cloudfront/function:Function": ("name", "runtime"),
+    "cloudflare:index/dnsRecord:DnsRecord": ("name", "type", "proxied"),
+    "cloudflare:index/zoneSetting:ZoneSetting": ("settingId", "value"),
 }
 MASK = "[secret]"
 
