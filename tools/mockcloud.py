@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,7 +134,16 @@ class MockCloud(pulumi.runtime.Mocks):
         self.region = region
         self.provider_regions: dict[str, str] = {}
         # Set by RecordingMonitor per registration: outputs the engine would mark secret.
-        self.secret_outputs: list[str] = []
+        # Registrations run on several threads at once, so the list is per thread.
+        self._registration = threading.local()
+
+    @property
+    def secret_outputs(self) -> list[str]:
+        return list(getattr(self._registration, "secret_outputs", []))
+
+    @secret_outputs.setter
+    def secret_outputs(self, keys: list[str]) -> None:
+        self._registration.secret_outputs = keys
 
     # -- invokes -------------------------------------------------------------------------------
 

@@ -7,23 +7,13 @@ from typing import Any
 import pytest
 
 from tests.helpers import assert_problem, problems_of
-from tools.stackfile import load_stack_config
+from tests.unit.edge_helpers import edge_section
 
 ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
 
 
-def edge(stack: str, **changes: Any) -> dict[str, Any]:
-    """The stack's committed edge section with `changes` applied (None removes a key)."""
-    import json
-
-    config, _ = load_stack_config(stack)
-    section = json.loads(config["webstack:edge"])
-    section.update(changes)
-    return {k: v for k, v in section.items() if v is not None}
-
-
 def edge_problems(stack: str, **changes: Any) -> list[str]:
-    return problems_of(stack, edge=edge(stack, **changes))
+    return problems_of(stack, edge=edge_section(stack, **changes))
 
 
 @pytest.mark.parametrize(
