@@ -88,7 +88,7 @@ class Cache(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     redis_url_secret_arn: pulumi.Output[str]
     replication_group_id: pulumi.Output[str]
-    member_cluster_ids: pulumi.Output[list[str]]
+    member_cluster_ids: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("webstack:data:Cache", name, None, opts)
@@ -198,7 +198,12 @@ class Cache(pulumi.ComponentResource):
         self.port = PORT
         self.security_group_id = sg.id
         self.replication_group_id = group.replication_group_id
-        self.member_cluster_ids = group.member_clusters.apply(list)
+        # ElastiCache names a group's nodes <group>-001, -002, ...; alarms need one per node
+        # while the program runs, before the group's own output is known.
+        self.member_cluster_ids = [
+            pulumi.Output.concat(group.replication_group_id, f"-{n:03d}")
+            for n in range(1, args.nodes + 1)
+        ]
         self.register_outputs(
             {
                 "primary_endpoint": self.primary_endpoint,

@@ -28,6 +28,43 @@ from components.database import INSTANCE_CLASS_MEMORY_GIB, POSTGRES_MAJORS
 PROJECT = "webstack"
 ENVIRONMENTS = ("staging", "prod")
 NAT_STRATEGIES = ("single", "per_az", "none")
+INGRESS_MODES = ("internet", "cloudfront", "cidrs")
+DNS_PROVIDERS = ("cloudflare", "none")
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+# CloudFront's limit on a response headers policy's Content-Security-Policy value.
+MAX_CSP_LENGTH = 1783
+# Each allowed range becomes two ingress rules (80 and 443) in a group capped at 60 per family.
+MAX_INGRESS_CIDRS = 25
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests"
+)
 MAX_AZS = 4  # the subnet plan (network.subnet_plan) reserves four slots per tier
 CPU_ARCHITECTURES = ("X86_64", "ARM64")
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
@@ -468,6 +505,8 @@ class CostAssumptions:
     """GB CloudFront sends to viewers."""
     s3_storage_gb: float = 0.0
     """GB stored across the stack's S3 buckets."""
+    ecr_storage_gb: float = 0.0
+    """GB of images kept in the ECR repository (its lifecycle policy bounds the count)."""
     s3_requests_per_month: float = 0.0
     """GET-class requests to S3 (CloudFront cache misses, log reads)."""
     nat_gb_per_month: float = 0.0
@@ -484,6 +523,59 @@ class CostAssumptions:
     """Average running tasks of an autoscaled ECS service (clamped to its min/max capacity)."""
     db_daily_change_percent: float = 2.0
     """Share of the database's storage that changes per day: sizes incremental backups."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthCheckConfig:
+    """`webstack:edge.healthCheck`: how the ALB decides an API task may take traffic."""
+
+    path: str
+    """Readiness path the target group probes (the app also serves /api/live, /api/health)."""
+    interval_seconds: int
+    """Seconds between probes (5 to 300)."""
+    timeout_seconds: int
+    """Seconds before a probe counts as failed; shorter than the interval."""
+    healthy_threshold: int
+    """Consecutive successes before a target receives traffic."""
+    unhealthy_threshold: int
+    """Consecutive failures before a target is taken out."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeConfig:
+    """`webstack:edge`: load balancer, CDN, WAF, DNS and the CORS allow-list."""
+
+    allowed_origins: tuple[str, ...]
+    """The one CORS allow-list (https origins, no `*`); the API's ALLOWED_ORIGINS too."""
+    allow_localhost_origins: bool
+    """Staging only: also accept `http(s)://localhost[:port]` origins for local development."""
+    content_security_policy: str
+    """Content-Security-Policy the CDN adds to every frontend response."""
+    hsts_preload: bool
+    """Add `preload` to HSTS (a commitment for the whole registrable domain; see README)."""
+    waf_rate_limit: int
+    """Requests per client IP per 5 minutes before WAF blocks that IP."""
+    waf_log_retention_days: int
+    """Retention of the WAF log groups."""
+    access_log_expiration_days: int
+    """Days ALB access logs are kept in their bucket."""
+    health_check: HealthCheckConfig
+    deregistration_delay_seconds: int
+    """Seconds the ALB drains a stopping API task; the task's stop timeout should match."""
+    ingress: str
+    """Who may reach the ALB: `internet`, `cloudfront` (origin-facing ranges) or `cidrs`."""
+    ingress_cidrs: tuple[str, ...]
+    """IPv4 ranges admitted when `ingress` is `cidrs` (e.g. a proxy's published ranges)."""
+    api_via_cdn: bool
+    """Also serve the API through CloudFront at `https://<domain>/api/*`."""
+    price_class: str
+    """CloudFront price class: which edge locations serve the frontend."""
+    dns_provider: str
+    """`cloudflare` (records managed here) or `none` (records exported for a person to create)."""
+    cloudflare_zone_id: str
+    """The Cloudflare zone of `domain` (32 hex characters); only with `cloudflare`."""
+    manage_zone_settings: bool
+    """This stack owns the zone-wide settings (SSL strict, always HTTPS, min TLS 1.2)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -517,6 +609,7 @@ class StackConfig:
     cache: CacheConfig
     cost_assumptions: CostAssumptions = field(default_factory=CostAssumptions)
     """Traffic assumptions for the offline cost estimate; the program itself ignores them."""
+    edge: EdgeConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -524,6 +617,11 @@ class StackConfig:
     def name_prefix(self) -> str:
         """`webstack-<environment>`: the prefix of physical names."""
         return f"{PROJECT}-{self.environment}"
+
+    @property
+    def api_hostname(self) -> str:
+        """`api.<domain>`: where the ALB answers (and CloudFront's API origin)."""
+        return f"api.{self.domain}"
 
 
 def _valid_hostname(name: str) -> bool:
@@ -929,6 +1027,7 @@ _COST_KEYS = {
     "cdnRequestsPerMonth": "cdn_requests_per_month",
     "cdnGbOutPerMonth": "cdn_gb_out_per_month",
     "s3StorageGb": "s3_storage_gb",
+    "ecrStorageGb": "ecr_storage_gb",
     "s3RequestsPerMonth": "s3_requests_per_month",
     "natGbPerMonth": "nat_gb_per_month",
     "endpointGbPerMonth": "endpoint_gb_per_month",
@@ -950,6 +1049,157 @@ def _read_cost_assumptions(section: Section) -> CostAssumptions:
     )
     section.finish()
     return CostAssumptions(**values)
+
+
+_LOCALHOSTS = ("localhost", "127.0.0.1")
+
+
+def _origin_problem(origin: str, *, localhost_allowed: bool) -> str | None:
+    """Why `origin` is not an acceptable CORS origin, or None when it is."""
+    if "*" in origin:
+        return f"wildcards are never allowed, got {origin!r}"
+    match = re.fullmatch(r"(?P<scheme>[a-z]+)://(?P<host>[^:/?#]+)(?::(?P<port>\d{1,5}))?", origin)
+    if not match:
+        return (
+            f"must be an origin like https://app.example.com (scheme, host and optional port; "
+            f"no path, query or trailing slash), got {origin!r}"
+        )
+    scheme, host, port = match["scheme"], match["host"], match["port"]
+    if port is not None and not 1 <= int(port) <= 65535:
+        return f"port must be 1..65535, got {origin!r}"
+    if host in _LOCALHOSTS:
+        if not localhost_allowed:
+            return (
+                f"localhost origins need allowLocalhostOrigins: true (staging only), got {origin!r}"
+            )
+        return None if scheme in ("http", "https") else f"must be http(s), got {origin!r}"
+    if scheme != "https":
+        return (
+            f"must use https:// (browsers send credentials in the clear otherwise), got {origin!r}"
+        )
+    if not _valid_hostname(host):
+        return f"host must be a lowercase DNS hostname, got {origin!r}"
+    return None
+
+
+def _read_health_check(section: Section) -> HealthCheckConfig:
+    path = section.get_str("path", "/api/ready")
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,1023}", path):
+        section.error("path", f"must be an absolute URL path such as /api/ready, got {path!r}")
+    interval = section.get_int("intervalSeconds", 30, min=5, max=300)
+    timeout = section.get_int("timeoutSeconds", 5, min=2, max=120)
+    if timeout >= interval:
+        section.error(
+            "timeoutSeconds", f"must be shorter than intervalSeconds ({interval}), got {timeout}"
+        )
+    healthy = section.get_int("healthyThreshold", 2, min=2, max=10)
+    unhealthy = section.get_int("unhealthyThreshold", 2, min=2, max=10)
+    section.finish()
+    return HealthCheckConfig(
+        path=path,
+        interval_seconds=interval,
+        timeout_seconds=timeout,
+        healthy_threshold=healthy,
+        unhealthy_threshold=unhealthy,
+    )
+
+
+def _read_edge(section: Section, environment: str) -> EdgeConfig:
+    allow_localhost = section.get_bool("allowLocalhostOrigins", False)
+    if allow_localhost and environment != "staging":
+        section.error(
+            "allowLocalhostOrigins",
+            f"localhost origins are for staging only, not {environment!r}",
+        )
+    origins = section.get_str_list("allowedOrigins")
+    if not origins:
+        # The frontend calls the API on another host: with no origin, browsers cannot.
+        section.error("allowedOrigins", "must list at least one origin (the frontend's)")
+    for origin in origins:
+        problem = _origin_problem(origin, localhost_allowed=allow_localhost)
+        if problem:
+            section.error("allowedOrigins", problem)
+    duplicates = sorted({o for o in origins if origins.count(o) > 1})
+    if duplicates:
+        section.error("allowedOrigins", f"lists {', '.join(duplicates)} more than once")
+
+    csp = section.get_str("contentSecurityPolicy", DEFAULT_CSP).strip()
+    if not csp or not csp.isprintable() or not csp.isascii():
+        section.error("contentSecurityPolicy", "must be a non-empty single line of ASCII text")
+    elif len(csp) > MAX_CSP_LENGTH:
+        section.error(
+            "contentSecurityPolicy",
+            f"CloudFront allows at most {MAX_CSP_LENGTH} characters, got {len(csp)}",
+        )
+    hsts_preload = section.get_bool("hstsPreload", False)
+
+    rate_limit = section.get_int("wafRateLimit", 2000, min=10, max=2_000_000_000)
+    waf_retention = section.get_int("wafLogRetentionDays", 90)
+    if waf_retention not in LOG_RETENTION_DAYS:
+        section.error(
+            "wafLogRetentionDays",
+            f"must be one of CloudWatch's periods {LOG_RETENTION_DAYS}, got {waf_retention}",
+        )
+    log_expiration = section.get_int("accessLogExpirationDays", 90, min=1, max=3650)
+    health = _read_health_check(section.section("healthCheck"))
+    deregistration = section.get_int("deregistrationDelaySeconds", 30, min=0, max=3600)
+
+    ingress = section.get_str("ingress", "internet", choices=INGRESS_MODES)
+    cidrs = section.get_str_list("ingressCidrs", [])
+    if ingress == "cidrs" and not cidrs:
+        section.error("ingressCidrs", "ingress 'cidrs' needs at least one range")
+    if ingress != "cidrs" and cidrs:
+        section.error("ingressCidrs", f"is only used with ingress 'cidrs', not {ingress!r}")
+    if len(cidrs) > MAX_INGRESS_CIDRS:
+        section.error(
+            "ingressCidrs", f"at most {MAX_INGRESS_CIDRS} ranges fit the ALB's security group"
+        )
+    for cidr in cidrs:
+        try:
+            net = ipaddress.IPv4Network(cidr)
+        except ValueError:
+            section.error(
+                "ingressCidrs", f"must be IPv4 networks (the ALB is IPv4-only), got {cidr!r}"
+            )
+            continue
+        if net.prefixlen == 0:
+            section.error("ingressCidrs", "0.0.0.0/0 is not a restriction: use ingress 'internet'")
+    api_via_cdn = section.get_bool("apiViaCdn", False)
+    if ingress == "cloudfront" and not api_via_cdn:
+        section.error("ingress", "'cloudfront' admits only CloudFront, so it needs apiViaCdn: true")
+    price_class = section.get_str("priceClass", "PriceClass_100", choices=PRICE_CLASSES)
+
+    dns_provider = section.get_str("dnsProvider", choices=DNS_PROVIDERS)
+    zone_id = section.get_str("cloudflareZoneId", "")
+    manage_zone = section.get_bool("manageZoneSettings", False)
+    if dns_provider == "cloudflare" and not re.fullmatch(r"[0-9a-f]{32}", zone_id):
+        section.error(
+            "cloudflareZoneId",
+            f"dnsProvider 'cloudflare' needs the zone id (32 hex characters), got {zone_id!r}",
+        )
+    if dns_provider == "none":
+        for key, value in (("cloudflareZoneId", zone_id), ("manageZoneSettings", manage_zone)):
+            if value:
+                section.error(key, "is only used with dnsProvider 'cloudflare'")
+    section.finish()
+    return EdgeConfig(
+        allowed_origins=origins,
+        allow_localhost_origins=allow_localhost,
+        content_security_policy=csp,
+        hsts_preload=hsts_preload,
+        waf_rate_limit=rate_limit,
+        waf_log_retention_days=waf_retention,
+        access_log_expiration_days=log_expiration,
+        health_check=health,
+        deregistration_delay_seconds=deregistration,
+        ingress=ingress,
+        ingress_cidrs=cidrs,
+        api_via_cdn=api_via_cdn,
+        price_class=price_class,
+        dns_provider=dns_provider,
+        cloudflare_zone_id=zone_id,
+        manage_zone_settings=manage_zone,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1015,6 +1265,7 @@ def parse_stack_config(
     database = _read_database(top.section("database"), environment)
     cache = _read_cache(top.section("cache"), environment)
     cost_assumptions = _read_cost_assumptions(top.section("costAssumptions"))
+    edge = _read_edge(top.section("edge"), environment)
     top.finish()
     problems.raise_if_any()
 
@@ -1044,6 +1295,7 @@ def parse_stack_config(
         database=database,
         cache=cache,
         cost_assumptions=cost_assumptions,
+        edge=edge,
         tags=tags,
     )
 

@@ -1,7 +1,8 @@
 """The composition of webstack: config in, components wired together, outputs out.
 
 `build_stack` is the one place that knows the data flow
-(config -> Network -> Secrets -> Database, Cache -> Edge -> MigrationJob -> ApiService -> Alarms);
+(config -> Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
+-> MigrationJob -> ApiService -> Alarms);
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -9,15 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import Alarms, AlarmsArgs
+from components.api_service import ApiService, ApiServiceArgs
 from components.cache import Cache, CacheArgs
+from components.certificates import Certificates, CertificatesArgs, DnsRecord
 from components.config import StackConfig, load_stack_config
 from components.database import Database, DatabaseArgs
+from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
+from components.dns import Dns, DnsArgs
+from components.frontend import Frontend, FrontendArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.migration_job import MigrationJob, MigrationJobArgs
 from components.network import Network, NetworkArgs
+from components.notifications import Notifications, NotificationsArgs
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
@@ -51,8 +62,12 @@ def make_providers(cfg: StackConfig) -> Providers:
     )
 
 
-def build_stack(cfg: StackConfig) -> dict[str, Any]:
-    """Create every component of the stack; return the stack outputs."""
+def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict[str, Any]:
+    """Create every component of the stack; return the stack outputs.
+
+    `migration_package` is the migration Lambda's zip; by default the one `make package`
+    builds (the offline tooling passes a stand-in without the psycopg wheels).
+    """
     providers = make_providers(cfg)
     in_region = pulumi.ResourceOptions(providers={"aws": providers.regional})
 
@@ -136,7 +151,196 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
         opts=in_region,
     )
 
-    return {
+    edge = cfg.edge
+    zone_id = edge.cloudflare_zone_id if edge.dns_provider == "cloudflare" else None
+    certificates = Certificates(
+        "certificates",
+        CertificatesArgs(
+            domain=cfg.domain,
+            api_hostname=cfg.api_hostname,
+            us_east_1=providers.us_east_1,
+            cloudflare_zone_id=zone_id,
+        ),
+        opts=in_region,
+    )
+    load_balancer = LoadBalancer(
+        "load-balancer",
+        LoadBalancerArgs(
+            name_prefix=cfg.name_prefix,
+            vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            target_security_group_id=workloads.api,
+            target_port=cfg.api.port,
+            certificate_arn=certificates.api_certificate_arn,
+            api_hostname=cfg.api_hostname,
+            health_check_path=edge.health_check.path,
+            health_check_interval_seconds=edge.health_check.interval_seconds,
+            health_check_timeout_seconds=edge.health_check.timeout_seconds,
+            healthy_threshold=edge.health_check.healthy_threshold,
+            unhealthy_threshold=edge.health_check.unhealthy_threshold,
+            deregistration_delay_seconds=edge.deregistration_delay_seconds,
+            ingress_cidrs={"internet": ("0.0.0.0/0",), "cidrs": edge.ingress_cidrs}.get(
+                edge.ingress, ()
+            ),
+            cloudfront_only=edge.ingress == "cloudfront",
+            behind_cloudfront=edge.api_via_cdn,
+            hsts_preload=edge.hsts_preload,
+            waf_rate_limit=edge.waf_rate_limit,
+            waf_log_retention_days=edge.waf_log_retention_days,
+            access_log_expiration_days=edge.access_log_expiration_days,
+            deletion_protection=cfg.protect,
+        ),
+        opts=in_region,
+    )
+    frontend = Frontend(
+        "frontend",
+        FrontendArgs(
+            name_prefix=cfg.name_prefix,
+            domain=cfg.domain,
+            certificate_arn=certificates.cdn_certificate_arn,
+            us_east_1=providers.us_east_1,
+            allowed_origins=edge.allowed_origins,
+            content_security_policy=edge.content_security_policy,
+            hsts_preload=edge.hsts_preload,
+            price_class=edge.price_class,
+            api_origin_hostname=cfg.api_hostname if edge.api_via_cdn else None,
+            origin_verify_secret=load_balancer.origin_verify_secret,
+            waf_rate_limit=edge.waf_rate_limit,
+            waf_log_retention_days=edge.waf_log_retention_days,
+            protect=cfg.protect,
+        ),
+        opts=in_region,
+    )
+    dns = Dns(
+        "dns",
+        DnsArgs(
+            domain=cfg.domain,
+            api_hostname=cfg.api_hostname,
+            alb_dns_name=load_balancer.alb_dns_name,
+            distribution_domain_name=frontend.distribution_domain_name,
+            cloudflare_zone_id=zone_id,
+            manage_zone_settings=edge.manage_zone_settings,
+        ),
+        opts=in_region,
+    )
+
+    a = cfg.alarms
+    notification_args = NotificationsArgs(
+        name_prefix=cfg.name_prefix,
+        critical_emails=a.critical_emails,
+        warning_emails=a.warning_emails,
+        critical_https_endpoint=a.critical_https_endpoint,
+        warning_https_endpoint=a.warning_https_endpoint,
+        protect=cfg.protect,
+    )
+    notifications = Notifications("notifications", notification_args, opts=in_region)
+    cdn_topics = notifications.topics
+    if cfg.region != "us-east-1":
+        # Alarm actions cannot cross regions, and CloudFront's metrics live in us-east-1.
+        cdn_topics = Notifications(
+            "notifications-us-east-1",
+            notification_args,
+            opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
+        ).topics
+    deployment_alarms = DeploymentAlarms(
+        "deployment-alarms",
+        DeploymentAlarmsArgs(
+            name_prefix=cfg.name_prefix,
+            alb_arn_suffix=load_balancer.alb_arn_suffix,
+            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+            topics=notifications.topics,
+            thresholds=a.thresholds,
+        ),
+        opts=in_region,
+    )
+
+    migrations = MigrationJob(
+        "migrations",
+        MigrationJobArgs(
+            name_prefix=cfg.name_prefix,
+            private_subnet_ids=network.private_subnet_ids,
+            security_group_id=workloads.migrations,
+            database_security_group_id=database.security_group_id,
+            database_port=database.port,
+            database_host=database.address,
+            database_name=database.database_name,
+            master_secret_arn=database.master_secret_arn,
+            database_url_secret_arn=database.database_url_secret_arn,
+            kms_key_arn=secrets.kms_key_arn,
+            # Secrets Manager is reached through its interface endpoint when there is one,
+            # otherwise through NAT.
+            secrets_manager_cidr=(
+                network.vpc_cidr if cfg.network.interface_endpoints else "0.0.0.0/0"
+            ),
+            log_retention_days=cfg.api.log_retention_days,
+            package=migration_package,
+        ),
+        opts=in_region,
+    )
+
+    app = ApiService(
+        "app",
+        ApiServiceArgs(
+            name_prefix=cfg.name_prefix,
+            api=cfg.api,
+            worker=cfg.worker,
+            private_subnet_ids=network.private_subnet_ids,
+            api_security_group_id=workloads.api,
+            worker_security_group_id=workloads.worker,
+            alb_security_group_id=load_balancer.alb_security_group_id,
+            database_security_group_id=database.security_group_id,
+            cache_security_group_id=cache.security_group_id,
+            target_group_arn=load_balancer.target_group_arn,
+            deregistration_delay_seconds=load_balancer.deregistration_delay_seconds,
+            allowed_origins=edge.allowed_origins,
+            secret_arns={
+                "DATABASE_URL": database.database_url_secret_arn,
+                "REDIS_URL": cache.redis_url_secret_arn,
+                "JWT_SECRET": secrets.jwt_secret_arn,
+                **secrets.external_secret_arns,
+            },
+            kms_key_arn=secrets.kms_key_arn,
+            db_max_connections=database.max_connections,
+            deployment_alarm_names=deployment_alarms.alarm_names,
+            # The release order: migrations, then the services; a failed migration stops here.
+            run_after=[migrations.invocation],
+            protect=cfg.protect,
+        ),
+        opts=in_region,
+    )
+
+    Alarms(
+        "alarms",
+        AlarmsArgs(
+            name_prefix=cfg.name_prefix,
+            topics=notifications.topics,
+            us_east_1_topics=cdn_topics,
+            us_east_1_provider=providers.us_east_1,
+            alb_arn_suffix=load_balancer.alb_arn_suffix,
+            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+            cluster_name=app.cluster_name,
+            api_service_name=app.api_service_name,
+            worker_service_name=app.worker_service_name,
+            api_min_tasks=app.api_min_capacity,
+            worker_min_tasks=app.worker_min_capacity,
+            db_instance_identifier=database.instance_identifier,
+            db_allocated_storage_gb=database.allocated_storage_gb,
+            db_max_connections=database.max_connections,
+            db_replica_identifiers=database.replica_identifiers,
+            cache_member_cluster_ids=cache.member_cluster_ids,
+            distribution_id=frontend.distribution_id,
+            migration_function_name=migrations.function_name,
+            worker_log_group_name=app.worker_log_group_name,
+            scheduler_failure_pattern=a.scheduler_failure_pattern,
+            monthly_budget_usd=a.monthly_budget_usd,
+            budget_scope_tag=("environment", cfg.environment),
+            thresholds=a.thresholds,
+            deployment_alarm_arns=deployment_alarms.alarm_arns,
+        ),
+        opts=in_region,
+    )
+
+    outputs: dict[str, Any] = {
         "environment": cfg.environment,
         "vpcId": network.vpc_id,
         "vpcCidr": network.vpc_cidr,
@@ -159,7 +363,43 @@ def build_stack(cfg: StackConfig) -> dict[str, Any]:
         "cacheSecurityGroupId": cache.security_group_id,
         "cacheUrlSecretArn": cache.redis_url_secret_arn,
         "cacheMemberClusterIds": cache.member_cluster_ids,
+        "apiUrl": f"https://{cfg.api_hostname}",
+        "frontendUrl": f"https://{cfg.domain}",
+        "allowedOrigins": list(edge.allowed_origins),
+        "albDnsName": load_balancer.alb_dns_name,
+        "albArnSuffix": load_balancer.alb_arn_suffix,
+        "targetGroupArnSuffix": load_balancer.target_group_arn_suffix,
+        "distributionId": frontend.distribution_id,
+        "distributionDomainName": frontend.distribution_domain_name,
+        "frontendBucketName": frontend.frontend_bucket_name,
+        "repositoryUrl": app.repository_url,
+        "clusterName": app.cluster_name,
+        "migrationFunctionName": migrations.function_name,
+        "criticalTopicArn": notifications.critical_topic_arn,
+        "warningTopicArn": notifications.warning_topic_arn,
+        "deploymentAlarmNames": deployment_alarms.alarm_names,
     }
+    if edge.dns_provider == "none":
+        outputs["dnsRecordsToCreate"] = _record_list(
+            [*certificates.validation_records, *dns.records]
+        )
+    return outputs
+
+
+def _record_list(records: Sequence[DnsRecord]) -> pulumi.Output[list[dict[str, str]]]:
+    """Records as plain data for `pulumi stack output dnsRecordsToCreate`."""
+
+    def as_dict(record: DnsRecord) -> pulumi.Output[dict[str, str]]:
+        return pulumi.Output.all(record.name, record.content).apply(
+            lambda nc: {
+                "name": nc[0],
+                "type": record.type,
+                "content": nc[1],
+                "purpose": record.purpose,
+            }
+        )
+
+    return pulumi.Output.all(*[as_dict(r) for r in records])
 
 
 def main() -> None:

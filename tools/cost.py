@@ -28,6 +28,7 @@ REGION = "us-east-1"
 HOURS_PER_MONTH = 730
 SOURCES = {
     "fargate": "https://aws.amazon.com/fargate/pricing/",
+    "ecr": "https://aws.amazon.com/ecr/pricing/",
     "rds": "https://aws.amazon.com/rds/postgresql/pricing/",
     "elasticache": "https://aws.amazon.com/elasticache/pricing/",
     "vpc": "https://aws.amazon.com/vpc/pricing/",
@@ -71,6 +72,7 @@ PRICES = {
     "cloudfront.gb": Price(0.085, "GB", "cloudfront"),
     "cloudfront.function": Price(0.10, "1M invocations", "cloudfront"),
     "s3.storage": Price(0.023, "GB-month", "s3"),
+    "ecr.storage": Price(0.10, "GB-month", "ecr"),
     "s3.get": Price(0.0004, "1k requests", "s3"),
     "secret.month": Price(0.40, "secret-month", "secretsmanager"),
     "secret.api": Price(0.05, "10k API calls", "secretsmanager"),
@@ -149,6 +151,9 @@ NO_CHARGE = frozenset(
         "aws:acm/certificate:Certificate",
         "aws:acm/certificateValidation:CertificateValidation",
         "aws:appautoscaling/policy:Policy",
+        # Budgets that only notify (no actions) are free; RDS event notifications bill as SNS.
+        "aws:budgets/budget:Budget",
+        "aws:rds/eventSubscription:EventSubscription",
         "aws:appautoscaling/target:Target",
         "aws:cloudfront/cachePolicy:CachePolicy",
         "aws:cloudfront/originAccessControl:OriginAccessControl",
@@ -536,6 +541,11 @@ def _bucket(p: _Pricer, r: Resource) -> None:
     )
 
 
+def _repository(p: _Pricer, r: Resource) -> None:
+    # Pulls from inside the region (ECS, through NAT or endpoints) are free of ECR transfer.
+    p.add("ECR image storage", p.share(p.usage.ecr_storage_gb), "ecr.storage", "ecrStorageGb")
+
+
 def _secret(p: _Pricer, r: Resource) -> None:
     copies = 1 + len(r.inputs.get("replicas") or [])  # each replica bills as a secret
     p.add("secret", copies, "secret.month")
@@ -627,6 +637,7 @@ RULES: dict[str, Rule] = {
     "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:cloudfront/function:Function": _cloudfront_function,
     "aws:s3/bucket:Bucket": _bucket,
+    "aws:ecr/repository:Repository": _repository,
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:kms/key:Key": _kms_key,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,

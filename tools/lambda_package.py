@@ -15,6 +15,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -67,7 +68,10 @@ def package_entries(source: Path, wheels: Iterable[Path]) -> dict[str, bytes]:
 def write_zip(entries: dict[str, bytes], output: Path) -> str:
     """Write `entries` reproducibly; return the zip's sha256 (hex)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
+    # A uniquely named partial file, renamed into place: concurrent builds (plan-diff runs
+    # plans in parallel) never see or write a half-written zip.
+    with tempfile.NamedTemporaryFile(dir=output.parent, suffix=".partial", delete=False) as tmp:
+        partial = Path(tmp.name)
     with zipfile.ZipFile(partial, "w") as archive:
         for name in sorted(entries):
             info = zipfile.ZipInfo(name, FIXED_TIME)
@@ -77,6 +81,17 @@ def write_zip(entries: dict[str, bytes], output: Path) -> str:
             archive.writestr(info, entries[name], compresslevel=9)
     partial.replace(output)
     return hashlib.sha256(output.read_bytes()).hexdigest()
+
+
+def offline_package() -> Path:
+    """A stand-in zip for the offline plan and tests: the sources without the wheels.
+
+    The offline tooling must not download anything, and the mock cloud never unpacks the zip;
+    only a real deploy needs `make package`.
+    """
+    output = ROOT / "build" / "offline" / "migrations-lambda-sources.zip"
+    write_zip(package_entries(SOURCE, []), output)
+    return output
 
 
 def main(argv: list[str] | None = None) -> int:

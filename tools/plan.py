@@ -18,12 +18,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError, CostAssumptions
 from tools import cost
 from tools.mockcloud import Evaluation, Resource, evaluate
-from tools.stackfile import StackFileError, stack_names
+from tools.stackfile import ROOT, StackFileError, stack_names
 
 PLAN_FORMAT = 1
 
@@ -36,8 +37,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("serviceName", "vpcEndpointType"),
     "aws:ec2/flowLog:FlowLog": ("trafficType",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("fromPort", "description"),
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("fromPort", "description"),
     "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
     "aws:ecs/cluster:Cluster": ("name",),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
@@ -84,6 +83,30 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "multiAzEnabled",
         "snapshotRetentionLimit",
     ),
+    "aws:acm/certificate:Certificate": ("domainName", "subjectAlternativeNames"),
+    "aws:lb/loadBalancer:LoadBalancer": ("internal", "enableDeletionProtection"),
+    "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy"),
+    "aws:lb/targetGroup:TargetGroup": ("targetType", "port", "deregistrationDelay"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "fromPort",
+        "cidrIpv4",
+        "prefixListId",
+        "description",
+    ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        "fromPort",
+        "ipProtocol",
+        "cidrIpv4",
+        "description",
+    ),
+    "aws:wafv2/webAcl:WebAcl": ("name", "scope"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("rules",),
+    "aws:cloudfront/distribution:Distribution": ("aliases", "priceClass", "httpVersion"),
+    "aws:cloudfront/cachePolicy:CachePolicy": ("name", "minTtl", "defaultTtl"),
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": ("name",),
+    "aws:cloudfront/function:Function": ("name", "runtime"),
+    "cloudflare:index/dnsRecord:DnsRecord": ("name", "type", "proxied"),
+    "cloudflare:index/zoneSetting:ZoneSetting": ("settingId", "value"),
 }
 MASK = "[secret]"
 
@@ -187,6 +210,10 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     source = getattr(value, "path", None) or getattr(value, "uri", None) or ""
+    if source and Path(source).is_absolute() and Path(source).is_relative_to(ROOT):
+        # Relative to the checkout, so the same tree planned elsewhere (plan-diff's base
+        # worktree) shows no change.
+        source = Path(source).relative_to(ROOT).as_posix()
     return f"<{type(value).__name__} {source}>".replace(" >", ">")
 
 

@@ -58,7 +58,8 @@ def _env_validate(args: ResourceValidationArgs, report: Report) -> None:
     config = config_of(args.get_config, ENV_DEFAULTS)
     pattern = re.compile(config["secretNamePattern"], re.IGNORECASE)
     for where, name, value in _plain_env(args):
-        if name in config["allowedNames"]:
+        # `..._ARN` names where a secret lives (read at run time), not the secret itself.
+        if name in config["allowedNames"] or name.upper().endswith("_ARN"):
             continue
         if pattern.search(name):
             report(

@@ -324,6 +324,18 @@ def env_secret_refs() -> None:
         {"LOG_LEVEL": "info"},
         {"JWT_SECRET": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt"},
     )
+    # A function that reads its secrets at run time names them by ARN: a reference, not a secret.
+    aws.lambda_.Function(
+        "migrate",
+        role="arn:aws:iam::123456789012:role/migrate",
+        runtime="python3.12",
+        handler="handler.main",
+        environment=aws.lambda_.FunctionEnvironmentArgs(
+            variables={
+                "MASTER_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:m"
+            }
+        ),
+    )
 
 
 def jwt_secret(length: int) -> None:

@@ -16,7 +16,7 @@ def group(ev: Evaluation) -> dict:
 
 
 def key_arn(ev: Evaluation) -> str:
-    return ev.one("aws:kms/key:Key").outputs["arn"]
+    return ev.one("aws:kms/key:Key", "secrets-key").outputs["arn"]
 
 
 def auth_token(ev: Evaluation) -> str:

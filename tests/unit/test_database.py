@@ -23,7 +23,7 @@ def primary(ev: Evaluation) -> dict:
 
 
 def key_arn(ev: Evaluation) -> str:
-    return ev.one("aws:kms/key:Key").outputs["arn"]
+    return ev.one("aws:kms/key:Key", "secrets-key").outputs["arn"]
 
 
 @pytest.fixture(scope="module")

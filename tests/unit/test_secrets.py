@@ -42,16 +42,16 @@ def secret_values(ev: Evaluation) -> list[str]:
 
 
 def test_one_rotating_kms_key_encrypts_the_data_tier(stack: Evaluation) -> None:
-    key = stack.one(KEY)
+    key = stack.one(KEY, "secrets-key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == {"staging": 7, "prod": 30}[stack.stack]
     assert stack.outputs["dataKmsKeyArn"] == key.outputs["arn"]
-    alias = stack.one("aws:kms/alias:Alias")
+    alias = stack.one("aws:kms/alias:Alias", "secrets-key-alias")
     assert alias.inputs["name"] == f"alias/webstack-{stack.stack}-data"
 
 
 def test_key_policy_admits_the_account_and_only_its_log_groups(stack: Evaluation) -> None:
-    policy = json.loads(stack.one(KEY).inputs["policy"])
+    policy = json.loads(stack.one(KEY, "secrets-key").inputs["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert set(by_sid) == {"AccountIamPolicies", "CloudWatchLogsOfThisAccount"}
     assert by_sid["AccountIamPolicies"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
@@ -80,7 +80,7 @@ def test_generated_secrets_are_long_and_url_safe(stack: Evaluation) -> None:
 
 def test_jwt_secret_is_stored_encrypted_with_a_recovery_window(stack: Evaluation) -> None:
     secret = stack.one(SECRET, "secrets-jwt")
-    assert secret.inputs["kmsKeyId"] == stack.one(KEY).outputs["arn"]
+    assert secret.inputs["kmsKeyId"] == stack.one(KEY, "secrets-key").outputs["arn"]
     assert secret.inputs["recoveryWindowInDays"] == {"staging": 7, "prod": 30}[stack.stack]
     version = version_of(stack, secret)
     assert "secretString" in version.secret_inputs
@@ -92,7 +92,7 @@ def test_jwt_secret_is_stored_encrypted_with_a_recovery_window(stack: Evaluation
 
 
 def test_every_secrets_manager_secret_uses_the_data_key(stack: Evaluation) -> None:
-    key_arn = stack.one(KEY).outputs["arn"]
+    key_arn = stack.one(KEY, "secrets-key").outputs["arn"]
     stored = stack.of_type(SECRET)
     assert {s.name for s in stored} == {"secrets-jwt", "database-url", "cache-url"}
     assert all(s.inputs["kmsKeyId"] == key_arn for s in stored)
@@ -108,7 +108,7 @@ def test_external_secrets_become_one_secret_each(
     for env, value in values.items():
         secret = ev.one(SECRET, f"secrets-external-{env.lower().replace('_', '-')}")
         assert secret.inputs["namePrefix"] == f"webstack-prod/{env}-"
-        assert secret.inputs["kmsKeyId"] == ev.one(KEY).outputs["arn"]
+        assert secret.inputs["kmsKeyId"] == ev.one(KEY, "secrets-key").outputs["arn"]
         version = version_of(ev, secret)
         assert version.inputs["secretString"] == value
         assert "secretString" in version.secret_inputs
@@ -142,7 +142,7 @@ def test_external_secret_values_do_not_leak(
 
 
 def test_secrets_are_protected_in_prod_only(stack: Evaluation) -> None:
-    kept = [stack.one(KEY), *stack.of_type(SECRET), *stack.of_type(PASSWORD)]
+    kept = [stack.one(KEY, "secrets-key"), *stack.of_type(SECRET), *stack.of_type(PASSWORD)]
     assert all(r.protect == (stack.stack == "prod") for r in kept), [
         (r.name, r.protect) for r in kept
     ]

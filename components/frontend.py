@@ -1,0 +1,381 @@
+"""Frontend: the static single-page app on S3 behind CloudFront.
+
+Creates:
+- a private, versioned, SSE-S3 bucket for `client/dist` whose policy lets only this
+  distribution read (origin access control, SigV4) and refuses non-TLS requests;
+- two cache policies: `/assets/*` (content-hashed files) cached a year, everything else
+  (index.html and other unhashed files) revalidated with S3 on every request (ETag, 304);
+- response headers policies adding HSTS (preload by config), nosniff, frame DENY, a
+  Referrer-Policy, the configured Content-Security-Policy, CORS for the configured origins
+  only, and the browser Cache-Control matching each cache policy;
+- a CloudFront Function (viewer request, default behaviour only) that 301s `www.` to the apex
+  and serves `/index.html` for extension-less paths (client-side routes); `/assets/*` and
+  `/api/*` have no function and there are no custom error responses, so API errors (and
+  missing assets) reach the browser unchanged;
+- the distribution: apex and www aliases, the us-east-1 certificate, TLSv1.2_2021, HTTP/2 and
+  HTTP/3, IPv6, compression; optionally `/api/*` to the ALB (HTTPS only, never cached, with
+  the origin-verify header) protected by a CLOUDFRONT-scope WAF web ACL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buckets import deny_insecure_transport, private_bucket
+from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
+from components.waf import WebAcl, WebAclArgs
+
+ASSETS_PATH = "/assets/*"  # Vite's build.assetsDir: every file in it has a content hash
+API_PATH = "/api/*"
+YEAR = HSTS_MAX_AGE  # also the longest CloudFront cache TTL worth having
+S3_ORIGIN = "s3-frontend"
+API_ORIGIN = "api"
+ASSETS_CACHE_CONTROL = f"public, max-age={YEAR}, immutable"
+# no-cache = store but revalidate every time: a deploy is visible at once, unchanged files
+# still cost only a 304.
+HTML_CACHE_CONTROL = "no-cache"
+
+VIEWER_REQUEST_JS = """\
+function handler(event) {
+  var request = event.request;
+  var host = request.headers.host ? request.headers.host.value : '';
+  if (host === 'www.%(domain)s') {
+    var query = [];
+    for (var key in request.querystring) {
+      var item = request.querystring[key];
+      var values = item.multiValue ? item.multiValue : [item];
+      for (var i = 0; i < values.length; i++) {
+        query.push(values[i].value === '' ? key : key + '=' + values[i].value);
+      }
+    }
+    var location = 'https://%(domain)s' + request.uri + (query.length ? '?' + query.join('&') : '');
+    return {
+      statusCode: 301,
+      statusDescription: 'Moved Permanently',
+      headers: { location: { value: location } }
+    };
+  }
+  var last = request.uri.substring(request.uri.lastIndexOf('/') + 1);
+  if (last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
+
+
+def viewer_request_code(domain: str) -> str:
+    """The CloudFront Function: www -> apex redirect, SPA routes -> /index.html."""
+    return VIEWER_REQUEST_JS % {"domain": domain}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontendArgs:
+    """Inputs of Frontend."""
+
+    name_prefix: str
+    """Prefix of physical names (`webstack-prod`)."""
+    domain: str
+    """The apex domain the site is served at; `www.<domain>` redirects to it."""
+    certificate_arn: pulumi.Input[str]
+    """A validated us-east-1 ACM certificate for the apex and www."""
+    us_east_1: aws.Provider
+    """A provider for us-east-1, for the CLOUDFRONT-scope WAF web ACL."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins allowed cross-origin reads (CORS); none means no CORS headers at all."""
+    content_security_policy: str = "default-src 'self'; frame-ancestors 'none'"
+    """The Content-Security-Policy of the app."""
+    hsts_preload: bool = False
+    """Add `preload` to HSTS."""
+    price_class: str = "PriceClass_100"
+    """CloudFront price class."""
+    api_origin_hostname: str | None = None
+    """Serve `/api/*` from this HTTPS origin (the ALB's hostname); None to leave it out."""
+    origin_verify_secret: pulumi.Input[str] | None = None
+    """Value of the origin-verify header sent to the API origin (required with it)."""
+    waf_rate_limit: int = 2000
+    """Requests per viewer IP per 5 minutes (WAF on the distribution, with the API only)."""
+    waf_log_retention_days: int = 90
+    """Retention of that WAF's log group."""
+    protect: bool = False
+    """Pulumi `protect` on the bucket."""
+
+
+class Frontend(pulumi.ComponentResource):
+    """S3 bucket, CloudFront distribution, cache and headers policies for the SPA."""
+
+    distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
+    distribution_domain_name: pulumi.Output[str]
+    distribution_hosted_zone_id: pulumi.Output[str]
+    frontend_bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:edge:Frontend", name, None, opts)
+        if args.api_origin_hostname and args.origin_verify_secret is None:
+            raise ValueError("an API origin needs origin_verify_secret")
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+        prefix = args.name_prefix
+
+        bucket = private_bucket(f"{name}-bucket", parent=self, versioned=True, protect=args.protect)
+        oac = aws.cloudfront.OriginAccessControl(
+            f"{name}-oac",
+            name=f"{prefix}-frontend",
+            description="CloudFront reads the frontend bucket with SigV4",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=child,
+        )
+
+        assets_cache = self._cache_policy(f"{name}-assets-cache", f"{prefix}-assets", YEAR, YEAR)
+        html_cache = self._cache_policy(f"{name}-html-cache", f"{prefix}-html", 0, 0)
+        assets_headers = self._headers_policy(
+            f"{name}-assets-headers", f"{prefix}-assets", args, ASSETS_CACHE_CONTROL, cors=True
+        )
+        html_headers = self._headers_policy(
+            f"{name}-html-headers", f"{prefix}-html", args, HTML_CACHE_CONTROL, cors=True
+        )
+        function = aws.cloudfront.Function(
+            f"{name}-viewer-request",
+            name=f"{prefix}-viewer-request",
+            runtime="cloudfront-js-2.0",
+            comment="www to apex redirect; SPA routes to /index.html",
+            code=viewer_request_code(args.domain),
+            publish=True,
+            opts=child,
+        )
+
+        origins = [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=S3_ORIGIN,
+                domain_name=bucket.bucket_regional_domain_name,
+                origin_access_control_id=oac.id,
+            )
+        ]
+        static_methods = ["GET", "HEAD", "OPTIONS"]
+        behaviours = [
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=ASSETS_PATH,
+                target_origin_id=S3_ORIGIN,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=static_methods,
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=assets_cache.id,
+                response_headers_policy_id=assets_headers.id,
+            )
+        ]
+        web_acl_id: pulumi.Output[str] | None = None
+        if args.api_origin_hostname and args.origin_verify_secret is not None:
+            origins.append(
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id=API_ORIGIN,
+                    domain_name=args.api_origin_hostname,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                    ),
+                    custom_headers=[
+                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                            name=ORIGIN_VERIFY_HEADER, value=args.origin_verify_secret
+                        )
+                    ],
+                )
+            )
+            caching_disabled = aws.cloudfront.get_cache_policy_output(
+                name="Managed-CachingDisabled", opts=invoke
+            )
+            # Every viewer header, cookie and query string except Host, which becomes the
+            # origin's hostname so the ALB's certificate matches.
+            all_viewer = aws.cloudfront.get_origin_request_policy_output(
+                name="Managed-AllViewerExceptHostHeader", opts=invoke
+            )
+            # The API answers CORS itself (ALLOWED_ORIGINS) and sets its own Cache-Control.
+            api_headers = self._headers_policy(
+                f"{name}-api-headers", f"{prefix}-api", args, None, cors=False
+            )
+            behaviours.append(
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=API_PATH,
+                    target_origin_id=API_ORIGIN,
+                    viewer_protocol_policy="redirect-to-https",
+                    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    cached_methods=["GET", "HEAD"],
+                    compress=True,
+                    cache_policy_id=caching_disabled.apply(lambda p: p.id or ""),
+                    origin_request_policy_id=all_viewer.apply(lambda p: p.id or ""),
+                    response_headers_policy_id=api_headers.id,
+                )
+            )
+            # Rate limits belong where the viewer's address is known: here, not at the ALB,
+            # which sees CloudFront's servers.
+            web_acl_id = WebAcl(
+                f"{name}-waf",
+                WebAclArgs(
+                    name_prefix=prefix,
+                    scope="CLOUDFRONT",
+                    rate_limit=args.waf_rate_limit,
+                    log_retention_days=args.waf_log_retention_days,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.us_east_1}),
+            ).arn
+
+        distribution = aws.cloudfront.Distribution(
+            f"{name}-cdn",
+            enabled=True,
+            comment=f"{prefix} frontend",
+            aliases=[args.domain, f"www.{args.domain}"],
+            default_root_object="index.html",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=args.price_class,
+            origins=origins,
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id=S3_ORIGIN,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=static_methods,
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=html_cache.id,
+                response_headers_policy_id=html_headers.id,
+                function_associations=[
+                    aws.cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs(
+                        event_type="viewer-request", function_arn=function.arn
+                    )
+                ],
+            ),
+            ordered_cache_behaviors=behaviours,
+            viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=args.certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version="TLSv1.2_2021",
+            ),
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type="none"
+                )
+            ),
+            web_acl_id=web_acl_id,
+            tags={"Name": f"{prefix}-frontend"},
+            opts=child,
+        )
+
+        aws.s3.BucketPolicy(
+            f"{name}-bucket-policy",
+            bucket=bucket.bucket,
+            policy=pulumi.Output.all(bucket.arn, distribution.arn).apply(
+                lambda v: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "AllowThisDistributionToRead",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                                "Action": "s3:GetObject",
+                                "Resource": f"{v[0]}/*",
+                                "Condition": {"StringEquals": {"AWS:SourceArn": v[1]}},
+                            },
+                            deny_insecure_transport(v[0]),
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+
+        self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
+        self.distribution_domain_name = distribution.domain_name
+        self.distribution_hosted_zone_id = distribution.hosted_zone_id
+        self.frontend_bucket_name = bucket.bucket
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_domain_name": self.distribution_domain_name,
+                "frontend_bucket_name": self.frontend_bucket_name,
+            }
+        )
+
+    def _cache_policy(
+        self, name: str, policy_name: str, min_ttl: int, default_ttl: int
+    ) -> aws.cloudfront.CachePolicy:
+        """A cache policy keyed on the path alone (plus the compression encoding)."""
+        return aws.cloudfront.CachePolicy(
+            name,
+            name=policy_name,
+            min_ttl=min_ttl,
+            default_ttl=default_ttl,
+            max_ttl=YEAR,
+            parameters_in_cache_key_and_forwarded_to_origin={
+                "cookies_config": {"cookie_behavior": "none"},
+                "headers_config": {"header_behavior": "none"},
+                "query_strings_config": {"query_string_behavior": "none"},
+                "enable_accept_encoding_gzip": True,
+                "enable_accept_encoding_brotli": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _headers_policy(
+        self,
+        name: str,
+        policy_name: str,
+        args: FrontendArgs,
+        cache_control: str | None,
+        *,
+        cors: bool,
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
+        """Security headers on every response; CORS and Cache-Control where asked."""
+        cors_config: aws.cloudfront.ResponseHeadersPolicyCorsConfigArgsDict | None = None
+        if cors and args.allowed_origins:
+            cors_config = {
+                "access_control_allow_credentials": False,
+                "access_control_allow_headers": {"items": ["Content-Type"]},
+                "access_control_allow_methods": {"items": ["GET", "HEAD", "OPTIONS"]},
+                "access_control_allow_origins": {"items": list(args.allowed_origins)},
+                "access_control_max_age_sec": 600,
+                "origin_override": True,
+            }
+        custom_headers: aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgsDict | None = (
+            None
+        )
+        if cache_control is not None:
+            custom_headers = {
+                "items": [{"header": "Cache-Control", "value": cache_control, "override": True}]
+            }
+        return aws.cloudfront.ResponseHeadersPolicy(
+            name,
+            name=policy_name,
+            security_headers_config={
+                "strict_transport_security": {
+                    "access_control_max_age_sec": HSTS_MAX_AGE,
+                    "include_subdomains": True,
+                    "preload": args.hsts_preload,
+                    "override": True,
+                },
+                "content_type_options": {"override": True},
+                "frame_options": {"frame_option": "DENY", "override": True},
+                "referrer_policy": {
+                    "referrer_policy": "strict-origin-when-cross-origin",
+                    "override": True,
+                },
+                "content_security_policy": {
+                    "content_security_policy": args.content_security_policy,
+                    "override": True,
+                },
+            },
+            cors_config=cors_config,
+            custom_headers_config=custom_headers,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

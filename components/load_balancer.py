@@ -1,0 +1,357 @@
+"""LoadBalancer: the API's public entry point.
+
+Creates:
+- a security group admitting 443 (and 80, for the redirect) from the internet or only from
+  configured ranges, or 443 only from CloudFront's origin-facing prefix list; its one egress rule
+  goes to the API workload group on the target port;
+- an internet-facing ALB in the public subnets: invalid header fields dropped, deletion
+  protection by config, access logs to a private SSE-S3 bucket with lifecycle expiry;
+- an HTTPS listener (TLS 1.3 policy, ACM certificate) adding HSTS, nosniff, X-Frame-Options
+  DENY and a locked-down CSP to every response, and an HTTP listener that only redirects;
+- the API target group (ip targets, readiness health check, short deregistration delay);
+- when CloudFront fronts the API, a random origin-verify secret: CloudFront sends it as a header,
+  the ALB's WAF exempts those requests from its per-IP limit and, when only CloudFront may
+  connect, the listener forwards nothing else;
+- a regional WAF web ACL (components/waf.py) associated with the ALB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.buckets import deny_insecure_transport, private_bucket
+from components.waf import WebAcl, WebAclArgs
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+ACCESS_LOG_PREFIX = "alb"
+HSTS_MAX_AGE = 31536000  # one year: the minimum the HSTS preload list accepts
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerArgs:
+    """Inputs of LoadBalancer."""
+
+    name_prefix: str
+    """Prefix of physical names (`webstack-prod`)."""
+    vpc_id: pulumi.Input[str]
+    """The VPC of the ALB and its targets."""
+    public_subnet_ids: pulumi.Input[Sequence[str]]
+    """Subnets the ALB lives in (one per AZ)."""
+    target_security_group_id: pulumi.Input[str]
+    """The API workload's security group: the only place the ALB may send traffic."""
+    target_port: int
+    """The API container port the target group sends traffic to."""
+    certificate_arn: pulumi.Input[str]
+    """A validated regional ACM certificate for `api_hostname`."""
+    api_hostname: str
+    """The hostname clients (and CloudFront) use for the API."""
+    health_check_path: str = "/api/ready"
+    """Readiness path of the API."""
+    health_check_interval_seconds: int = 30
+    """Seconds between health checks."""
+    health_check_timeout_seconds: int = 5
+    """Seconds before a health check counts as failed."""
+    healthy_threshold: int = 2
+    """Consecutive successes before a target receives traffic."""
+    unhealthy_threshold: int = 2
+    """Consecutive failures before a target is taken out."""
+    deregistration_delay_seconds: int = 30
+    """Seconds a deregistering target keeps its in-flight requests."""
+    ingress_cidrs: tuple[str, ...] = ()
+    """IPv4 ranges admitted on 80 and 443 (`0.0.0.0/0` for the internet); ignored with
+    `cloudfront_only`."""
+    cloudfront_only: bool = False
+    """Admit only CloudFront (prefix list, 443) and forward only requests with the secret."""
+    behind_cloudfront: bool = False
+    """CloudFront also fronts the API: create the origin-verify secret."""
+    hsts_preload: bool = False
+    """Add `preload` to the HSTS header."""
+    waf_rate_limit: int = 2000
+    """Requests per client IP per 5 minutes."""
+    waf_log_retention_days: int = 90
+    """Retention of the WAF log group."""
+    access_log_expiration_days: int = 90
+    """Days access logs are kept."""
+    deletion_protection: bool = True
+    """Refuse deletion of the ALB (the stack's `protect`)."""
+
+
+def hsts_value(preload: bool) -> str:
+    """The Strict-Transport-Security header: a year, all subdomains, optional preload."""
+    return f"max-age={HSTS_MAX_AGE}; includeSubDomains" + ("; preload" if preload else "")
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """The API's ALB with its listeners, target group, security group, logs and WAF."""
+
+    alb_security_group_id: pulumi.Output[str]
+    alb_arn_suffix: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
+    target_group_arn_suffix: pulumi.Output[str]
+    https_listener_arn: pulumi.Output[str]
+    deregistration_delay_seconds: int
+    api_hostname: str
+    origin_verify_secret: pulumi.Output[str] | None
+    """Secret value of the `X-Origin-Verify` header CloudFront must send (None without CDN)."""
+
+    def __init__(
+        self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("webstack:edge:LoadBalancer", name, None, opts)
+        if not args.cloudfront_only and not args.ingress_cidrs:
+            raise ValueError("LoadBalancer needs ingress_cidrs unless cloudfront_only is set")
+        if args.cloudfront_only and not args.behind_cloudfront:
+            raise ValueError("cloudfront_only needs behind_cloudfront")
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOptions(parent=self)
+
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="Public entry to the API load balancer",
+            tags={"Name": f"{args.name_prefix}-alb"},
+            opts=child,
+        )
+        self._ingress(name, args, sg, invoke)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress-api",
+            security_group_id=sg.id,
+            description="To the API tasks on their container port",
+            ip_protocol="tcp",
+            from_port=args.target_port,
+            to_port=args.target_port,
+            referenced_security_group_id=args.target_security_group_id,
+            opts=child,
+        )
+
+        logs = private_bucket(
+            f"{name}-access-logs",
+            parent=self,
+            versioned=False,
+            expiration_days=args.access_log_expiration_days,
+            protect=args.deletion_protection,
+        )
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        # us-east-1 and every region older than August 2022 deliver ALB logs from a regional
+        # ELB account; aws.elb.get_service_account knows it (and fails loudly in a newer region,
+        # which would need the logdelivery.elasticloadbalancing.amazonaws.com principal).
+        elb_account_arn = aws.elb.get_service_account_output(opts=invoke).arn
+        logs_policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=logs.bucket,
+            policy=pulumi.Output.all(logs.arn, account_id, elb_account_arn).apply(
+                lambda v: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "AllowElbLogDelivery",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": v[2]},
+                                "Action": "s3:PutObject",
+                                "Resource": f"{v[0]}/{ACCESS_LOG_PREFIX}/AWSLogs/{v[1]}/*",
+                            },
+                            deny_insecure_transport(v[0]),
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
+
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            ip_address_type="ipv4",
+            security_groups=[sg.id],
+            subnets=args.public_subnet_ids,
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=logs.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
+            ),
+            tags={"Name": f"{args.name_prefix}-api"},
+            # ELB checks that it can write to the bucket when logging is switched on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
+        )
+
+        target_group = aws.lb.TargetGroup(
+            f"{name}-api",
+            target_type="ip",
+            protocol="HTTP",
+            port=args.target_port,
+            vpc_id=args.vpc_id,
+            deregistration_delay=args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=args.health_check_path,
+                matcher="200",
+                interval=args.health_check_interval_seconds,
+                timeout=args.health_check_timeout_seconds,
+                healthy_threshold=args.healthy_threshold,
+                unhealthy_threshold=args.unhealthy_threshold,
+            ),
+            tags={"Name": f"{args.name_prefix}-api"},
+            opts=child,
+        )
+
+        aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
+                )
+            ],
+            opts=child,
+        )
+
+        forward = aws.lb.ListenerDefaultActionArgs(
+            type="forward", target_group_arn=target_group.arn
+        )
+        refuse = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                content_type="text/plain", message_body="Forbidden", status_code="403"
+            ),
+        )
+        https = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=args.certificate_arn,
+            default_actions=[refuse if args.cloudfront_only else forward],
+            routing_http_response_strict_transport_security_header_value=hsts_value(
+                args.hsts_preload
+            ),
+            routing_http_response_x_content_type_options_header_value="nosniff",
+            routing_http_response_x_frame_options_header_value="DENY",
+            # The API serves JSON: nothing in it may load, run or be framed.
+            routing_http_response_content_security_policy_header_value=(
+                "default-src 'none'; frame-ancestors 'none'"
+            ),
+            routing_http_response_server_enabled=False,
+            # CORS is not set here: an ALB can only send one static Allow-Origin, so the API
+            # answers CORS itself from ALLOWED_ORIGINS (the stack's edge.allowedOrigins).
+            opts=child,
+        )
+
+        self.origin_verify_secret = None
+        exempt: tuple[str, pulumi.Input[str]] | None = None
+        if args.behind_cloudfront:
+            secret = random.RandomPassword(
+                f"{name}-origin-verify", length=48, special=False, opts=child
+            ).result
+            self.origin_verify_secret = secret
+            exempt = (ORIGIN_VERIFY_HEADER, secret)
+        if args.cloudfront_only and self.origin_verify_secret is not None:
+            # The prefix list admits every CloudFront distribution, not only ours; the secret
+            # header tells ours apart.
+            aws.lb.ListenerRule(
+                f"{name}-from-cloudfront",
+                listener_arn=https.arn,
+                priority=10,
+                conditions=[
+                    aws.lb.ListenerRuleConditionArgs(
+                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                            http_header_name=ORIGIN_VERIFY_HEADER,
+                            values=[self.origin_verify_secret],
+                        )
+                    )
+                ],
+                actions=[
+                    aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
+                ],
+                opts=child,
+            )
+
+        waf = WebAcl(
+            f"{name}-waf",
+            WebAclArgs(
+                name_prefix=args.name_prefix,
+                scope="REGIONAL",
+                rate_limit=args.waf_rate_limit,
+                log_retention_days=args.waf_log_retention_days,
+                rate_limit_exempt_header=exempt,
+            ),
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=waf.arn, opts=child
+        )
+
+        self.alb_security_group_id = sg.id
+        self.alb_arn_suffix = alb.arn_suffix
+        self.alb_dns_name = alb.dns_name
+        self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix
+        self.https_listener_arn = https.arn
+        self.deregistration_delay_seconds = args.deregistration_delay_seconds
+        self.api_hostname = args.api_hostname
+        self.register_outputs(
+            {
+                "alb_security_group_id": self.alb_security_group_id,
+                "alb_arn_suffix": self.alb_arn_suffix,
+                "alb_dns_name": self.alb_dns_name,
+                "target_group_arn": self.target_group_arn,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
+                "https_listener_arn": self.https_listener_arn,
+            }
+        )
+
+    def _ingress(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        sg: aws.ec2.SecurityGroup,
+        invoke: pulumi.InvokeOptions,
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        if args.cloudfront_only:
+            prefix_list = aws.ec2.get_managed_prefix_list_output(
+                name=CLOUDFRONT_PREFIX_LIST, opts=invoke
+            )
+            # 443 only: the list weighs ~55 rules against the group's quota of 60, so a second
+            # port would not fit, and CloudFront reaches this origin over HTTPS only.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-ingress-cloudfront-443",
+                security_group_id=sg.id,
+                description="HTTPS from CloudFront origin-facing servers",
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                prefix_list_id=prefix_list.id,
+                opts=child,
+            )
+            return
+        for cidr in args.ingress_cidrs:
+            for port in (443, 80):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-ingress-{cidr.replace('/', '-')}-{port}",
+                    security_group_id=sg.id,
+                    description="HTTPS" if port == 443 else "HTTP (redirected to HTTPS)",
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
+                    opts=child,
+                )

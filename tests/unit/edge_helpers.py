@@ -1,0 +1,26 @@
+"""Helpers for the edge tests: config variants and provider regions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.stackfile import load_stack_config
+
+
+def edge_section(stack: str, **changes: Any) -> dict[str, Any]:
+    """The committed `webstack:edge` section of `stack` with changes (None drops a key)."""
+    config, _ = load_stack_config(stack)
+    section = {**json.loads(config["webstack:edge"]), **changes}
+    return {k: v for k, v in section.items() if v is not None}
+
+
+def edge_variant(stack: str, **changes: Any) -> Evaluation:
+    """Evaluate `stack` with its edge section changed."""
+    return evaluate(stack, overrides={"webstack:edge": edge_section(stack, **changes)})
+
+
+def provider_region(ev: Evaluation, resource: Resource) -> str:
+    """The region of the AWS provider a resource was created through."""
+    return str(ev.by_urn(resource.provider_urn).inputs["region"])

@@ -1,0 +1,281 @@
+"""The frontend in both stacks: private bucket, CloudFront, caching, headers, SPA fallback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+from components.frontend import viewer_request_code
+from tests.helpers import assert_problem, problems_of
+from tests.unit.edge_helpers import edge_section, edge_variant, provider_region
+from tools.mockcloud import Evaluation, Resource
+
+DIST = "aws:cloudfront/distribution:Distribution"
+HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
+YEAR = 31536000
+
+
+def distribution(ev: Evaluation) -> dict[str, Any]:
+    return ev.one(DIST).inputs
+
+
+def behaviours(ev: Evaluation) -> dict[str, dict[str, Any]]:
+    d = distribution(ev)
+    return {"default": d["defaultCacheBehavior"]} | {
+        b["pathPattern"]: b for b in d.get("orderedCacheBehaviors", [])
+    }
+
+
+def by_id(ev: Evaluation, type_: str, id_: str) -> Resource:
+    (found,) = [r for r in ev.of_type(type_) if r.outputs["id"] == id_]
+    return found
+
+
+def bucket_child(ev: Evaluation, type_: str) -> dict[str, Any]:
+    name = ev.one("aws:s3/bucket:Bucket", "frontend-bucket").outputs["bucket"]
+    (found,) = [r.inputs for r in ev.of_type(type_) if r.inputs["bucket"] == name]
+    return found
+
+
+def test_bucket_is_private_encrypted_and_versioned(stack: Evaluation) -> None:
+    block = bucket_child(stack, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(
+        block[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    sse = bucket_child(
+        stack,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    )
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    versioning = bucket_child(stack, "aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    ownership = bucket_child(stack, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    assert stack.one("aws:s3/bucket:Bucket", "frontend-bucket").protect is (stack.stack == "prod")
+
+
+def test_only_this_distribution_may_read_and_only_over_tls(stack: Evaluation) -> None:
+    policy = json.loads(bucket_child(stack, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    allow, deny = policy["Statement"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": stack.one(DIST).outputs["arn"]}}
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert stack.outputs["frontendBucketName"] == allow["Resource"].split(":::")[1][:-2]
+
+
+def test_distribution_reads_s3_through_origin_access_control(stack: Evaluation) -> None:
+    (origin,) = distribution(stack)["origins"]
+    oac = stack.one("aws:cloudfront/originAccessControl:OriginAccessControl")
+    assert origin["originAccessControlId"] == oac.outputs["id"]
+    assert oac.inputs["signingBehavior"] == "always" and oac.inputs["signingProtocol"] == "sigv4"
+    bucket = stack.one("aws:s3/bucket:Bucket", "frontend-bucket")
+    assert origin["domainName"] == bucket.outputs["bucketRegionalDomainName"]
+
+
+def test_viewers_get_modern_tls_http3_and_compression(stack: Evaluation) -> None:
+    d = distribution(stack)
+    domain = {"staging": "staging.example.com", "prod": "example.com"}[stack.stack]
+    assert sorted(d["aliases"]) == sorted([domain, f"www.{domain}"])
+    assert d["httpVersion"] == "http2and3" and d["isIpv6Enabled"] is True
+    cert = d["viewerCertificate"]
+    assert cert["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert cert["sslSupportMethod"] == "sni-only"
+    for b in behaviours(stack).values():
+        assert b["viewerProtocolPolicy"] == "redirect-to-https"
+        assert b["compress"] is True
+
+
+def test_cloudfront_certificate_is_validated_in_us_east_1(stack: Evaluation) -> None:
+    validation = stack.one(
+        "aws:acm/certificateValidation:CertificateValidation", "certificates-cdn-validation"
+    )
+    cert = stack.one("aws:acm/certificate:Certificate", "certificates-cdn")
+    assert (
+        distribution(stack)["viewerCertificate"]["acmCertificateArn"]
+        == (validation.outputs["certificateArn"])
+    )
+    assert provider_region(stack, cert) == provider_region(stack, validation) == "us-east-1"
+    assert cert.outputs["arn"].startswith("arn:aws:acm:us-east-1:")
+
+
+def test_hashed_assets_are_cached_a_year_and_html_revalidates(stack: Evaluation) -> None:
+    b = behaviours(stack)
+    assets_cache = by_id(stack, CACHE, b["/assets/*"]["cachePolicyId"]).inputs
+    assert assets_cache["minTtl"] == assets_cache["defaultTtl"] == YEAR
+    html_cache = by_id(stack, CACHE, b["default"]["cachePolicyId"]).inputs
+    assert html_cache["minTtl"] == 0 and html_cache["defaultTtl"] == 0
+
+    def cache_control(behaviour: dict[str, Any]) -> str:
+        policy = by_id(stack, HEADERS, behaviour["responseHeadersPolicyId"]).inputs
+        (item,) = policy["customHeadersConfig"]["items"]
+        assert item["header"] == "Cache-Control" and item["override"] is True
+        return str(item["value"])
+
+    assert cache_control(b["/assets/*"]) == f"public, max-age={YEAR}, immutable"
+    assert cache_control(b["default"]) == "no-cache"
+    for policy in (assets_cache, html_cache):
+        key = policy["parametersInCacheKeyAndForwardedToOrigin"]
+        assert key["cookiesConfig"]["cookieBehavior"] == "none"
+        assert key["queryStringsConfig"]["queryStringBehavior"] == "none"
+        assert key["enableAcceptEncodingBrotli"] and key["enableAcceptEncodingGzip"]
+
+
+def test_every_static_response_carries_the_security_headers(stack: Evaluation) -> None:
+    for behaviour in behaviours(stack).values():
+        policy = by_id(stack, HEADERS, behaviour["responseHeadersPolicyId"]).inputs
+        sec = policy["securityHeadersConfig"]
+        hsts = sec["strictTransportSecurity"]
+        assert hsts["accessControlMaxAgeSec"] == YEAR and hsts["includeSubdomains"] is True
+        assert hsts["preload"] is (stack.stack == "prod")
+        assert sec["contentTypeOptions"]["override"] is True
+        assert sec["frameOptions"]["frameOption"] == "DENY"
+        assert sec["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+        csp = sec["contentSecurityPolicy"]["contentSecurityPolicy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_cors_allows_exactly_the_configured_origins(stack: Evaluation) -> None:
+    expected = stack.outputs["allowedOrigins"]
+    assert expected and all(o.startswith("https://") for o in expected)
+    for behaviour in behaviours(stack).values():
+        cors = by_id(stack, HEADERS, behaviour["responseHeadersPolicyId"]).inputs["corsConfig"]
+        assert cors["accessControlAllowOrigins"]["items"] == expected
+        assert cors["accessControlAllowCredentials"] is False
+        assert cors["originOverride"] is True
+
+
+def test_csp_and_origins_follow_config() -> None:
+    csp = "default-src 'self'; img-src 'self' https://images.example.com"
+    origins = ["https://example.com", "https://admin.example.com"]
+    ev = edge_variant("prod", contentSecurityPolicy=csp, allowedOrigins=origins)
+    policy = by_id(ev, HEADERS, behaviours(ev)["default"]["responseHeadersPolicyId"]).inputs
+    assert policy["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"] == csp
+    assert policy["corsConfig"]["accessControlAllowOrigins"]["items"] == origins
+    assert ev.outputs["allowedOrigins"] == origins
+
+
+def test_no_origins_is_rejected() -> None:
+    problems = problems_of("staging", edge=edge_section("staging", allowedOrigins=[]))
+    assert_problem(problems, "webstack:edge.allowedOrigins", "staging", "at least one origin")
+
+
+def test_spa_fallback_never_rewrites_errors(stack: Evaluation) -> None:
+    assert not distribution(stack).get("customErrorResponses")
+    b = behaviours(stack)
+    (association,) = b["default"]["functionAssociations"]
+    function = stack.one("aws:cloudfront/function:Function")
+    assert association == {"eventType": "viewer-request", "functionArn": function.outputs["arn"]}
+    assert function.inputs["runtime"] == "cloudfront-js-2.0" and function.inputs["publish"]
+    assert not b["/assets/*"].get("functionAssociations")
+
+
+def test_api_through_the_cdn() -> None:
+    ev = edge_variant("prod", apiViaCdn=True)
+    d = distribution(ev)
+    api_origin = next(o for o in d["origins"] if o["originId"] == "api")
+    assert api_origin["domainName"] == "api.example.com"
+    custom = api_origin["customOriginConfig"]
+    assert custom["originProtocolPolicy"] == "https-only"
+    assert custom["originSslProtocols"] == ["TLSv1.2"]
+    secret = ev.one(
+        "random:index/randomPassword:RandomPassword", "load-balancer-origin-verify"
+    ).outputs["result"]
+    assert api_origin["customHeaders"] == [{"name": "X-Origin-Verify", "value": secret}]
+    assert "origins" in ev.one(DIST).secret_inputs
+
+    api = behaviours(ev)["/api/*"]
+    assert api["targetOriginId"] == "api"
+    assert {"POST", "PUT", "PATCH", "DELETE"} <= set(api["allowedMethods"])
+    # No function and no error rewriting on the API path: its 4xx/5xx reach the client.
+    assert not api.get("functionAssociations") and not d.get("customErrorResponses")
+    assert api["cachePolicyId"] and api["originRequestPolicyId"]
+    api_headers = by_id(ev, HEADERS, api["responseHeadersPolicyId"]).inputs
+    assert "corsConfig" not in api_headers and "customHeadersConfig" not in api_headers
+    assert api_headers["securityHeadersConfig"]["strictTransportSecurity"]["preload"] is True
+
+    acl = ev.one("aws:wafv2/webAcl:WebAcl", "frontend-waf-acl")
+    assert acl.inputs["scope"] == "CLOUDFRONT"
+    assert d["webAclId"] == acl.outputs["arn"]
+    assert provider_region(ev, acl) == "us-east-1"
+    group = ev.one("aws:cloudwatch/logGroup:LogGroup", "frontend-waf-logs")
+    assert provider_region(ev, group) == "us-east-1"
+    assert group.inputs["name"].startswith("aws-waf-logs-")
+
+
+def test_without_the_api_the_cdn_has_no_api_path_or_waf(stack: Evaluation) -> None:
+    assert "/api/*" not in behaviours(stack)
+    assert [o["originId"] for o in distribution(stack)["origins"]] == ["s3-frontend"]
+    assert "webAclId" not in distribution(stack)
+
+
+def test_frontend_handles_are_exported(stack: Evaluation) -> None:
+    dist = stack.one(DIST)
+    assert stack.outputs["distributionId"] == dist.outputs["id"]
+    assert stack.outputs["distributionDomainName"] == dist.outputs["domainName"]
+    assert stack.outputs["frontendBucketName"]
+
+
+# -- the CloudFront Function, executed ---------------------------------------------------------
+
+NODE = shutil.which("node")
+
+
+def run_function(host: str, uri: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    event = {
+        "request": {
+            "method": "GET",
+            "uri": uri,
+            "querystring": query or {},
+            "headers": {"host": {"value": host}},
+        }
+    }
+    script = (
+        viewer_request_code("example.com")
+        + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
+    )
+    assert NODE is not None
+    done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout))
+
+
+needs_node = pytest.mark.skipif(NODE is None, reason="node runs the CloudFront Function")
+
+
+@needs_node
+def test_function_redirects_www_to_the_apex_keeping_path_and_query() -> None:
+    query = {
+        "a": {"value": "1"},
+        "b": {"value": "2", "multiValue": [{"value": "2"}, {"value": "3"}]},
+    }
+    response = run_function("www.example.com", "/pricing", query)
+    assert response["statusCode"] == 301
+    assert response["headers"]["location"]["value"] == "https://example.com/pricing?a=1&b=2&b=3"
+
+
+@needs_node
+@pytest.mark.parametrize(
+    ("uri", "served"),
+    [
+        ("/", "/index.html"),
+        ("/settings/profile", "/index.html"),
+        ("/index.html", "/index.html"),
+        ("/favicon.ico", "/favicon.ico"),
+        ("/robots.txt", "/robots.txt"),
+    ],
+)
+def test_function_serves_index_for_client_routes_only(uri: str, served: str) -> None:
+    response = run_function("example.com", uri)
+    assert "statusCode" not in response
+    assert response["uri"] == served

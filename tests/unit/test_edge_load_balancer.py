@@ -1,0 +1,280 @@
+"""The API's load balancer in both stacks: TLS, headers, target group, ingress, logs, WAF."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.unit.edge_helpers import edge_variant
+from tools.mockcloud import Evaluation, Resource
+
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+TG = "aws:lb/targetGroup:TargetGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+WAF = "aws:wafv2/webAcl:WebAcl"
+
+
+def listener(ev: Evaluation, port: int) -> Resource:
+    (found,) = [r for r in ev.of_type(LISTENER) if r.inputs["port"] == port]
+    return found
+
+
+def alb_sg(ev: Evaluation) -> Resource:
+    return ev.one("aws:ec2/securityGroup:SecurityGroup", "load-balancer-sg")
+
+
+def test_alb_is_public_in_the_public_subnets(stack: Evaluation) -> None:
+    alb = stack.one(ALB)
+    assert alb.inputs["internal"] is False
+    assert alb.inputs["loadBalancerType"] == "application"
+    assert sorted(alb.inputs["subnets"]) == sorted(stack.outputs["publicSubnetIds"])
+    assert alb.inputs["securityGroups"] == [alb_sg(stack).outputs["id"]]
+    assert alb.inputs["dropInvalidHeaderFields"] is True
+    assert alb.inputs["enableDeletionProtection"] is (stack.stack == "prod")
+
+
+def test_https_listener_uses_tls13_and_the_validated_certificate(stack: Evaluation) -> None:
+    https = listener(stack, 443)
+    assert https.inputs["protocol"] == "HTTPS"
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    validation = stack.one(
+        "aws:acm/certificateValidation:CertificateValidation", "certificates-api-validation"
+    )
+    assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
+    (action,) = https.inputs["defaultActions"]
+    assert action["type"] == "forward"
+    assert action["targetGroupArn"] == stack.one(TG).outputs["arn"]
+
+
+def test_http_listener_only_redirects_to_https(stack: Evaluation) -> None:
+    (action,) = listener(stack, 80).inputs["defaultActions"]
+    assert action["type"] == "redirect"
+    assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}
+
+
+def test_https_listener_adds_security_headers(stack: Evaluation) -> None:
+    inputs = listener(stack, 443).inputs
+    hsts = inputs["routingHttpResponseStrictTransportSecurityHeaderValue"]
+    assert hsts.startswith("max-age=31536000; includeSubDomains")
+    assert hsts.endswith("; preload") is (stack.stack == "prod")
+    assert inputs["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
+    assert inputs["routingHttpResponseXFrameOptionsHeaderValue"] == "DENY"
+    assert inputs["routingHttpResponseServerEnabled"] is False
+    # A static Allow-Origin at the ALB would bypass the API's allow-list.
+    assert not any(k.startswith("routingHttpResponseAccessControl") for k in inputs)
+
+
+def test_target_group_probes_readiness_and_drains_quickly(stack: Evaluation) -> None:
+    tg = stack.one(TG).inputs
+    assert tg["targetType"] == "ip"
+    assert tg["port"] == 3000 and tg["protocol"] == "HTTP"
+    assert tg["deregistrationDelay"] == 30
+    check = tg["healthCheck"]
+    assert check["path"] == "/api/ready"
+    assert check["interval"] == 30
+    assert check["healthyThreshold"] == 2 and check["unhealthyThreshold"] == 2
+    assert check["timeout"] < check["interval"]
+    assert check["matcher"] == "200" and check["port"] == "traffic-port"
+
+
+def test_health_check_and_drain_follow_config() -> None:
+    ev = edge_variant(
+        "staging",
+        healthCheck={"path": "/api/health", "intervalSeconds": 10, "healthyThreshold": 3},
+        deregistrationDelaySeconds=45,
+    )
+    tg = ev.one(TG).inputs
+    assert tg["healthCheck"]["path"] == "/api/health"
+    assert tg["healthCheck"]["interval"] == 10
+    assert tg["healthCheck"]["healthyThreshold"] == 3
+    assert tg["deregistrationDelay"] == 45
+
+
+def test_alb_admits_the_internet_on_443_and_80_only(stack: Evaluation) -> None:
+    sg_id = alb_sg(stack).outputs["id"]
+    rules = [r.inputs for r in stack.of_type(INGRESS) if r.inputs["securityGroupId"] == sg_id]
+    assert sorted((r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in rules) == [
+        (80, 80, "0.0.0.0/0"),
+        (443, 443, "0.0.0.0/0"),
+    ]
+
+
+def test_alb_egress_goes_only_to_the_api_tasks(stack: Evaluation) -> None:
+    sg = alb_sg(stack)
+    assert not sg.inputs.get("egress")
+    api_sg = stack.one("aws:ec2/securityGroup:SecurityGroup", "workloads-api").outputs["id"]
+    rules = [
+        r.inputs for r in stack.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.outputs["id"]
+    ]
+    assert rules == [
+        {
+            "securityGroupId": sg.outputs["id"],
+            "description": rules[0]["description"],
+            "ipProtocol": "tcp",
+            "fromPort": 3000,
+            "toPort": 3000,
+            "referencedSecurityGroupId": api_sg,
+        }
+    ]
+
+
+def test_ingress_restricted_to_configured_ranges() -> None:
+    cidrs = ["198.51.100.0/24", "203.0.113.0/24"]
+    ev = edge_variant("prod", ingress="cidrs", ingressCidrs=cidrs)
+    sg_id = alb_sg(ev).outputs["id"]
+    rules = [r.inputs for r in ev.of_type(INGRESS) if r.inputs["securityGroupId"] == sg_id]
+    assert sorted((r["cidrIpv4"], r["fromPort"]) for r in rules) == [
+        (c, p) for c in cidrs for p in (80, 443)
+    ]
+
+
+def test_cloudfront_only_ingress_needs_the_origin_secret() -> None:
+    ev = edge_variant("prod", ingress="cloudfront", apiViaCdn=True)
+    sg_id = alb_sg(ev).outputs["id"]
+    (rule,) = [r.inputs for r in ev.of_type(INGRESS) if r.inputs["securityGroupId"] == sg_id]
+    assert rule["fromPort"] == rule["toPort"] == 443
+    assert rule["prefixListId"].startswith("pl-") and "cidrIpv4" not in rule
+    # Anything else reaching the listener (another CloudFront distribution) gets a 403.
+    (default,) = listener(ev, 443).inputs["defaultActions"]
+    assert default["type"] == "fixed-response" and default["fixedResponse"]["statusCode"] == "403"
+    (forward,) = ev.of_type("aws:lb/listenerRule:ListenerRule")
+    (condition,) = forward.inputs["conditions"]
+    secret = ev.one(
+        "random:index/randomPassword:RandomPassword", "load-balancer-origin-verify"
+    ).outputs["result"]
+    assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
+    assert "conditions" in forward.secret_inputs
+    assert forward.inputs["actions"][0]["targetGroupArn"] == ev.one(TG).outputs["arn"]
+
+
+def bucket_children(ev: Evaluation, bucket: str, type_: str) -> dict[str, Any]:
+    name = ev.one("aws:s3/bucket:Bucket", bucket).outputs["bucket"]
+    (found,) = [r.inputs for r in ev.of_type(type_) if r.inputs["bucket"] == name]
+    return found
+
+
+def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
+    bucket = stack.one("aws:s3/bucket:Bucket", "load-balancer-access-logs")
+    logs = stack.one(ALB).inputs["accessLogs"]
+    assert logs["enabled"] is True and logs["bucket"] == bucket.outputs["bucket"]
+    assert bucket.protect is (stack.stack == "prod")
+    name = "load-balancer-access-logs"
+    sse = bucket_children(
+        stack,
+        name,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    )
+    assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    block = bucket_children(stack, name, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(
+        block[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    (rule,) = bucket_children(
+        stack, name, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )["rules"]
+    assert rule["expiration"]["days"] == {"staging": 30, "prod": 365}[stack.stack]
+
+
+def test_access_log_bucket_policy_admits_only_elb_delivery(stack: Evaluation) -> None:
+    policy = json.loads(
+        bucket_children(stack, "load-balancer-access-logs", "aws:s3/bucketPolicy:BucketPolicy")[
+            "policy"
+        ]
+    )
+    allow, deny = policy["Statement"]
+    arn = stack.one("aws:s3/bucket:Bucket", "load-balancer-access-logs").outputs["arn"]
+    assert allow["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == f"{arn}/alb/AWSLogs/123456789012/*"
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+
+
+def waf_rules(acl: Resource) -> dict[str, dict[str, Any]]:
+    return {r["Name"]: r for r in json.loads(acl.inputs["ruleJson"])}
+
+
+def test_alb_has_a_regional_waf_with_managed_rules_and_rate_limit(stack: Evaluation) -> None:
+    acl = stack.one(WAF)
+    assert acl.inputs["scope"] == "REGIONAL"
+    assert acl.inputs["defaultAction"] == {"allow": {}}
+    rules = waf_rules(acl)
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in rules.values()
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert managed == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+    }
+    rate = rules["rate-limit-per-ip"]
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
+    assert len({r["Priority"] for r in rules.values()}) == len(rules)
+    association = stack.one("aws:wafv2/webAclAssociation:WebAclAssociation")
+    assert association.inputs["resourceArn"] == stack.one(ALB).outputs["arn"]
+    assert association.inputs["webAclArn"] == acl.outputs["arn"]
+
+
+def test_waf_rate_limit_follows_config() -> None:
+    ev = edge_variant("staging", wafRateLimit=500)
+    rate = waf_rules(ev.one(WAF))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert rate["Limit"] == 500
+
+
+def test_waf_logs_to_a_retained_group_with_credentials_redacted(stack: Evaluation) -> None:
+    logging = stack.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    group = stack.one("aws:cloudwatch/logGroup:LogGroup", "load-balancer-waf-logs")
+    assert group.inputs["name"].startswith("aws-waf-logs-")
+    assert group.inputs["retentionInDays"] == {"staging": 30, "prod": 365}[stack.stack]
+    assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
+    redacted = {f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]}
+    assert {"authorization", "cookie"} <= redacted
+
+
+def test_api_via_cdn_exempts_only_our_distribution_from_the_alb_rate_limit() -> None:
+    ev = edge_variant("prod", apiViaCdn=True)
+    secret = ev.one(
+        "random:index/randomPassword:RandomPassword", "load-balancer-origin-verify"
+    ).outputs["result"]
+    rate = waf_rules(ev.one(WAF, "load-balancer-waf-acl"))["rate-limit-per-ip"]
+    match = rate["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["NotStatement"][
+        "Statement"
+    ]["ByteMatchStatement"]
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": "x-origin-verify"}}
+    assert match["SearchString"] == secret and match["PositionalConstraint"] == "EXACTLY"
+    # The secret never appears in plain state or WAF logs.
+    assert "ruleJson" in ev.one(WAF, "load-balancer-waf-acl").secret_inputs
+    logging = ev.one(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "load-balancer-waf-logging",
+    )
+    assert "x-origin-verify" in {
+        f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]
+    }
+    # Without the CDN in front the API stays open to direct clients.
+    (default,) = listener(ev, 443).inputs["defaultActions"]
+    assert default["type"] == "forward"
+
+
+@pytest.mark.parametrize("output", ["albArnSuffix", "targetGroupArnSuffix", "albDnsName", "apiUrl"])
+def test_alb_handles_are_exported(stack: Evaluation, output: str) -> None:
+    assert stack.outputs[output]
+    assert stack.outputs["albArnSuffix"] == stack.one(ALB).outputs["arnSuffix"]
+    assert (
+        stack.outputs["apiUrl"]
+        == f"https://api.{'staging.' if stack.stack == 'staging' else ''}example.com"
+    )
