@@ -29,14 +29,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import MANAGED_ENV_NAMES, ApiConfig, WorkerConfig, looks_secret
+from components.pool_budget import db_max_pool_size
 
 # The secrets the app cannot start without; external secrets come on top.
 REQUIRED_SECRETS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
-# Share of the database's max_connections the services' pools may take together; the rest is
-# left for migrations, the superuser reserve, consoles and a deployment's overlap.
-POOL_BUDGET_SHARE = 0.8
-# Below two connections a pool serialises every request behind one slow query.
-MIN_POOL_SIZE = 2
 # ECS rejects a stopTimeout above 120 s on Fargate.
 MAX_STOP_TIMEOUT_SECONDS = 120
 # Tagged images kept in ECR: enough rollback targets, bounded storage.
@@ -46,39 +42,6 @@ UNTAGGED_IMAGE_DAYS = 7
 WORKER_SCALE_OUT_COOLDOWN_SECONDS = 60
 WORKER_SCALE_IN_COOLDOWN_SECONDS = 600
 HTTPS, POSTGRES, REDIS = 443, 5432, 6379
-
-
-class PoolBudgetError(ValueError):
-    """The database cannot give every task a usable connection pool."""
-
-
-def db_max_pool_size(
-    *,
-    db_max_connections: int,
-    api_max_tasks: int,
-    worker_max_tasks: int,
-    min_pool_size: int,
-    max_pool_size: int,
-) -> int:
-    """DB_MAX_POOL_SIZE: the most per task so that all tasks at full scale fit the budget.
-
-    (api_max_tasks + worker_max_tasks) x pool <= POOL_BUDGET_SHARE x db_max_connections, capped
-    at `max_pool_size`. A budget that leaves a task fewer than max(MIN_POOL_SIZE,
-    min_pool_size) connections is an error naming the keys to change.
-    """
-    tasks = api_max_tasks + worker_max_tasks
-    fits = int(db_max_connections * POOL_BUDGET_SHARE) // tasks
-    floor = max(MIN_POOL_SIZE, min_pool_size)
-    if fits < floor:
-        raise PoolBudgetError(
-            f"webstack:api.maxCapacity ({api_max_tasks}) + webstack:worker.maxCapacity "
-            f"({worker_max_tasks}) = {tasks} tasks get only {fits} database connections each "
-            f"from {POOL_BUDGET_SHARE:.0%} of the database's max_connections "
-            f"({db_max_connections}), below the minimum pool of {floor} "
-            "(webstack:api.dbMinPoolSize, at least 2): lower the capacities or give the "
-            "database more connections"
-        )
-    return min(fits, max_pool_size)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,7 +104,8 @@ class ApiService(pulumi.ComponentResource):
         self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         _check_args(args)
-        # Before anything is registered: a budget that cannot work stops the program here.
+        # parse_stack_config already rejects a budget the configured instance class cannot
+        # carry; this raises only for a caller that wires in a database with fewer connections.
         pool_size = db_max_pool_size(
             db_max_connections=args.db_max_connections,
             api_max_tasks=args.api.max_capacity,

@@ -23,7 +23,8 @@ import pulumi
 
 from components.alarm_catalog import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
 from components.cache import CACHE_PARAMETER_FAMILIES, MAXMEMORY_POLICIES
-from components.database import INSTANCE_CLASS_MEMORY_GIB, POSTGRES_MAJORS
+from components.database import INSTANCE_CLASS_MEMORY_GIB, POSTGRES_MAJORS, max_connections
+from components.pool_budget import PoolBudgetError, db_max_pool_size
 
 PROJECT = "webstack"
 ENVIRONMENTS = ("staging", "prod")
@@ -1229,6 +1230,29 @@ def read_raw_config(namespace: str = PROJECT) -> dict[str, Any]:
     }
 
 
+def _check_pool_budget(
+    problems: _Problems, api: ApiConfig, worker: WorkerConfig, database: DatabaseConfig
+) -> None:
+    """Every API and worker task at full scale must get a usable pool from the database."""
+    known_class = database.instance_class in INSTANCE_CLASS_MEMORY_GIB
+    if not known_class or min(api.max_capacity, worker.max_capacity) < 1:
+        return  # already reported
+    try:
+        db_max_pool_size(
+            db_max_connections=max_connections(database.instance_class),
+            api_max_tasks=api.max_capacity,
+            worker_max_tasks=worker.max_capacity,
+            min_pool_size=api.db_min_pool_size,
+            max_pool_size=api.db_max_pool_size,
+        )
+    except PoolBudgetError as error:
+        problems.add(
+            "webstack:api.maxCapacity",
+            f"{error}; max_connections follows webstack:database.instanceClass "
+            f"({database.instance_class}): lower the capacities or choose a larger class",
+        )
+
+
 def parse_stack_config(
     stack: str,
     raw: Mapping[str, Any],
@@ -1267,6 +1291,7 @@ def parse_stack_config(
     cost_assumptions = _read_cost_assumptions(top.section("costAssumptions"))
     edge = _read_edge(top.section("edge"), environment)
     top.finish()
+    _check_pool_budget(problems, api, worker, database)
     problems.raise_if_any()
 
     tags = {

@@ -139,6 +139,7 @@ class Database(pulumi.ComponentResource):
     database_name: str
     app_username: str
     max_connections: int
+    client_rules: list[aws.vpc.SecurityGroupIngressRule]
     instance_identifier: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
@@ -159,7 +160,7 @@ class Database(pulumi.ComponentResource):
             tags={"Name": f"{args.name_prefix}-postgres"},
             opts=child,
         )
-        for i, client in enumerate(args.client_security_group_ids):
+        self.client_rules = [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-ingress-{i}",
                 security_group_id=sg.id,
@@ -170,6 +171,8 @@ class Database(pulumi.ComponentResource):
                 description="PostgreSQL from an application security group",
                 opts=child,
             )
+            for i, client in enumerate(args.client_security_group_ids)
+        ]
 
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",

@@ -11,7 +11,8 @@ Creates:
 - that log group, with retention;
 - an `aws.lambda_.Invocation` of `{"command": "up"}` whose triggers hash the migration files: a
   new or changed file re-runs it, and a failed migration fails it (the handler raises), which
-  stops `pulumi up` before anything that `depends_on` `invocation` (the API service).
+  stops `pulumi up` before anything that `depends_on` `invocation` (the API service). It waits
+  for its network path: its own egress rules and the database's ingress rules.
 
 The zip must exist before `pulumi preview/up`: run `make package` first.
 """
@@ -92,6 +93,8 @@ class MigrationJobArgs:
     """The Lambda zip; default build/migrations-lambda-<architecture>.zip."""
     migrations_dir: Path = MIGRATIONS_DIR
     """The SQL files whose hash triggers a run."""
+    database_client_rules: Sequence[pulumi.Resource] = ()
+    """The database's client ingress rules (one admits `security_group_id`); the run waits."""
 
 
 class MigrationJob(pulumi.ComponentResource):
@@ -126,7 +129,7 @@ class MigrationJob(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         function_name = f"{args.name_prefix}-migrations"
 
-        aws.vpc.SecurityGroupEgressRule(
+        to_database = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-database",
             security_group_id=args.security_group_id,
             referenced_security_group_id=args.database_security_group_id,
@@ -136,7 +139,7 @@ class MigrationJob(pulumi.ComponentResource):
             description="migrations to PostgreSQL",
             opts=child,
         )
-        aws.vpc.SecurityGroupEgressRule(
+        to_secrets_manager = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-secrets-manager",
             security_group_id=args.security_group_id,
             cidr_ipv4=args.secrets_manager_cidr,
@@ -264,7 +267,12 @@ class MigrationJob(pulumi.ComponentResource):
             function_name=function.name,
             input=json.dumps({"command": "up"}),
             triggers={"migrations": migrations_digest(args.migrations_dir)},
-            opts=child,
+            # Rules are separate resources that nothing else orders: without this a first
+            # `pulumi up` could run the migration before its network path exists, and fail.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[to_database, to_secrets_manager, *args.database_client_rules],
+            ),
         )
         self.function_name = function.name
         self.function_arn = function.arn

@@ -274,6 +274,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             ),
             log_retention_days=cfg.api.log_retention_days,
             package=migration_package,
+            database_client_rules=database.client_rules,
         ),
         opts=in_region,
     )

@@ -1,9 +1,7 @@
 """Alarms and notifications in both stacks: what exists, what it is wired to, from which config.
 
-The components run under the mock cloud with each stack's real StackConfig and stand-in
-handles for what the data tier, edge and services will provide (`observability`). Every
-assertion reads resources by type and property, so the same tests hold once the components are
-composed into the full stack (`tools.mockcloud.evaluate`).
+Everything runs against the full program (`tools.mockcloud.evaluate`), so the alarms watch the
+real load balancer, services, database, cache, CDN and migration function of each stack.
 """
 
 from __future__ import annotations
@@ -11,20 +9,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Mapping
 from typing import Any
 
-import pulumi
 import pytest
 
 from components.alarm_catalog import GIB, AlarmThresholds, db_connections, db_free_storage
-from components.alarms import Alarms, AlarmsArgs
-from components.config import load_stack_config as load_program_config
-from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
-from components.notifications import Notifications, NotificationsArgs
-from components.stack import make_providers, region_availability_zones
-from tests.conftest import STACKS
-from tools.mockcloud import Evaluation, Resource, run_program
+from components.config import StackConfig
+from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.stackfile import load_stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -32,98 +23,17 @@ TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 PROVIDER = "pulumi:providers:aws"
 
-# The handles other components will hand over; plain strings stand in for their outputs.
-REPLICAS = {"staging": [], "prod": ["webstack-prod-db-replica-1"]}
-CACHE_NODES = {
-    "staging": ["webstack-cache-001"],
-    "prod": ["webstack-cache-001", "webstack-cache-002"],
-}
+
+@pytest.fixture
+def ev(stack: Evaluation) -> Evaluation:
+    """Each committed stack in turn, fully composed."""
+    return stack
 
 
-def observability() -> dict[str, Any]:
-    """Notifications, DeploymentAlarms and Alarms wired as the composition will wire them."""
-    cfg = load_program_config(region_availability_zones)
-    providers = make_providers(cfg)
-    in_region = pulumi.ResourceOptions(providers={"aws": providers.regional})
-    a = cfg.alarms
-    notification_args = NotificationsArgs(
-        name_prefix=cfg.name_prefix,
-        critical_emails=a.critical_emails,
-        warning_emails=a.warning_emails,
-        critical_https_endpoint=a.critical_https_endpoint,
-        warning_https_endpoint=a.warning_https_endpoint,
-        protect=cfg.protect,
-    )
-    notifications = Notifications("notifications", notification_args, opts=in_region)
-    edge_topics = notifications.topics
-    if cfg.region != "us-east-1":
-        # Alarm actions cannot cross regions: CloudFront's alarm needs topics in us-east-1.
-        edge_topics = Notifications(
-            "notifications-us-east-1",
-            notification_args,
-            opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
-        ).topics
-    alb, tg = "app/webstack-alb/50dc6c495c0c9188", "targetgroup/webstack-api/73e2d6bc24d8a067"
-    deployment = DeploymentAlarms(
-        "deployment-alarms",
-        DeploymentAlarmsArgs(
-            name_prefix=cfg.name_prefix,
-            alb_arn_suffix=alb,
-            target_group_arn_suffix=tg,
-            topics=notifications.topics,
-            thresholds=a.thresholds,
-        ),
-        opts=in_region,
-    )
-    Alarms(
-        "alarms",
-        AlarmsArgs(
-            name_prefix=cfg.name_prefix,
-            topics=notifications.topics,
-            us_east_1_topics=edge_topics,
-            us_east_1_provider=providers.us_east_1,
-            alb_arn_suffix=alb,
-            target_group_arn_suffix=tg,
-            cluster_name=f"{cfg.name_prefix}-cluster",
-            api_service_name="api",
-            worker_service_name="worker",
-            api_min_tasks=2,
-            db_instance_identifier=f"{cfg.name_prefix}-db",
-            db_allocated_storage_gb=100,
-            db_max_connections=400,
-            db_replica_identifiers=REPLICAS[cfg.stack],
-            cache_member_cluster_ids=CACHE_NODES[cfg.stack],
-            distribution_id="E2EXAMPLE1234",
-            migration_function_name=f"{cfg.name_prefix}-migrate",
-            worker_log_group_name=f"/ecs/{cfg.name_prefix}/worker",
-            scheduler_failure_pattern=a.scheduler_failure_pattern,
-            monthly_budget_usd=a.monthly_budget_usd,
-            budget_scope_tag=("environment", cfg.environment),
-            thresholds=a.thresholds,
-            deployment_alarm_arns=deployment.alarm_arns,
-        ),
-        opts=in_region,
-    )
-    return {"deploymentAlarmNames": deployment.alarm_names}
-
-
-def run(
-    stack: str,
-    overrides: Mapping[str, Any] | None = None,
-    secret_overrides: Mapping[str, Any] | None = None,
-) -> Evaluation:
-    config, secret_keys = load_stack_config(stack, overrides, secret_overrides)
-    return run_program(stack, config, secret_keys, observability)
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[str, Evaluation]:
-    return {stack: run(stack) for stack in STACKS}
-
-
-@pytest.fixture(params=STACKS)
-def ev(request: pytest.FixtureRequest, runs: dict[str, Evaluation]) -> Evaluation:
-    return runs[request.param]
+def config_of(ev: Evaluation) -> StackConfig:
+    """The validated config the program ran with."""
+    assert ev.config is not None
+    return ev.config
 
 
 def alarms_config(stack: str) -> dict[str, Any]:
@@ -194,7 +104,7 @@ def test_every_signal_of_the_issue_has_its_alarm(ev: Evaluation) -> None:
 
 def test_replica_lag_is_watched_only_where_replicas_exist(ev: Evaluation) -> None:
     lag = [r for n, r in alarms(ev).items() if n.startswith("db-replica-lag-")]
-    assert len(lag) == len(REPLICAS[ev.stack])
+    assert len(lag) == config_of(ev).database.read_replicas
     assert all(r.inputs["metricName"] == "ReplicaLag" for r in lag)
 
 
@@ -224,6 +134,39 @@ def test_every_alarm_tells_its_severity_topic_on_alarm_and_ok(ev: Evaluation) ->
         assert region_of(ev, topic) == region_of(ev, alarm), f"{name}: action crosses regions"
 
 
+def test_alarms_watch_the_stacks_own_resources(ev: Evaluation) -> None:
+    o = ev.outputs
+    real = {
+        "LoadBalancer": {o["albArnSuffix"]},
+        "TargetGroup": {o["targetGroupArnSuffix"]},
+        "DBInstanceIdentifier": {
+            r.outputs["identifier"] for r in ev.of_type("aws:rds/instance:Instance")
+        },
+        "CacheClusterId": set(o["cacheMemberClusterIds"]),
+        "DistributionId": {o["distributionId"]},
+        "Region": {"Global"},
+        "FunctionName": {o["migrationFunctionName"]},
+        "ClusterName": {o["clusterName"]},
+        "ServiceName": {s.inputs["name"] for s in ev.of_type("aws:ecs/service:Service")},
+    }
+    watched: dict[str, set[str]] = {}
+    for alarm in ev.of_type(ALARM):
+        queries = alarm.inputs.get("metricQueries", [])
+        for dims in [
+            alarm.inputs.get("dimensions", {}),
+            *(q["metric"].get("dimensions", {}) for q in queries if "metric" in q),
+        ]:
+            for key, value in dims.items():
+                assert value in real[key], (alarm.inputs["name"], key, value)
+                watched.setdefault(key, set()).add(value)
+    assert watched == real, "every watched resource of the stack has its alarms"
+    log_filter = ev.one("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert log_filter.inputs["logGroupName"] == f"/ecs/webstack-{ev.stack}/worker"
+    assert log_filter.inputs["logGroupName"] in {
+        g.inputs["name"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")
+    }
+
+
 def test_every_alarm_says_what_to_do_and_how_to_read_gaps(ev: Evaluation) -> None:
     for name, alarm in alarms(ev).items():
         assert len(alarm.inputs["alarmDescription"]) > 60, name
@@ -241,7 +184,7 @@ def test_cloudfront_alarm_lives_in_us_east_1_with_a_topic_there(ev: Evaluation) 
 
 
 def test_outside_us_east_1_a_topic_pair_in_us_east_1_serves_cloudfront() -> None:
-    ev = run("staging", overrides={"aws:region": "eu-west-1"})
+    ev = evaluate("staging", overrides={"aws:region": "eu-west-1"})
     by_region: dict[str, set[str]] = {}
     for topic in ev.of_type(TOPIC):
         severity = topic.inputs["name"].rsplit("-", 1)[1]
@@ -283,7 +226,7 @@ def test_thresholds_are_the_stack_config(ev: Evaluation) -> None:
 
 def test_a_changed_threshold_reaches_its_alarm() -> None:
     config = {**alarms_config("prod"), "ecsCpuPercent": 65, "apiLatencyP95CriticalSeconds": 3.5}
-    by_name = alarms(run("prod", overrides={"webstack:alarms": config}))
+    by_name = alarms(evaluate("prod", overrides={"webstack:alarms": config}))
     assert by_name["api-cpu"].inputs["threshold"] == 65
     assert by_name["worker-cpu"].inputs["threshold"] == 65
     assert by_name["api-latency-p95-critical"].inputs["threshold"] == 3.5
@@ -353,9 +296,13 @@ def test_failed_scheduler_runs_are_counted_from_the_worker_log(ev: Evaluation) -
 
 
 def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(ev: Evaluation) -> None:
-    key = ev.one("aws:kms/key:Key")
+    (key,) = [
+        k
+        for k in ev.descendants(ev.one("webstack:observability:Notifications", "notifications"))
+        if k.type == "aws:kms/key:Key"
+    ]
     assert key.inputs["enableKeyRotation"] is True
-    assert key.protect is (load_stack_config(ev.stack)[0]["webstack:protect"] == "true")
+    assert key.protect is config_of(ev).protect
     statements = json.loads(key.inputs["policy"])["Statement"]
     services = {s for st in statements for s in st["Principal"].get("Service", [])}
     assert services >= {
@@ -400,7 +347,7 @@ def test_email_subscribers_come_from_config(ev: Evaluation) -> None:
 def test_https_endpoint_is_subscribed_as_a_secret() -> None:
     url = f"https://events.pagerduty.com/integration/{secrets.token_urlsafe(16)}/enqueue"
     config = {**alarms_config("prod"), "criticalHttpsEndpoint": url}
-    ev = run("prod", secret_overrides={"webstack:alarms": config})
+    ev = evaluate("prod", secret_overrides={"webstack:alarms": config})
     https = [s for s in ev.of_type(SUBSCRIPTION) if s.inputs["protocol"] == "https"]
     assert len(https) == 1
     assert https[0].inputs["endpoint"] == url and "endpoint" in https[0].secret_inputs
@@ -483,7 +430,7 @@ def test_the_offline_plan_lists_each_alarm_with_its_threshold_and_severity(
         line = describe(alarm)
         assert "threshold=" in line and "comparisonOperator=" in line, line
         assert re.search(r"alarmDescription=\[(critical|warning)\]", line), line
-    https = run(
+    https = evaluate(
         "prod",
         secret_overrides={
             "webstack:alarms": {

@@ -1,43 +1,30 @@
-"""ApiService in both committed stacks: image, cluster, tasks, rollouts, scaling, secrets, IAM.
+"""ApiService in both committed stacks: image, cluster, tasks, rollouts, scaling, secrets, IAM,
+and its wiring to the rest of the stack (migrations, deployment alarms, edge, database budget).
 
-The upstream components (Secrets, Database, Cache, Edge, MigrationJob, Alarms) are not in this
-branch yet, so `api_stacks` runs the real config, Network and WorkloadSecurityGroups plus
-stand-ins of the upstream resources, then the real ApiService. Every assertion finds what it
-checks by resource type and property, so it holds unchanged when the fixture becomes the full
-stack (`evaluate(stack)`); only `DB_MAX_CONNECTIONS` must then come from the database.
+Everything runs against the full program (`tools.mockcloud.evaluate`); only the wiring guards of
+the component itself are exercised in isolation.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-import pulumi
-import pulumi_aws as aws
 import pytest
 
 from components.api_service import (
     MAX_STOP_TIMEOUT_SECONDS,
-    POOL_BUDGET_SHARE,
     REQUIRED_SECRETS,
     ApiService,
     ApiServiceArgs,
-    PoolBudgetError,
-    db_max_pool_size,
 )
-from components.config import FARGATE_SIZES, StackConfig, looks_secret, parse_stack_config
-from components.config import load_stack_config as load_program_config
-from components.network import Network, NetworkArgs
-from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
-from components.stack import make_providers, region_availability_zones
-from tools import stackfile
-from tools.mockcloud import Evaluation, Resource, run_program
+from components.config import FARGATE_SIZES, StackConfig, looks_secret
+from components.database import max_connections
+from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
+from tests.helpers import committed
+from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.plan import tree_lines
-
-STACKS = stackfile.stack_names()
-DB_MAX_CONNECTIONS = 400
-EXTERNAL_SECRETS = ("STRIPE_SECRET_KEY", "SENTRY_DSN")
 
 SERVICE = "aws:ecs/service:Service"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
@@ -48,186 +35,29 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 TARGET = "aws:appautoscaling/target:Target"
 POLICY = "aws:appautoscaling/policy:Policy"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+KMS_KEY = "aws:kms/key:Key"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+# The logical names of the security groups the stack composes.
+SECURITY_GROUPS = {
+    "api": "workloads-api",
+    "worker": "workloads-worker",
+    "migrations": "workloads-migrations",
+    "alb": "load-balancer-sg",
+    "database": "database-sg",
+    "cache": "cache-sg",
+}
 
 
-# ---------------------------------------------------------------------------------------------
-# The fixture: real config, network and workload groups; stand-ins for the upstream handles.
+@pytest.fixture
+def ev(stack: Evaluation) -> Evaluation:
+    """Each committed stack in turn, fully composed."""
+    return stack
 
 
-def _standins(cfg: StackConfig, network: Network, opts: pulumi.ResourceOptions) -> dict[str, Any]:
-    """What Secrets, Database, Cache, Edge, MigrationJob and Alarms will hand to ApiService."""
-    sg = {
-        role: aws.ec2.SecurityGroup(
-            f"standin-{role}-sg",
-            vpc_id=network.vpc_id,
-            description=f"stand-in {role}",
-            tags={"Name": f"{cfg.name_prefix}-{role}"},
-            opts=opts,
-        ).id
-        for role in ("alb", "database", "cache")
-    }
-    key = aws.kms.Key("standin-secrets-key", enable_key_rotation=True, opts=opts)
-    secrets = {
-        env: aws.secretsmanager.Secret(
-            f"standin-{env.lower()}",
-            name=f"{cfg.name_prefix}/{env.lower()}",
-            kms_key_id=key.arn,
-            opts=opts,
-        ).arn
-        for env in (*REQUIRED_SECRETS, *EXTERNAL_SECRETS)
-    }
-    target_group = aws.lb.TargetGroup(
-        "standin-api-tg",
-        port=cfg.api.port,
-        protocol="HTTP",
-        target_type="ip",
-        vpc_id=network.vpc_id,
-        deregistration_delay="30",
-        opts=opts,
-    )
-    alarms = [
-        aws.cloudwatch.MetricAlarm(
-            "standin-target-5xx-rate",
-            name=f"{cfg.name_prefix}-api-target-5xx-rate",
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=3,
-            threshold=5,
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="errors",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        metric_name="HTTPCode_Target_5XX_Count",
-                        namespace="AWS/ApplicationELB",
-                        period=60,
-                        stat="Sum",
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="requests",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        metric_name="RequestCount",
-                        namespace="AWS/ApplicationELB",
-                        period=60,
-                        stat="Sum",
-                    ),
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate", expression="100 * errors / requests", return_data=True
-                ),
-            ],
-            opts=opts,
-        ),
-        aws.cloudwatch.MetricAlarm(
-            "standin-unhealthy-hosts",
-            name=f"{cfg.name_prefix}-api-unhealthy-hosts",
-            comparison_operator="GreaterThanThreshold",
-            evaluation_periods=2,
-            threshold=0,
-            metric_name="UnHealthyHostCount",
-            namespace="AWS/ApplicationELB",
-            period=60,
-            statistic="Maximum",
-            opts=opts,
-        ),
-    ]
-    migrations = pulumi.ComponentResource(
-        "webstack:migrations:MigrationJob", "standin-migrations", None, opts
-    )
-    run = aws.lambda_.Invocation(
-        "standin-migrations-run",
-        function_name=f"{cfg.name_prefix}-migrations",
-        input="{}",
-        opts=pulumi.ResourceOptions(parent=migrations),
-    )
-    return {
-        "alb_security_group_id": sg["alb"],
-        "database_security_group_id": sg["database"],
-        "cache_security_group_id": sg["cache"],
-        "target_group_arn": target_group.arn,
-        "deregistration_delay_seconds": 30,
-        "secret_arns": secrets,
-        "kms_key_arn": key.arn,
-        "deployment_alarm_names": [a.name for a in alarms],
-        "run_after": [run],
-    }
-
-
-def build(
-    stack: str,
-    overrides: Mapping[str, Any] | None = None,
-    db_max_connections: int = DB_MAX_CONNECTIONS,
-    change: Callable[[dict[str, Any]], dict[str, Any]] = lambda upstream: upstream,
-) -> Evaluation:
-    """Run config, Network, workload groups, the stand-ins and ApiService for `stack`."""
-    config, secret_keys = stackfile.load_stack_config(stack, overrides)
-
-    def program() -> dict[str, Any]:
-        cfg = load_program_config(region_availability_zones)
-        in_region = pulumi.ResourceOptions(providers={"aws": make_providers(cfg).regional})
-        network = Network(
-            "network",
-            NetworkArgs(
-                name_prefix=cfg.name_prefix,
-                cidr=cfg.network.cidr,
-                availability_zones=cfg.availability_zones,
-                nat_strategy=cfg.network.nat_strategy,
-                interface_endpoints=cfg.network.interface_endpoints,
-            ),
-            opts=in_region,
-        )
-        workloads = WorkloadSecurityGroups(
-            "workloads",
-            WorkloadSecurityGroupsArgs(name_prefix=cfg.name_prefix, vpc_id=network.vpc_id),
-            opts=in_region,
-        )
-        app = ApiService(
-            "app",
-            ApiServiceArgs(
-                name_prefix=cfg.name_prefix,
-                api=cfg.api,
-                worker=cfg.worker,
-                private_subnet_ids=network.private_subnet_ids,
-                api_security_group_id=workloads.api,
-                worker_security_group_id=workloads.worker,
-                allowed_origins=[f"https://{cfg.domain}", f"https://www.{cfg.domain}"],
-                db_max_connections=db_max_connections,
-                protect=cfg.protect,
-                **change(_standins(cfg, network, in_region)),
-            ),
-            opts=in_region,
-        )
-        return {
-            "clusterName": app.cluster_name,
-            "apiServiceName": app.api_service_name,
-            "repositoryUrl": app.repository_url,
-        }
-
-    return run_program(stack, config, secret_keys, program)
-
-
-@pytest.fixture(scope="module")
-def api_stacks() -> dict[str, Evaluation]:
-    return {stack: build(stack) for stack in STACKS}
-
-
-@pytest.fixture(params=STACKS)
-def ev(request: pytest.FixtureRequest, api_stacks: dict[str, Evaluation]) -> Evaluation:
-    return api_stacks[request.param]
-
-
-def stack_config(stack: str) -> StackConfig:
-    """The stack's validated config, as the program saw it."""
-    document = stackfile.load_stack_config(stack)[0]
-    return parse_stack_config(
-        stack,
-        {k.split(":", 1)[1]: _decode(v) for k, v in document.items() if k.startswith("webstack:")},
-        document.get("aws:region"),
-        lambda region: [f"{region}{x}" for x in "abcdef"],
-    )
-
-
-def _decode(value: str) -> Any:
-    return json.loads(value) if value[:1] in "{[" else value
+def config_of(ev: Evaluation) -> StackConfig:
+    """The validated config the program ran with."""
+    assert ev.config is not None
+    return ev.config
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,9 +89,13 @@ def role_policy(ev: Evaluation, role_arn: str) -> dict[str, Any]:
     return json.loads(policy.inputs["policy"])
 
 
-def sg_named(ev: Evaluation, suffix: str) -> str:
-    (found,) = [r for r in ev.of_type(SG) if r.inputs["tags"]["Name"].endswith(f"-{suffix}")]
-    return str(found.id)
+def sg_id(ev: Evaluation, role: str) -> str:
+    return str(ev.one(SG, SECURITY_GROUPS[role]).id)
+
+
+def logs_key(ev: Evaluation) -> list[Resource]:
+    """The ApiService's own log-encryption key, where config asks for one."""
+    return [k for k in ev.descendants(ev.one("webstack:app:ApiService")) if k.type == KMS_KEY]
 
 
 def statements(policy: dict[str, Any], action: str) -> list[dict[str, Any]]:
@@ -285,7 +119,7 @@ def test_repository_scans_on_push_keeps_tags_immutable_and_expires_old_images(
     repo = ev.one("aws:ecr/repository:Repository")
     assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
     assert repo.inputs["imageScanningConfiguration"]["scanOnPush"] is True
-    assert repo.protect == stack_config(ev.stack).protect
+    assert repo.protect == config_of(ev).protect
     lifecycle = ev.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
     assert lifecycle.inputs["repository"] == repo.outputs["name"]
     rules = json.loads(lifecycle.inputs["policy"])["rules"]
@@ -297,7 +131,7 @@ def test_repository_scans_on_push_keeps_tags_immutable_and_expires_old_images(
 
 def test_both_services_run_the_configured_image_tag(ev: Evaluation) -> None:
     repo = ev.one("aws:ecr/repository:Repository")
-    tag = stack_config(ev.stack).api.image_tag
+    tag = config_of(ev).api.image_tag
     for name in ("api", "worker"):
         assert container(ev, name)["image"] == f"{repo.outputs['repositoryUrl']}:{tag}"
 
@@ -313,7 +147,7 @@ def test_cluster_has_container_insights(ev: Evaluation) -> None:
 
 
 def test_tasks_are_fargate_sizes_from_config(ev: Evaluation) -> None:
-    cfg = stack_config(ev.stack)
+    cfg = config_of(ev)
     sizes = {"api": (cfg.api.cpu, cfg.api.memory), "worker": (cfg.worker.cpu, cfg.worker.memory)}
     for name, (cpu, memory) in sizes.items():
         task = task_of(ev, service(ev, name))
@@ -337,15 +171,15 @@ def test_services_run_in_private_subnets_without_public_ips(ev: Evaluation) -> N
         net = svc.inputs["networkConfiguration"]
         assert net["assignPublicIp"] is False
         assert set(net["subnets"]) == private
-        assert net["securityGroups"] == [sg_named(ev, workload)]
+        assert net["securityGroups"] == [sg_id(ev, workload)]
         assert svc.inputs["launchType"] == "FARGATE"
 
 
 def test_api_security_group_admits_only_the_load_balancer_on_the_port(ev: Evaluation) -> None:
-    port = stack_config(ev.stack).api.port
-    api_sg, worker_sg = sg_named(ev, "api"), sg_named(ev, "worker")
+    port = config_of(ev).api.port
+    api_sg, worker_sg = sg_id(ev, "api"), sg_id(ev, "worker")
     (rule,) = [r.inputs for r in ev.of_type(INGRESS) if r.inputs["securityGroupId"] == api_sg]
-    assert rule["referencedSecurityGroupId"] == sg_named(ev, "alb")
+    assert rule["referencedSecurityGroupId"] == sg_id(ev, "alb")
     assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", port, port)
     assert "cidrIpv4" not in rule and "cidrIpv6" not in rule
     assert not [r for r in ev.of_type(INGRESS) if r.inputs["securityGroupId"] == worker_sg]
@@ -354,11 +188,11 @@ def test_api_security_group_admits_only_the_load_balancer_on_the_port(ev: Evalua
 def test_workload_egress_is_https_postgres_and_redis_only(ev: Evaluation) -> None:
     expected = {
         ("tcp", 443, 443, "0.0.0.0/0"),
-        ("tcp", 5432, 5432, sg_named(ev, "database")),
-        ("tcp", 6379, 6379, sg_named(ev, "cache")),
+        ("tcp", 5432, 5432, sg_id(ev, "database")),
+        ("tcp", 6379, 6379, sg_id(ev, "cache")),
     }
     for workload in ("api", "worker"):
-        sg = sg_named(ev, workload)
+        sg = sg_id(ev, workload)
         rules = {
             (
                 r.inputs["ipProtocol"],
@@ -376,7 +210,7 @@ def test_workload_egress_is_https_postgres_and_redis_only(ev: Evaluation) -> Non
 
 
 def test_api_is_registered_in_the_target_group_and_drains_like_it(ev: Evaluation) -> None:
-    port = stack_config(ev.stack).api.port
+    port = config_of(ev).api.port
     (lb,) = service(ev, "api").inputs["loadBalancers"]
     (tg,) = [r for r in ev.of_type("aws:lb/targetGroup:TargetGroup")]
     assert lb == {
@@ -411,7 +245,7 @@ def test_rollouts_are_zero_downtime_and_roll_back(ev: Evaluation) -> None:
         assert svc["waitForSteadyState"] is True
     api = service(ev, "api").inputs
     assert api["healthCheckGracePeriodSeconds"] == (
-        stack_config(ev.stack).api.health_check_grace_period_seconds
+        config_of(ev).api.health_check_grace_period_seconds
     )
     assert api["healthCheckGracePeriodSeconds"] > 0
 
@@ -427,7 +261,7 @@ def test_deployment_alarms_watch_5xx_rate_and_unhealthy_hosts(ev: Evaluation) ->
 
 
 def test_api_autoscaling_owns_the_count(ev: Evaluation) -> None:
-    cfg = stack_config(ev.stack).api
+    cfg = config_of(ev).api
     svc = service(ev, "api")
     assert svc.inputs["desiredCount"] == cfg.min_capacity
     assert "desiredCount" in svc.options["ignoreChanges"]
@@ -461,7 +295,7 @@ def test_api_autoscaling_owns_the_count(ev: Evaluation) -> None:
 
 
 def test_worker_runs_the_schedulers_at_its_configured_count(ev: Evaluation) -> None:
-    cfg = stack_config(ev.stack).worker
+    cfg = config_of(ev).worker
     svc = service(ev, "worker")
     assert svc.inputs["desiredCount"] == cfg.desired_count >= 1
     assert container(ev, "worker")["command"] == list(cfg.command) == ["npm", "run", "worker"]
@@ -477,15 +311,11 @@ def test_worker_runs_the_schedulers_at_its_configured_count(ev: Evaluation) -> N
 
 
 def test_worker_autoscaling_is_optional() -> None:
-    base = stackfile_section("staging", "worker")
-    ev = build("staging", {"webstack:worker": {**base, "desiredCount": 1, "maxCapacity": 3}})
+    base = committed("staging", "worker")
+    ev = evaluate("staging", {"webstack:worker": {**base, "desiredCount": 1, "maxCapacity": 3}})
     (target,) = [r for r in ev.of_type(TARGET) if r.inputs["resourceId"].endswith("/worker")]
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (1, 3)
     assert "desiredCount" in service(ev, "worker").options["ignoreChanges"]
-
-
-def stackfile_section(stack: str, section: str) -> dict[str, Any]:
-    return dict(_decode(stackfile.load_stack_config(stack)[0][f"webstack:{section}"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,7 +323,7 @@ def stackfile_section(stack: str, section: str) -> dict[str, Any]:
 
 
 def test_api_plain_environment(ev: Evaluation) -> None:
-    cfg = stack_config(ev.stack)
+    cfg = config_of(ev)
     api = env(ev, "api")
     assert api["NODE_ENV"] == "production"
     assert api["PORT"] == str(cfg.api.port)
@@ -528,56 +358,14 @@ def test_secrets_arrive_only_through_value_from(ev: Evaluation) -> None:
 
 
 def test_pool_fits_the_database_connection_budget(ev: Evaluation) -> None:
-    cfg = stack_config(ev.stack)
+    cfg = config_of(ev)
     pool = int(env(ev, "api")["DB_MAX_POOL_SIZE"])
     assert env(ev, "worker")["DB_MAX_POOL_SIZE"] == str(pool)
     tasks = cfg.api.max_capacity + cfg.worker.max_capacity
-    assert tasks * pool <= POOL_BUDGET_SHARE * DB_MAX_CONNECTIONS
+    db_max_connections = ev.outputs["databaseMaxConnections"]
+    assert db_max_connections == max_connections(cfg.database.instance_class)
+    assert tasks * pool <= POOL_BUDGET_SHARE * db_max_connections
     assert max(2, cfg.api.db_min_pool_size) <= pool <= cfg.api.db_max_pool_size
-
-
-@pytest.mark.parametrize(
-    ("connections", "api", "worker", "cap", "expected"),
-    [
-        (100, 10, 2, 50, 6),  # 80 // 12
-        (400, 10, 2, 10, 10),  # 26 fit, capped at the configured maximum
-        (100, 3, 1, 50, 20),  # 80 // 4
-        (25, 8, 2, 10, 2),  # 20 // 10: exactly the minimum still works
-    ],
-)
-def test_pool_size_arithmetic(
-    connections: int, api: int, worker: int, cap: int, expected: int
-) -> None:
-    pool = db_max_pool_size(
-        db_max_connections=connections,
-        api_max_tasks=api,
-        worker_max_tasks=worker,
-        min_pool_size=0,
-        max_pool_size=cap,
-    )
-    assert pool == expected
-    assert (api + worker) * pool <= POOL_BUDGET_SHARE * connections
-
-
-@pytest.mark.parametrize(("connections", "min_pool"), [(24, 0), (100, 8)])
-def test_a_budget_below_the_minimum_pool_names_the_keys(connections: int, min_pool: int) -> None:
-    with pytest.raises(PoolBudgetError) as info:
-        db_max_pool_size(
-            db_max_connections=connections,
-            api_max_tasks=10,
-            worker_max_tasks=2,
-            min_pool_size=min_pool,
-            max_pool_size=20,
-        )
-    message = str(info.value)
-    for key in ("webstack:api.maxCapacity", "webstack:worker.maxCapacity", "dbMinPoolSize"):
-        assert key in message
-    assert f"({connections})" in message
-
-
-def test_a_database_too_small_for_the_fleet_fails_the_program() -> None:
-    with pytest.raises(PoolBudgetError):
-        build("prod", db_max_connections=20)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,7 +402,7 @@ def test_execution_role_reads_exactly_the_injected_secrets(ev: Evaluation) -> No
 
 
 def test_task_roles_are_least_privilege_and_exec_follows_config(ev: Evaluation) -> None:
-    exec_on = stack_config(ev.stack).api.enable_execute_command
+    exec_on = config_of(ev).api.enable_execute_command
     assert exec_on is (ev.stack != "prod")  # off in prod
     attachments = ev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     for name in ("api", "worker"):
@@ -644,9 +432,9 @@ def test_task_roles_are_least_privilege_and_exec_follows_config(ev: Evaluation) 
 
 
 def test_one_log_group_per_service_with_retention_and_configured_kms(ev: Evaluation) -> None:
-    cfg = stack_config(ev.stack)
+    cfg = config_of(ev)
     groups = {g.inputs["name"]: g for g in ev.of_type(LOG_GROUP)}
-    logs_keys = [k for k in ev.of_type("aws:kms/key:Key") if "logs." in k.inputs.get("policy", "")]
+    logs_keys = logs_key(ev)
     for name in ("api", "worker"):
         group = groups[f"/ecs/webstack-{ev.stack}/{name}"]
         assert group.inputs["retentionInDays"] == cfg.api.log_retention_days
@@ -657,12 +445,14 @@ def test_one_log_group_per_service_with_retention_and_configured_kms(ev: Evaluat
             assert group.inputs["kmsKeyId"] == key.outputs["arn"]
         else:
             assert "kmsKeyId" not in group.inputs
+            assert logs_keys == []
     assert cfg.api.logs_kms_key is (ev.stack == "prod")
 
 
-def test_logs_key_rotates_and_serves_only_these_log_groups() -> None:
-    ev = build("prod")
-    (key,) = [k for k in ev.of_type("aws:kms/key:Key") if "logs." in k.inputs.get("policy", "")]
+def test_logs_key_rotates_and_serves_only_these_log_groups(
+    evaluations: dict[str, Evaluation],
+) -> None:
+    (key,) = logs_key(evaluations["prod"])
     assert key.inputs["enableKeyRotation"] is True
     assert key.protect is True
     (logs,) = [
@@ -673,11 +463,11 @@ def test_logs_key_rotates_and_serves_only_these_log_groups() -> None:
     assert context.endswith(":log-group:/ecs/webstack-prod/*")
 
 
-def test_services_wait_for_the_migration(ev: Evaluation) -> None:
-    (job,) = [r for r in ev.resources if r.type.endswith(":MigrationJob")]
-    migration = {r.urn for r in ev.descendants(job) if r.custom}
+def test_services_wait_for_the_migration_run(ev: Evaluation) -> None:
+    run = ev.one("aws:lambda/invocation:Invocation")
+    assert ev.by_urn(run.parent).type == "webstack:data:MigrationJob"
     for name in ("api", "worker"):
-        assert migration & set(service(ev, name).dependencies), name
+        assert run.urn in service(ev, name).dependencies, name
 
 
 def test_services_start_only_once_their_network_path_and_permissions_exist(
@@ -685,7 +475,7 @@ def test_services_start_only_once_their_network_path_and_permissions_exist(
 ) -> None:
     for name, workload in (("api", "api"), ("worker", "worker")):
         svc = service(ev, name)
-        sg = sg_named(ev, workload)
+        sg = sg_id(ev, workload)
         rules = {
             r.urn
             for r in [*ev.of_type(INGRESS), *ev.of_type(EGRESS)]
@@ -708,7 +498,64 @@ def test_component_contract(ev: Evaluation) -> None:
     }
     assert all(c.name.startswith(f"{component.name}-") for c in children)
     assert ev.outputs["clusterName"] == f"webstack-{ev.stack}"
-    assert ev.outputs["apiServiceName"] == "api"
+    assert {s.inputs["name"] for s in ev.of_type(SERVICE)} == {"api", "worker"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Wiring to the rest of the stack
+
+
+def test_deployment_rollback_watches_exactly_the_deployment_alarms(ev: Evaluation) -> None:
+    component = ev.one("webstack:observability:DeploymentAlarms")
+    names = [r.inputs["name"] for r in ev.children(component) if r.type == ALARM]
+    assert names and service(ev, "api").inputs["alarms"]["alarmNames"] == names
+    assert ev.outputs["deploymentAlarmNames"] == names
+    assert "alarms" not in service(ev, "worker").inputs
+
+
+def test_api_allows_exactly_the_edge_origins(ev: Evaluation) -> None:
+    origins = list(config_of(ev).edge.allowed_origins)
+    assert origins and env(ev, "api")["ALLOWED_ORIGINS"].split(",") == origins
+    assert ev.outputs["allowedOrigins"] == origins
+
+
+def test_services_reach_the_real_data_tier_and_it_admits_them(ev: Evaluation) -> None:
+    for tier, port in (("database", 5432), ("cache", 6379)):
+        admitted = {
+            r.inputs["referencedSecurityGroupId"]
+            for r in ev.of_type(INGRESS)
+            if r.inputs["securityGroupId"] == sg_id(ev, tier)
+            and (r.inputs["fromPort"], r.inputs["toPort"]) == (port, port)
+        }
+        assert {sg_id(ev, "api"), sg_id(ev, "worker")} <= admitted, tier
+
+
+# ---------------------------------------------------------------------------------------------
+# The component's own guards, in isolation (they fire before anything is registered)
+
+
+def isolated_args(cfg: StackConfig, **changes: Any) -> ApiServiceArgs:
+    """ApiService's args for `cfg` with plain stand-in handles."""
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+    values: dict[str, Any] = {
+        "name_prefix": cfg.name_prefix,
+        "api": cfg.api,
+        "worker": cfg.worker,
+        "private_subnet_ids": ["subnet-private-a"],
+        "api_security_group_id": "sg-api",
+        "worker_security_group_id": "sg-worker",
+        "alb_security_group_id": "sg-alb",
+        "database_security_group_id": "sg-database",
+        "cache_security_group_id": "sg-cache",
+        "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x",
+        "deregistration_delay_seconds": 30,
+        "allowed_origins": cfg.edge.allowed_origins,
+        "secret_arns": {name: f"{arn}{name}" for name in REQUIRED_SECRETS},
+        "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/x",
+        "db_max_connections": max_connections(cfg.database.instance_class),
+        "deployment_alarm_names": ["webstack-staging-api-5xx-rate"],
+    }
+    return ApiServiceArgs(**{**values, **changes})
 
 
 @pytest.mark.parametrize(
@@ -716,28 +563,38 @@ def test_component_contract(ev: Evaluation) -> None:
     [
         (
             lambda a: {
-                **a,
-                "secret_arns": {k: v for k, v in a["secret_arns"].items() if k != "JWT_SECRET"},
+                "secret_arns": {k: v for k, v in a.secret_arns.items() if k != "JWT_SECRET"}
             },
             ("secret_arns lacks JWT_SECRET",),
         ),
-        (lambda a: {**a, "deployment_alarm_names": []}, ("deployment_alarm_names",)),
+        (lambda a: {"deployment_alarm_names": []}, ("deployment_alarm_names",)),
         (
-            lambda a: {**a, "secret_arns": {**a["secret_arns"], "PORT": a["kms_key_arn"]}},
+            lambda a: {"secret_arns": {**a.secret_arns, "PORT": a.kms_key_arn}},
             ("both set PORT",),
         ),
+        (lambda a: {"allowed_origins": ()}, ("allowed_origins",)),
     ],
 )
 def test_wiring_mistakes_are_rejected(
-    change: Callable[[dict[str, Any]], dict[str, Any]], words: tuple[str, ...]
+    evaluations: dict[str, Evaluation],
+    change: Callable[[ApiServiceArgs], dict[str, Any]],
+    words: tuple[str, ...],
 ) -> None:
+    base = isolated_args(config_of(evaluations["staging"]))
     with pytest.raises(ValueError, match="ApiService") as info:
-        build("staging", change=change)
+        ApiService("app", isolated_args(config_of(evaluations["staging"]), **change(base)))
     assert all(w in str(info.value) for w in words)
 
 
-def test_offline_plan_shows_both_services(api_stacks: dict[str, Evaluation]) -> None:
-    plan = "\n".join(tree_lines(api_stacks["prod"]))
+def test_a_database_smaller_than_the_config_checked_fails_the_component(
+    evaluations: dict[str, Evaluation],
+) -> None:
+    with pytest.raises(PoolBudgetError):
+        ApiService("app", isolated_args(config_of(evaluations["prod"]), db_max_connections=20))
+
+
+def test_offline_plan_shows_both_services(evaluations: dict[str, Evaluation]) -> None:
+    plan = "\n".join(tree_lines(evaluations["prod"]))
     assert "aws:ecs/service:Service" in plan
     assert "name=api desiredCount=2 enableExecuteCommand=False" in plan
     assert "name=worker desiredCount=2 enableExecuteCommand=False" in plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 
 from components.config import looks_secret
 from tests.helpers import assert_problem, problems_of
+from tools.mockcloud import evaluate
 from tools.stackfile import ROOT
 
 
@@ -144,3 +146,32 @@ def test_missing_sections_report_their_required_keys() -> None:
     for key in ("imageTag", "cpu", "memory", "minCapacity", "maxCapacity"):
         assert_problem(problems, f"webstack:api.{key}", "staging", "required")
     assert_problem(problems, "webstack:worker.command", "staging", "required")
+
+
+def test_a_fleet_the_database_cannot_give_pools_is_rejected_before_anything_exists() -> None:
+    # db.t4g.micro: max_connections 112, 80% of it shared by 60 + 1 tasks is 1 connection each.
+    problems = problems_of(
+        "staging",
+        api={**section("staging", "api"), "maxCapacity": 60},
+        database={**section("staging", "database"), "instanceClass": "db.t4g.micro"},
+    )
+    assert_problem(
+        problems,
+        "webstack:api.maxCapacity",
+        "staging",
+        "webstack:worker.maxCapacity",
+        "webstack:database.instanceClass",
+        "db.t4g.micro",
+        "(112)",
+    )
+
+
+def test_the_same_fleet_on_a_larger_class_gets_smaller_pools_not_an_error() -> None:
+    ev = evaluate("staging", {"webstack:api": {**section("staging", "api"), "maxCapacity": 60}})
+    assert ev.config is not None and ev.config.database.instance_class == "db.t4g.medium"
+    (api,) = [t for t in ev.of_type("aws:ecs/taskDefinition:TaskDefinition") if "api" in t.name]
+    (container,) = json.loads(api.inputs["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    # max_connections 450: 80% of it over 60 + 1 tasks is 5 each (below the cap of 10).
+    assert ev.outputs["databaseMaxConnections"] == 450
+    assert env["DB_MAX_POOL_SIZE"] == "5"

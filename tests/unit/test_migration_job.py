@@ -1,5 +1,9 @@
-"""MigrationJob wired to a real Network and WorkloadSecurityGroups, with stand-ins for the data
-tier: where the function runs, what it may reach and read, and when `pulumi up` re-runs it."""
+"""MigrationJob in both stacks: where the function runs, what it may reach and read, when
+`pulumi up` re-runs it, and how the database admits it.
+
+The wiring runs against the full program (`tools.mockcloud.evaluate`); what depends on inputs
+the program does not vary (the migration files, the package path) runs the component alone.
+"""
 
 from __future__ import annotations
 
@@ -8,71 +12,163 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pulumi
-import pulumi_aws as aws
 import pytest
 
 from components.migration_job import MigrationJob, MigrationJobArgs, migrations_digest
-from components.network import Network, NetworkArgs
-from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 from tools.mockcloud import ACCOUNT_ID, Evaluation, run_program
 
-REGION = "us-east-1"
-MASTER_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:rds!db-master-AbCdEf"
-URL_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:webstack/database-url-XyZ"
-KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/0a1b2c3d-0000-4000-8000-000000000000"
 REPO_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+@pytest.fixture
+def ev(stack: Evaluation) -> Evaluation:
+    """Each committed stack in turn, fully composed."""
+    return stack
+
+
+def sg_id(ev: Evaluation, name: str) -> str:
+    return str(ev.one(SG, name).id)
+
+
+def test_function_runs_in_the_private_subnets_with_the_migrations_group(ev: Evaluation) -> None:
+    fn = ev.one("aws:lambda/function:Function")
+    vpc = fn.inputs["vpcConfig"]
+    private = ev.outputs["privateSubnetIds"]
+    assert private and sorted(vpc["subnetIds"]) == sorted(private)
+    subnets = {r.id: r for r in ev.of_type("aws:ec2/subnet:Subnet")}
+    assert {subnets[s].inputs["tags"]["tier"] for s in vpc["subnetIds"]} == {"private"}
+    assert vpc["securityGroupIds"] == [sg_id(ev, "workloads-migrations")]
+    assert fn.inputs["name"] == ev.outputs["migrationFunctionName"]
+    assert fn.inputs["handler"] == "migrations.lambda_handler.handler"
+    assert fn.inputs["runtime"] == "python3.12" and fn.inputs["architectures"] == ["arm64"]
+    log_group = ev.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs")
+    assert fn.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"]
+    env = fn.inputs["environment"]["variables"]
+    assert env["MASTER_SECRET_ARN"] == ev.outputs["databaseMasterSecretArn"]
+    assert env["DATABASE_URL_SECRET_ARN"] == ev.outputs["databaseUrlSecretArn"]
+    assert env["DB_HOST"] == ev.outputs["databaseAddress"]
+    assert env["DB_PORT"] == str(int(ev.outputs["databasePort"])) == "5432"
+    assert env["DB_SSLMODE"] == "require"
+    assert not any("password" in key.lower() for key in env), "secrets only by ARN"
+
+
+def test_its_group_reaches_the_database_and_secrets_manager_only(ev: Evaluation) -> None:
+    migrations, database = sg_id(ev, "workloads-migrations"), sg_id(ev, "database-sg")
+    assert database == ev.outputs["databaseSecurityGroupId"]
+    egress = [r.inputs for r in ev.of_type(EGRESS) if r.inputs["securityGroupId"] == migrations]
+    to_db = [e for e in egress if e.get("referencedSecurityGroupId") == database]
+    assert [(e["ipProtocol"], e["fromPort"], e["toPort"]) for e in to_db] == [("tcp", 5432, 5432)]
+    others = [e for e in egress if e not in to_db]
+    assert ev.config is not None
+    # Secrets Manager through its interface endpoint where there is one, else through NAT.
+    secrets_manager = (
+        ev.outputs["vpcCidr"] if ev.config.network.interface_endpoints else "0.0.0.0/0"
+    )
+    assert [(e["fromPort"], e["toPort"], e["cidrIpv4"]) for e in others] == [
+        (443, 443, secrets_manager)
+    ]
+
+
+def test_the_database_admits_the_migrations_group_on_its_port(ev: Evaluation) -> None:
+    migrations, database = sg_id(ev, "workloads-migrations"), sg_id(ev, "database-sg")
+    admitted = [
+        r.inputs
+        for r in ev.of_type(INGRESS)
+        if r.inputs["securityGroupId"] == database
+        and r.inputs.get("referencedSecurityGroupId") == migrations
+    ]
+    assert [(r["ipProtocol"], r["fromPort"], r["toPort"]) for r in admitted] == [
+        ("tcp", 5432, 5432)
+    ]
+    # Nothing else may reach the cache from the migration function.
+    cache = sg_id(ev, "cache-sg")
+    assert not [
+        r
+        for r in ev.of_type(INGRESS)
+        if r.inputs["securityGroupId"] == cache
+        and r.inputs.get("referencedSecurityGroupId") == migrations
+    ]
+
+
+def test_role_reads_exactly_its_secrets_and_writes_only_its_logs(ev: Evaluation) -> None:
+    policy = json.loads(
+        ev.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"]
+    )
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadItsSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert sorted(by_sid["ReadItsSecrets"]["Resource"]) == sorted(
+        [ev.outputs["databaseMasterSecretArn"], ev.outputs["databaseUrlSecretArn"]]
+    )
+    kms = by_sid["DecryptThemThroughSecretsManager"]
+    assert kms["Resource"] == [ev.outputs["dataKmsKeyArn"]]
+    assert ev.config is not None
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == (
+        f"secretsmanager.{ev.config.region}.amazonaws.com"
+    )
+    group_arn = ev.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs").outputs["arn"]
+    assert set(by_sid["WriteItsLogs"]["Resource"]) == {group_arn, group_arn + ":*"}
+    actions = [a for s in policy["Statement"] for a in s["Action"]]
+    assert not any("*" in a for a in actions)
+    unscoped = [s["Sid"] for s in policy["Statement"] if s["Resource"] == "*"]
+    assert unscoped == ["AttachToTheVpc"]
+    assert all(a.startswith("ec2:") for a in by_sid["AttachToTheVpc"]["Action"])
+    trust = json.loads(ev.one("aws:iam/role:Role", "migrations-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_invocation_runs_up_after_the_function_its_permissions_and_network_path(
+    ev: Evaluation,
+) -> None:
+    run = ev.one("aws:lambda/invocation:Invocation")
+    fn = ev.one("aws:lambda/function:Function")
+    assert json.loads(run.inputs["input"]) == {"command": "up"}
+    assert run.inputs["functionName"] == ev.outputs["migrationFunctionName"]
+    assert fn.urn in run.dependencies
+    assert ev.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").urn in fn.dependencies
+    migrations = sg_id(ev, "workloads-migrations")
+    path = {
+        r.urn
+        for r in [*ev.of_type(EGRESS), *ev.of_type(INGRESS)]
+        if migrations in (r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId"))
+    }
+    assert len(path) == 3, "to the database, to Secrets Manager, and into the database"
+    assert path <= set(run.dependencies), "a first run must find its way to the database"
+    assert run.inputs["triggers"] == {"migrations": migrations_digest(REPO_MIGRATIONS)}
+
+
+# ---------------------------------------------------------------------------------------------
+# The component alone: inputs the program does not vary
 
 
 def evaluate_job(package: Path, migrations_dir: Path = REPO_MIGRATIONS) -> Evaluation:
+    """MigrationJob with plain stand-in handles (nothing else of the stack)."""
+    region = "us-east-1"
+    secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+
     def program() -> dict[str, Any]:
-        provider = aws.Provider("aws", region=REGION)
-        opts = pulumi.ResourceOptions(providers={"aws": provider})
-        network = Network(
-            "network",
-            NetworkArgs(
-                name_prefix="webstack-staging",
-                cidr="10.20.0.0/16",
-                availability_zones=(f"{REGION}a", f"{REGION}b"),
-            ),
-            opts=opts,
-        )
-        groups = WorkloadSecurityGroups(
-            "workloads",
-            WorkloadSecurityGroupsArgs(name_prefix="webstack-staging", vpc_id=network.vpc_id),
-            opts=opts,
-        )
-        # Stand-in for the data tier's security group, built in parallel.
-        database_sg = aws.ec2.SecurityGroup(
-            "database", vpc_id=network.vpc_id, description="database", opts=opts
-        )
-        job = MigrationJob(
+        MigrationJob(
             "migrations",
             MigrationJobArgs(
                 name_prefix="webstack-staging",
-                private_subnet_ids=network.private_subnet_ids,
-                security_group_id=groups.migrations,
-                database_security_group_id=database_sg.id,
-                database_host="webstack-staging.cluster.internal",
+                private_subnet_ids=["subnet-private-a", "subnet-private-b"],
+                security_group_id="sg-migrations",
+                database_security_group_id="sg-database",
+                database_host="webstack-staging-postgres.internal",
                 database_name="webstack",
-                master_secret_arn=MASTER_SECRET,
-                database_url_secret_arn=URL_SECRET,
-                kms_key_arn=KMS_KEY,
-                secrets_manager_cidr=network.vpc_cidr,
+                master_secret_arn=f"{secret}rds!db-master",
+                database_url_secret_arn=f"{secret}webstack-staging/DATABASE_URL",
+                kms_key_arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/data",
+                secrets_manager_cidr="10.20.0.0/16",
                 package=package,
                 migrations_dir=migrations_dir,
             ),
-            opts=opts,
         )
-        return {
-            "privateSubnetIds": network.private_subnet_ids,
-            "migrationsSg": groups.migrations,
-            "databaseSg": database_sg.id,
-            "functionName": job.function_name,
-            "logGroupName": job.log_group_name,
-        }
+        return {}
 
-    return run_program("staging", {"aws:region": REGION}, [], program)
+    return run_program("staging", {"aws:region": region}, [], program)
 
 
 @pytest.fixture(scope="module")
@@ -80,71 +176,6 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("build") / "migrations-lambda-arm64.zip"
     path.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip: the mock never unpacks it
     return path
-
-
-@pytest.fixture(scope="module")
-def job(package: Path) -> Evaluation:
-    return evaluate_job(package)
-
-
-def test_function_runs_in_the_private_subnets_with_the_migrations_group(job: Evaluation) -> None:
-    fn = job.one("aws:lambda/function:Function")
-    vpc = fn.inputs["vpcConfig"]
-    assert sorted(vpc["subnetIds"]) == sorted(job.outputs["privateSubnetIds"])
-    assert vpc["securityGroupIds"] == [job.outputs["migrationsSg"]]
-    assert fn.inputs["handler"] == "migrations.lambda_handler.handler"
-    assert fn.inputs["runtime"] == "python3.12" and fn.inputs["architectures"] == ["arm64"]
-    assert fn.inputs["loggingConfig"]["logGroup"] == job.outputs["logGroupName"]
-    env = fn.inputs["environment"]["variables"]
-    assert env["MASTER_SECRET_ARN"] == MASTER_SECRET and env["DB_SSLMODE"] == "require"
-    assert not any("password" in key.lower() for key in env), "secrets only by ARN"
-
-
-def test_its_group_reaches_the_database_and_secrets_manager_only(job: Evaluation) -> None:
-    egress = [
-        r.inputs
-        for r in job.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-        if r.inputs["securityGroupId"] == job.outputs["migrationsSg"]
-    ]
-    to_db = [e for e in egress if e.get("referencedSecurityGroupId") == job.outputs["databaseSg"]]
-    assert [(e["ipProtocol"], e["fromPort"], e["toPort"]) for e in to_db] == [("tcp", 5432, 5432)]
-    others = [e for e in egress if e not in to_db]
-    assert [(e["fromPort"], e["toPort"], e["cidrIpv4"]) for e in others] == [
-        (443, 443, "10.20.0.0/16")
-    ]
-
-
-def test_role_reads_exactly_its_secrets_and_writes_only_its_logs(job: Evaluation) -> None:
-    policy = json.loads(
-        job.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"]
-    )
-    by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["ReadItsSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
-    assert sorted(by_sid["ReadItsSecrets"]["Resource"]) == sorted([MASTER_SECRET, URL_SECRET])
-    kms = by_sid["DecryptThemThroughSecretsManager"]
-    assert kms["Resource"] == [KMS_KEY]
-    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == (
-        f"secretsmanager.{REGION}.amazonaws.com"
-    )
-    group_arn = job.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs").outputs["arn"]
-    assert set(by_sid["WriteItsLogs"]["Resource"]) == {group_arn, group_arn + ":*"}
-    actions = [a for s in policy["Statement"] for a in s["Action"]]
-    assert not any("*" in a for a in actions)
-    unscoped = [s["Sid"] for s in policy["Statement"] if s["Resource"] == "*"]
-    assert unscoped == ["AttachToTheVpc"]
-    assert all(a.startswith("ec2:") for a in by_sid["AttachToTheVpc"]["Action"])
-    trust = json.loads(job.one("aws:iam/role:Role", "migrations-role").inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
-
-
-def test_invocation_runs_up_after_the_function_and_its_permissions(job: Evaluation) -> None:
-    run = job.one("aws:lambda/invocation:Invocation")
-    fn = job.one("aws:lambda/function:Function")
-    assert json.loads(run.inputs["input"]) == {"command": "up"}
-    assert run.inputs["functionName"] == job.outputs["functionName"]
-    assert fn.urn in run.dependencies
-    assert job.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").urn in fn.dependencies
-    assert run.inputs["triggers"] == {"migrations": migrations_digest(REPO_MIGRATIONS)}
 
 
 def test_changing_a_migration_file_changes_the_invocation_triggers(
