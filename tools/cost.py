@@ -13,6 +13,7 @@ their own are listed in NO_CHARGE.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -428,6 +429,16 @@ def _rds_instance(p: _Pricer, r: Resource) -> None:
     extra_iops = _num(r.inputs.get("iops")) - baseline
     if storage_type == "gp3" and extra_iops > 0:
         p.add("provisioned IOPS above the gp3 baseline", extra_iops * copies, "rds.gp3.iops")
+    if r.inputs.get("manageMasterUserPassword"):
+        # RDS keeps the master password in a Secrets Manager secret of its own, billed as one
+        # but registered by no resource of the stack.
+        p.add("RDS-managed master user secret", 1, "secret.month")
+    insights_days = _num(r.inputs.get("performanceInsightsRetentionPeriod"))
+    if r.inputs.get("performanceInsightsEnabled") and insights_days > 7:
+        p.unpriced(
+            f"Performance Insights {insights_days:g}-day retention",
+            "only the free 7 days are in the price table (billed per vCPU beyond)",
+        )
     retention = _num(r.inputs.get("backupRetentionPeriod"))
     if retention > 0 and not replica:
         # Backups up to 100 % of provisioned storage are free; beyond that is the first full
@@ -607,9 +618,29 @@ def _dashboard(p: _Pricer, r: Resource) -> None:
     p.add("dashboard", 1, "dashboard")
 
 
+def waf_rules(r: Resource) -> list[dict[str, Any]]:
+    """A web ACL's rules from whichever input carries them, keys in WAF's PascalCase.
+
+    `ruleJson` is WAF's own JSON (PascalCase); `rules` are the SDK's typed args (camelCase).
+    """
+    if r.inputs.get("ruleJson"):
+        rules = json.loads(r.inputs["ruleJson"])
+        return rules if isinstance(rules, list) else []
+    return [_pascal(rule) for rule in r.inputs.get("rules") or []]
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
 def _web_acl(p: _Pricer, r: Resource) -> None:
-    rules = r.inputs.get("rules") or []
+    rules = waf_rules(r)
     p.add("web ACL", 1, "waf.acl")
+    # Each rule bills, a managed rule group counting as one.
     p.add(f"rules × {len(rules)}", len(rules), "waf.rule")
     scope = r.inputs.get("scope", "REGIONAL")
     requests, key = (
@@ -619,7 +650,7 @@ def _web_acl(p: _Pricer, r: Resource) -> None:
     )
     p.add("inspected requests", requests / 1e6, "waf.requests", key)
     for rule in rules:
-        group = ((rule.get("statement") or {}).get("managedRuleGroupStatement") or {}).get("name")
+        group = ((rule.get("Statement") or {}).get("ManagedRuleGroupStatement") or {}).get("Name")
         if group in PAID_RULE_GROUPS:
             p.unpriced(group, "subscription and per-request fees of this rule group not modelled")
 

@@ -1,8 +1,10 @@
 """`make plan STACK=…`: what `pulumi up` would create for a stack, computed offline.
 
 Runs the real program under the mock cloud and prints the resource tree by component, with
-each resource's key settings, the stack outputs, the policy verdicts when given, and the
-estimated monthly cost (tools/cost.py). Secrets are never printed.
+each resource's key settings, the stack outputs, the verdicts of the real policy pack with the
+stack's `policies/config/<stack>.json` (tools/policycheck.py), and the estimated monthly cost
+(tools/cost.py). Secrets are never printed. Exits 1 when a mandatory policy is violated (the
+plan is still printed), 2 on bad stack or policy config.
 
 `--json` prints the machine-readable plan instead (`plan_json`), which `make plan-diff`
 compares across git refs. Progress of the slow steps goes to stderr.
@@ -16,17 +18,20 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from components.config import ConfigError, CostAssumptions
-from tools import cost
+from tools import cost, policycheck
 from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.policycheck import Violation
 from tools.stackfile import ROOT, StackFileError, stack_names
 
 PLAN_FORMAT = 1
+# The plan was printed in full, but `pulumi up` would refuse it (as `make policy` exits).
+EXIT_MANDATORY_VIOLATION = 1
 
 # The inputs worth a glance per resource type; everything else is in --json (issue: plan).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -111,18 +116,6 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
 MASK = "[secret]"
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """One policy violation as the plan shows it (and `--json` lists it under "policy")."""
-
-    policy: str
-    enforcement: str
-    """`mandatory` (blocks `pulumi up`) or `advisory`."""
-    message: str
-    urn: str = ""
-    """The offending resource; empty for a stack-wide violation."""
-
-
 def _short(value: Any) -> str:
     # The mock runtime hands numbers back as floats.
     if isinstance(value, float) and value.is_integer():
@@ -162,19 +155,10 @@ def tree_lines(evaluation: Evaluation) -> Iterable[str]:
     yield from walk("", "")
 
 
-def render_verdicts(verdicts: Sequence[Verdict]) -> list[str]:
-    if not verdicts:
-        return ["Policy verdicts: no violations"]
-    mandatory = sum(1 for v in verdicts if v.enforcement == "mandatory")
-    lines = [f"Policy verdicts: {mandatory} mandatory, {len(verdicts) - mandatory} advisory"]
-    for v in sorted(verdicts, key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn)):
-        where = v.urn.rsplit("::", 1)[-1] if v.urn else "stack"
-        lines.append(f"  [{v.enforcement}] {v.policy} ({where}): {v.message}")
-    return lines
-
-
 def render(
-    evaluation: Evaluation, estimate: cost.Estimate, verdicts: Sequence[Verdict] | None = None
+    evaluation: Evaluation,
+    estimate: cost.Estimate,
+    violations: Sequence[Violation] | None = None,
 ) -> str:
     custom = sum(1 for r in evaluation.resources if r.custom)
     lines = [
@@ -188,8 +172,8 @@ def render(
     for key, value in evaluation.outputs.items():
         shown = MASK if key in evaluation.secret_outputs else _short(value)
         lines.append(f"  {key}: {shown}")
-    if verdicts is not None:
-        lines += ["", *render_verdicts(verdicts)]
+    if violations is not None:
+        lines += ["", *policycheck.render(violations, evaluation)]
     lines += ["", "Estimated monthly cost:", *cost.render(estimate)]
     return "\n".join(lines)
 
@@ -218,9 +202,11 @@ def _plain(value: Any) -> Any:
 
 
 def plan_json(
-    evaluation: Evaluation, estimate: cost.Estimate, verdicts: Sequence[Verdict] | None = None
+    evaluation: Evaluation,
+    estimate: cost.Estimate,
+    violations: Sequence[Violation] | None = None,
 ) -> dict[str, Any]:
-    """The machine-readable plan: resources, outputs (secrets masked), cost, verdicts."""
+    """The machine-readable plan: resources, outputs (secrets masked), cost, policy violations."""
     plan: dict[str, Any] = {
         "format": PLAN_FORMAT,
         "stack": evaluation.stack,
@@ -246,8 +232,8 @@ def plan_json(
         },
         "cost": estimate.to_json(),
     }
-    if verdicts is not None:
-        plan["policy"] = [vars(v) for v in verdicts]
+    if violations is not None:
+        plan["policy"] = [vars(v) for v in violations]
     return plan
 
 
@@ -269,19 +255,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", choices=stack_names(), help="the stack to plan")
     parser.add_argument("--json", action="store_true", help="print the machine-readable plan")
     args = parser.parse_args(argv)
-    try:
-        with step(f"evaluating stack {args.stack} under the mock cloud"):
-            evaluation = evaluate(args.stack)
-    except (ConfigError, StackFileError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The pack's process starts (imports pulumi.policy, opens its gRPC port) while this
+        # process evaluates the stack: the two overlap instead of adding up.
+        pack = pool.submit(policycheck.Analyzer, args.stack)
+        try:
+            policy_config = policycheck.load_policy_config(args.stack)
+            with step(f"evaluating stack {args.stack} under the mock cloud"):
+                evaluation = evaluate(args.stack)
+            with step(f"checking it with the policy pack ({len(evaluation.resources)} resources)"):
+                violations = pack.result().check(evaluation, policy_config)
+        except (ConfigError, StackFileError, policycheck.PolicyConfigError) as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        finally:
+            if pack.exception() is None:
+                pack.result().close()
     assumptions = evaluation.config.cost_assumptions if evaluation.config else CostAssumptions()
     estimate = cost.estimate(evaluation.resources, assumptions)
     if args.json:
-        print(json.dumps(plan_json(evaluation, estimate), indent=1, sort_keys=True))
+        print(json.dumps(plan_json(evaluation, estimate, violations), indent=1, sort_keys=True))
     else:
-        print(render(evaluation, estimate))
-    return 0
+        print(render(evaluation, estimate, violations))
+    # Like `pulumi preview` with the pack (and `make policy`): the plan is printed in full, and
+    # a mandatory violation fails the command, because `pulumi up` would refuse it.
+    return EXIT_MANDATORY_VIOLATION if any(v.mandatory for v in violations) else 0
 
 
 if __name__ == "__main__":

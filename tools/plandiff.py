@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.plan import MASK
+from tools.plan import EXIT_MANDATORY_VIOLATION, MASK
 from tools.stackfile import ROOT, stack_names
 
 MARKER = "<!-- webstack-plan-diff -->"
@@ -112,7 +112,9 @@ def run_plan(tree: Path, stack: str, label: str) -> PlanResult:
         text=True,
         check=False,
     )
-    if proc.returncode == 0:
+    # A plan with a mandatory policy violation exits non-zero but is still a whole plan: the
+    # violation is exactly what the diff must show. A crash prints no JSON on stdout.
+    if proc.returncode in (0, EXIT_MANDATORY_VIOLATION) and proc.stdout.strip():
         try:
             return PlanResult(json.loads(proc.stdout))
         except ValueError:

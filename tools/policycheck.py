@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -57,11 +57,11 @@ class PolicyConfigError(Exception):
 
 @dataclass(frozen=True)
 class Violation:
-    """One diagnostic of the pack, as the CLI reports it."""
+    """One diagnostic of the pack, as the CLI reports it (and `make plan --json` lists it)."""
 
     policy: str
-    level: str
-    """`mandatory` or `advisory` (what the policy's configured enforcement level made it)."""
+    enforcement: str
+    """`mandatory` (blocks `pulumi up`) or `advisory`: what the configured level made it."""
     urn: str
     """The resource's URN; empty for a stack-wide finding without one."""
     message: str
@@ -69,7 +69,7 @@ class Violation:
 
     @property
     def mandatory(self) -> bool:
-        return self.level == "mandatory"
+        return self.enforcement == "mandatory"
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ class Analyzer:
         return [
             Violation(
                 policy=d.policyName,
-                level=analyzer_pb2.EnforcementLevel.Name(d.enforcementLevel).lower(),
+                enforcement=analyzer_pb2.EnforcementLevel.Name(d.enforcementLevel).lower(),
                 urn=d.urn,
                 message=d.message,
             )
@@ -353,22 +353,17 @@ def check(
         return analyzer.check(evaluation, given)
 
 
-def render(violations: list[Violation], evaluation: Evaluation) -> str:
-    """The violations the way `pulumi preview` prints its Policies section."""
+def render(violations: Sequence[Violation], evaluation: Evaluation) -> list[str]:
+    """`Policy: N mandatory, M advisory`, then each violation with its resource and message."""
     by_urn = {r.urn: r for r in evaluation.resources}
-    mark = "❌" if any(v.mandatory for v in violations) else ("⚠️" if violations else "✅")
-    lines = ["Policies:", f"    {mark} webstack-policies (local: policies)"]
+    mandatory = sum(v.mandatory for v in violations)
+    lines = [f"Policy: {mandatory} mandatory, {len(violations) - mandatory} advisory"]
     for v in sorted(violations, key=lambda v: (not v.mandatory, v.policy, v.urn)):
         resource = by_urn.get(v.urn)
-        where = f"  ({resource.type}: {resource.name})" if resource else ""
-        lines.append(f"        - [{v.level}]  {v.policy}{where}")
-        lines += [f"          {line}" for line in v.message.splitlines()]
-    mandatory = sum(v.mandatory for v in violations)
-    lines.append(
-        f"\n{mandatory} mandatory, {len(violations) - mandatory} advisory violation(s) "
-        f"in stack {evaluation.stack}"
-    )
-    return "\n".join(lines)
+        where = f"{resource.type} {resource.name}" if resource else (v.urn or "the stack")
+        lines.append(f"  [{v.enforcement}] {v.policy} ({where})")
+        lines += [f"      {line}" for line in v.message.splitlines()]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, PolicyConfigError) as e:
         print(e, file=sys.stderr)
         return 2
-    print(render(violations, evaluation))
+    print("\n".join(render(violations, evaluation)))
     return 1 if any(v.mandatory for v in violations) else 0
 
 

@@ -51,7 +51,7 @@ def test_rule_flags_the_breaking_resource(violations_of: ViolationsOf, case: tup
     rule, level, breaking, _, config = case
     found = [v for v in violations_of(breaking, config) if v.policy == rule]
     assert found, f"{rule} did not flag {breaking.__name__}"
-    assert {v.level for v in found} == {level}
+    assert {v.enforcement for v in found} == {level}
     assert all(v.urn for v in found), "every violation names the resource"
 
 

@@ -88,7 +88,7 @@ def test_make_policy_exits_non_zero_on_a_mandatory_violation(
     )
     assert main(["staging", "--config", str(config)]) == 1
     out = capsys.readouterr().out
-    assert "[mandatory]  required-tags" in out and "data-classification" in out
+    assert "[mandatory] required-tags (aws:" in out and "data-classification" in out
 
 
 @pytest.mark.parametrize("stack_name", ["staging", "prod"])

@@ -13,6 +13,7 @@ import pytest
 from components.config import CostAssumptions
 from tools import cost, plan
 from tools.mockcloud import Evaluation, run_program
+from tools.policycheck import Violation
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +49,26 @@ def test_text_plan_shows_cost_and_verdicts_without_secrets(
 ) -> None:
     evaluation, token = with_secret
     estimate = cost.estimate(evaluation.resources, CostAssumptions())
-    verdict = plan.Verdict(
+    violation = Violation(
         policy="secrets-via-value-from",
         enforcement="mandatory",
         message="plain env var",
         urn=evaluation.resources[-1].urn,
     )
-    text = plan.render(evaluation, estimate, [verdict])
+    text = plan.render(evaluation, estimate, [violation])
     assert token not in text
-    assert "Policy verdicts: 1 mandatory, 0 advisory" in text
-    assert "[mandatory] secrets-via-value-from (app-secret-value): plain env var" in text
+    assert "Policy: 1 mandatory, 0 advisory" in text
+    assert (
+        "[mandatory] secrets-via-value-from "
+        "(aws:secretsmanager/secretVersion:SecretVersion app-secret-value)\n      plain env var"
+    ) in text
     assert "total  $0.40 per month" in text
-    assert plan.plan_json(evaluation, estimate, [verdict])["policy"][0]["enforcement"] == (
-        "mandatory"
-    )
+    assert plan.plan_json(evaluation, estimate, [violation])["policy"][0] == {
+        "policy": "secrets-via-value-from",
+        "enforcement": "mandatory",
+        "urn": violation.urn,
+        "message": "plain env var",
+    }
 
 
 def test_main_prints_json_and_reports_progress(capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,7 +76,8 @@ def test_main_prints_json_and_reports_progress(capsys: pytest.CaptureFixture[str
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert doc["stack"] == "staging" and doc["cost"]["total"] > 0
-    assert "evaluating stack staging" in err and "done in" in err
+    assert isinstance(doc["policy"], list)  # the pack ran
+    assert "evaluating stack staging" in err and "checking it with the policy pack" in err
 
 
 def test_a_stack_plans_identically_twice() -> None:
