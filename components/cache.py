@@ -166,8 +166,8 @@ class Cache(pulumi.ComponentResource):
             auth_token=pulumi.Output.secret(args.auth_token),
             # ROTATE adds a changed token next to the old one: both stay valid, so running tasks
             # keep working. ECS injects REDIS_URL only when a task starts, so tasks use the new
-            # token only after a new deployment; once they all have, a follow-up `up` with the
-            # strategy set to SET drops the old token (until then it remains valid).
+            # token only after a new deployment; once they all have, a follow-up modification
+            # with strategy SET drops the old token (until then it remains valid; see README).
             auth_token_update_strategy="ROTATE",
             automatic_failover_enabled=replicated,
             multi_az_enabled=replicated,
