@@ -4,10 +4,12 @@ Creates:
 - a security group admitting 6379 only from the client security groups handed in (no CIDRs);
 - a cache subnet group over the isolated subnets;
 - a parameter group for the engine's family with an explicit `maxmemory-policy`, its family in
-  the logical name so a major upgrade creates the new group before the old one is deleted;
+  the logical name so a major upgrade creates the new group before the old one is deleted
+  (which needs `apply_immediately`, see Database);
 - a KMS-encrypted CloudWatch log group for the slow log;
 - the replication group: TLS required in transit, KMS at rest, an AUTH token, daily snapshots,
-  automatic failover and Multi-AZ when it has replicas;
+  automatic failover and Multi-AZ when it has replicas, a final snapshot named anew for each
+  lifetime;
 - the REDIS_URL secret (`rediss://`) for the API and the worker.
 """
 
@@ -21,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.secrets import store_secret
+from components.snapshots import final_snapshot_identifier
 
 PORT = 6379
 # engine -> engine version -> parameter-group family.
@@ -76,6 +79,8 @@ class CacheArgs:
     """Retention of the slow log."""
     secret_recovery_window_days: int = 30
     """Recovery window of the REDIS_URL secret."""
+    apply_immediately: bool = False
+    """Apply modifications now, not in the next maintenance window (a major upgrade needs it)."""
     protect: bool = True
     """Pulumi `protect` on the replication group and the URL secret."""
 
@@ -159,15 +164,20 @@ class Cache(pulumi.ComponentResource):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             auth_token=pulumi.Output.secret(args.auth_token),
-            # A changed token is added next to the old one, so connected clients survive the
-            # rotation until they pick up the new REDIS_URL.
+            # ROTATE adds a changed token next to the old one: both stay valid, so running tasks
+            # keep working. ECS injects REDIS_URL only when a task starts, so tasks use the new
+            # token only after a new deployment; once they all have, a follow-up modification
+            # with strategy SET drops the old token (until then it remains valid; see README).
             auth_token_update_strategy="ROTATE",
             automatic_failover_enabled=replicated,
             multi_az_enabled=replicated,
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,
-            final_snapshot_identifier=f"{replication_group_id}-final",
+            final_snapshot_identifier=final_snapshot_identifier(name, replication_group_id, self),
+            # Off, ElastiCache queues changes (a new engine version, the new family's parameter
+            # group) for the maintenance window and the old group stays in use: deleting it fails.
+            apply_immediately=args.apply_immediately,
             auto_minor_version_upgrade=True,
             log_delivery_configurations=[
                 aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(

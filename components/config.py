@@ -23,7 +23,12 @@ import pulumi
 
 from components.alarm_catalog import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
 from components.cache import CACHE_PARAMETER_FAMILIES, MAXMEMORY_POLICIES
-from components.database import INSTANCE_CLASS_MEMORY_GIB, POSTGRES_MAJORS, max_connections
+from components.database import (
+    DEFAULT_CA_BUNDLE_PATH,
+    INSTANCE_CLASS_MEMORY_GIB,
+    POSTGRES_MAJORS,
+    max_connections,
+)
 from components.pool_budget import PoolBudgetError, db_max_pool_size
 
 PROJECT = "webstack"
@@ -106,6 +111,7 @@ _MISSING: Any = object()
 _SECRET_NAME = re.compile(
     r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN)$|^(DATABASE_URL|REDIS_URL)$", re.IGNORECASE
 )
+_CA_BUNDLE_PATH = re.compile(r"/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 # ECR's tag grammar.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
@@ -465,6 +471,10 @@ class DatabaseConfig:
     """Read replicas of the primary (0 to 5)."""
     log_retention_days: int
     """Retention of the exported postgresql and upgrade logs."""
+    apply_immediately: bool
+    """Apply instance changes at once, not in the maintenance window (a major upgrade needs it)."""
+    ca_bundle_path: str
+    """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
 
     @property
     def major_version(self) -> int:
@@ -489,6 +499,8 @@ class CacheConfig:
     """Daily snapshots kept (1 to 35)."""
     log_retention_days: int
     """Retention of the slow log in CloudWatch Logs."""
+    apply_immediately: bool
+    """Apply group changes at once, not in the maintenance window (needed for a major upgrade)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -973,6 +985,15 @@ def _read_database(section: Section, environment: str) -> DatabaseConfig:
         )
     replicas = section.get_int("readReplicas", 0, min=0, max=5)
     logs = _get_log_retention(section, "logRetentionDays", 90)
+    apply_immediately = section.get_bool("applyImmediately", False)
+    ca_bundle_path = section.get_str("caBundlePath", DEFAULT_CA_BUNDLE_PATH)
+    # It goes into DATABASE_URL's query string as is: a plain absolute path, nothing to escape.
+    if not _CA_BUNDLE_PATH.fullmatch(ca_bundle_path):
+        section.error(
+            "caBundlePath",
+            "must be an absolute path of letters, digits and . _ - / "
+            f"(e.g. {DEFAULT_CA_BUNDLE_PATH}), got {ca_bundle_path!r}",
+        )
     section.finish()
     return DatabaseConfig(
         engine_version=version,
@@ -985,6 +1006,8 @@ def _read_database(section: Section, environment: str) -> DatabaseConfig:
         monitoring_interval_seconds=interval,
         read_replicas=replicas,
         log_retention_days=logs,
+        apply_immediately=apply_immediately,
+        ca_bundle_path=ca_bundle_path,
     )
 
 
@@ -1009,6 +1032,7 @@ def _read_cache(section: Section, environment: str) -> CacheConfig:
     policy = section.get_str("maxmemoryPolicy", choices=MAXMEMORY_POLICIES)
     snapshots = section.get_int("snapshotRetentionDays", min=1, max=35)
     logs = _get_log_retention(section, "logRetentionDays", 90)
+    apply_immediately = section.get_bool("applyImmediately", False)
     section.finish()
     return CacheConfig(
         engine=engine,
@@ -1018,6 +1042,7 @@ def _read_cache(section: Section, environment: str) -> CacheConfig:
         maxmemory_policy=policy,
         snapshot_retention_days=snapshots,
         log_retention_days=logs,
+        apply_immediately=apply_immediately,
     )
 
 

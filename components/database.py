@@ -5,15 +5,17 @@ Creates:
 - a DB subnet group over the isolated subnets (no route out of the VPC);
 - a parameter group for the engine's family (`rds.force_ssl`, slow-statement logging, an idle
   in-transaction timeout), its family in the logical name so a major upgrade creates the new
-  group before the old one is deleted;
+  group before the old one is deleted (which needs `apply_immediately`, see below);
 - the enhanced-monitoring IAM role;
 - KMS-encrypted log groups with retention for the exported postgresql and upgrade logs (RDS
   would otherwise create them itself, unencrypted and kept forever);
 - the primary instance: gp3 storage with autoscaling, KMS encryption, RDS-managed master
-  password in Secrets Manager, Multi-AZ by config, 30-day backups in a fixed window,
-  Performance Insights, enhanced monitoring, deletion protection, a final snapshot;
+  password in Secrets Manager, IAM database authentication (for `rds_iam` roles such as
+  `app_readonly`), Multi-AZ by config, 30-day backups in a fixed window, Performance Insights,
+  enhanced monitoring, deletion protection, a final snapshot named anew for each lifetime;
 - read replicas by config;
-- the DATABASE_URL secret for the application role (`sslmode=verify-full`).
+- the DATABASE_URL secret for the application role (`sslmode=verify-full` against the RDS CA
+  bundle at `sslrootcert`, a path inside the application image).
 """
 
 from __future__ import annotations
@@ -21,18 +23,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pulumi
 import pulumi_aws as aws
 
 from components.secrets import store_secret
+from components.snapshots import final_snapshot_identifier
 
 PORT = 5432
 POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 LOG_EXPORTS = ("postgresql", "upgrade")
 # The CA RDS signs server certificates with; clients verify against AWS's RDS CA bundle.
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+# Where the application image ships AWS's RDS CA bundle (global-bundle.pem): Node's default trust
+# store does not hold the RDS CAs, so `verify-full` needs it named in the URL.
+DEFAULT_CA_BUNDLE_PATH = "/etc/ssl/certs/rds-global-bundle.pem"
 _GIB = 1024**3
 
 
@@ -124,6 +130,10 @@ class DatabaseArgs:
     """Sessions idle inside a transaction longer than this are ended (they hold locks)."""
     deletion_protection: bool = True
     """RDS deletion protection on the primary and replicas."""
+    apply_immediately: bool = False
+    """Apply modifications now, not in the next maintenance window (a major upgrade needs it)."""
+    ca_bundle_path: str = DEFAULT_CA_BUNDLE_PATH
+    """Path of the RDS CA bundle in the application image; DATABASE_URL's `sslrootcert`."""
     protect: bool = True
     """Pulumi `protect` on the instances and the URL secret."""
 
@@ -141,6 +151,7 @@ class Database(pulumi.ComponentResource):
     max_connections: int
     client_rules: list[aws.vpc.SecurityGroupIngressRule]
     instance_identifier: pulumi.Output[str]
+    resource_id: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
     allocated_storage_gb: int
@@ -186,14 +197,24 @@ class Database(pulumi.ComponentResource):
             "log_min_duration_statement": str(args.log_min_duration_statement_ms),
             "idle_in_transaction_session_timeout": str(args.idle_in_transaction_session_timeout_ms),
         }
+        # RDS rejects `immediate` for static parameters; `pending-reboot` is accepted for static
+        # and dynamic ones alike, and a new instance starts with the group fully applied.
+        pending_reboot = {"rds.force_ssl"}
         # Auto-named, family in the logical name: a major upgrade (new family) creates the new
-        # group, moves the instance onto it, and only then deletes the old one.
+        # group, moves the instance onto it, and only then deletes the old one. The move happens
+        # only if the instance's modification is applied at once: with apply_immediately off,
+        # RDS queues the upgrade and the group swap for the maintenance window, the instance
+        # stays on the old group, and deleting that group fails "in use".
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params-{family}",
             family=family,
             description=f"{args.name_prefix} PostgreSQL {major}",
             parameters=[
-                aws.rds.ParameterGroupParameterArgs(name=k, value=v)
+                aws.rds.ParameterGroupParameterArgs(
+                    name=k,
+                    value=v,
+                    apply_method="pending-reboot" if k in pending_reboot else "immediate",
+                )
                 for k, v in sorted(parameters.items())
             ],
             opts=child,
@@ -262,6 +283,9 @@ class Database(pulumi.ComponentResource):
                 storage_encrypted=True,
                 kms_key_id=args.kms_key_arn,
                 ca_cert_identifier=CA_CERT_IDENTIFIER,
+                # Roles granted rds_iam (app_readonly) sign in with IAM tokens, not passwords.
+                iam_database_authentication_enabled=True,
+                apply_immediately=args.apply_immediately,
                 auto_minor_version_upgrade=True,
                 maintenance_window=args.maintenance_window,
                 deletion_protection=args.deletion_protection,
@@ -303,7 +327,7 @@ class Database(pulumi.ComponentResource):
             # Automated backups outlive the instance until they expire.
             delete_automated_backups=False,
             skip_final_snapshot=False,
-            final_snapshot_identifier=f"{identifier}-final",
+            final_snapshot_identifier=final_snapshot_identifier(name, identifier, self),
         )
         replicas = [
             instance(
@@ -318,16 +342,19 @@ class Database(pulumi.ComponentResource):
             for n in range(1, args.read_replicas + 1)
         ]
 
+        # verify-full checks the server's certificate against the RDS CA bundle the image ships
+        # at sslrootcert (libpq and node-postgres's connection-string parser both read it).
+        tls = urlencode({"sslmode": "verify-full", "sslrootcert": args.ca_bundle_path}, safe="/")
         database_url = pulumi.Output.all(primary.address, args.app_password).apply(
             lambda a: (
                 f"postgresql://{quote(args.app_username, safe='')}:{quote(a[1], safe='')}"
-                f"@{a[0]}:{PORT}/{args.database_name}?sslmode=verify-full"
+                f"@{a[0]}:{PORT}/{args.database_name}?{tls}"
             )
         )
         self.database_url_secret_arn = store_secret(
             f"{name}-url",
             secret_name=f"{args.name_prefix}/DATABASE_URL",
-            description="DATABASE_URL of the application role (TLS, server verified)",
+            description="DATABASE_URL of the application role (TLS, server verified by the RDS CA)",
             value=pulumi.Output.secret(database_url),
             kms_key_arn=args.kms_key_arn,
             recovery_window_days=args.secret_recovery_window_days,
@@ -346,6 +373,8 @@ class Database(pulumi.ComponentResource):
         self.app_username = args.app_username
         self.max_connections = max_connections(args.instance_class)
         self.instance_identifier = primary.identifier
+        # `rds-db:connect` policies name the instance by this id, not by its identifier.
+        self.resource_id = primary.resource_id
         self.replica_identifiers = [r.identifier for r in replicas]
         self.replica_addresses = [r.address for r in replicas]
         self.allocated_storage_gb = args.allocated_storage_gb
@@ -357,5 +386,6 @@ class Database(pulumi.ComponentResource):
                 "master_secret_arn": self.master_secret_arn,
                 "database_url_secret_arn": self.database_url_secret_arn,
                 "max_connections": self.max_connections,
+                "resource_id": self.resource_id,
             }
         )

@@ -1,8 +1,9 @@
 """Notifications: where alarms, RDS events and budget alerts are sent.
 
 Creates, in the region of its provider:
-- a customer-managed KMS key (rotation on) whose policy lets CloudWatch, EventBridge, RDS event
-  notifications and AWS Budgets publish to topics encrypted with it, and its alias;
+- a customer-managed KMS key (rotation on, deletion window from config) whose policy lets
+  CloudWatch alarms, RDS event subscriptions and AWS Budgets of this account publish to topics
+  encrypted with it, and its alias;
 - two SNS topics, `critical` (pages) and `warning` (the team channel), encrypted with that key;
 - a topic policy per topic: the account manages it, those services may publish only on behalf
   of this account, and nothing is accepted over plain HTTP;
@@ -24,12 +25,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarm_catalog import SEVERITIES, AlarmTopics, Severity
+from components.kms import ServiceGrant, encryption_key
 
-# Services that publish to the topics: alarms, EventBridge rules, RDS event subscriptions and
-# budget notifications.
+# The services that publish to the topics, as the principals AWS documents for them: CloudWatch
+# alarms, RDS event subscriptions (`events.rds`, not EventBridge's `events`) and budget
+# notifications. Nothing in the stack publishes through EventBridge, so it gets no grant.
 PUBLISHERS = (
     "cloudwatch.amazonaws.com",
-    "events.amazonaws.com",
     "events.rds.amazonaws.com",
     "budgets.amazonaws.com",
 )
@@ -48,28 +50,6 @@ HTTPS_DELIVERY_POLICY = {
     },
     "throttlePolicy": {"maxReceivesPerSecond": 10},
 }
-
-# Key administration for the account (IAM decides who); no `kms:*`.
-_KEY_ADMIN_ACTIONS = [
-    "kms:Create*",
-    "kms:Describe*",
-    "kms:Enable*",
-    "kms:List*",
-    "kms:Put*",
-    "kms:Update*",
-    "kms:Revoke*",
-    "kms:Disable*",
-    "kms:Get*",
-    "kms:Delete*",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:ScheduleKeyDeletion",
-    "kms:CancelKeyDeletion",
-    "kms:Encrypt",
-    "kms:Decrypt",
-    "kms:ReEncrypt*",
-    "kms:GenerateDataKey*",
-]
 
 _TOPIC_OWNER_ACTIONS = [
     "sns:GetTopicAttributes",
@@ -97,6 +77,8 @@ class NotificationsArgs:
     """Secret HTTPS URL for critical alarms (a pager integration), or None."""
     warning_https_endpoint: pulumi.Input[str] | None = None
     """Secret HTTPS URL for warnings (a chat webhook), or None."""
+    kms_deletion_window_days: int = 30
+    """Days a scheduled deletion of the topics' key can still be cancelled (7 to 30)."""
     protect: bool = True
     """Pulumi `protect` on the KMS key (a deleted key makes queued messages unreadable)."""
 
@@ -121,41 +103,26 @@ class Notifications(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         root = pulumi.Output.concat("arn:", partition, ":iam::", account, ":root")
 
-        key = aws.kms.Key(
+        key = encryption_key(
             f"{name}-key",
             description=f"{args.name_prefix} alarm and event notifications (SNS)",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministersTheKey",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": root},
-                            "Action": _KEY_ADMIN_ACTIONS,
-                            "Resource": "*",
-                        },
-                        {
-                            # The publishing service asks KMS for a data key when it hands a
-                            # message to an encrypted topic.
-                            "Sid": "PublishersEncrypt",
-                            "Effect": "Allow",
-                            "Principal": {"Service": list(PUBLISHERS)},
-                            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                            "Resource": "*",
-                        },
-                    ],
-                }
-            ),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.name_prefix}-notifications",
-            target_key_id=key.key_id,
-            opts=child,
+            alias=f"alias/{args.name_prefix}-notifications",
+            partition=partition,
+            account_id=account,
+            grants=[
+                ServiceGrant(
+                    # A publishing service asks KMS for a data key when it hands a message to an
+                    # encrypted topic; aws:SourceAccount keeps another account's alarm, RDS
+                    # subscription or budget from using the key through the same service.
+                    sid="PublishersEncrypt",
+                    services=PUBLISHERS,
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                    condition={"StringEquals": {"aws:SourceAccount": account}},
+                )
+            ],
+            deletion_window_days=args.kms_deletion_window_days,
+            protect=args.protect,
+            parent=self,
         )
 
         emails = {"critical": args.critical_emails, "warning": args.warning_emails}

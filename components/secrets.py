@@ -22,6 +22,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.kms import cloudwatch_logs_grant, encryption_key
+
 JWT_SECRET_LENGTH = 64
 DB_PASSWORD_LENGTH = 40
 REDIS_AUTH_TOKEN_LENGTH = 64
@@ -98,61 +100,23 @@ class Secrets(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         account = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
-        account_root = pulumi.Output.concat("arn:", partition, ":iam::", account, ":root")
-        account_log_groups = pulumi.Output.concat(
-            "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
-        )
-
-        key = aws.kms.Key(
+        key = encryption_key(
             f"{name}-key",
             description=f"{args.name_prefix}: secrets, database, cache and their logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=args.kms_deletion_window_days,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            # AWS's default statement: access is granted by IAM policies of
-                            # this account; without it the key could become unmanageable.
-                            "Sid": "AccountIamPolicies",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": account_root},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
-                        {
-                            # CloudWatch Logs is not an IAM principal of the account, so the
-                            # key policy must admit it, limited to this account's log groups.
-                            "Sid": "CloudWatchLogsOfThisAccount",
-                            "Effect": "Allow",
-                            "Principal": {
-                                "Service": pulumi.Output.concat("logs.", region, ".amazonaws.com")
-                            },
-                            "Action": [
-                                "kms:Encrypt*",
-                                "kms:Decrypt*",
-                                "kms:ReEncrypt*",
-                                "kms:GenerateDataKey*",
-                                "kms:Describe*",
-                            ],
-                            "Resource": "*",
-                            "Condition": {
-                                "ArnLike": {
-                                    "kms:EncryptionContext:aws:logs:arn": account_log_groups
-                                }
-                            },
-                        },
-                    ],
-                }
-            ),
-            opts=keep,
-        )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=f"alias/{args.name_prefix}-data",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+            alias=f"alias/{args.name_prefix}-data",
+            partition=partition,
+            account_id=account,
+            grants=[
+                cloudwatch_logs_grant(
+                    region=region,
+                    log_group_arns=pulumi.Output.concat(
+                        "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
+                    ),
+                )
+            ],
+            deletion_window_days=args.kms_deletion_window_days,
+            protect=args.protect,
+            parent=self,
         )
 
         # Alphanumeric only: nothing to escape in a URL, in a shell or in an RDS/ElastiCache

@@ -124,6 +124,8 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             log_retention_days=db.log_retention_days,
             secret_recovery_window_days=cfg.secrets.recovery_window_days,
             deletion_protection=cfg.protect,
+            apply_immediately=db.apply_immediately,
+            ca_bundle_path=db.ca_bundle_path,
             protect=cfg.protect,
         ),
         opts=in_region,
@@ -146,6 +148,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             snapshot_retention_days=cfg.cache.snapshot_retention_days,
             log_retention_days=cfg.cache.log_retention_days,
             secret_recovery_window_days=cfg.secrets.recovery_window_days,
+            apply_immediately=cfg.cache.apply_immediately,
             protect=cfg.protect,
         ),
         opts=in_region,
@@ -231,6 +234,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         warning_emails=a.warning_emails,
         critical_https_endpoint=a.critical_https_endpoint,
         warning_https_endpoint=a.warning_https_endpoint,
+        kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
         protect=cfg.protect,
     )
     notifications = Notifications("notifications", notification_args, opts=in_region)
@@ -359,6 +363,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         "databaseUrlSecretArn": database.database_url_secret_arn,
         "databaseMaxConnections": database.max_connections,
         "databaseReplicaAddresses": database.replica_addresses,
+        "databaseResourceId": database.resource_id,
         "cachePrimaryEndpoint": cache.primary_endpoint,
         "cachePort": cache.port,
         "cacheSecurityGroupId": cache.security_group_id,

@@ -12,6 +12,7 @@ fail loudly so a new data source gets a deliberate mock.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import random
@@ -111,6 +112,17 @@ def _rds_instance(region: str, logical: str, inputs: Mapping[str, Any]) -> dict[
             }
         ]
     return state
+
+
+def _random_id(raw: bytes) -> dict[str, Any]:
+    """A RandomId's outputs: the same bytes in each encoding the provider offers."""
+    b64 = base64.b64encode(raw).decode()
+    return {
+        "hex": raw.hex(),
+        "dec": str(int.from_bytes(raw, "big")),
+        "b64Std": b64,
+        "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
 
 
 def _alb_suffix(name: str) -> str:
@@ -299,6 +311,9 @@ COMPUTED: dict[str, Computed] = {
     "random:index/randomString:RandomString": lambda c, region, name, i, rid: {
         "result": _random_string(c.rng(name, i), i),
     },
+    "random:index/randomId:RandomId": lambda c, region, name, i, rid: _random_id(
+        c.rng(name, i).randbytes(int(i["byteLength"]))
+    ),
     "aws:sns/topic:Topic": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:sns:{region}:{ACCOUNT_ID}:{i.get('name', name)}",
     },

@@ -78,6 +78,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "multiAz",
         "backupRetentionPeriod",
         "replicateSourceDb",
+        "iamDatabaseAuthenticationEnabled",
+        "applyImmediately",
     ),
     "aws:elasticache/parameterGroup:ParameterGroup": ("family",),
     "aws:elasticache/replicationGroup:ReplicationGroup": (

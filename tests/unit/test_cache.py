@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from tests.helpers import committed
 from tests.windows import overlaps
-from tools.mockcloud import Evaluation
+from tools.mockcloud import Evaluation, evaluate
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -126,3 +127,33 @@ def test_prod_cache_is_protected(stack: Evaluation) -> None:
     assert stack.one("aws:secretsmanager/secret:Secret", "cache-url").protect is (
         stack.stack == "prod"
     )
+
+
+def test_changes_apply_at_once_only_where_config_says(stack: Evaluation) -> None:
+    # Off, a new engine version and the new family's parameter group wait for the maintenance
+    # window while the old group stays in use. Prod defers, staging applies at once.
+    assert group(stack)["applyImmediately"] is {"staging": True, "prod": False}[stack.stack]
+    rolled = evaluate(
+        "prod",
+        overrides={"webstack:cache": {**committed("prod", "cache"), "applyImmediately": True}},
+    )
+    assert group(rolled)["applyImmediately"] is True
+
+
+def test_final_snapshot_is_named_anew_for_each_lifetime(stack: Evaluation) -> None:
+    g = group(stack)
+    identifier = g["replicationGroupId"]
+    (suffix,) = [
+        r
+        for r in stack.of_type("random:index/randomId:RandomId")
+        if r.inputs["keepers"] == {"identifier": identifier}
+    ]
+    assert suffix.parent == stack.one("webstack:data:Cache").urn
+    assert g["finalSnapshotIdentifier"] == f"{identifier}-final-{suffix.outputs['hex']}"
+    assert g["finalSnapshotIdentifier"] != f"{identifier}-final"
+
+
+def test_auth_token_changes_rotate_rather_than_cut_off_running_tasks(stack: Evaluation) -> None:
+    # ROTATE keeps the old token valid until a later `up` with SET; tasks get the new REDIS_URL
+    # only when they are redeployed.
+    assert group(stack)["authTokenUpdateStrategy"] == "ROTATE"

@@ -37,6 +37,12 @@ from tools.mockcloud import evaluate
         ("staging", "cache", "maxmemoryPolicy", "lru", ("noeviction",)),
         ("staging", "cache", "snapshotRetentionDays", 0, (">= 1",)),
         ("prod", "cache", "logRetentionDays", 100, ("CloudWatch's values",)),
+        ("prod", "database", "applyImmediately", "yes", ("must be a bool", "'yes'")),
+        ("staging", "cache", "applyImmediately", 1, ("must be a bool",)),
+        ("prod", "database", "caBundlePath", "certs/rds.pem", ("absolute path", "'certs/rds.pem'")),
+        ("prod", "database", "caBundlePath", "/etc/ssl/a.pem&sslmode=disable", ("absolute path",)),
+        ("staging", "database", "caBundlePath", "/etc/ssl/my bundle.pem", ("absolute path",)),
+        ("staging", "database", "caBundlePath", 5, ("must be a str",)),
     ],
 )
 def test_bad_data_tier_values(

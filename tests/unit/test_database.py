@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -164,7 +165,10 @@ def test_database_url_is_the_app_role_over_verified_tls(stack: Evaluation) -> No
     assert unquote(url.password or "") == password
     assert (url.hostname, url.port) == (stack.outputs["databaseAddress"], 5432)
     assert url.path == "/app"
-    assert parse_qs(url.query) == {"sslmode": ["verify-full"]}
+    assert parse_qs(url.query) == {
+        "sslmode": ["verify-full"],
+        "sslrootcert": [committed(stack.stack, "database")["caBundlePath"]],
+    }
     assert stack.outputs["databaseUrlSecretArn"] == secret.outputs["arn"]
 
 
@@ -200,3 +204,74 @@ def test_window_overlap_detection() -> None:
     assert overlaps("03:00-04:00", "sun:03:30-sun:04:30")
     assert not overlaps("03:00-04:00", "sun:04:00-sun:05:00")
     assert overlaps("23:30-00:30", "mon:00:00-mon:01:00")
+
+
+def test_changes_apply_at_once_only_where_config_says(
+    stack: Evaluation, with_replicas: Evaluation
+) -> None:
+    # Off, RDS queues a major upgrade and the parameter-group swap for the maintenance window;
+    # the old group stays in use and deleting it fails. Prod defers, staging applies at once.
+    assert primary(stack)["applyImmediately"] is {"staging": True, "prod": False}[stack.stack]
+    assert (
+        primary(stack)["applyImmediately"] is committed(stack.stack, "database")["applyImmediately"]
+    )
+    rolled = evaluate(
+        "prod",
+        overrides={
+            "webstack:database": {**committed("prod", "database"), "applyImmediately": True}
+        },
+    )
+    assert primary(rolled)["applyImmediately"] is True
+    assert all(r.inputs["applyImmediately"] is False for r in with_replicas.of_type(INSTANCE))
+
+
+def test_force_ssl_is_applied_at_reboot_as_static_parameters_require(stack: Evaluation) -> None:
+    group = stack.one("aws:rds/parameterGroup:ParameterGroup")
+    methods = {p["name"]: p.get("applyMethod", "immediate") for p in group.inputs["parameters"]}
+    assert methods["rds.force_ssl"] == "pending-reboot"
+    # The dynamic ones take effect at once.
+    assert methods["log_min_duration_statement"] == "immediate"
+
+
+def test_final_snapshot_is_named_anew_for_each_lifetime(stack: Evaluation) -> None:
+    db = primary(stack)
+    identifier = db["identifier"]
+    suffixes = [
+        r
+        for r in stack.of_type("random:index/randomId:RandomId")
+        if r.inputs["keepers"] == {"identifier": identifier}
+    ]
+    assert len(suffixes) == 1, "one suffix, keyed on the instance identifier"
+    (suffix,) = suffixes
+    assert suffix.parent == stack.one("webstack:data:Database").urn
+    assert suffix.inputs["byteLength"] >= 4
+    assert db["finalSnapshotIdentifier"] == f"{identifier}-final-{suffix.outputs['hex']}"
+    assert db["finalSnapshotIdentifier"] != f"{identifier}-final"
+    # RDS snapshot identifiers: a letter first, then letters, digits and single hyphens.
+    assert re.fullmatch(r"[a-z](-?[a-z0-9])*", db["finalSnapshotIdentifier"])
+
+
+def test_iam_database_authentication_on_primary_and_replicas(
+    stack: Evaluation, with_replicas: Evaluation
+) -> None:
+    # app_readonly is granted rds_iam: it can sign in only with IAM tokens.
+    assert primary(stack)["iamDatabaseAuthenticationEnabled"] is True
+    assert all(
+        r.inputs["iamDatabaseAuthenticationEnabled"] is True
+        for r in with_replicas.of_type(INSTANCE)
+    )
+    # rds-db:connect policies name the instance by its resource id.
+    resource_id = stack.one(INSTANCE, "database-primary").outputs["resourceId"]
+    assert stack.outputs["databaseResourceId"] == resource_id
+
+
+def test_database_url_names_the_ca_bundle_from_config() -> None:
+    path = "/opt/app/certs/rds-global-bundle.pem"
+    ev = evaluate(
+        "staging",
+        overrides={"webstack:database": {**committed("staging", "database"), "caBundlePath": path}},
+    )
+    secret = ev.one(SECRET, "database-url")
+    (version,) = [v for v in ev.of_type(VERSION) if v.inputs["secretId"] == secret.outputs["arn"]]
+    query = parse_qs(urlsplit(version.inputs["secretString"]).query)
+    assert query == {"sslmode": ["verify-full"], "sslrootcert": [path]}

@@ -1,0 +1,95 @@
+"""KMS keys: one policy shape from components.kms, deletion windows from config."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.kms import ACCOUNT_KEY_ACTIONS, ServiceGrant, key_policy
+from tools.mockcloud import Evaluation, run_program
+
+KEY = "aws:kms/key:Key"
+# The keys built with the helper (the API's logs key still has its own policy).
+HELPER_KEYS = ("secrets-key", "notifications-key")
+
+
+def policy_of(ev: Evaluation, name: str) -> dict[str, dict]:
+    statements = json.loads(ev.one(KEY, name).inputs["policy"])["Statement"]
+    return {s["Sid"]: s for s in statements}
+
+
+def test_helper_keys_share_the_account_statement_and_never_grant_kms_star(
+    stack: Evaluation,
+) -> None:
+    accounts = [policy_of(stack, name)["AccountIamPolicies"] for name in HELPER_KEYS]
+    assert accounts[0] == accounts[1]
+    assert accounts[0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    # The key stays manageable: its policy can be changed and its deletion cancelled.
+    assert {"kms:Put*", "kms:CancelKeyDeletion", "kms:Describe*"} <= set(accounts[0]["Action"])
+    for name in HELPER_KEYS:
+        actions = [a for s in policy_of(stack, name).values() for a in s["Action"]]
+        assert not {"*", "kms:*"} & set(actions), name
+
+
+def test_deletion_windows_follow_config(stack: Evaluation) -> None:
+    window = {"staging": 7, "prod": 30}[stack.stack]
+    for name in HELPER_KEYS:
+        key = stack.one(KEY, name)
+        assert key.inputs["deletionWindowInDays"] == window, name
+        assert key.inputs["enableKeyRotation"] is True
+        assert key.protect is (stack.stack == "prod")
+
+
+def test_notification_publishers_act_only_for_this_account(stack: Evaluation) -> None:
+    publishers = policy_of(stack, "notifications-key")["PublishersEncrypt"]
+    assert set(publishers["Principal"]["Service"]) == {
+        "cloudwatch.amazonaws.com",
+        "events.rds.amazonaws.com",
+        "budgets.amazonaws.com",
+    }
+    assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    assert sorted(publishers["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    topics = stack.of_type("aws:sns/topic:Topic")
+    assert topics
+    key_arn = stack.one(KEY, "notifications-key").outputs["arn"]
+    assert all(t.inputs["kmsMasterKeyId"] == key_arn for t in topics)
+
+
+def _policy(grants: list[ServiceGrant]) -> dict:
+    def program() -> dict:
+        return {"policy": key_policy(partition="aws", account_id="123456789012", grants=grants)}
+
+    ev = run_program("staging", {}, [], program)
+    return json.loads(ev.outputs["policy"])
+
+
+def test_key_policy_renders_one_service_as_a_string_and_keeps_conditions() -> None:
+    grant = ServiceGrant(
+        sid="Budgets",
+        services=["budgets.amazonaws.com"],
+        actions=["kms:Decrypt"],
+        condition={"StringEquals": {"aws:SourceAccount": "123456789012"}},
+    )
+    statements = _policy([grant])["Statement"]
+    assert [s["Sid"] for s in statements] == ["AccountIamPolicies", "Budgets"]
+    assert statements[0]["Action"] == list(ACCOUNT_KEY_ACTIONS)
+    assert statements[1]["Principal"] == {"Service": "budgets.amazonaws.com"}
+    assert statements[1]["Condition"] == grant.condition
+
+
+@pytest.mark.parametrize(
+    ("grants", "words"),
+    [
+        ([ServiceGrant(sid="All", services=["x.amazonaws.com"], actions=["kms:*"])], "name the"),
+        (
+            [ServiceGrant(sid="AccountIamPolicies", services=["x.amazonaws.com"], actions=["a"])],
+            "unique",
+        ),
+    ],
+)
+def test_key_policy_refuses_wildcards_and_duplicate_sids(
+    grants: list[ServiceGrant], words: str
+) -> None:
+    with pytest.raises(ValueError, match=words):
+        key_policy(partition="aws", account_id="123456789012", grants=grants)
