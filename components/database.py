@@ -18,6 +18,7 @@ Creates:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +137,9 @@ class Database(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
     database_url_secret_arn: pulumi.Output[str]
+    database_url_version: pulumi.Output[str]
+    client_ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
+    instance_resource_id: pulumi.Output[str]
     database_name: str
     app_username: str
     max_connections: int
@@ -159,7 +163,7 @@ class Database(pulumi.ComponentResource):
             tags={"Name": f"{args.name_prefix}-postgres"},
             opts=child,
         )
-        for i, client in enumerate(args.client_security_group_ids):
+        self.client_ingress_rules = [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-ingress-{i}",
                 security_group_id=sg.id,
@@ -170,6 +174,8 @@ class Database(pulumi.ComponentResource):
                 description="PostgreSQL from an application security group",
                 opts=child,
             )
+            for i, client in enumerate(args.client_security_group_ids)
+        ]
 
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -332,6 +338,11 @@ class Database(pulumi.ComponentResource):
             parent=self,
         )
 
+        # store_secret hides its SecretVersion, so a digest of the value (itself a secret) stands
+        # for the version: it changes exactly when a new value is put.
+        url_digest = database_url.apply(lambda url: hashlib.sha256(url.encode()).hexdigest())
+        self.database_url_version = pulumi.Output.secret(url_digest)
+
         self.address = primary.address
         self.port = PORT
         self.security_group_id = sg.id
@@ -343,6 +354,7 @@ class Database(pulumi.ComponentResource):
         self.app_username = args.app_username
         self.max_connections = max_connections(args.instance_class)
         self.instance_identifier = primary.identifier
+        self.instance_resource_id = primary.resource_id
         self.replica_identifiers = [r.identifier for r in replicas]
         self.replica_addresses = [r.address for r in replicas]
         self.allocated_storage_gb = args.allocated_storage_gb

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import Alarms, AlarmsArgs
-from components.api_service import ApiService, ApiServiceArgs
+from components.api_service import POOL_BUDGET_SHARE, ApiService, ApiServiceArgs
 from components.cache import Cache, CacheArgs
 from components.certificates import Certificates, CertificatesArgs, DnsRecord
 from components.config import StackConfig, load_stack_config
@@ -266,6 +266,14 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             database_name=database.database_name,
             master_secret_arn=database.master_secret_arn,
             database_url_secret_arn=database.database_url_secret_arn,
+            database_url_version=database.database_url_version,
+            database_resource_id=database.instance_resource_id,
+            network_ready=[*database.client_ingress_rules, *network.private_egress],
+            # The budget every API and worker pool together is sized to fit (DB_MAX_POOL_SIZE),
+            # so the limit only stops a fleet that exceeds its own arithmetic.
+            app_connection_limit=int(database.max_connections * POOL_BUDGET_SHARE),
+            app_statement_timeout_ms=cfg.api.db_statement_timeout_ms,
+            app_idle_in_transaction_timeout_ms=cfg.api.db_idle_in_transaction_timeout_ms,
             kms_key_arn=secrets.kms_key_arn,
             # Secrets Manager is reached through its interface endpoint when there is one,
             # otherwise through NAT.
