@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from migrations import lambda_handler
 from tests.helpers import committed
 from tools import lambda_package
 from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource, evaluate
@@ -156,8 +157,6 @@ def test_the_function_trusts_only_this_account_and_logs_encrypted(stack: Evaluat
 
 def test_the_handler_is_told_every_interval_it_documents(stack: Evaluation) -> None:
     env = function_env(stack)
-    from migrations import lambda_handler
-
     documented = {
         word.strip(",.")
         for word in (lambda_handler.__doc__ or "").split()
