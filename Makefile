@@ -53,7 +53,7 @@ test: lint
 	$(BIN)/pytest
 
 package: install
-	$(BIN)/python -m tools.lambda_package --arch $(ARCH)
+	$(BIN)/python -m tools.lambda_package --arch $(ARCH) $(if $(RDS_CA_BUNDLE),--rds-ca-bundle $(RDS_CA_BUNDLE))
 
 bench-migrations: install
 	tools/install-system-deps

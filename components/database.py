@@ -20,6 +20,7 @@ Creates:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -146,10 +147,11 @@ class Database(pulumi.ComponentResource):
     security_group_id: pulumi.Output[str]
     master_secret_arn: pulumi.Output[str]
     database_url_secret_arn: pulumi.Output[str]
+    database_url_version: pulumi.Output[str]
+    client_ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
     database_name: str
     app_username: str
     max_connections: int
-    client_rules: list[aws.vpc.SecurityGroupIngressRule]
     instance_identifier: pulumi.Output[str]
     resource_id: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
@@ -171,7 +173,7 @@ class Database(pulumi.ComponentResource):
             tags={"Name": f"{args.name_prefix}-postgres"},
             opts=child,
         )
-        self.client_rules = [
+        self.client_ingress_rules = [
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-ingress-{i}",
                 security_group_id=sg.id,
@@ -361,6 +363,11 @@ class Database(pulumi.ComponentResource):
             protect=args.protect,
             parent=self,
         )
+
+        # store_secret hides its SecretVersion, so a digest of the value (itself a secret) stands
+        # for the version: it changes exactly when a new value is put.
+        url_digest = database_url.apply(lambda url: hashlib.sha256(url.encode()).hexdigest())
+        self.database_url_version = pulumi.Output.secret(url_digest)
 
         self.address = primary.address
         self.port = PORT

@@ -5,14 +5,17 @@ Creates:
   group, running `migrations.lambda_handler` from the zip `make package` builds;
 - egress rules on that group: the database port to the database's group only, 443 to Secrets
   Manager (its interface endpoint in the VPC, or through NAT);
-- its execution role: GetSecretValue on exactly the master and DATABASE_URL secrets, kms:Decrypt
-  of their key only via Secrets Manager, ENI management for the VPC attachment, and writes to
-  its own log group;
-- that log group, with retention;
-- an `aws.lambda_.Invocation` of `{"command": "up"}` whose triggers hash the migration files: a
-  new or changed file re-runs it, and a failed migration fails it (the handler raises), which
-  stops `pulumi up` before anything that `depends_on` `invocation` (the API service). It waits
-  for its network path: its own egress rules and the database's ingress rules.
+- its execution role (trusted by Lambda for this account only): GetSecretValue on exactly the
+  master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager, ENI
+  management for the VPC attachment, and writes to its own log group;
+- that log group, with retention, encrypted with the data key;
+- an `aws.lambda_.Invocation` of `{"command": "up"}`. It re-runs when what the run would do
+  changes: the zip (runner, SQL, CA bundle), the DATABASE_URL secret's value (a rotated
+  password reaches the API login role), the primary instance (a replaced, empty database is
+  migrated), or the API login role's limits. It waits for the network path (egress rules, the
+  database's ingress rules, VPC endpoints and routes), and a failed migration fails it (the
+  handler raises), which stops `pulumi up` before anything that `depends_on` `invocation`
+  (the API service).
 
 The zip must exist before `pulumi preview/up`: run `make package` first.
 """
@@ -23,14 +26,13 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 ROOT = Path(__file__).resolve().parents[1]
-MIGRATIONS_DIR = ROOT / "migrations"
 RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
 ARCHITECTURES = ("arm64", "x86_64")
 
@@ -38,15 +40,6 @@ ARCHITECTURES = ("arm64", "x86_64")
 def package_path(architecture: str) -> Path:
     """Where `make package ARCH=<architecture>` writes the Lambda zip."""
     return ROOT / "build" / f"migrations-lambda-{architecture}.zip"
-
-
-def migrations_digest(directory: Path = MIGRATIONS_DIR) -> str:
-    """sha256 over every SQL file (forward, reverse, repeatable) by relative path and content."""
-    digest = hashlib.sha256()
-    for path in sorted(directory.rglob("*.sql")):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +64,18 @@ class MigrationJobArgs:
     """Secrets Manager secret of the master user (JSON with username and password)."""
     database_url_secret_arn: pulumi.Input[str]
     """Secrets Manager secret holding the API's DATABASE_URL (its login role and password)."""
+    database_url_version: pulumi.Input[str]
+    """Changes whenever that secret gets a new value (a version id, or a digest of the value)."""
+    database_resource_id: pulumi.Input[str]
+    """The primary's immutable identity (RDS resource id): a replaced database is migrated."""
+    network_ready: Sequence[pulumi.Resource] = field(default_factory=list)
+    """What the path to the database and Secrets Manager needs first (ingress, endpoints)."""
+    app_connection_limit: int
+    """CONNECTION LIMIT of the API login role (every API and worker pool together)."""
+    app_statement_timeout_ms: int
+    """statement_timeout of the API login role (the API's own statement timeout)."""
+    app_idle_in_transaction_timeout_ms: int
+    """idle_in_transaction_session_timeout of the API login role."""
     kms_key_arn: pulumi.Input[str]
     """The KMS key both secrets are encrypted with."""
     secrets_manager_cidr: pulumi.Input[str]
@@ -83,18 +88,14 @@ class MigrationJobArgs:
     """Function memory."""
     log_retention_days: int = 90
     """Retention of the function's log group."""
+    lock_wait: str = "60s"
+    """How long a run waits for another runner's migration lock."""
     lock_timeout: str = "5s"
     """Per migration: how long a statement may wait for a table lock held by live traffic."""
     statement_timeout: str = "5min"
     """Per migration: how long a statement may run."""
-    db_sslmode: str = "require"
-    """libpq sslmode towards the database."""
     package: Path | None = None
     """The Lambda zip; default build/migrations-lambda-<architecture>.zip."""
-    migrations_dir: Path = MIGRATIONS_DIR
-    """The SQL files whose hash triggers a run."""
-    database_client_rules: Sequence[pulumi.Resource] = ()
-    """The database's client ingress rules (one admits `security_group_id`); the run waits."""
 
 
 class MigrationJob(pulumi.ComponentResource):
@@ -118,6 +119,13 @@ class MigrationJob(pulumi.ComponentResource):
             raise ValueError(
                 f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}"
             )
+        for limit, value in (
+            ("app_connection_limit", args.app_connection_limit),
+            ("app_statement_timeout_ms", args.app_statement_timeout_ms),
+            ("app_idle_in_transaction_timeout_ms", args.app_idle_in_transaction_timeout_ms),
+        ):
+            if value < 1:
+                raise ValueError(f"MigrationJob {limit} must be at least 1, got {value}")
         package = args.package or package_path(args.architecture)
         if not package.is_file():
             raise FileNotFoundError(
@@ -127,6 +135,7 @@ class MigrationJob(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOptions(parent=self)
         region = aws.get_region_output(opts=invoke).region
+        account = aws.get_caller_identity_output(opts=invoke).account_id
         function_name = f"{args.name_prefix}-migrations"
 
         to_database = aws.vpc.SecurityGroupEgressRule(
@@ -154,11 +163,13 @@ class MigrationJob(pulumi.ComponentResource):
             f"{name}-logs",
             name=f"/aws/lambda/{function_name}",
             retention_in_days=args.log_retention_days,
+            # Its lines name migrations, roles and errors of the database: data-tier logs.
+            kms_key_id=args.kms_key_arn,
             opts=child,
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=json.dumps(
+            assume_role_policy=pulumi.Output.json_dumps(
                 {
                     "Version": "2012-10-17",
                     "Statement": [
@@ -166,6 +177,8 @@ class MigrationJob(pulumi.ComponentResource):
                             "Effect": "Allow",
                             "Principal": {"Service": "lambda.amazonaws.com"},
                             "Action": "sts:AssumeRole",
+                            # Only Lambda acting for this account (confused-deputy guard).
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                         }
                     ],
                 }
@@ -227,7 +240,12 @@ class MigrationJob(pulumi.ComponentResource):
             opts=child,
         )
 
-        code = package.read_bytes()
+        app_role = {
+            "APP_CONNECTION_LIMIT": str(args.app_connection_limit),
+            "APP_STATEMENT_TIMEOUT": f"{args.app_statement_timeout_ms}ms",
+            "APP_IDLE_IN_TRANSACTION_TIMEOUT": f"{args.app_idle_in_transaction_timeout_ms}ms",
+        }
+        code_sha256 = hashlib.sha256(package.read_bytes()).digest()
         function = aws.lambda_.Function(
             f"{name}-function",
             name=function_name,
@@ -237,7 +255,8 @@ class MigrationJob(pulumi.ComponentResource):
             handler="migrations.lambda_handler.handler",
             architectures=[args.architecture],
             code=pulumi.FileArchive(str(package)),
-            source_code_hash=base64.b64encode(hashlib.sha256(code).digest()).decode(),
+            # What Lambda reports as CodeSha256, so a drifted function is redeployed too.
+            code_sha256=base64.b64encode(code_sha256).decode(),
             timeout=args.timeout_seconds,
             memory_size=args.memory_mb,
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
@@ -254,9 +273,10 @@ class MigrationJob(pulumi.ComponentResource):
                     "DB_HOST": args.database_host,
                     "DB_PORT": pulumi.Output.from_input(args.database_port).apply(str),
                     "DB_NAME": args.database_name,
-                    "DB_SSLMODE": args.db_sslmode,
+                    "MIGRATION_LOCK_WAIT": args.lock_wait,
                     "MIGRATION_LOCK_TIMEOUT": args.lock_timeout,
                     "MIGRATION_STATEMENT_TIMEOUT": args.statement_timeout,
+                    **app_role,
                 }
             ),
             # The role must be able to create ENIs and write logs before the function exists.
@@ -266,12 +286,18 @@ class MigrationJob(pulumi.ComponentResource):
             f"{name}-run",
             function_name=function.name,
             input=json.dumps({"command": "up"}),
-            triggers={"migrations": migrations_digest(args.migrations_dir)},
-            # Rules are separate resources that nothing else orders: without this a first
-            # `pulumi up` could run the migration before its network path exists, and fail.
+            # Everything that changes what a run would do, and nothing else: the function
+            # update (code, limits) happens first, since the invocation depends on it.
+            triggers={
+                "package": code_sha256.hex(),
+                "databaseUrl": args.database_url_version,
+                "database": args.database_resource_id,
+                "appRole": ",".join(f"{k}={v}" for k, v in sorted(app_role.items())),
+            },
+            # A run before its network path exists fails on a timeout, not a migration.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[to_database, to_secrets_manager, *args.database_client_rules],
+                depends_on=[to_database, to_secrets_manager, *args.network_ready],
             ),
         )
         self.function_name = function.name

@@ -86,6 +86,7 @@ class Network(pulumi.ComponentResource):
     isolated_subnet_ids: pulumi.Output[list[str]]
     availability_zones: list[str]
     endpoint_security_group_id: pulumi.Output[str] | None
+    private_egress: list[pulumi.Resource]
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -169,6 +170,9 @@ class Network(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
             )
 
+        # The private subnets' way out (NAT routes, VPC endpoints), for whatever must not run
+        # before it exists.
+        self.private_egress = []
         private_rts: list[aws.ec2.RouteTable] = []
         for az, subnet in zip(azs, private, strict=True):
             rt = aws.ec2.RouteTable(
@@ -179,16 +183,18 @@ class Network(pulumi.ComponentResource):
             # outage); single routes every AZ through the first one.
             nat = nat_by_az.get(az) or next(iter(nat_by_az.values()), None)
             if nat is not None:
-                aws.ec2.Route(
+                route = aws.ec2.Route(
                     f"{name}-private-default-{az}",
                     route_table_id=rt.id,
                     destination_cidr_block="0.0.0.0/0",
                     nat_gateway_id=nat.id,
                     opts=child,
                 )
-            aws.ec2.RouteTableAssociation(
+                self.private_egress.append(route)
+            association = aws.ec2.RouteTableAssociation(
                 f"{name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
             )
+            self.private_egress.append(association)
 
         for az, subnet in zip(azs, isolated, strict=True):
             # No routes at all: only the VPC-local route, so data stores cannot reach out.
@@ -200,7 +206,7 @@ class Network(pulumi.ComponentResource):
             )
 
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        aws.ec2.VpcEndpoint(
+        s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
             service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
@@ -209,6 +215,7 @@ class Network(pulumi.ComponentResource):
             tags=tags("s3"),
             opts=child,
         )
+        self.private_egress.append(s3)
 
         self.endpoint_security_group_id = None
         if args.interface_endpoints:
@@ -230,7 +237,7 @@ class Network(pulumi.ComponentResource):
             )
             self.endpoint_security_group_id = endpoint_sg.id
             for service in INTERFACE_ENDPOINT_SERVICES:
-                aws.ec2.VpcEndpoint(
+                endpoint = aws.ec2.VpcEndpoint(
                     f"{name}-{service.replace('.', '-')}",
                     vpc_id=vpc.id,
                     service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
@@ -241,6 +248,7 @@ class Network(pulumi.ComponentResource):
                     tags=tags(service),
                     opts=child,
                 )
+                self.private_egress.append(endpoint)
 
         self._flow_logs(name, args, vpc, tags("flow-logs"))
 

@@ -29,6 +29,7 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.migration_job import MigrationJob, MigrationJobArgs
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
+from components.pool_budget import POOL_BUDGET_SHARE
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
@@ -270,6 +271,14 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             database_name=database.database_name,
             master_secret_arn=database.master_secret_arn,
             database_url_secret_arn=database.database_url_secret_arn,
+            database_url_version=database.database_url_version,
+            database_resource_id=database.resource_id,
+            network_ready=[*database.client_ingress_rules, *network.private_egress],
+            # The budget every API and worker pool together is sized to fit (DB_MAX_POOL_SIZE),
+            # so the limit only stops a fleet that exceeds its own arithmetic.
+            app_connection_limit=int(database.max_connections * POOL_BUDGET_SHARE),
+            app_statement_timeout_ms=cfg.api.db_statement_timeout_ms,
+            app_idle_in_transaction_timeout_ms=cfg.api.db_idle_in_transaction_timeout_ms,
             kms_key_arn=secrets.kms_key_arn,
             # Secrets Manager is reached through its interface endpoint when there is one,
             # otherwise through NAT.
@@ -278,7 +287,6 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             ),
             log_retention_days=cfg.api.log_retention_days,
             package=migration_package,
-            database_client_rules=database.client_rules,
         ),
         opts=in_region,
     )

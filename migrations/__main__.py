@@ -42,6 +42,26 @@ def _parser() -> argparse.ArgumentParser:
         default="5min",
         help="per migration: fail a statement running longer (default 5min)",
     )
+    common.add_argument(
+        "--app-connection-limit",
+        type=int,
+        default=Options.app_connection_limit,
+        help="CONNECTION LIMIT of the API login role "
+        f"(default {Options.app_connection_limit}; the deploy passes its pool budget)",
+    )
+    common.add_argument(
+        "--app-statement-timeout",
+        default=Options.app_statement_timeout,
+        help="statement_timeout of the API login role "
+        f"(default {Options.app_statement_timeout}; the deploy passes api.dbStatementTimeoutMs)",
+    )
+    common.add_argument(
+        "--app-idle-in-transaction-timeout",
+        default=Options.app_idle_in_transaction_timeout,
+        help="idle_in_transaction_session_timeout of the API login role (default "
+        f"{Options.app_idle_in_transaction_timeout}; the deploy passes "
+        "api.dbIdleInTransactionTimeoutMs)",
+    )
     codes = "\n".join(f"  {int(c)}  {m}" for c, m in EXIT_CODE_MEANING.items())
     parser = argparse.ArgumentParser(
         prog="python -m migrations",
@@ -73,6 +93,9 @@ def _run(args: argparse.Namespace) -> None:
         app_login=(
             runner.AppLogin.from_url(args.app_database_url) if args.app_database_url else None
         ),
+        app_connection_limit=args.app_connection_limit,
+        app_statement_timeout=args.app_statement_timeout,
+        app_idle_in_transaction_timeout=args.app_idle_in_transaction_timeout,
     )
     with runner.connect(args.database_url) as conn:
         if args.command == "up":

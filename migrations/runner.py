@@ -183,13 +183,29 @@ class Options:
     """Per migration: how long a statement may run."""
     app_login: AppLogin | None = None
     """The API login role the repeatable bootstrap provisions (None: that step fails clearly)."""
+    app_connection_limit: int = 200
+    """CONNECTION LIMIT of the API login role: what every API and worker pool may hold at once."""
+    app_statement_timeout: str = "30s"
+    """statement_timeout of the API login role."""
+    app_idle_in_transaction_timeout: str = "60s"
+    """idle_in_transaction_session_timeout of the API login role."""
 
     def __post_init__(self) -> None:
-        for name in ("lock_wait", "lock_timeout", "statement_timeout"):
+        for name in (
+            "lock_wait",
+            "lock_timeout",
+            "statement_timeout",
+            "app_statement_timeout",
+            "app_idle_in_transaction_timeout",
+        ):
             if not _INTERVAL.match(getattr(self, name)):
                 raise UsageError(
                     f"{name} must look like 500ms, 5s, 5min or 1h, got {getattr(self, name)!r}"
                 )
+        if self.app_connection_limit < 1:
+            raise UsageError(
+                f"app_connection_limit must be at least 1, got {self.app_connection_limit}"
+            )
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -403,7 +419,14 @@ def _check_history(migrations: Sequence[Migration], rows: dict[int, Applied]) ->
 # -- execution ------------------------------------------------------------------------------
 
 
-def _sql_error(script: Script, statement: str, offset: int, error: psycopg.Error) -> SqlError:
+def _sql_error(
+    script: Script, statement: str, offset: int, error: psycopg.Error, *, sensitive: bool
+) -> SqlError:
+    """The error as `file:line[:column]: message`, without the server's context if `sensitive`.
+
+    The context quotes the failing statement, which for the app-login script is an
+    `ALTER ROLE … PASSWORD` with the role's SCRAM verifier: it must not reach logs.
+    """
     diag = error.diag
     message = (diag.message_primary or str(error)).strip()
     code = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
@@ -421,7 +444,10 @@ def _sql_error(script: Script, statement: str, offset: int, error: psycopg.Error
         where = f"{script.path.name}:{number}: {message}{code}"
         detail = "".join(
             f"\n  {label}: {value}"
-            for label, value in (("detail", diag.message_detail), ("context", diag.context))
+            for label, value in (
+                ("detail", diag.message_detail),
+                ("context", None if sensitive else diag.context),
+            )
             if value
         )
     if diag.message_hint:
@@ -429,8 +455,13 @@ def _sql_error(script: Script, statement: str, offset: int, error: psycopg.Error
     return SqlError(f"{where}{detail}\nthe migration was rolled back; nothing was recorded")
 
 
-def _execute(conn: psycopg.Connection, script: Script, options: Options) -> None:
-    """Run a script: whole in the open transaction, or statement by statement in autocommit."""
+def _execute(
+    conn: psycopg.Connection, script: Script, options: Options, *, sensitive: bool = False
+) -> None:
+    """Run a script: whole in the open transaction, or statement by statement in autocommit.
+
+    `sensitive`: the session carries the app login's secrets, so errors omit their context.
+    """
     timeouts = (
         "SELECT set_config('lock_timeout', %s, {0}), set_config('statement_timeout', %s, {0})"
     )
@@ -449,7 +480,7 @@ def _execute(conn: psycopg.Connection, script: Script, options: Options) -> None
                     "raise --lock-timeout deliberately"
                 ) from None
             except psycopg.Error as e:
-                raise _sql_error(script, statement, offset, e) from None
+                raise _sql_error(script, statement, offset, e, sensitive=sensitive) from None
     finally:
         if not script.transactional and not conn.broken:
             conn.execute("RESET lock_timeout; RESET statement_timeout")
@@ -474,8 +505,19 @@ def _apply(conn: psycopg.Connection, migration: Migration, options: Options) -> 
         return record()
 
 
-def _set_app_login(conn: psycopg.Connection, login: AppLogin | None) -> None:
+def _set_app_login(conn: psycopg.Connection, options: Options) -> None:
     # Session settings read by repeatable/app_login.sql; the password travels as a verifier.
+    conn.execute(
+        "SELECT set_config('webstack.app_connection_limit', %s, false),"
+        " set_config('webstack.app_statement_timeout', %s, false),"
+        " set_config('webstack.app_idle_in_transaction_timeout', %s, false)",
+        [
+            str(options.app_connection_limit),
+            options.app_statement_timeout,
+            options.app_idle_in_transaction_timeout,
+        ],
+    )
+    login = options.app_login
     if login is not None:
         conn.execute(
             "SELECT set_config('webstack.app_role', %s, false),"
@@ -507,13 +549,13 @@ def up(
         _create_table(conn)
         for m in pending:
             log(f"applied {m.forward.path.name} in {_apply(conn, m, options)} ms")
-        _set_app_login(conn, options.app_login)
+        _set_app_login(conn, options)
         for script in always:
             if script.transactional:
                 with conn.transaction():
-                    _execute(conn, script, options)
+                    _execute(conn, script, options, sensitive=True)
             else:
-                _execute(conn, script, options)
+                _execute(conn, script, options, sensitive=True)
             log(f"ran repeatable/{script.path.name}")
         if not pending:
             log("nothing to apply: the database is up to date")

@@ -2,10 +2,12 @@
 
 `make package` (`python -m tools.lambda_package --arch arm64`) downloads the pinned manylinux
 wheels of migrations/lambda-requirements.txt for the Lambda's Python and architecture into
-build/wheels-<arch>/, then writes build/migrations-lambda-<arch>.zip: the `migrations` package
-(runner, handler, SQL files) plus the unpacked wheels. Entries are sorted and carry a fixed
-timestamp and fixed permissions, so the zip's sha256 (and so the Lambda's code hash) changes
-only when a source or a pinned wheel does.
+build/wheels-<arch>/ and AWS's RDS CA bundle (or takes it from `--rds-ca-bundle PATH`), then
+writes build/migrations-lambda-<arch>.zip: the `migrations` package (runner, handler, SQL
+files), the CA bundle as migrations/rds-ca-bundle.pem (the handler connects with
+`sslmode=verify-full` against it) and the unpacked wheels. Entries are sorted and carry a fixed
+timestamp and fixed permissions, so the zip's sha256 (and so the Lambda's code hash and the
+migration run's trigger) changes only when a source, a pinned wheel or the bundle does.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from components.migration_job import package_path
+from migrations.lambda_handler import CA_BUNDLE
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "migrations"
@@ -29,6 +34,29 @@ PYTHON_VERSION = "3.12"  # components/migration_job.py: RUNTIME
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can record
 FILE_MODE = 0o100644  # regular file, rw-r--r--: Lambda only reads (and dlopens) them
+# AWS's documented bundle of every RDS CA (all regions, all CA generations).
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+CA_BUNDLE_ENTRY = f"migrations/{CA_BUNDLE.name}"
+# A self-signed stand-in CA (certificate only; its key was thrown away): the offline plan needs
+# a package that looks like the real one, byte for byte the same on every machine.
+OFFLINE_CA_BUNDLE = ROOT / "tools" / "offline-ca-bundle.pem"
+
+
+def check_ca_bundle(pem: bytes, origin: str) -> bytes:
+    """`pem` if it holds PEM certificates a TLS client can load; an error naming `origin` if not."""
+    try:
+        ssl.create_default_context(cadata=pem.decode("ascii"))
+    except (UnicodeDecodeError, ssl.SSLError, ValueError) as e:
+        raise SystemExit(f"{origin} is not a bundle of PEM certificates: {e}") from None
+    return pem
+
+
+def rds_ca_bundle(path: Path | None) -> bytes:
+    """The CA bundle from `path`, else downloaded from AWS (needs internet)."""
+    if path is not None:
+        return check_ca_bundle(path.read_bytes(), str(path))
+    with urllib.request.urlopen(RDS_CA_BUNDLE_URL, timeout=30) as response:
+        return check_ca_bundle(response.read(), RDS_CA_BUNDLE_URL)
 
 
 def download_wheels(arch: str, dest: Path) -> list[Path]:
@@ -47,8 +75,9 @@ def download_wheels(arch: str, dest: Path) -> list[Path]:
     return sorted(dest.glob("*.whl"))
 
 
-def package_entries(source: Path, wheels: Iterable[Path]) -> dict[str, bytes]:
-    """Archive name -> content: the source package under `migrations/`, then each wheel."""
+def package_entries(source: Path, wheels: Iterable[Path], ca_bundle: bytes) -> dict[str, bytes]:
+    """Archive name -> content: the source package under `migrations/`, the CA bundle, then
+    each wheel."""
     entries = {
         f"migrations/{path.relative_to(source).as_posix()}": path.read_bytes()
         for path in source.rglob("*")
@@ -57,6 +86,7 @@ def package_entries(source: Path, wheels: Iterable[Path]) -> dict[str, bytes]:
         and "__pycache__" not in path.parts
         and path.name != "bench.py"  # needs the test tooling; never runs in Lambda
     }
+    entries[CA_BUNDLE_ENTRY] = ca_bundle
     for wheel in sorted(wheels):
         with zipfile.ZipFile(wheel) as archive:
             for info in archive.infolist():
@@ -84,13 +114,14 @@ def write_zip(entries: dict[str, bytes], output: Path) -> str:
 
 
 def offline_package() -> Path:
-    """A stand-in zip for the offline plan and tests: the sources without the wheels.
+    """A stand-in zip for the offline plan and tests: the sources and a stand-in CA, no wheels.
 
     The offline tooling must not download anything, and the mock cloud never unpacks the zip;
     only a real deploy needs `make package`.
     """
     output = ROOT / "build" / "offline" / "migrations-lambda-sources.zip"
-    write_zip(package_entries(SOURCE, []), output)
+    ca_bundle = check_ca_bundle(OFFLINE_CA_BUNDLE.read_bytes(), str(OFFLINE_CA_BUNDLE))
+    write_zip(package_entries(SOURCE, [], ca_bundle), output)
     return output
 
 
@@ -101,13 +132,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wheels", type=Path, help="use the wheels already in this directory (no download)"
     )
+    parser.add_argument(
+        "--rds-ca-bundle",
+        type=Path,
+        help=f"AWS's RDS CA bundle, already downloaded (default: download {RDS_CA_BUNDLE_URL})",
+    )
     args = parser.parse_args(argv)
     if args.wheels:
         wheels = sorted(args.wheels.glob("*.whl"))
     else:
         wheels = download_wheels(args.arch, ROOT / "build" / f"wheels-{args.arch}")
     output = args.output or package_path(args.arch)
-    digest = write_zip(package_entries(SOURCE, wheels), output)
+    ca_bundle = rds_ca_bundle(args.rds_ca_bundle)
+    digest = write_zip(package_entries(SOURCE, wheels, ca_bundle), output)
     print(f"{output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}  sha256 {digest}")
     return 0
 

@@ -4,8 +4,9 @@
 allow CREATE DATABASE and CREATE ROLE), otherwise a cluster in a temp dir (in memory when
 /dev/shm is writable) started with the newest installed `/usr/lib/postgresql/*/bin`, as the
 `postgres` user when running as root (initdb refuses root), on a unix socket in the temp dir
-(trust) plus a free localhost port (SCRAM passwords). Like RDS it preloads pg_stat_statements.
-The cluster is stopped and removed on exit.
+(trust) plus a free localhost port (SCRAM passwords; TLS with a certificate for the name
+`localhost` signed by a throwaway CA, so clients can use `sslmode=verify-full` as against RDS).
+Like RDS it preloads pg_stat_statements. The cluster is stopped and removed on exit.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Server:
     """A superuser (or CREATEDB/CREATEROLE) connection to a maintenance database."""
     tcp: dict[str, str]
     """host/port where password authentication applies."""
+    ca_file: Path | None = None
+    """The CA that signed the server's certificate (None: a DATABASE_URL server, unknown)."""
 
     def url(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
         params = {**self.admin, "dbname": dbname}
@@ -52,6 +55,47 @@ def _newest_bindir() -> Path:
 def _scratch_dir() -> str | None:
     # A cluster in memory (when /dev/shm is writable) makes CREATE DATABASE several times faster.
     return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+
+
+def make_ca(directory: Path, name: str) -> tuple[Path, Path]:
+    """A throwaway self-signed CA in `directory`: (certificate, key) as PEM files."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2"),
+            *("-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE"),
+            *("-addext", "keyUsage=critical,keyCertSign,cRLSign"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _server_certificate(directory: Path, ca: tuple[Path, Path]) -> tuple[Path, Path]:
+    """A server certificate for `localhost` signed by `ca`: (certificate, key)."""
+    cert, key, csr = directory / "server.crt", directory / "server.key", directory / "server.csr"
+    subprocess.run(
+        [
+            *("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+            *("-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=localhost"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    extensions = directory / "server.ext"
+    extensions.write_text("subjectAltName=DNS:localhost\n")
+    subprocess.run(
+        [
+            *("openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca[0]), "-CAkey", str(ca[1])),
+            *("-CAcreateserial", "-days", "2", "-out", str(cert), "-extfile", str(extensions)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)  # the server refuses a key others can read
+    return cert, key
 
 
 def _free_port() -> int:
@@ -74,6 +118,13 @@ def throwaway_server() -> Iterator[Server]:
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = root / "data", _free_port()
+    tls = root / "tls"
+    tls.mkdir()
+    ca = make_ca(tls, "webstack-test-ca")
+    server_cert, server_key = _server_certificate(tls, ca)
+    if as_user:
+        for path in (tls, *tls.iterdir()):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
     subprocess.run(
         [
             *(*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8"),
@@ -88,6 +139,9 @@ def throwaway_server() -> Iterator[Server]:
         "unix_socket_directories": root,
         "shared_preload_libraries": "pg_stat_statements",
         "max_connections": 100,
+        "ssl": "on",
+        "ssl_cert_file": server_cert,
+        "ssl_key_file": server_key,
         # durability is pointless for a throwaway cluster; speed is not
         "fsync": "off",
         "synchronous_commit": "off",
@@ -102,6 +156,7 @@ def throwaway_server() -> Iterator[Server]:
         yield Server(
             admin={"host": str(root), "port": str(port), "user": "postgres", "dbname": "postgres"},
             tcp={"host": "127.0.0.1", "port": str(port)},
+            ca_file=ca[0],
         )
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "stop"], check=False, capture_output=True)

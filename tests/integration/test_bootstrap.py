@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -14,6 +16,7 @@ from psycopg import sql
 from migrations import lambda_handler, runner
 from migrations.runner import AppLogin, Options
 from tests.integration.conftest import Db
+from tools.pgcluster import make_ca
 
 
 @pytest.fixture
@@ -25,12 +28,12 @@ def app_login(database: Db) -> Iterator[AppLogin]:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login.role)))
 
 
-def bootstrap(database: Db, login: AppLogin | None) -> list[str]:
+def bootstrap(database: Db, login: AppLogin | None, **limits: Any) -> list[str]:
     with runner.connect(database.url) as conn:
         done = runner.up(
             conn,
             runner.discover(),
-            Options(app_login=login),
+            Options(app_login=login, **limits),
             always=runner.repeatables(),
             log=lambda _: None,
         )
@@ -128,6 +131,56 @@ def test_rerun_keeps_roles_and_follows_a_rotated_password(
         psycopg.connect(database.url_as(app_login.role, app_login.password))
 
 
+def role_limits(database: Db, login: AppLogin) -> tuple[int, str, str]:
+    """What the API actually gets: its connection limit and the timeouts of its sessions."""
+    with psycopg.connect(database.url) as conn:
+        row = conn.execute(
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = %s", [login.role]
+        ).fetchone()
+        assert row is not None
+    with psycopg.connect(database.url_as(login.role, login.password)) as api:
+        statement = api.execute("SHOW statement_timeout").fetchone()
+        idle = api.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+        assert statement is not None and idle is not None
+    return row[0], statement[0], idle[0]
+
+
+def test_the_api_role_gets_the_limits_the_deploy_passes(database: Db, app_login: AppLogin) -> None:
+    bootstrap(
+        database,
+        app_login,
+        app_connection_limit=37,
+        app_statement_timeout="12500ms",
+        app_idle_in_transaction_timeout="7s",
+    )
+    assert role_limits(database, app_login) == (37, "12500ms", "7s")
+    # a changed configuration reaches the live role on the next run
+    bootstrap(
+        database,
+        app_login,
+        app_connection_limit=360,
+        app_statement_timeout="45000ms",
+        app_idle_in_transaction_timeout="90000ms",
+    )
+    assert role_limits(database, app_login) == (360, "45s", "90s")
+
+
+def test_an_app_login_failure_never_shows_the_password_verifier(
+    database: Db, app_login: AppLogin
+) -> None:
+    # Altering a REPLICATION role needs a superuser, so the script's ALTER ROLE … PASSWORD
+    # fails as the RDS-like master, and the server's error context quotes that statement.
+    with psycopg.connect(database.superuser_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN REPLICATION").format(sql.Identifier(app_login.role))
+        )
+    with pytest.raises(runner.SqlError) as info:
+        bootstrap(database, app_login)
+    message = str(info.value)
+    assert message.startswith("app_login.sql:") and "SQLSTATE 42501" in message
+    assert "SCRAM-SHA-256" not in message and "PASSWORD" not in message.upper()
+
+
 def test_bootstrap_refuses_without_the_api_login(database: Db) -> None:
     with pytest.raises(runner.SqlError, match="API login role is not configured") as info:
         bootstrap(database, None)
@@ -139,40 +192,83 @@ def test_bootstrap_refuses_to_turn_the_migrator_into_the_api_login(database: Db)
         bootstrap(database, AppLogin(database.master, secrets.token_urlsafe(24)))
 
 
-def test_the_lambda_handler_runs_the_same_runner(database: Db, app_login: AppLogin) -> None:
+@pytest.fixture
+def handler_env(database: Db, app_login: AppLogin) -> tuple[dict[str, str], dict[str, str]]:
+    """The Lambda's environment towards the test database, and its secrets by ARN."""
     secrets_by_arn = {
         "arn:master": json.dumps(
             {"username": database.master, "password": database.master_password}
         ),
         "arn:url": f"postgresql://{app_login.role}:{app_login.password}@db.internal:5432/app",
     }
+    env = {
+        "MASTER_SECRET_ARN": "arn:master",
+        "DATABASE_URL_SECRET_ARN": "arn:url",
+        # the name the server's certificate carries, as an RDS endpoint's does
+        "DB_HOST": "localhost",
+        "DB_PORT": database.server.tcp["port"],
+        "DB_NAME": database.name,
+        "APP_CONNECTION_LIMIT": "42",
+        "APP_STATEMENT_TIMEOUT": "20000ms",
+        "APP_IDLE_IN_TRANSACTION_TIMEOUT": "30000ms",
+    }
+    return env, secrets_by_arn
+
+
+def test_the_lambda_handler_runs_the_same_runner_over_verified_tls(
+    database: Db, app_login: AppLogin, handler_env: tuple[dict[str, str], dict[str, str]]
+) -> None:
+    ca = database.server.ca_file
+    if ca is None:
+        pytest.skip("DATABASE_URL names a server whose CA the tests do not know")
+    env, secrets_by_arn = handler_env
     fetched: list[str] = []
 
     def fetch(arn: str) -> str:
         fetched.append(arn)
         return secrets_by_arn[arn]
 
-    tcp = database.server.tcp
-    env = {
-        "MASTER_SECRET_ARN": "arn:master",
-        "DATABASE_URL_SECRET_ARN": "arn:url",
-        "DB_HOST": tcp["host"],
-        "DB_PORT": tcp["port"],
-        "DB_NAME": database.name,
-        "DB_SSLMODE": "disable",  # the throwaway cluster has no certificate; RDS gets `require`
-    }
-    result = lambda_handler.run({"command": "up"}, env, fetch)
+    result = lambda_handler.run({"command": "up"}, env, fetch, ca_bundle=ca)
     assert result["applied"] == ["0001_platform_extensions", "0002_platform_roles_and_schema"]
     assert sorted(fetched) == ["arn:master", "arn:url"]
+    assert role_limits(database, app_login) == (42, "20s", "30s")
     with psycopg.connect(database.url_as(app_login.role, app_login.password)) as api:
         assert api.execute("SELECT current_user").fetchone() == (app_login.role,)
-    assert lambda_handler.run({"command": "up"}, env, fetch)["applied"] == []
-    assert lambda_handler.run({"command": "verify"}, env, fetch) == {
+    assert lambda_handler.run({"command": "up"}, env, fetch, ca_bundle=ca)["applied"] == []
+    assert lambda_handler.run({"command": "verify"}, env, fetch, ca_bundle=ca) == {
         "command": "verify",
         "verified": 2,
     }
     # a failure raises, so the Invocation (and `pulumi up`) fails before the API rolls
     with pytest.raises(runner.UnreachableError):
-        lambda_handler.run({}, {**env, "DB_PORT": "1"}, fetch)
+        lambda_handler.run({}, {**env, "DB_PORT": "1"}, fetch, ca_bundle=ca)
     with pytest.raises(runner.UsageError):
-        lambda_handler.run({"command": "drop everything"}, env, fetch)
+        lambda_handler.run({"command": "drop everything"}, env, fetch, ca_bundle=ca)
+
+
+def test_the_lambda_handler_only_talks_to_a_server_its_bundle_vouches_for(
+    database: Db, handler_env: tuple[dict[str, str], dict[str, str]], tmp_path: Path
+) -> None:
+    ca = database.server.ca_file
+    if ca is None:
+        pytest.skip("DATABASE_URL names a server whose CA the tests do not know")
+    env, secrets_by_arn = handler_env
+    fetched: list[str] = []
+
+    def fetch(arn: str) -> str:
+        fetched.append(arn)
+        return secrets_by_arn[arn]
+
+    impostor, _ = make_ca(tmp_path, "another-ca")
+    with pytest.raises(runner.UnreachableError, match="certificate verify failed"):
+        lambda_handler.run({"command": "status"}, env, fetch, ca_bundle=impostor)
+    # the same server under an address its certificate does not name: verify-full refuses
+    with pytest.raises(runner.UnreachableError, match="does not match host name"):
+        lambda_handler.run(
+            {"command": "status"}, {**env, "DB_HOST": "127.0.0.1"}, fetch, ca_bundle=ca
+        )
+    fetched.clear()
+    for missing in (tmp_path / "absent.pem", tmp_path):
+        with pytest.raises(runner.MigrationError, match="make package"):
+            lambda_handler.run({"command": "up"}, env, fetch, ca_bundle=missing)
+    assert fetched == [], "without a bundle no secret is even read"
