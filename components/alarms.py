@@ -3,8 +3,9 @@
 Creates, from the alarm catalog (each alarm with alarm and OK actions to its severity's topic):
 - API: p95 target response time, a warning and a critical alarm (the 5xx-rate and
   unhealthy-hosts alarms belong to DeploymentAlarms, which ECS watches for rollback);
-- ECS, for the api and the worker service: CPU (warning), memory (critical), running tasks
-  below the minimum (critical);
+- ECS, for the api and the worker service once they exist (a stack waiting for its first
+  image has none): CPU (warning), memory (critical), running tasks below the minimum
+  (critical);
 - RDS: CPU, connections as a share of max_connections, freeable memory, replica lag per replica
   (warnings), free storage as a share of allocated storage (critical);
 - Redis, per member cluster: evictions and engine CPU (warnings), memory (critical);
@@ -78,10 +79,10 @@ class AlarmsArgs:
     """The API target group's ARN suffix (`targetgroup/<name>/<id>`)."""
     cluster_name: pulumi.Input[str]
     """ECS cluster name (Container Insights must be on for the running-task alarms)."""
-    api_service_name: pulumi.Input[str]
-    """ECS service name of the API."""
-    worker_service_name: pulumi.Input[str]
-    """ECS service name of the scheduler worker."""
+    api_service_name: pulumi.Input[str] | None
+    """ECS service name of the API; None before the first image (no ECS alarms or graphs)."""
+    worker_service_name: pulumi.Input[str] | None
+    """ECS service name of the scheduler worker; None before the first image."""
     api_min_tasks: int
     """The API's autoscaling minimum: fewer running tasks pages."""
     worker_min_tasks: int = 1
@@ -152,6 +153,8 @@ class Alarms(pulumi.ComponentResource):
             ("api", args.api_service_name, args.api_min_tasks),
             ("worker", args.worker_service_name, args.worker_min_tasks),
         ):
+            if service is None:
+                continue
             definitions += [
                 ecs_cpu(label, args.cluster_name, service, t),
                 ecs_memory(label, args.cluster_name, service, t),
@@ -311,7 +314,9 @@ def dashboard_body(
     def service(name: pulumi.Input[str]) -> dict:
         return {"ClusterName": args.cluster_name, "ServiceName": name}
 
-    def ecs_saturation(label: str, name: pulumi.Input[str]) -> list[dict]:
+    def ecs_saturation(label: str, name: pulumi.Input[str] | None) -> list[dict]:
+        if name is None:
+            return []
         return [
             _graph(
                 f"{label}: CPU and memory %",

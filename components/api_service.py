@@ -2,8 +2,9 @@
 
 Creates:
 - an ECR repository (scan on push, immutable tags) with a lifecycle policy;
-- an ECS cluster with Container Insights;
-- optionally a customer-managed KMS key (with rotation) that encrypts both log groups;
+- an ECS cluster with Container Insights (and, with ECS Exec on, session logging to a log group
+  `/ecs/<prefix>/exec`);
+- optionally a customer-managed KMS key (with rotation) that encrypts the log groups;
 - per service (`api`, `worker`): a log group `/ecs/<prefix>/<service>` with retention, an
   execution role that can pull from the repository, write that log group and read exactly the
   secrets the service injects, a task role (empty unless ECS Exec is on), a Fargate task
@@ -15,7 +16,12 @@ Creates:
   memory; for the worker: target tracking on CPU when its config allows more than one count.
 
 Both services wait for the `run_after` resources (the migration run), so a failed migration
-stops the rollout before a new task definition reaches traffic.
+stops the rollout before a new task definition reaches traffic; the API also waits for the
+listener (and rule) that forward to its target group.
+
+Bootstrap: without `api.image_tag` (a new stack, whose repository is still empty) the task
+definitions, services and their autoscaling are left out, since no task could pull an image
+and `pulumi up` would fail waiting for steady state; `first_deploy` then says what to do.
 """
 
 from __future__ import annotations
@@ -35,6 +41,13 @@ from components.pool_budget import db_max_pool_size
 REQUIRED_SECRETS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
 # ECS rejects a stopTimeout above 120 s on Fargate.
 MAX_STOP_TIMEOUT_SECONDS = 120
+# Where ECS Exec's SSM agent writes inside the container; with a read-only root filesystem
+# each needs a writable task-local volume (aws/containers-roadmap#1359).
+EXEC_AGENT_PATHS = {
+    "ssm-managed-agents": "/managed-agents",
+    "ssm-state": "/var/lib/amazon/ssm",
+    "ssm-logs": "/var/log/amazon/ssm",
+}
 # Tagged images kept in ECR: enough rollback targets, bounded storage.
 KEEP_IMAGES = 50
 UNTAGGED_IMAGE_DAYS = 7
@@ -68,8 +81,11 @@ class ApiServiceArgs:
     """The cache's security group (Redis egress goes only there)."""
     target_group_arn: pulumi.Input[str]
     """The Edge's target group the API tasks register in."""
+    target_group_forwarding: Sequence[pulumi.Resource]
+    """The listener (and rule) forwarding to `target_group_arn`: the API service waits for them,
+    as ECS refuses a target group that no load balancer forwards to yet."""
     deregistration_delay_seconds: int
-    """The target group's deregistration delay; the container stop timeout follows it."""
+    """The target group's deregistration delay; the API's container stop timeout matches it."""
     allowed_origins: Sequence[str]
     """Origins the API accepts cross-origin requests from (ALLOWED_ORIGINS)."""
     secret_arns: Mapping[str, pulumi.Input[str]]
@@ -90,8 +106,11 @@ class ApiService(pulumi.ComponentResource):
     """ECR, ECS cluster, and the API and worker Fargate services."""
 
     cluster_name: pulumi.Output[str]
-    api_service_name: pulumi.Output[str]
-    worker_service_name: pulumi.Output[str]
+    api_service_name: pulumi.Output[str] | None
+    """None until the first image is deployed (no `api.image_tag`), as is the worker's."""
+    worker_service_name: pulumi.Output[str] | None
+    first_deploy: pulumi.Output[str] | None
+    """What the operator does next when the stack has no image yet; None once it has."""
     api_log_group_name: pulumi.Output[str]
     worker_log_group_name: pulumi.Output[str]
     repository_url: pulumi.Output[str]
@@ -122,13 +141,19 @@ class ApiService(pulumi.ComponentResource):
         self._region = aws.get_region_output(opts=invoke).region
 
         repository = self._repository()
+        logs_key = self._logs_key() if args.api.logs_kms_key else None
+        self._exec_logs = (
+            self._exec_log_group(logs_key) if args.api.enable_execute_command else None
+        )
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             name=args.name_prefix,
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            configuration=self._exec_logging(self._exec_logs, encrypted=logs_key is not None)
+            if self._exec_logs
+            else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        logs_key = self._logs_key() if args.api.logs_kms_key else None
 
         api, worker = args.api, args.worker
         database_env = {
@@ -184,8 +209,13 @@ class ApiService(pulumi.ComponentResource):
                         "protocol": "tcp",
                     }
                 ],
-                # ECS deregisters the target and waits the delay before SIGTERM; the stop
-                # timeout gives the requests still in flight the same time to finish.
+                # Two grace periods, one after the other. On a stop (deployment, scale-in) ECS
+                # first deregisters the task: the load balancer sends it no new requests and
+                # lets those in flight finish for up to the deregistration delay. Only then
+                # does ECS send SIGTERM; stopTimeout is how long the app has to shut down
+                # (finish what is left, close its pools) before SIGKILL. The delay already
+                # states how long the longest request may take, so the shutdown gets the same
+                # bound (capped by Fargate); an app that exits promptly never waits it out.
                 "stopTimeout": min(args.deregistration_delay_seconds, MAX_STOP_TIMEOUT_SECONDS),
             },
             service={
@@ -203,20 +233,22 @@ class ApiService(pulumi.ComponentResource):
                 ),
             },
             autoscaled=True,
+            wait_for=args.target_group_forwarding,
         )
-        self._autoscaling(
-            "api",
-            cluster,
-            api_service,
-            min_capacity=api.min_capacity,
-            max_capacity=api.max_capacity,
-            targets={
-                "cpu": ("ECSServiceAverageCPUUtilization", api.cpu_target_percent),
-                "memory": ("ECSServiceAverageMemoryUtilization", api.memory_target_percent),
-            },
-            scale_out_cooldown=api.scale_out_cooldown_seconds,
-            scale_in_cooldown=api.scale_in_cooldown_seconds,
-        )
+        if api_service:
+            self._autoscaling(
+                "api",
+                cluster,
+                api_service,
+                min_capacity=api.min_capacity,
+                max_capacity=api.max_capacity,
+                targets={
+                    "cpu": ("ECSServiceAverageCPUUtilization", api.cpu_target_percent),
+                    "memory": ("ECSServiceAverageMemoryUtilization", api.memory_target_percent),
+                },
+                scale_out_cooldown=api.scale_out_cooldown_seconds,
+                scale_in_cooldown=api.scale_in_cooldown_seconds,
+            )
 
         worker_rules = self._workload_rules("worker", args.worker_security_group_id)
         worker_service, worker_logs = self._service(
@@ -241,7 +273,7 @@ class ApiService(pulumi.ComponentResource):
             service={"desired_count": worker.desired_count},
             autoscaled=worker.autoscaling,
         )
-        if worker.autoscaling:
+        if worker_service and worker.autoscaling:
             self._autoscaling(
                 "worker",
                 cluster,
@@ -254,8 +286,19 @@ class ApiService(pulumi.ComponentResource):
             )
 
         self.cluster_name = cluster.name
-        self.api_service_name = api_service.name
-        self.worker_service_name = worker_service.name
+        self.api_service_name = api_service.name if api_service else None
+        self.worker_service_name = worker_service.name if worker_service else None
+        self.first_deploy = (
+            None
+            if api.image_tag
+            else pulumi.Output.concat(
+                "No image deployed yet, so the api and worker services do not exist. Push the "
+                "first image to ",
+                repository.repository_url,
+                ":<tag>, then run `pulumi config set --path api.imageTag <tag>` and "
+                "`pulumi up` to create them.",
+            )
+        )
         self.api_log_group_name = api_logs.name
         self.worker_log_group_name = worker_logs.name
         self.repository_url = repository.repository_url
@@ -271,6 +314,7 @@ class ApiService(pulumi.ComponentResource):
                 "api_log_group_name": self.api_log_group_name,
                 "worker_log_group_name": self.worker_log_group_name,
                 "repository_url": self.repository_url,
+                "first_deploy": self.first_deploy,
                 "db_max_pool_size": pool_size,
             }
         )
@@ -391,6 +435,77 @@ class ApiService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         return key
+
+    def _exec_log_group(self, logs_key: aws.kms.Key | None) -> aws.cloudwatch.LogGroup:
+        """The log group every ECS Exec session's commands and output go to."""
+        name, args = self._name, self._args
+        return aws.cloudwatch.LogGroup(
+            f"{name}-exec-logs",
+            # Under /ecs/<prefix>/ like the service logs, so the logs key's policy covers it.
+            name=f"/ecs/{args.name_prefix}/exec",
+            retention_in_days=args.api.log_retention_days,
+            kms_key_id=logs_key.arn if logs_key else None,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    @staticmethod
+    def _exec_logging(
+        log_group: aws.cloudwatch.LogGroup, *, encrypted: bool
+    ) -> aws.ecs.ClusterConfigurationArgs:
+        """Cluster setting sending ECS Exec sessions to `log_group` instead of nowhere."""
+        return aws.ecs.ClusterConfigurationArgs(
+            execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
+                logging="OVERRIDE",
+                log_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationLogConfigurationArgs(
+                    cloud_watch_log_group_name=log_group.name,
+                    # When on, only a KMS-encrypted group is accepted: follow the group.
+                    cloud_watch_encryption_enabled=encrypted,
+                ),
+            )
+        )
+
+    def _exec_policy(self, log_group: aws.cloudwatch.LogGroup) -> pulumi.Output[str]:
+        """Task role permissions of ECS Exec: the session channels and the session log."""
+        return pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "EcsExecChannels",
+                        "Effect": "Allow",
+                        "Action": [
+                            "ssmmessages:CreateControlChannel",
+                            "ssmmessages:CreateDataChannel",
+                            "ssmmessages:OpenControlChannel",
+                            "ssmmessages:OpenDataChannel",
+                        ],
+                        # The ssmmessages actions have no resource-level permissions.
+                        "Resource": "*",
+                    },
+                    {
+                        # The agent looks the session log group up (and checks its encryption)
+                        # by listing; DescribeLogGroups cannot be scoped to one group.
+                        "Sid": "EcsExecFindTheSessionLog",
+                        "Effect": "Allow",
+                        "Action": "logs:DescribeLogGroups",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "EcsExecWriteTheSessionLog",
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:DescribeLogStreams",
+                            "logs:PutLogEvents",
+                        ],
+                        "Resource": [
+                            log_group.arn,
+                            pulumi.Output.concat(log_group.arn, ":log-stream:*"),
+                        ],
+                    },
+                ],
+            }
+        )
 
     def _workload_rules(
         self, workload: str, security_group_id: pulumi.Input[str]
@@ -532,8 +647,10 @@ class ApiService(pulumi.ComponentResource):
         container: Mapping[str, Any],
         service: Mapping[str, Any],
         autoscaled: bool,
-    ) -> tuple[aws.ecs.Service, aws.cloudwatch.LogGroup]:
-        """Log group, roles, task definition and service of one workload."""
+        wait_for: Sequence[pulumi.Resource] = (),
+    ) -> tuple[aws.ecs.Service | None, aws.cloudwatch.LogGroup]:
+        """Log group, roles, task definition and service of one workload (the last two only
+        once there is an image to run)."""
         name, args = self._name, self._args
         prefix = f"{name}-{service_name}"
         child = pulumi.ResourceOptions(parent=self)
@@ -564,32 +681,17 @@ class ApiService(pulumi.ComponentResource):
             assume_role_policy=self._trust_policy(),
             opts=child,
         )
-        if args.api.enable_execute_command:
+        if self._exec_logs:
             aws.iam.RolePolicy(
                 f"{prefix}-exec-policy",
                 role=task_role.id,
-                policy=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "EcsExecChannels",
-                                "Effect": "Allow",
-                                "Action": [
-                                    "ssmmessages:CreateControlChannel",
-                                    "ssmmessages:CreateDataChannel",
-                                    "ssmmessages:OpenControlChannel",
-                                    "ssmmessages:OpenDataChannel",
-                                ],
-                                # The ssmmessages actions have no resource-level permissions.
-                                "Resource": "*",
-                            }
-                        ],
-                    }
-                ),
+                policy=self._exec_policy(self._exec_logs),
                 opts=child,
             )
+        if not args.api.image_tag:
+            return None, log_group
 
+        exec_volumes = EXEC_AGENT_PATHS if args.api.enable_execute_command else {}
         definition = pulumi.Output.all(
             image=pulumi.Output.concat(repository.repository_url, ":", args.api.image_tag),
             log_group=log_group.name,
@@ -611,10 +713,12 @@ class ApiService(pulumi.ComponentResource):
                         "secrets": [
                             {"name": k, "valueFrom": v["secrets"][k]} for k in sorted(v["secrets"])
                         ],
-                        # Writable only where the app expects scratch space.
+                        # Writable only where the app expects scratch space (and, with ECS Exec,
+                        # where the SSM agent keeps its state and logs).
                         "readonlyRootFilesystem": True,
                         "mountPoints": [
-                            {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
+                            {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                            for volume, path in {"tmp": "/tmp", **exec_volumes}.items()
                         ],
                         # An init process forwards signals and reaps zombies (and ECS Exec
                         # needs it).
@@ -647,7 +751,10 @@ class ApiService(pulumi.ComponentResource):
             ),
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
+            # No host path: task-local storage that lives and dies with the task.
+            volumes=[
+                aws.ecs.TaskDefinitionVolumeArgs(name=volume) for volume in ("tmp", *exec_volumes)
+            ],
             container_definitions=definition,
             opts=child,
         )
@@ -681,8 +788,8 @@ class ApiService(pulumi.ComponentResource):
                 parent=self,
                 # The migration must have succeeded, and the task must be able to fetch its
                 # image and secrets (permissions and the network path), before a new task
-                # definition rolls out.
-                depends_on=[*args.run_after, execution_policy, *network_rules],
+                # definition rolls out; the API's target group must have a listener first.
+                depends_on=[*args.run_after, execution_policy, *network_rules, *wait_for],
                 # After creation the autoscaler owns the count; Pulumi must not reset it.
                 ignore_changes=["desiredCount"] if autoscaled else None,
             ),
@@ -732,6 +839,11 @@ class ApiService(pulumi.ComponentResource):
 def _check_args(args: ApiServiceArgs) -> None:
     """Wiring mistakes the config cannot see: missing secrets, unsafe names, no alarms."""
     problems = []
+    if not args.target_group_forwarding:
+        problems.append(
+            "target_group_forwarding is empty: ECS would create the API service before a "
+            "listener forwards to its target group"
+        )
     missing = [s for s in REQUIRED_SECRETS if s not in args.secret_arns]
     if missing:
         problems.append(f"secret_arns lacks {', '.join(missing)}")

@@ -345,10 +345,18 @@ class NetworkConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ApiConfig:
-    """`webstack:api`: the API service, and what the worker shares with it (image, logs, env)."""
+    """`webstack:api`: the API service, and what the worker shares with it.
 
-    image_tag: str
-    """Tag of the image in the stack's ECR repository; a release is a new tag."""
+    One image runs as both services, so the worker (and its task definition) deliberately
+    shares the image tag, `cpu_architecture`, the log settings (`log_level`,
+    `log_retention_days`, `logs_kms_key`), `enable_execute_command` and `environment`; the
+    migration Lambda's log group also keeps `log_retention_days` (one retention for the
+    application's logs), while its architecture is its own package's.
+    """
+
+    image_tag: str | None
+    """Tag of the image in the stack's ECR repository; a release is a new tag. None before the
+    first image is pushed: the stack then creates everything but the two ECS services."""
     cpu: int
     """Task CPU units (a Fargate size: 256 ... 16384)."""
     memory: int
@@ -374,11 +382,11 @@ class ApiConfig:
     log_level: str
     """LOG_LEVEL of both services."""
     log_retention_days: int
-    """Retention of both services' log groups."""
+    """Retention of both services', the ECS Exec sessions' and the migration Lambda's logs."""
     logs_kms_key: bool
     """Encrypt both log groups with a dedicated customer-managed KMS key."""
     enable_execute_command: bool
-    """ECS Exec (a shell in running tasks); off unless a stack turns it on."""
+    """ECS Exec (a shell in running API and worker tasks, sessions logged); off by default."""
     environment: Mapping[str, str]
     """Extra plain environment of both services; never secrets (those come from Secrets)."""
     db_min_pool_size: int
@@ -395,7 +403,10 @@ class ApiConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class WorkerConfig:
-    """`webstack:worker`: the scheduler worker (same image as the API, no load balancer)."""
+    """`webstack:worker`: the scheduler worker (the API's image, no load balancer).
+
+    Image, architecture, logs, ECS Exec and environment come from `webstack:api` (ApiConfig).
+    """
 
     command: tuple[str, ...]
     """Container command (`npm run worker`)."""
@@ -719,7 +730,8 @@ def _read_environment(section: Section) -> dict[str, str]:
 
 
 def _read_api(section: Section) -> ApiConfig:
-    image_tag = section.get_str("imageTag")
+    # Optional: the first `pulumi up` creates the repository the first image is pushed to.
+    image_tag = section.get_str("imageTag", "") or None
     if image_tag and not _IMAGE_TAG.match(image_tag):
         section.error("imageTag", f"must be a valid image tag, got {image_tag!r}")
     elif image_tag == "latest":

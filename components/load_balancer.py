@@ -98,6 +98,9 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
     https_listener_arn: pulumi.Output[str]
+    forwarding: list[pulumi.Resource]
+    """The HTTPS listener and, with `cloudfront_only`, the rule forwarding to the target group:
+    ECS refuses a service whose target group no listener forwards to yet."""
     deregistration_delay_seconds: int
     api_hostname: str
     origin_verify_secret: pulumi.Output[str] | None
@@ -255,6 +258,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.forwarding = [https]
         self.origin_verify_secret = None
         exempt: tuple[str, pulumi.Input[str]] | None = None
         if args.behind_cloudfront:
@@ -266,7 +270,7 @@ class LoadBalancer(pulumi.ComponentResource):
         if args.cloudfront_only and self.origin_verify_secret is not None:
             # The prefix list admits every CloudFront distribution, not only ours; the secret
             # header tells ours apart.
-            aws.lb.ListenerRule(
+            rule = aws.lb.ListenerRule(
                 f"{name}-from-cloudfront",
                 listener_arn=https.arn,
                 priority=10,
@@ -283,6 +287,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
+            self.forwarding.append(rule)
 
         waf = WebAcl(
             f"{name}-waf",

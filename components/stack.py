@@ -304,6 +304,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             database_security_group_id=database.security_group_id,
             cache_security_group_id=cache.security_group_id,
             target_group_arn=load_balancer.target_group_arn,
+            target_group_forwarding=load_balancer.forwarding,
             deregistration_delay_seconds=load_balancer.deregistration_delay_seconds,
             allowed_origins=edge.allowed_origins,
             secret_arns={
@@ -393,6 +394,8 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         "warningTopicArn": notifications.warning_topic_arn,
         "deploymentAlarmNames": deployment_alarms.alarm_names,
     }
+    if app.first_deploy is not None:
+        outputs["firstDeploy"] = app.first_deploy
     if edge.dns_provider == "none":
         outputs["dnsRecordsToCreate"] = _record_list(
             [*certificates.validation_records, *dns.records]

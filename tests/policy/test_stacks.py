@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import committed
 from tests.policy import fixtures as f
 from tests.policy.conftest import evaluate_program
-from tools.mockcloud import Evaluation
+from tools.mockcloud import Evaluation, evaluate
 from tools.policycheck import (
     Analyzer,
     PolicyConfigError,
@@ -63,6 +64,15 @@ def test_insecure_stack_trips_every_ssl_cors_and_secret_rule(analyzer: Analyzer)
 
 def test_stack_passes_its_policy_config_with_no_mandatory_violation(stack: Evaluation) -> None:
     mandatory = [v for v in check(stack) if v.mandatory]
+    assert mandatory == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in mandatory)
+
+
+@pytest.mark.parametrize("stack_name", ["staging", "prod"])
+def test_a_stack_before_its_first_image_passes_its_policy_config(stack_name: str) -> None:
+    api = {k: v for k, v in committed(stack_name, "api").items() if k != "imageTag"}
+    ev = evaluate(stack_name, overrides={"webstack:api": api})
+    assert ev.of_type("aws:ecs/service:Service") == []
+    mandatory = [v for v in check(ev) if v.mandatory]
     assert mandatory == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in mandatory)
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import Mock
 
+import pulumi
 import pytest
 
 from components.api_service import (
+    EXEC_AGENT_PATHS,
     MAX_STOP_TIMEOUT_SECONDS,
     REQUIRED_SECRETS,
     ApiService,
@@ -23,6 +26,7 @@ from components.config import FARGATE_SIZES, StackConfig, looks_secret
 from components.database import max_connections
 from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
 from tests.helpers import committed
+from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.plan import tree_lines
 
@@ -423,8 +427,19 @@ def test_task_roles_are_least_privilege_and_exec_follows_config(ev: Evaluation) 
             assert policies == []
             continue
         (policy,) = policies
-        actions = {a for s in json.loads(policy.inputs["policy"])["Statement"] for a in s["Action"]}
-        assert actions and all(a.startswith("ssmmessages:") for a in actions)
+        exec_logs = ev.one(LOG_GROUP, "app-exec-logs")
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            actions = as_list(statement["Action"])
+            if statement["Resource"] == "*":
+                # Only what has no resource-level permissions may name every resource.
+                assert all(a.startswith("ssmmessages:") for a in actions) or actions == [
+                    "logs:DescribeLogGroups"
+                ], statement
+            else:
+                assert all(a.startswith("logs:") for a in actions), statement
+                assert {r.split(":log-stream:")[0] for r in statement["Resource"]} == {
+                    exec_logs.outputs["arn"]
+                }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,6 +570,7 @@ def isolated_args(cfg: StackConfig, **changes: Any) -> ApiServiceArgs:
         "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/x",
         "db_max_connections": max_connections(cfg.database.instance_class),
         "deployment_alarm_names": ["webstack-staging-api-5xx-rate"],
+        "target_group_forwarding": [Mock(spec=pulumi.Resource)],
     }
     return ApiServiceArgs(**{**values, **changes})
 
@@ -574,6 +590,7 @@ def isolated_args(cfg: StackConfig, **changes: Any) -> ApiServiceArgs:
             ("both set PORT",),
         ),
         (lambda a: {"allowed_origins": ()}, ("allowed_origins",)),
+        (lambda a: {"target_group_forwarding": []}, ("target_group_forwarding", "listener")),
     ],
 )
 def test_wiring_mistakes_are_rejected(
@@ -600,3 +617,155 @@ def test_offline_plan_shows_both_services(evaluations: dict[str, Evaluation]) ->
     assert "name=api desiredCount=2 enableExecuteCommand=False" in plan
     assert "name=worker desiredCount=2 enableExecuteCommand=False" in plan
     assert "resourceId=service/webstack-prod/api minCapacity=2 maxCapacity=10" in plan
+
+
+# ---------------------------------------------------------------------------------------------
+# ECS Exec with a read-only root filesystem
+
+
+def test_exec_agent_gets_writable_task_local_volumes_only_when_exec_is_on(ev: Evaluation) -> None:
+    exec_on = config_of(ev).api.enable_execute_command
+    for name in ("api", "worker"):
+        mounts = {m["containerPath"]: m for m in container(ev, name)["mountPoints"]}
+        volumes = {v["name"]: v for v in task_of(ev, service(ev, name)).inputs["volumes"]}
+        # Every mount has a task-local volume: no host path, nothing shared with other tasks.
+        assert {m["sourceVolume"] for m in mounts.values()} == set(volumes)
+        assert all(set(v) == {"name"} for v in volumes.values())
+        assert all(m["readOnly"] is False for m in mounts.values())
+        agent_paths = set(EXEC_AGENT_PATHS.values())
+        if exec_on:
+            assert agent_paths <= set(mounts), name
+        else:
+            assert not agent_paths & set(mounts), name
+
+
+def test_exec_sessions_are_logged_with_retention_and_the_logs_key(ev: Evaluation) -> None:
+    cfg = config_of(ev)
+    cluster = ev.one("aws:ecs/cluster:Cluster")
+    exec_logs = [g for g in ev.of_type(LOG_GROUP) if g.name == "app-exec-logs"]
+    if not cfg.api.enable_execute_command:
+        assert exec_logs == [] and "configuration" not in cluster.inputs
+        return
+    (group,) = exec_logs
+    assert group.inputs["retentionInDays"] == cfg.api.log_retention_days
+    assert ("kmsKeyId" in group.inputs) is cfg.api.logs_kms_key
+    settings = cluster.inputs["configuration"]["executeCommandConfiguration"]
+    assert settings["logging"] == "OVERRIDE"
+    assert settings["logConfiguration"]["cloudWatchLogGroupName"] == group.inputs["name"]
+    assert settings["logConfiguration"]["cloudWatchEncryptionEnabled"] is cfg.api.logs_kms_key
+
+
+def test_exec_with_the_logs_key_encrypts_the_session_log() -> None:
+    api = {**committed("prod", "api"), "enableExecuteCommand": True}
+    ev = evaluate("prod", overrides={"webstack:api": api})
+    (key,) = logs_key(ev)
+    group = ev.one(LOG_GROUP, "app-exec-logs")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    # The key's policy lets CloudWatch Logs use it for this group too.
+    (logs,) = [
+        s for s in json.loads(key.inputs["policy"])["Statement"] if "Service" in s["Principal"]
+    ]
+    pattern = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert group.inputs["name"].startswith(pattern.split(":log-group:")[1].rstrip("*"))
+    settings = ev.one("aws:ecs/cluster:Cluster").inputs["configuration"]
+    assert settings["executeCommandConfiguration"]["logConfiguration"][
+        "cloudWatchEncryptionEnabled"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The API service waits for what forwards to its target group
+
+
+def forwarding_urns(ev: Evaluation) -> set[str]:
+    """Listeners and rules whose action forwards to the API's target group."""
+    (tg,) = ev.of_type("aws:lb/targetGroup:TargetGroup")
+    found = set()
+    for r in ev.of_type("aws:lb/listener:Listener"):
+        if any(a.get("targetGroupArn") == tg.outputs["arn"] for a in r.inputs["defaultActions"]):
+            found.add(r.urn)
+    for r in ev.of_type("aws:lb/listenerRule:ListenerRule"):
+        if any(a.get("targetGroupArn") == tg.outputs["arn"] for a in r.inputs["actions"]):
+            found |= {
+                r.urn,
+                next(
+                    x.urn
+                    for x in ev.of_type("aws:lb/listener:Listener")
+                    if x.outputs["arn"] == r.inputs["listenerArn"]
+                ),
+            }
+    return found
+
+
+def test_api_service_waits_for_the_listener_forwarding_to_it(ev: Evaluation) -> None:
+    forwarding = forwarding_urns(ev)
+    assert forwarding and forwarding <= set(service(ev, "api").dependencies)
+
+
+@pytest.mark.parametrize("stack_name", ["staging", "prod"])
+def test_behind_cloudfront_the_api_service_waits_for_the_forwarding_rule(stack_name: str) -> None:
+    ev = edge_variant(stack_name, ingress="cloudfront", apiViaCdn=True)
+    (rule,) = ev.of_type("aws:lb/listenerRule:ListenerRule")
+    forwarding = forwarding_urns(ev)
+    assert rule.urn in forwarding
+    assert forwarding <= set(service(ev, "api").dependencies)
+
+
+# ---------------------------------------------------------------------------------------------
+# The first deploy: no image yet
+
+
+def without_image(stack_name: str) -> Evaluation:
+    api = {k: v for k, v in committed(stack_name, "api").items() if k != "imageTag"}
+    return evaluate(stack_name, overrides={"webstack:api": api})
+
+
+@pytest.fixture(scope="module")
+def first_deploy() -> Evaluation:
+    """Staging (ECS Exec on) before its first image exists."""
+    return without_image("staging")
+
+
+def test_without_an_image_no_service_task_or_scaling_is_registered(
+    first_deploy: Evaluation,
+) -> None:
+    ev = first_deploy
+    assert config_of(ev).api.image_tag is None
+    assert ev.of_type(SERVICE) == [] and ev.of_type(TASK) == []
+    assert ev.of_type(TARGET) == [] and ev.of_type(POLICY) == []
+    # Everything a first image needs is there: repository, cluster, roles, logs, network path.
+    for t in ("aws:ecr/repository:Repository", "aws:ecs/cluster:Cluster"):
+        assert ev.of_type(t), t
+    groups = {g.inputs["name"] for g in ev.of_type(LOG_GROUP)}
+    assert {"/ecs/webstack-staging/api", "/ecs/webstack-staging/worker"} <= groups
+    assert any(r.inputs["securityGroupId"] == sg_id(ev, "api") for r in ev.of_type(INGRESS))
+
+
+def test_without_an_image_the_stack_says_how_to_deploy_the_first_one(
+    first_deploy: Evaluation, evaluations: dict[str, Evaluation]
+) -> None:
+    instruction = first_deploy.outputs["firstDeploy"]
+    assert first_deploy.outputs["repositoryUrl"] in instruction
+    assert "pulumi config set --path api.imageTag" in instruction and "pulumi up" in instruction
+    for released in evaluations.values():
+        assert "firstDeploy" not in released.outputs
+
+
+def test_without_an_image_ecs_alarms_and_graphs_wait_for_the_services(
+    first_deploy: Evaluation, evaluations: dict[str, Evaluation]
+) -> None:
+    def ecs_alarms(ev: Evaluation) -> list[Resource]:
+        return [a for a in ev.of_type(ALARM) if "ServiceName" in json.dumps(a.inputs)]
+
+    def ecs_graphs(ev: Evaluation) -> str:
+        body = ev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
+        return str(body)
+
+    assert ecs_alarms(first_deploy) == [] and "ServiceName" not in ecs_graphs(first_deploy)
+    assert ecs_alarms(evaluations["staging"]) and "ServiceName" in ecs_graphs(
+        evaluations["staging"]
+    )
+    # What does not need the services still watches the stack.
+    assert first_deploy.of_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    names = {a.inputs["name"] for a in first_deploy.of_type(ALARM)}
+    assert set(first_deploy.outputs["deploymentAlarmNames"]) <= names
