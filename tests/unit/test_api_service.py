@@ -474,8 +474,17 @@ def test_logs_key_rotates_and_serves_only_these_log_groups(
         s for s in json.loads(key.inputs["policy"])["Statement"] if "Service" in s["Principal"]
     ]
     assert logs["Principal"]["Service"] == "logs.us-east-1.amazonaws.com"
+    assert not [a for a in logs["Action"] if "*" in a]
     context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert context.endswith(":log-group:/ecs/webstack-prod/*")
+
+
+def test_logs_key_deletion_window_follows_config() -> None:
+    api = {**committed("staging", "api"), "logsKmsKey": True}
+    ev = evaluate("staging", overrides={"webstack:api": api})
+    (key,) = logs_key(ev)
+    assert key.inputs["deletionWindowInDays"] == 7
+    assert key.protect is False
 
 
 def test_services_wait_for_the_migration_run(ev: Evaluation) -> None:
