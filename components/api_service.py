@@ -114,13 +114,10 @@ class ApiService(pulumi.ComponentResource):
     worker_service_name: pulumi.Output[str] | None
     first_deploy: pulumi.Output[str] | None
     """What the operator does next when the stack has no image yet; None once it has."""
-    api_log_group_name: pulumi.Output[str]
     worker_log_group_name: pulumi.Output[str]
     repository_url: pulumi.Output[str]
     api_min_capacity: int
-    api_max_capacity: int
     worker_min_capacity: int
-    worker_max_capacity: int
 
     def __init__(
         self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -302,19 +299,16 @@ class ApiService(pulumi.ComponentResource):
                 "`pulumi up` to create them.",
             )
         )
-        self.api_log_group_name = api_logs.name
         self.worker_log_group_name = worker_logs.name
         self.repository_url = repository.repository_url
         self.api_min_capacity = api.min_capacity
-        self.api_max_capacity = api.max_capacity
         self.worker_min_capacity = worker.desired_count
-        self.worker_max_capacity = worker.max_capacity
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
                 "api_service_name": self.api_service_name,
                 "worker_service_name": self.worker_service_name,
-                "api_log_group_name": self.api_log_group_name,
+                "api_log_group_name": api_logs.name,
                 "worker_log_group_name": self.worker_log_group_name,
                 "repository_url": self.repository_url,
                 "first_deploy": self.first_deploy,

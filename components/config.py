@@ -487,10 +487,6 @@ class DatabaseConfig:
     ca_bundle_path: str
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
 
-    @property
-    def major_version(self) -> int:
-        return int(self.engine_version.split(".")[0])
-
 
 @dataclass(frozen=True, kw_only=True)
 class CacheConfig:

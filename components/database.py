@@ -150,7 +150,6 @@ class Database(pulumi.ComponentResource):
     database_url_version: pulumi.Output[str]
     client_ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
     database_name: str
-    app_username: str
     max_connections: int
     instance_identifier: pulumi.Output[str]
     resource_id: pulumi.Output[str]
@@ -377,7 +376,6 @@ class Database(pulumi.ComponentResource):
             lambda secrets: secrets[0].secret_arn or ""
         )
         self.database_name = args.database_name
-        self.app_username = args.app_username
         self.max_connections = max_connections(args.instance_class)
         self.instance_identifier = primary.identifier
         # `rds-db:connect` policies name the instance by this id, not by its identifier.

@@ -103,8 +103,6 @@ class MigrationJob(pulumi.ComponentResource):
 
     invocation: aws.lambda_.Invocation
     function_name: pulumi.Output[str]
-    function_arn: pulumi.Output[str]
-    log_group_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: MigrationJobArgs, opts: pulumi.ResourceOptions | None = None
@@ -301,12 +299,10 @@ class MigrationJob(pulumi.ComponentResource):
             ),
         )
         self.function_name = function.name
-        self.function_arn = function.arn
-        self.log_group_name = log_group.name
         self.register_outputs(
             {
                 "functionName": self.function_name,
-                "functionArn": self.function_arn,
-                "logGroupName": self.log_group_name,
+                "functionArn": function.arn,
+                "logGroupName": log_group.name,
             }
         )

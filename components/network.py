@@ -85,7 +85,6 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     isolated_subnet_ids: pulumi.Output[list[str]]
     availability_zones: list[str]
-    endpoint_security_group_id: pulumi.Output[str] | None
     private_egress: list[pulumi.Resource]
 
     def __init__(
@@ -217,7 +216,6 @@ class Network(pulumi.ComponentResource):
         )
         self.private_egress.append(s3)
 
-        self.endpoint_security_group_id = None
         if args.interface_endpoints:
             endpoint_sg = aws.ec2.SecurityGroup(
                 f"{name}-endpoints-sg",
@@ -235,7 +233,6 @@ class Network(pulumi.ComponentResource):
                 tags=tags("endpoints"),
                 opts=child,
             )
-            self.endpoint_security_group_id = endpoint_sg.id
             for service in INTERFACE_ENDPOINT_SERVICES:
                 endpoint = aws.ec2.VpcEndpoint(
                     f"{name}-{service.replace('.', '-')}",
