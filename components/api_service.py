@@ -35,6 +35,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import MANAGED_ENV_NAMES, ApiConfig, WorkerConfig, looks_secret
+from components.iam import service_trust_policy
 from components.kms import cloudwatch_logs_grant, encryption_key
 from components.pool_budget import db_max_pool_size
 
@@ -504,32 +505,13 @@ class ApiService(pulumi.ComponentResource):
     # -- per service ----------------------------------------------------------------------------
 
     def _trust_policy(self) -> pulumi.Output[str]:
-        return pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # Confused-deputy guard: only ECS tasks of this account and region.
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": self._account},
-                            "ArnLike": {
-                                "aws:SourceArn": pulumi.Output.concat(
-                                    "arn:",
-                                    self._partition,
-                                    ":ecs:",
-                                    self._region,
-                                    ":",
-                                    self._account,
-                                    ":*",
-                                )
-                            },
-                        },
-                    }
-                ],
-            }
+        """Only ECS tasks of this account and region assume the service roles."""
+        return service_trust_policy(
+            "ecs-tasks.amazonaws.com",
+            account_id=self._account,
+            source_arn=pulumi.Output.concat(
+                "arn:", self._partition, ":ecs:", self._region, ":", self._account, ":*"
+            ),
         )
 
     def _execution_policy(

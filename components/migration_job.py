@@ -32,6 +32,8 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import service_trust_policy
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
 ARCHITECTURES = ("arm64", "x86_64")
@@ -167,20 +169,7 @@ class MigrationJob(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Only Lambda acting for this account (confused-deputy guard).
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("lambda.amazonaws.com", account_id=account),
             description="migration Lambda: its two secrets, its log group, VPC attachment",
             opts=child,
         )

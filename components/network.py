@@ -21,6 +21,8 @@ from typing import NamedTuple
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import service_trust_policy
+
 # Interface endpoints the ECS tasks and the migration Lambda need when they should not go
 # through NAT: image pulls (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint),
 # logs, secrets injection and role credentials.
@@ -282,19 +284,8 @@ class Network(pulumi.ComponentResource):
         ).account_id
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Confused-deputy guard: only flow logs of this account.
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_trust_policy(
+                "vpc-flow-logs.amazonaws.com", account_id=account_id
             ),
             tags=tags,
             opts=child,
