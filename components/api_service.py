@@ -35,6 +35,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import MANAGED_ENV_NAMES, ApiConfig, WorkerConfig, looks_secret
+from components.iam import service_trust_policy
+from components.kms import cloudwatch_logs_grant, encryption_key
 from components.pool_budget import db_max_pool_size
 
 # The secrets the app cannot start without; external secrets come on top.
@@ -98,6 +100,8 @@ class ApiServiceArgs:
     """CloudWatch alarms (target 5xx rate, unhealthy hosts) that roll an API deployment back."""
     run_after: Sequence[pulumi.Resource] = ()
     """Resources both services wait for: the migration run."""
+    kms_deletion_window_days: int = 30
+    """Days a scheduled deletion of the logs key can still be cancelled (7 to 30)."""
     protect: bool = True
     """Pulumi `protect` on the image repository and the logs key."""
 
@@ -111,13 +115,10 @@ class ApiService(pulumi.ComponentResource):
     worker_service_name: pulumi.Output[str] | None
     first_deploy: pulumi.Output[str] | None
     """What the operator does next when the stack has no image yet; None once it has."""
-    api_log_group_name: pulumi.Output[str]
     worker_log_group_name: pulumi.Output[str]
     repository_url: pulumi.Output[str]
     api_min_capacity: int
-    api_max_capacity: int
     worker_min_capacity: int
-    worker_max_capacity: int
 
     def __init__(
         self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None
@@ -299,19 +300,16 @@ class ApiService(pulumi.ComponentResource):
                 "`pulumi up` to create them.",
             )
         )
-        self.api_log_group_name = api_logs.name
         self.worker_log_group_name = worker_logs.name
         self.repository_url = repository.repository_url
         self.api_min_capacity = api.min_capacity
-        self.api_max_capacity = api.max_capacity
         self.worker_min_capacity = worker.desired_count
-        self.worker_max_capacity = worker.max_capacity
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
                 "api_service_name": self.api_service_name,
                 "worker_service_name": self.worker_service_name,
-                "api_log_group_name": self.api_log_group_name,
+                "api_log_group_name": api_logs.name,
                 "worker_log_group_name": self.worker_log_group_name,
                 "repository_url": self.repository_url,
                 "first_deploy": self.first_deploy,
@@ -371,70 +369,30 @@ class ApiService(pulumi.ComponentResource):
 
     def _logs_key(self) -> aws.kms.Key:
         name, args = self._name, self._args
-        log_groups = pulumi.Output.concat(
-            "arn:",
-            self._partition,
-            ":logs:",
-            self._region,
-            ":",
-            self._account,
-            f":log-group:/ecs/{args.name_prefix}/*",
-        )
-        policy = pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        # AWS's default key statement: the account's IAM policies govern the
-                        # key; without it the key can become unmanageable.
-                        "Sid": "AccountAdministersTheKey",
-                        "Effect": "Allow",
-                        "Principal": {
-                            "AWS": pulumi.Output.concat(
-                                "arn:", self._partition, ":iam::", self._account, ":root"
-                            )
-                        },
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    },
-                    {
-                        "Sid": "CloudWatchLogsEncryptsTheServiceLogs",
-                        "Effect": "Allow",
-                        "Principal": {
-                            "Service": pulumi.Output.concat("logs.", self._region, ".amazonaws.com")
-                        },
-                        "Action": [
-                            "kms:Encrypt",
-                            "kms:Decrypt",
-                            "kms:ReEncryptFrom",
-                            "kms:ReEncryptTo",
-                            "kms:GenerateDataKey",
-                            "kms:GenerateDataKeyWithoutPlaintext",
-                            "kms:DescribeKey",
-                        ],
-                        "Resource": "*",
-                        "Condition": {
-                            "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}
-                        },
-                    },
-                ],
-            }
-        )
-        key = aws.kms.Key(
+        return encryption_key(
             f"{name}-logs-key",
             description=f"{args.name_prefix} ECS service logs",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            alias=f"alias/{args.name_prefix}-ecs-logs",
+            partition=self._partition,
+            account_id=self._account,
+            grants=[
+                cloudwatch_logs_grant(
+                    region=self._region,
+                    log_group_arns=pulumi.Output.concat(
+                        "arn:",
+                        self._partition,
+                        ":logs:",
+                        self._region,
+                        ":",
+                        self._account,
+                        f":log-group:/ecs/{args.name_prefix}/*",
+                    ),
+                )
+            ],
+            deletion_window_days=args.kms_deletion_window_days,
+            protect=args.protect,
+            parent=self,
         )
-        aws.kms.Alias(
-            f"{name}-logs-key-alias",
-            name=f"alias/{args.name_prefix}-ecs-logs",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return key
 
     def _exec_log_group(self, logs_key: aws.kms.Key | None) -> aws.cloudwatch.LogGroup:
         """The log group every ECS Exec session's commands and output go to."""
@@ -547,32 +505,13 @@ class ApiService(pulumi.ComponentResource):
     # -- per service ----------------------------------------------------------------------------
 
     def _trust_policy(self) -> pulumi.Output[str]:
-        return pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        # Confused-deputy guard: only ECS tasks of this account and region.
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": self._account},
-                            "ArnLike": {
-                                "aws:SourceArn": pulumi.Output.concat(
-                                    "arn:",
-                                    self._partition,
-                                    ":ecs:",
-                                    self._region,
-                                    ":",
-                                    self._account,
-                                    ":*",
-                                )
-                            },
-                        },
-                    }
-                ],
-            }
+        """Only ECS tasks of this account and region assume the service roles."""
+        return service_trust_policy(
+            "ecs-tasks.amazonaws.com",
+            account_id=self._account,
+            source_arn=pulumi.Output.concat(
+                "arn:", self._partition, ":ecs:", self._region, ":", self._account, ":*"
+            ),
         )
 
     def _execution_policy(

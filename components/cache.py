@@ -23,6 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.secrets import store_secret
+from components.security_groups import data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 6379
@@ -100,24 +101,15 @@ class Cache(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         family = CACHE_PARAMETER_FAMILIES[args.engine][args.engine_version]
 
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        sg, _ = data_tier_security_group(
+            name,
+            service=args.engine,
+            port=PORT,
             vpc_id=args.vpc_id,
-            description=f"{args.engine}: {PORT} from the application security groups only",
-            tags={"Name": f"{args.name_prefix}-cache"},
-            opts=child,
+            name_tag=f"{args.name_prefix}-cache",
+            client_security_group_ids=args.client_security_group_ids,
+            parent=self,
         )
-        for i, client in enumerate(args.client_security_group_ids):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-ingress-{i}",
-                security_group_id=sg.id,
-                referenced_security_group_id=client,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description=f"{args.engine} from an application security group",
-                opts=child,
-            )
 
         subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets",

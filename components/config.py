@@ -233,10 +233,7 @@ class Section:
         value = self._typed(name, default, int)
         if value is None:
             return min or 0
-        if min is not None and value < min:
-            self.error(name, f"must be >= {min}, got {value}")
-        if max is not None and value > max:
-            self.error(name, f"must be <= {max}, got {value}")
+        self._check_bounds(name, value, min=min, max=max, show=str)
         return value
 
     def get_number(
@@ -262,13 +259,26 @@ class Section:
         ):
             self.error(name, f"must be a number, got {type(value).__name__} {value!r}")
             return 0.0 if default is _MISSING else float(default)
-        if min is not None and value < min:
-            self.error(name, f"must be >= {min:g}, got {value:g}")
-        if above is not None and value <= above:
-            self.error(name, f"must be > {above:g}, got {value:g}")
-        if max is not None and value > max:
-            self.error(name, f"must be <= {max:g}, got {value:g}")
+        self._check_bounds(name, value, min=min, above=above, max=max, show="{:g}".format)
         return float(value)
+
+    def _check_bounds(
+        self,
+        name: str,
+        value: float,
+        *,
+        min: float | None,
+        max: float | None,
+        above: float | None = None,
+        show: Callable[[float], str],
+    ) -> None:
+        """Record each bound `value` breaks; `show` renders numbers in the message."""
+        if min is not None and value < min:
+            self.error(name, f"must be >= {show(min)}, got {show(value)}")
+        if above is not None and value <= above:
+            self.error(name, f"must be > {show(above)}, got {show(value)}")
+        if max is not None and value > max:
+            self.error(name, f"must be <= {show(max)}, got {show(value)}")
 
     def get_bool(self, name: str, default: Any = _MISSING) -> bool:
         return bool(self._typed(name, default, bool))
@@ -486,10 +496,6 @@ class DatabaseConfig:
     """Apply instance changes at once, not in the maintenance window (a major upgrade needs it)."""
     ca_bundle_path: str
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
-
-    @property
-    def major_version(self) -> int:
-        return int(self.engine_version.split(".")[0])
 
 
 @dataclass(frozen=True, kw_only=True)

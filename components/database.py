@@ -29,7 +29,9 @@ from urllib.parse import quote, urlencode
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import service_trust_policy
 from components.secrets import store_secret
+from components.security_groups import data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 5432
@@ -150,7 +152,6 @@ class Database(pulumi.ComponentResource):
     database_url_version: pulumi.Output[str]
     client_ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
     database_name: str
-    app_username: str
     max_connections: int
     instance_identifier: pulumi.Output[str]
     resource_id: pulumi.Output[str]
@@ -166,26 +167,15 @@ class Database(pulumi.ComponentResource):
         major = args.engine_version.split(".")[0]
         family = f"postgres{major}"
 
-        sg = aws.ec2.SecurityGroup(
-            f"{name}-sg",
+        sg, self.client_ingress_rules = data_tier_security_group(
+            name,
+            service="PostgreSQL",
+            port=PORT,
             vpc_id=args.vpc_id,
-            description="PostgreSQL: 5432 from the application security groups only",
-            tags={"Name": f"{args.name_prefix}-postgres"},
-            opts=child,
+            name_tag=f"{args.name_prefix}-postgres",
+            client_security_group_ids=args.client_security_group_ids,
+            parent=self,
         )
-        self.client_ingress_rules = [
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-ingress-{i}",
-                security_group_id=sg.id,
-                referenced_security_group_id=client,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description="PostgreSQL from an application security group",
-                opts=child,
-            )
-            for i, client in enumerate(args.client_security_group_ids)
-        ]
 
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -227,18 +217,8 @@ class Database(pulumi.ComponentResource):
         monitoring_role = aws.iam.Role(
             f"{name}-monitoring-role",
             description="RDS enhanced monitoring publishes OS metrics to CloudWatch Logs",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_trust_policy(
+                "monitoring.rds.amazonaws.com", account_id=account
             ),
             opts=child,
         )
@@ -377,7 +357,6 @@ class Database(pulumi.ComponentResource):
             lambda secrets: secrets[0].secret_arn or ""
         )
         self.database_name = args.database_name
-        self.app_username = args.app_username
         self.max_connections = max_connections(args.instance_class)
         self.instance_identifier = primary.identifier
         # `rds-db:connect` policies name the instance by this id, not by its identifier.

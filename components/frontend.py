@@ -109,9 +109,7 @@ class Frontend(pulumi.ComponentResource):
     """S3 bucket, CloudFront distribution, cache and headers policies for the SPA."""
 
     distribution_id: pulumi.Output[str]
-    distribution_arn: pulumi.Output[str]
     distribution_domain_name: pulumi.Output[str]
-    distribution_hosted_zone_id: pulumi.Output[str]
     frontend_bucket_name: pulumi.Output[str]
 
     def __init__(
@@ -295,9 +293,7 @@ class Frontend(pulumi.ComponentResource):
         )
 
         self.distribution_id = distribution.id
-        self.distribution_arn = distribution.arn
         self.distribution_domain_name = distribution.domain_name
-        self.distribution_hosted_zone_id = distribution.hosted_zone_id
         self.frontend_bucket_name = bucket.bucket
         self.register_outputs(
             {

@@ -6,7 +6,8 @@ Creates (through `encryption_key`, as children of the calling component):
   caller names (each with its conditions);
 - its alias.
 
-`key_policy` alone serves a caller that builds its key itself.
+Secrets (the data key), Notifications (the topics' key) and ApiService (the service logs' key)
+all build their keys here.
 """
 
 from __future__ import annotations
@@ -66,17 +67,21 @@ def cloudwatch_logs_grant(
     """CloudWatch Logs encrypting the log groups matching `log_group_arns` (an ARN pattern).
 
     CloudWatch Logs is not an IAM principal of the account, so the key policy must admit it; the
-    encryption-context condition keeps it to these groups. Actions as AWS documents them.
+    encryption-context condition keeps it to these groups. The actions are those AWS's documented
+    wildcards (`kms:Encrypt*`, `kms:GenerateDataKey*`, ...) stand for minus the data-key-pair
+    ones, which CloudWatch Logs never calls.
     """
     return ServiceGrant(
         sid="CloudWatchLogsOfThisAccount",
         services=[pulumi.Output.concat("logs.", region, ".amazonaws.com")],
         actions=[
-            "kms:Encrypt*",
-            "kms:Decrypt*",
-            "kms:ReEncrypt*",
-            "kms:GenerateDataKey*",
-            "kms:Describe*",
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:DescribeKey",
         ],
         condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
     )

@@ -97,12 +97,10 @@ class LoadBalancer(pulumi.ComponentResource):
     alb_dns_name: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
-    https_listener_arn: pulumi.Output[str]
     forwarding: list[pulumi.Resource]
     """The HTTPS listener and, with `cloudfront_only`, the rule forwarding to the target group:
     ECS refuses a service whose target group no listener forwards to yet."""
     deregistration_delay_seconds: int
-    api_hostname: str
     origin_verify_secret: pulumi.Output[str] | None
     """Secret value of the `X-Origin-Verify` header CloudFront must send (None without CDN)."""
 
@@ -309,9 +307,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.alb_dns_name = alb.dns_name
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.https_listener_arn = https.arn
         self.deregistration_delay_seconds = args.deregistration_delay_seconds
-        self.api_hostname = args.api_hostname
         self.register_outputs(
             {
                 "alb_security_group_id": self.alb_security_group_id,
@@ -319,7 +315,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 "alb_dns_name": self.alb_dns_name,
                 "target_group_arn": self.target_group_arn,
                 "target_group_arn_suffix": self.target_group_arn_suffix,
-                "https_listener_arn": self.https_listener_arn,
+                "https_listener_arn": https.arn,
             }
         )
 

@@ -32,6 +32,8 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import service_trust_policy
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
 ARCHITECTURES = ("arm64", "x86_64")
@@ -103,8 +105,6 @@ class MigrationJob(pulumi.ComponentResource):
 
     invocation: aws.lambda_.Invocation
     function_name: pulumi.Output[str]
-    function_arn: pulumi.Output[str]
-    log_group_name: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: MigrationJobArgs, opts: pulumi.ResourceOptions | None = None
@@ -169,20 +169,7 @@ class MigrationJob(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Only Lambda acting for this account (confused-deputy guard).
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_trust_policy("lambda.amazonaws.com", account_id=account),
             description="migration Lambda: its two secrets, its log group, VPC attachment",
             opts=child,
         )
@@ -301,12 +288,10 @@ class MigrationJob(pulumi.ComponentResource):
             ),
         )
         self.function_name = function.name
-        self.function_arn = function.arn
-        self.log_group_name = log_group.name
         self.register_outputs(
             {
                 "functionName": self.function_name,
-                "functionArn": self.function_arn,
-                "logGroupName": self.log_group_name,
+                "functionArn": function.arn,
+                "logGroupName": log_group.name,
             }
         )

@@ -21,6 +21,8 @@ from typing import NamedTuple
 import pulumi
 import pulumi_aws as aws
 
+from components.iam import service_trust_policy
+
 # Interface endpoints the ECS tasks and the migration Lambda need when they should not go
 # through NAT: image pulls (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint),
 # logs, secrets injection and role credentials.
@@ -85,7 +87,6 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     isolated_subnet_ids: pulumi.Output[list[str]]
     availability_zones: list[str]
-    endpoint_security_group_id: pulumi.Output[str] | None
     private_egress: list[pulumi.Resource]
 
     def __init__(
@@ -217,7 +218,6 @@ class Network(pulumi.ComponentResource):
         )
         self.private_egress.append(s3)
 
-        self.endpoint_security_group_id = None
         if args.interface_endpoints:
             endpoint_sg = aws.ec2.SecurityGroup(
                 f"{name}-endpoints-sg",
@@ -235,7 +235,6 @@ class Network(pulumi.ComponentResource):
                 tags=tags("endpoints"),
                 opts=child,
             )
-            self.endpoint_security_group_id = endpoint_sg.id
             for service in INTERFACE_ENDPOINT_SERVICES:
                 endpoint = aws.ec2.VpcEndpoint(
                     f"{name}-{service.replace('.', '-')}",
@@ -285,19 +284,8 @@ class Network(pulumi.ComponentResource):
         ).account_id
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Confused-deputy guard: only flow logs of this account.
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_trust_policy(
+                "vpc-flow-logs.amazonaws.com", account_id=account_id
             ),
             tags=tags,
             opts=child,

@@ -84,12 +84,10 @@ class Secrets(pulumi.ComponentResource):
     """Data KMS key, generated secrets and external secrets."""
 
     kms_key_arn: pulumi.Output[str]
-    kms_key_id: pulumi.Output[str]
     jwt_secret_arn: pulumi.Output[str]
     external_secret_arns: dict[str, pulumi.Output[str]]
     db_app_password: pulumi.Output[str]
     redis_auth_token: pulumi.Output[str]
-    recovery_window_days: int
 
     def __init__(
         self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None
@@ -149,8 +147,6 @@ class Secrets(pulumi.ComponentResource):
             )
 
         self.kms_key_arn = key.arn
-        self.kms_key_id = key.key_id
-        self.recovery_window_days = args.recovery_window_days
         self.jwt_secret_arn = store("jwt", "JWT_SECRET", jwt_secret)
         self.external_secret_arns = {
             env: store(f"external-{env.lower().replace('_', '-')}", env, value)

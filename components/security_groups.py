@@ -4,10 +4,14 @@ Creates empty security groups for the API tasks, the worker tasks and the migrat
 exist first so the Database and Cache can admit exactly these groups, while each workload's
 component adds its own egress rules (and the API its ingress from the load balancer) as
 standalone rules. AWS's default allow-all egress is removed by the provider on creation.
+
+`data_tier_security_group` is the other side: the group of a data store (Database, Cache) that
+admits its port from exactly those workload groups.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -24,6 +28,46 @@ class WorkloadSecurityGroupsArgs:
     """Prefix of Name tags (`webstack-staging`)."""
     vpc_id: pulumi.Input[str]
     """The VPC the groups belong to."""
+
+
+def data_tier_security_group(
+    name: str,
+    *,
+    service: str,
+    port: int,
+    vpc_id: pulumi.Input[str],
+    name_tag: str,
+    client_security_group_ids: Sequence[pulumi.Input[str]],
+    parent: pulumi.Resource,
+) -> tuple[aws.ec2.SecurityGroup, list[aws.vpc.SecurityGroupIngressRule]]:
+    """The group `<name>-sg` of a data store and its rules `<name>-ingress-<i>`, one per client
+    group in order (so append clients, never reorder): `port` from those groups only, no CIDRs.
+
+    `service` names the store in the descriptions (`PostgreSQL`); a changed description
+    replaces the group, so it stays as it is.
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    sg = aws.ec2.SecurityGroup(
+        f"{name}-sg",
+        vpc_id=vpc_id,
+        description=f"{service}: {port} from the application security groups only",
+        tags={"Name": name_tag},
+        opts=child,
+    )
+    rules = [
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-ingress-{i}",
+            security_group_id=sg.id,
+            referenced_security_group_id=client,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"{service} from an application security group",
+            opts=child,
+        )
+        for i, client in enumerate(client_security_group_ids)
+    ]
+    return sg, rules
 
 
 class WorkloadSecurityGroups(pulumi.ComponentResource):

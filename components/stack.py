@@ -318,6 +318,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             deployment_alarm_names=deployment_alarms.alarm_names,
             # The release order: migrations, then the services; a failed migration stops here.
             run_after=[migrations.invocation],
+            kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
             protect=cfg.protect,
         ),
         opts=in_region,

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: bad-config assertions."""
+"""Helpers shared by the tests: bad-config assertions and lookups in an evaluated stack."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import ConfigError
-from tools.mockcloud import evaluate
+from components.config import ConfigError, StackConfig
+from tools.mockcloud import Evaluation, evaluate
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 
 
 def problems_of(
@@ -44,6 +46,17 @@ def assert_problem(problems: list[str], key: str, stack: str, *words: str) -> No
     matching = [p for p in problems if p.startswith(f"{key} ({stack}):")]
     assert matching, f"no problem for {key} in {problems}"
     assert any(all(w in p for w in words) for p in matching), matching
+
+
+def config_of(ev: Evaluation) -> StackConfig:
+    """The validated config the program ran with."""
+    assert ev.config is not None
+    return ev.config
+
+
+def sg_id(ev: Evaluation, name: str) -> str:
+    """The id of the security group with logical name `name` (`workloads-api`, `database-sg`)."""
+    return str(ev.one(SECURITY_GROUP, name).id)
 
 
 def committed(stack: str, section: str) -> dict[str, Any]:

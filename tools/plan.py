@@ -23,9 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import json_format
+from pulumi.runtime import rpc
+
 from components.config import ConfigError, CostAssumptions
 from tools import cost, policycheck
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.mockcloud import Evaluation, Resource, evaluate, unwrap_secrets
 from tools.policycheck import Violation
 from tools.stackfile import ROOT, StackFileError, stack_names
 
@@ -34,6 +37,7 @@ PLAN_FORMAT = 1
 EXIT_MANDATORY_VIOLATION = 1
 
 # The inputs worth a glance per resource type; everything else is in --json (issue: plan).
+# A dotted key reaches into an object input (`triggers.package`).
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": ("region",),
     "aws:ec2/vpc:Vpc": ("cidrBlock",),
@@ -43,10 +47,17 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ec2/flowLog:FlowLog": ("trafficType",),
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
-    "aws:ecs/cluster:Cluster": ("name",),
+    "aws:ecs/cluster:Cluster": ("name", "configuration.executeCommandConfiguration.logging"),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
     "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
     "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
+    # What makes `pulumi up` run the migrations again.
+    "aws:lambda/invocation:Invocation": (
+        "triggers.package",
+        "triggers.databaseUrl",
+        "triggers.database",
+        "triggers.appRole",
+    ),
     # The description opens with the severity: the plan shows what pages and at what value.
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
         "metricName",
@@ -126,12 +137,29 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _setting(resource: Resource, key: str) -> str | None:
+    """The input at the dotted `key`, shortened, or MASK where it holds a secret; None if unset."""
+    value: Any = resource.inputs
+    # The serialized inputs mark each secret where it sits (deserializing would mark the whole
+    # top-level input), so a plain value beside a secret one in a map is still shown.
+    wrapped: Any = json_format.MessageToDict(resource.raw_inputs)
+    secret = False
+    for part in key.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+        if rpc.is_rpc_secret(wrapped):
+            secret, wrapped = True, rpc.unwrap_rpc_secret(wrapped)
+        wrapped = wrapped[part]
+    return MASK if secret or unwrap_secrets(wrapped)[1] else _short(value)
+
+
 def describe(resource: Resource) -> str:
     """`type name  key=value ...`, secrets masked."""
     settings = []
     for key in KEY_SETTINGS.get(resource.type, ()):
-        if key in resource.inputs:
-            value = MASK if key in resource.secret_inputs else _short(resource.inputs[key])
+        value = _setting(resource, key)
+        if value is not None:
             settings.append(f"{key}={value}")
     flags = " [protected]" if resource.protect else ""
     return f"{resource.type} {resource.name}{flags}" + (

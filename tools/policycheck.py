@@ -200,6 +200,18 @@ def _provider(
     )
 
 
+def _described(resource: Resource, by_urn: Mapping[str, Resource]) -> dict[str, Any]:
+    """What both Analyze and AnalyzeStack are told about a resource."""
+    return {
+        "type": resource.type,
+        "properties": resource.raw_inputs,
+        "urn": resource.urn,
+        "name": resource.name,
+        "options": _options(resource),
+        "provider": _provider(resource, by_urn),
+    }
+
+
 class Analyzer:
     """The policy pack running as a separate process, spoken to over gRPC like the CLI does."""
 
@@ -265,16 +277,7 @@ class Analyzer:
         by_urn = {r.urn: r for r in resources}
         diagnostics: list[analyzer_pb2.AnalyzeDiagnostic] = []
         for r in resources:
-            response = self._stub.Analyze(
-                analyzer_pb2.AnalyzeRequest(
-                    type=r.type,
-                    properties=r.raw_inputs,
-                    urn=r.urn,
-                    name=r.name,
-                    options=_options(r),
-                    provider=_provider(r, by_urn),
-                )
-            )
+            response = self._stub.Analyze(analyzer_pb2.AnalyzeRequest(**_described(r, by_urn)))
             diagnostics += [
                 analyzer_pb2.AnalyzeDiagnostic(**{**_fields(d), "urn": d.urn or r.urn})
                 for d in response.diagnostics
@@ -283,12 +286,7 @@ class Analyzer:
             analyzer_pb2.AnalyzeStackRequest(
                 resources=[
                     analyzer_pb2.AnalyzerResource(
-                        type=r.type,
-                        properties=r.raw_inputs,
-                        urn=r.urn,
-                        name=r.name,
-                        options=_options(r),
-                        provider=_provider(r, by_urn),
+                        **_described(r, by_urn),
                         parent=r.parent,
                         dependencies=r.dependencies,
                         propertyDependencies={

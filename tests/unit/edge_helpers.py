@@ -1,4 +1,4 @@
-"""Helpers for the edge tests: config variants and provider regions."""
+"""Helpers for the edge tests: config variants, provider regions and buckets."""
 
 from __future__ import annotations
 
@@ -19,6 +19,27 @@ def edge_section(stack: str, **changes: Any) -> dict[str, Any]:
 def edge_variant(stack: str, **changes: Any) -> Evaluation:
     """Evaluate `stack` with its edge section changed."""
     return evaluate(stack, overrides={"webstack:edge": edge_section(stack, **changes)})
+
+
+def bucket_child(ev: Evaluation, bucket: str, type_: str) -> dict[str, Any]:
+    """The inputs of the one `type_` resource (a bucket setting) of the bucket named `bucket`."""
+    name = ev.one("aws:s3/bucket:Bucket", bucket).outputs["bucket"]
+    (found,) = [r.inputs for r in ev.of_type(type_) if r.inputs["bucket"] == name]
+    return found
+
+
+def assert_no_public_access(ev: Evaluation, bucket: str) -> None:
+    """All four public-access blocks are on for the bucket named `bucket`."""
+    block = bucket_child(ev, bucket, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(
+        block[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
 
 
 def provider_region(ev: Evaluation, resource: Resource) -> str:

@@ -11,10 +11,8 @@ import re
 import secrets
 from typing import Any
 
-import pytest
-
 from components.alarm_catalog import GIB, AlarmThresholds, db_connections, db_free_storage
-from components.config import StackConfig
+from tests.helpers import config_of
 from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.stackfile import load_stack_config
 
@@ -22,18 +20,6 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 PROVIDER = "pulumi:providers:aws"
-
-
-@pytest.fixture
-def ev(stack: Evaluation) -> Evaluation:
-    """Each committed stack in turn, fully composed."""
-    return stack
-
-
-def config_of(ev: Evaluation) -> StackConfig:
-    """The validated config the program ran with."""
-    assert ev.config is not None
-    return ev.config
 
 
 def alarms_config(stack: str) -> dict[str, Any]:
@@ -86,8 +72,8 @@ FIXED_ALARMS = {
 PER_NODE = ("cache-evictions", "cache-engine-cpu", "cache-memory")
 
 
-def test_every_signal_of_the_issue_has_its_alarm(ev: Evaluation) -> None:
-    names = set(alarms(ev))
+def test_every_signal_of_the_issue_has_its_alarm(stack: Evaluation) -> None:
+    names = set(alarms(stack))
     assert names >= FIXED_ALARMS
     indexed = names - FIXED_ALARMS
     families: dict[str, list[int]] = {}
@@ -102,55 +88,57 @@ def test_every_signal_of_the_issue_has_its_alarm(ev: Evaluation) -> None:
         assert sorted(numbers) == list(range(1, len(numbers) + 1))
 
 
-def test_replica_lag_is_watched_only_where_replicas_exist(ev: Evaluation) -> None:
-    lag = [r for n, r in alarms(ev).items() if n.startswith("db-replica-lag-")]
-    assert len(lag) == config_of(ev).database.read_replicas
+def test_replica_lag_is_watched_only_where_replicas_exist(stack: Evaluation) -> None:
+    lag = [r for n, r in alarms(stack).items() if n.startswith("db-replica-lag-")]
+    assert len(lag) == config_of(stack).database.read_replicas
     assert all(r.inputs["metricName"] == "ReplicaLag" for r in lag)
 
 
-def test_deployment_alarms_are_the_paging_alarms_not_copies(ev: Evaluation) -> None:
-    component = ev.one("webstack:observability:DeploymentAlarms")
-    children = {r.inputs["name"] for r in ev.children(component) if r.type == ALARM}
+def test_deployment_alarms_are_the_paging_alarms_not_copies(stack: Evaluation) -> None:
+    component = stack.one("webstack:observability:DeploymentAlarms")
+    children = {r.inputs["name"] for r in stack.children(component) if r.type == ALARM}
     assert children == {
-        f"webstack-{ev.stack}-api-5xx-rate",
-        f"webstack-{ev.stack}-api-unhealthy-hosts",
+        f"webstack-{stack.stack}-api-5xx-rate",
+        f"webstack-{stack.stack}-api-unhealthy-hosts",
     }
-    by_metric = [r for r in ev.of_type(ALARM) if r.inputs.get("metricName") == "UnHealthyHostCount"]
+    by_metric = [
+        r for r in stack.of_type(ALARM) if r.inputs.get("metricName") == "UnHealthyHostCount"
+    ]
     assert len(by_metric) == 1
 
 
 # --- wiring --------------------------------------------------------------------------------
 
 
-def test_every_alarm_tells_its_severity_topic_on_alarm_and_ok(ev: Evaluation) -> None:
-    topics = topics_by_arn(ev)
-    for name, alarm in alarms(ev).items():
+def test_every_alarm_tells_its_severity_topic_on_alarm_and_ok(stack: Evaluation) -> None:
+    topics = topics_by_arn(stack)
+    for name, alarm in alarms(stack).items():
         actions = alarm.inputs["alarmActions"]
         assert actions == alarm.inputs["okActions"] and len(actions) == 1, name
         topic = topics[actions[0]]
         severity = re.match(r"\[(critical|warning)\] ", alarm.inputs["alarmDescription"])
         assert severity, f"{name}: the description must open with its severity"
         assert topic.inputs["name"].endswith(f"-{severity[1]}"), name
-        assert region_of(ev, topic) == region_of(ev, alarm), f"{name}: action crosses regions"
+        assert region_of(stack, topic) == region_of(stack, alarm), f"{name}: action crosses regions"
 
 
-def test_alarms_watch_the_stacks_own_resources(ev: Evaluation) -> None:
-    o = ev.outputs
+def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
+    o = stack.outputs
     real = {
         "LoadBalancer": {o["albArnSuffix"]},
         "TargetGroup": {o["targetGroupArnSuffix"]},
         "DBInstanceIdentifier": {
-            r.outputs["identifier"] for r in ev.of_type("aws:rds/instance:Instance")
+            r.outputs["identifier"] for r in stack.of_type("aws:rds/instance:Instance")
         },
         "CacheClusterId": set(o["cacheMemberClusterIds"]),
         "DistributionId": {o["distributionId"]},
         "Region": {"Global"},
         "FunctionName": {o["migrationFunctionName"]},
         "ClusterName": {o["clusterName"]},
-        "ServiceName": {s.inputs["name"] for s in ev.of_type("aws:ecs/service:Service")},
+        "ServiceName": {s.inputs["name"] for s in stack.of_type("aws:ecs/service:Service")},
     }
     watched: dict[str, set[str]] = {}
-    for alarm in ev.of_type(ALARM):
+    for alarm in stack.of_type(ALARM):
         queries = alarm.inputs.get("metricQueries", [])
         for dims in [
             alarm.inputs.get("dimensions", {}),
@@ -160,27 +148,27 @@ def test_alarms_watch_the_stacks_own_resources(ev: Evaluation) -> None:
                 assert value in real[key], (alarm.inputs["name"], key, value)
                 watched.setdefault(key, set()).add(value)
     assert watched == real, "every watched resource of the stack has its alarms"
-    log_filter = ev.one("aws:cloudwatch/logMetricFilter:LogMetricFilter")
-    assert log_filter.inputs["logGroupName"] == f"/ecs/webstack-{ev.stack}/worker"
+    log_filter = stack.one("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert log_filter.inputs["logGroupName"] == f"/ecs/webstack-{stack.stack}/worker"
     assert log_filter.inputs["logGroupName"] in {
-        g.inputs["name"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")
+        g.inputs["name"] for g in stack.of_type("aws:cloudwatch/logGroup:LogGroup")
     }
 
 
-def test_every_alarm_says_what_to_do_and_how_to_read_gaps(ev: Evaluation) -> None:
-    for name, alarm in alarms(ev).items():
+def test_every_alarm_says_what_to_do_and_how_to_read_gaps(stack: Evaluation) -> None:
+    for name, alarm in alarms(stack).items():
         assert len(alarm.inputs["alarmDescription"]) > 60, name
         assert alarm.inputs["treatMissingData"] in ("notBreaching", "breaching", "missing")
-    by_name = alarms(ev)
+    by_name = alarms(stack)
     assert by_name["api-running-tasks"].inputs["treatMissingData"] == "breaching"
     assert by_name["api-5xx-rate"].inputs["treatMissingData"] == "notBreaching"
 
 
-def test_cloudfront_alarm_lives_in_us_east_1_with_a_topic_there(ev: Evaluation) -> None:
-    cdn = alarms(ev)["cdn-5xx-rate"]
+def test_cloudfront_alarm_lives_in_us_east_1_with_a_topic_there(stack: Evaluation) -> None:
+    cdn = alarms(stack)["cdn-5xx-rate"]
     assert cdn.inputs["namespace"] == "AWS/CloudFront"
     assert cdn.inputs["dimensions"]["Region"] == "Global"
-    assert region_of(ev, cdn) == "us-east-1"
+    assert region_of(stack, cdn) == "us-east-1"
 
 
 def test_outside_us_east_1_a_topic_pair_in_us_east_1_serves_cloudfront() -> None:
@@ -214,9 +202,9 @@ THRESHOLD_KEYS = {
 }
 
 
-def test_thresholds_are_the_stack_config(ev: Evaluation) -> None:
-    config = alarms_config(ev.stack)
-    by_name = alarms(ev)
+def test_thresholds_are_the_stack_config(stack: Evaluation) -> None:
+    config = alarms_config(stack.stack)
+    by_name = alarms(stack)
     for name, key in THRESHOLD_KEYS.items():
         assert by_name[name].inputs["threshold"] == config[key], name
     assert by_name["db-free-memory"].inputs["threshold"] == config["dbFreeMemoryMb"] * 1024**2
@@ -249,28 +237,28 @@ def test_storage_and_connection_thresholds_are_shares_of_the_instance() -> None:
     assert db_connections("db", 500, t).threshold == 450
 
 
-def test_latency_is_p95_over_five_minutes(ev: Evaluation) -> None:
+def test_latency_is_p95_over_five_minutes(stack: Evaluation) -> None:
     for severity in ("warning", "critical"):
-        alarm = alarms(ev)[f"api-latency-p95-{severity}"].inputs
+        alarm = alarms(stack)[f"api-latency-p95-{severity}"].inputs
         assert alarm["metricName"] == "TargetResponseTime"
         assert alarm["extendedStatistic"] == "p95" and "statistic" not in alarm
         assert alarm["period"] * alarm["evaluationPeriods"] == 300
 
 
-def test_5xx_rate_is_metric_math_over_target_5xx_and_requests(ev: Evaluation) -> None:
-    alarm = alarms(ev)["api-5xx-rate"].inputs
+def test_5xx_rate_is_metric_math_over_target_5xx_and_requests(stack: Evaluation) -> None:
+    alarm = alarms(stack)["api-5xx-rate"].inputs
     queries = alarm["metricQueries"]
     expression = [q for q in queries if q.get("returnData")]
     assert len(expression) == 1 and "/" in expression[0]["expression"]
-    min_requests = alarms_config(ev.stack)["api5xxMinRequests"]
+    min_requests = alarms_config(stack.stack)["api5xxMinRequests"]
     assert f">= {min_requests}" in expression[0]["expression"]
     metrics = {q["metric"]["metricName"] for q in queries if "metric" in q}
     assert metrics == {"HTTPCode_Target_5XX_Count", "RequestCount"}
     assert "metricName" not in alarm
 
 
-def test_running_tasks_below_the_minimum_pages(ev: Evaluation) -> None:
-    alarm = alarms(ev)["api-running-tasks"].inputs
+def test_running_tasks_below_the_minimum_pages(stack: Evaluation) -> None:
+    alarm = alarms(stack)["api-running-tasks"].inputs
     assert alarm["comparisonOperator"] == "LessThanThreshold"
     assert alarm["namespace"] == "ECS/ContainerInsights" and alarm["threshold"] >= 1
 
@@ -278,12 +266,12 @@ def test_running_tasks_below_the_minimum_pages(ev: Evaluation) -> None:
 # --- scheduler log metric filter -----------------------------------------------------------
 
 
-def test_failed_scheduler_runs_are_counted_from_the_worker_log(ev: Evaluation) -> None:
-    log_filter = ev.one("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs
-    assert log_filter["pattern"] == alarms_config(ev.stack)["schedulerFailurePattern"]
+def test_failed_scheduler_runs_are_counted_from_the_worker_log(stack: Evaluation) -> None:
+    log_filter = stack.one("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs
+    assert log_filter["pattern"] == alarms_config(stack.stack)["schedulerFailurePattern"]
     assert log_filter["logGroupName"]
     metric = log_filter["metricTransformation"]
-    alarm = alarms(ev)["scheduler-failures"].inputs
+    alarm = alarms(stack)["scheduler-failures"].inputs
     assert (alarm["namespace"], alarm["metricName"]) == (metric["namespace"], metric["name"])
     assert alarm["statistic"] == "Sum" and alarm["comparisonOperator"].startswith(
         "GreaterThanOrEqual"
@@ -295,14 +283,16 @@ def test_failed_scheduler_runs_are_counted_from_the_worker_log(ev: Evaluation) -
 # --- notifications -------------------------------------------------------------------------
 
 
-def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(ev: Evaluation) -> None:
+def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(stack: Evaluation) -> None:
     (key,) = [
         k
-        for k in ev.descendants(ev.one("webstack:observability:Notifications", "notifications"))
+        for k in stack.descendants(
+            stack.one("webstack:observability:Notifications", "notifications")
+        )
         if k.type == "aws:kms/key:Key"
     ]
     assert key.inputs["enableKeyRotation"] is True
-    assert key.protect is config_of(ev).protect
+    assert key.protect is config_of(stack).protect
     statements = json.loads(key.inputs["policy"])["Statement"]
     services = {s for st in statements for s in st["Principal"].get("Service", [])}
     # Exactly the publishers the stack has: alarms, RDS event subscriptions, budgets (nothing
@@ -313,13 +303,13 @@ def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(ev: Evaluat
         "budgets.amazonaws.com",
     }
     assert not any(a in ("*", "kms:*") for st in statements for a in st["Action"])
-    for topic in ev.of_type(TOPIC):
+    for topic in stack.of_type(TOPIC):
         assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
 
 
-def test_topic_policies_scope_services_to_the_account_and_require_tls(ev: Evaluation) -> None:
-    policies = ev.of_type("aws:sns/topicPolicy:TopicPolicy")
-    assert {p.inputs["arn"] for p in policies} == set(topics_by_arn(ev))
+def test_topic_policies_scope_services_to_the_account_and_require_tls(stack: Evaluation) -> None:
+    policies = stack.of_type("aws:sns/topicPolicy:TopicPolicy")
+    assert {p.inputs["arn"] for p in policies} == set(topics_by_arn(stack))
     for policy in policies:
         statements = json.loads(policy.inputs["policy"])["Statement"]
         for st in statements:
@@ -331,11 +321,11 @@ def test_topic_policies_scope_services_to_the_account_and_require_tls(ev: Evalua
         )
 
 
-def test_email_subscribers_come_from_config(ev: Evaluation) -> None:
-    config = alarms_config(ev.stack)
-    topics = topics_by_arn(ev)
+def test_email_subscribers_come_from_config(stack: Evaluation) -> None:
+    config = alarms_config(stack.stack)
+    topics = topics_by_arn(stack)
     subscribed: dict[str, set[str]] = {"critical": set(), "warning": set()}
-    for sub in ev.of_type(SUBSCRIPTION):
+    for sub in stack.of_type(SUBSCRIPTION):
         if sub.inputs["protocol"] == "email":
             severity = topics[sub.inputs["topic"]].inputs["name"].rsplit("-", 1)[1]
             subscribed[severity].add(sub.inputs["endpoint"])
@@ -359,10 +349,10 @@ def test_https_endpoint_is_subscribed_as_a_secret() -> None:
 # --- RDS events, budget, dashboard -----------------------------------------------------------
 
 
-def test_rds_events_reach_the_topics(ev: Evaluation) -> None:
-    topics = topics_by_arn(ev)
+def test_rds_events_reach_the_topics(stack: Evaluation) -> None:
+    topics = topics_by_arn(stack)
     routed: dict[str, set[str]] = {}
-    for sub in ev.of_type("aws:rds/eventSubscription:EventSubscription"):
+    for sub in stack.of_type("aws:rds/eventSubscription:EventSubscription"):
         assert sub.inputs["sourceType"] == "db-instance" and sub.inputs["sourceIds"]
         severity = topics[sub.inputs["snsTopic"]].inputs["name"].rsplit("-", 1)[1]
         routed.setdefault(severity, set()).update(sub.inputs["eventCategories"])
@@ -370,15 +360,15 @@ def test_rds_events_reach_the_topics(ev: Evaluation) -> None:
     assert "backup" in routed["warning"]
 
 
-def test_monthly_budget_warns_at_80_and_100_percent_forecast_and_actual(ev: Evaluation) -> None:
-    budget = ev.one("aws:budgets/budget:Budget").inputs
+def test_monthly_budget_warns_at_80_and_100_percent_forecast_and_actual(stack: Evaluation) -> None:
+    budget = stack.one("aws:budgets/budget:Budget").inputs
     assert (budget["budgetType"], budget["timeUnit"], budget["limitUnit"]) == (
         "COST",
         "MONTHLY",
         "USD",
     )
-    assert float(budget["limitAmount"]) == alarms_config(ev.stack)["monthlyBudgetUsd"]
-    warning = {a for a, t in topics_by_arn(ev).items() if t.inputs["name"].endswith("-warning")}
+    assert float(budget["limitAmount"]) == alarms_config(stack.stack)["monthlyBudgetUsd"]
+    warning = {a for a, t in topics_by_arn(stack).items() if t.inputs["name"].endswith("-warning")}
     notes = budget["notifications"]
     assert {(n["notificationType"], n["threshold"]) for n in notes} == {
         (kind, pct) for kind in ("FORECASTED", "ACTUAL") for pct in (80, 100)
@@ -387,8 +377,8 @@ def test_monthly_budget_warns_at_80_and_100_percent_forecast_and_actual(ev: Eval
     assert all(set(n["subscriberSnsTopicArns"]) <= warning for n in notes)
 
 
-def test_dashboard_shows_every_tier(ev: Evaluation) -> None:
-    body = json.loads(ev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+def test_dashboard_shows_every_tier(stack: Evaluation) -> None:
+    body = json.loads(stack.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     widgets = body["widgets"]
     namespaces: set[str] = set()
     regions: dict[str, set[str]] = {}
@@ -408,7 +398,7 @@ def test_dashboard_shows_every_tier(ev: Evaluation) -> None:
         "AWS/ElastiCache",
         "AWS/CloudFront",
         "AWS/Lambda",
-        f"webstack-{ev.stack}",
+        f"webstack-{stack.stack}",
     } <= namespaces
     assert len(services) == 2, "both the api and the worker service are graphed"
     assert regions["AWS/CloudFront"] == {"us-east-1"}
@@ -416,18 +406,18 @@ def test_dashboard_shows_every_tier(ev: Evaluation) -> None:
     assert headers >= {f"## {t}" for t in ("API", "Worker", "Database", "Cache", "CDN")}
     (state,) = [w for w in widgets if w["type"] == "alarm"]
     # Every alarm of the stack's region, the deployment alarms included.
-    regional = {a.outputs["arn"] for n, a in alarms(ev).items() if n != "cdn-5xx-rate"}
+    regional = {a.outputs["arn"] for n, a in alarms(stack).items() if n != "cdn-5xx-rate"}
     assert set(state["properties"]["alarms"]) == regional
     for w in widgets:
         assert w["x"] + w["width"] <= 24
 
 
 def test_the_offline_plan_lists_each_alarm_with_its_threshold_and_severity(
-    ev: Evaluation,
+    stack: Evaluation,
 ) -> None:
     from tools.plan import describe
 
-    for alarm in ev.of_type(ALARM):
+    for alarm in stack.of_type(ALARM):
         line = describe(alarm)
         assert "threshold=" in line and "comparisonOperator=" in line, line
         assert re.search(r"alarmDescription=\[(critical|warning)\]", line), line

@@ -25,7 +25,7 @@ from components.api_service import (
 from components.config import FARGATE_SIZES, StackConfig, looks_secret
 from components.database import max_connections
 from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
-from tests.helpers import committed
+from tests.helpers import committed, config_of, sg_id
 from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.plan import tree_lines
@@ -41,27 +41,6 @@ POLICY = "aws:appautoscaling/policy:Policy"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-# The logical names of the security groups the stack composes.
-SECURITY_GROUPS = {
-    "api": "workloads-api",
-    "worker": "workloads-worker",
-    "migrations": "workloads-migrations",
-    "alb": "load-balancer-sg",
-    "database": "database-sg",
-    "cache": "cache-sg",
-}
-
-
-@pytest.fixture
-def ev(stack: Evaluation) -> Evaluation:
-    """Each committed stack in turn, fully composed."""
-    return stack
-
-
-def config_of(ev: Evaluation) -> StackConfig:
-    """The validated config the program ran with."""
-    assert ev.config is not None
-    return ev.config
 
 
 # ---------------------------------------------------------------------------------------------
@@ -93,10 +72,6 @@ def role_policy(ev: Evaluation, role_arn: str) -> dict[str, Any]:
     return json.loads(policy.inputs["policy"])
 
 
-def sg_id(ev: Evaluation, role: str) -> str:
-    return str(ev.one(SG, SECURITY_GROUPS[role]).id)
-
-
 def logs_key(ev: Evaluation) -> list[Resource]:
     """The ApiService's own log-encryption key, where config asks for one."""
     return [k for k in ev.descendants(ev.one("webstack:app:ApiService")) if k.type == KMS_KEY]
@@ -118,13 +93,13 @@ def as_list(value: Any) -> list[Any]:
 
 
 def test_repository_scans_on_push_keeps_tags_immutable_and_expires_old_images(
-    ev: Evaluation,
+    stack: Evaluation,
 ) -> None:
-    repo = ev.one("aws:ecr/repository:Repository")
+    repo = stack.one("aws:ecr/repository:Repository")
     assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
     assert repo.inputs["imageScanningConfiguration"]["scanOnPush"] is True
-    assert repo.protect == config_of(ev).protect
-    lifecycle = ev.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert repo.protect == config_of(stack).protect
+    lifecycle = stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy")
     assert lifecycle.inputs["repository"] == repo.outputs["name"]
     rules = json.loads(lifecycle.inputs["policy"])["rules"]
     assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "any"}
@@ -133,28 +108,28 @@ def test_repository_scans_on_push_keeps_tags_immutable_and_expires_old_images(
     assert max(rules, key=lambda r: r["rulePriority"])["selection"]["tagStatus"] == "any"
 
 
-def test_both_services_run_the_configured_image_tag(ev: Evaluation) -> None:
-    repo = ev.one("aws:ecr/repository:Repository")
-    tag = config_of(ev).api.image_tag
+def test_both_services_run_the_configured_image_tag(stack: Evaluation) -> None:
+    repo = stack.one("aws:ecr/repository:Repository")
+    tag = config_of(stack).api.image_tag
     for name in ("api", "worker"):
-        assert container(ev, name)["image"] == f"{repo.outputs['repositoryUrl']}:{tag}"
+        assert container(stack, name)["image"] == f"{repo.outputs['repositoryUrl']}:{tag}"
 
 
-def test_cluster_has_container_insights(ev: Evaluation) -> None:
-    cluster = ev.one("aws:ecs/cluster:Cluster")
+def test_cluster_has_container_insights(stack: Evaluation) -> None:
+    cluster = stack.one("aws:ecs/cluster:Cluster")
     assert {"name": "containerInsights", "value": "enabled"} in cluster.inputs["settings"]
-    assert all(s.inputs["cluster"] == cluster.outputs["arn"] for s in ev.of_type(SERVICE))
+    assert all(s.inputs["cluster"] == cluster.outputs["arn"] for s in stack.of_type(SERVICE))
 
 
 # ---------------------------------------------------------------------------------------------
 # Tasks and networking
 
 
-def test_tasks_are_fargate_sizes_from_config(ev: Evaluation) -> None:
-    cfg = config_of(ev)
+def test_tasks_are_fargate_sizes_from_config(stack: Evaluation) -> None:
+    cfg = config_of(stack)
     sizes = {"api": (cfg.api.cpu, cfg.api.memory), "worker": (cfg.worker.cpu, cfg.worker.memory)}
     for name, (cpu, memory) in sizes.items():
-        task = task_of(ev, service(ev, name))
+        task = task_of(stack, service(stack, name))
         assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
         assert task.inputs["networkMode"] == "awsvpc"
         assert (int(task.inputs["cpu"]), int(task.inputs["memory"])) == (cpu, memory)
@@ -166,37 +141,39 @@ def test_tasks_are_fargate_sizes_from_config(ev: Evaluation) -> None:
     assert (cfg.api.cpu, cfg.api.memory) == (512, 1024)  # the guide's size
 
 
-def test_services_run_in_private_subnets_without_public_ips(ev: Evaluation) -> None:
+def test_services_run_in_private_subnets_without_public_ips(stack: Evaluation) -> None:
     private = {
-        r.id for r in ev.of_type("aws:ec2/subnet:Subnet") if r.inputs["tags"]["tier"] == "private"
+        r.id
+        for r in stack.of_type("aws:ec2/subnet:Subnet")
+        if r.inputs["tags"]["tier"] == "private"
     }
     for name, workload in (("api", "api"), ("worker", "worker")):
-        svc = service(ev, name)
+        svc = service(stack, name)
         net = svc.inputs["networkConfiguration"]
         assert net["assignPublicIp"] is False
         assert set(net["subnets"]) == private
-        assert net["securityGroups"] == [sg_id(ev, workload)]
+        assert net["securityGroups"] == [sg_id(stack, f"workloads-{workload}")]
         assert svc.inputs["launchType"] == "FARGATE"
 
 
-def test_api_security_group_admits_only_the_load_balancer_on_the_port(ev: Evaluation) -> None:
-    port = config_of(ev).api.port
-    api_sg, worker_sg = sg_id(ev, "api"), sg_id(ev, "worker")
-    (rule,) = [r.inputs for r in ev.of_type(INGRESS) if r.inputs["securityGroupId"] == api_sg]
-    assert rule["referencedSecurityGroupId"] == sg_id(ev, "alb")
+def test_api_security_group_admits_only_the_load_balancer_on_the_port(stack: Evaluation) -> None:
+    port = config_of(stack).api.port
+    api_sg, worker_sg = sg_id(stack, "workloads-api"), sg_id(stack, "workloads-worker")
+    (rule,) = [r.inputs for r in stack.of_type(INGRESS) if r.inputs["securityGroupId"] == api_sg]
+    assert rule["referencedSecurityGroupId"] == sg_id(stack, "load-balancer-sg")
     assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", port, port)
     assert "cidrIpv4" not in rule and "cidrIpv6" not in rule
-    assert not [r for r in ev.of_type(INGRESS) if r.inputs["securityGroupId"] == worker_sg]
+    assert not [r for r in stack.of_type(INGRESS) if r.inputs["securityGroupId"] == worker_sg]
 
 
-def test_workload_egress_is_https_postgres_and_redis_only(ev: Evaluation) -> None:
+def test_workload_egress_is_https_postgres_and_redis_only(stack: Evaluation) -> None:
     expected = {
         ("tcp", 443, 443, "0.0.0.0/0"),
-        ("tcp", 5432, 5432, sg_id(ev, "database")),
-        ("tcp", 6379, 6379, sg_id(ev, "cache")),
+        ("tcp", 5432, 5432, sg_id(stack, "database-sg")),
+        ("tcp", 6379, 6379, sg_id(stack, "cache-sg")),
     }
     for workload in ("api", "worker"):
-        sg = sg_id(ev, workload)
+        sg = sg_id(stack, f"workloads-{workload}")
         rules = {
             (
                 r.inputs["ipProtocol"],
@@ -204,33 +181,33 @@ def test_workload_egress_is_https_postgres_and_redis_only(ev: Evaluation) -> Non
                 r.inputs["toPort"],
                 r.inputs.get("cidrIpv4") or r.inputs.get("referencedSecurityGroupId"),
             )
-            for r in ev.of_type(EGRESS)
+            for r in stack.of_type(EGRESS)
             if r.inputs["securityGroupId"] == sg
         }
         assert rules == expected, workload
         # The group itself carries no inline rules that would bypass these.
-        group = next(r for r in ev.of_type(SG) if r.id == sg)
+        group = next(r for r in stack.of_type(SG) if r.id == sg)
         assert not group.inputs.get("ingress") and not group.inputs.get("egress")
 
 
-def test_api_is_registered_in_the_target_group_and_drains_like_it(ev: Evaluation) -> None:
-    port = config_of(ev).api.port
-    (lb,) = service(ev, "api").inputs["loadBalancers"]
-    (tg,) = [r for r in ev.of_type("aws:lb/targetGroup:TargetGroup")]
+def test_api_is_registered_in_the_target_group_and_drains_like_it(stack: Evaluation) -> None:
+    port = config_of(stack).api.port
+    (lb,) = service(stack, "api").inputs["loadBalancers"]
+    (tg,) = [r for r in stack.of_type("aws:lb/targetGroup:TargetGroup")]
     assert lb == {
         "targetGroupArn": tg.outputs["arn"],
         "containerName": "api",
         "containerPort": port,
     }
-    assert container(ev, "api")["portMappings"][0]["containerPort"] == port
+    assert container(stack, "api")["portMappings"][0]["containerPort"] == port
     delay = int(tg.inputs["deregistrationDelay"])
-    assert container(ev, "api")["stopTimeout"] == min(delay, MAX_STOP_TIMEOUT_SECONDS)
-    assert "loadBalancers" not in service(ev, "worker").inputs
+    assert container(stack, "api")["stopTimeout"] == min(delay, MAX_STOP_TIMEOUT_SECONDS)
+    assert "loadBalancers" not in service(stack, "worker").inputs
 
 
-def test_containers_are_hardened(ev: Evaluation) -> None:
+def test_containers_are_hardened(stack: Evaluation) -> None:
     for name in ("api", "worker"):
-        c = container(ev, name)
+        c = container(stack, name)
         assert c["readonlyRootFilesystem"] is True
         assert c["linuxParameters"]["initProcessEnabled"] is True
         assert "privileged" not in c
@@ -240,51 +217,51 @@ def test_containers_are_hardened(ev: Evaluation) -> None:
 # Rollouts and capacity
 
 
-def test_rollouts_are_zero_downtime_and_roll_back(ev: Evaluation) -> None:
+def test_rollouts_are_zero_downtime_and_roll_back(stack: Evaluation) -> None:
     for name in ("api", "worker"):
-        svc = service(ev, name).inputs
+        svc = service(stack, name).inputs
         assert svc["deploymentMinimumHealthyPercent"] == 100
         assert svc["deploymentMaximumPercent"] == 200
         assert svc["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert svc["waitForSteadyState"] is True
-    api = service(ev, "api").inputs
+    api = service(stack, "api").inputs
     assert api["healthCheckGracePeriodSeconds"] == (
-        config_of(ev).api.health_check_grace_period_seconds
+        config_of(stack).api.health_check_grace_period_seconds
     )
     assert api["healthCheckGracePeriodSeconds"] > 0
 
 
-def test_deployment_alarms_watch_5xx_rate_and_unhealthy_hosts(ev: Evaluation) -> None:
-    alarms = service(ev, "api").inputs["alarms"]
+def test_deployment_alarms_watch_5xx_rate_and_unhealthy_hosts(stack: Evaluation) -> None:
+    alarms = service(stack, "api").inputs["alarms"]
     assert alarms["enable"] is True and alarms["rollback"] is True
-    by_name = {r.inputs["name"]: r for r in ev.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    by_name = {r.inputs["name"]: r for r in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     assert set(alarms["alarmNames"]) <= set(by_name), "every named alarm exists in the stack"
     watched = json.dumps([by_name[n].inputs for n in alarms["alarmNames"]])
     assert "HTTPCode_Target_5XX_Count" in watched
     assert "UnHealthyHostCount" in watched
 
 
-def test_api_autoscaling_owns_the_count(ev: Evaluation) -> None:
-    cfg = config_of(ev).api
-    svc = service(ev, "api")
+def test_api_autoscaling_owns_the_count(stack: Evaluation) -> None:
+    cfg = config_of(stack).api
+    svc = service(stack, "api")
     assert svc.inputs["desiredCount"] == cfg.min_capacity
     assert "desiredCount" in svc.options["ignoreChanges"]
-    cluster = ev.one("aws:ecs/cluster:Cluster").inputs["name"]
+    cluster = stack.one("aws:ecs/cluster:Cluster").inputs["name"]
     (target,) = [
-        r for r in ev.of_type(TARGET) if r.inputs["resourceId"] == f"service/{cluster}/api"
+        r for r in stack.of_type(TARGET) if r.inputs["resourceId"] == f"service/{cluster}/api"
     ]
     assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (
         cfg.min_capacity,
         cfg.max_capacity,
     )
-    if ev.stack == "prod":
+    if stack.stack == "prod":
         assert (cfg.min_capacity, cfg.max_capacity) == (2, 10)
     tracking = {
         p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"][
             "predefinedMetricType"
         ]: p.inputs["targetTrackingScalingPolicyConfiguration"]
-        for p in ev.of_type(POLICY)
+        for p in stack.of_type(POLICY)
         if p.inputs["resourceId"] == target.inputs["resourceId"]
     }
     assert tracking["ECSServiceAverageCPUUtilization"]["targetValue"] == cfg.cpu_target_percent
@@ -298,16 +275,16 @@ def test_api_autoscaling_owns_the_count(ev: Evaluation) -> None:
     assert (cfg.cpu_target_percent, cfg.memory_target_percent) == (70, 80)
 
 
-def test_worker_runs_the_schedulers_at_its_configured_count(ev: Evaluation) -> None:
-    cfg = config_of(ev).worker
-    svc = service(ev, "worker")
+def test_worker_runs_the_schedulers_at_its_configured_count(stack: Evaluation) -> None:
+    cfg = config_of(stack).worker
+    svc = service(stack, "worker")
     assert svc.inputs["desiredCount"] == cfg.desired_count >= 1
-    assert container(ev, "worker")["command"] == list(cfg.command) == ["npm", "run", "worker"]
-    assert "portMappings" not in container(ev, "worker")
-    assert env(ev, "worker")["RUN_SCHEDULERS"] == "true"
-    cluster = ev.one("aws:ecs/cluster:Cluster").inputs["name"]
+    assert container(stack, "worker")["command"] == list(cfg.command) == ["npm", "run", "worker"]
+    assert "portMappings" not in container(stack, "worker")
+    assert env(stack, "worker")["RUN_SCHEDULERS"] == "true"
+    cluster = stack.one("aws:ecs/cluster:Cluster").inputs["name"]
     worker_targets = [
-        r for r in ev.of_type(TARGET) if r.inputs["resourceId"] == f"service/{cluster}/worker"
+        r for r in stack.of_type(TARGET) if r.inputs["resourceId"] == f"service/{cluster}/worker"
     ]
     # Without autoscaling, config owns the count and Pulumi keeps enforcing it.
     assert not worker_targets
@@ -326,9 +303,9 @@ def test_worker_autoscaling_is_optional() -> None:
 # Environment, secrets and the database connection budget
 
 
-def test_api_plain_environment(ev: Evaluation) -> None:
-    cfg = config_of(ev)
-    api = env(ev, "api")
+def test_api_plain_environment(stack: Evaluation) -> None:
+    cfg = config_of(stack)
+    api = env(stack, "api")
     assert api["NODE_ENV"] == "production"
     assert api["PORT"] == str(cfg.api.port)
     assert api["ALLOWED_ORIGINS"].split(",") and all(
@@ -343,15 +320,15 @@ def test_api_plain_environment(ev: Evaluation) -> None:
     assert api["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"] == str(
         cfg.api.db_idle_in_transaction_timeout_ms
     )
-    assert api["DB_APPLICATION_NAME"] != env(ev, "worker")["DB_APPLICATION_NAME"]
+    assert api["DB_APPLICATION_NAME"] != env(stack, "worker")["DB_APPLICATION_NAME"]
     for name, value in cfg.api.environment.items():
-        assert api[name] == value and env(ev, "worker")[name] == value
+        assert api[name] == value and env(stack, "worker")[name] == value
 
 
-def test_secrets_arrive_only_through_value_from(ev: Evaluation) -> None:
-    secret_arns = {r.outputs["arn"] for r in ev.of_type("aws:secretsmanager/secret:Secret")}
+def test_secrets_arrive_only_through_value_from(stack: Evaluation) -> None:
+    secret_arns = {r.outputs["arn"] for r in stack.of_type("aws:secretsmanager/secret:Secret")}
     for name in ("api", "worker"):
-        c = container(ev, name)
+        c = container(stack, name)
         injected = {s["name"]: s["valueFrom"] for s in c["secrets"]}
         assert set(REQUIRED_SECRETS) <= set(injected)
         assert set(injected.values()) <= secret_arns
@@ -361,12 +338,12 @@ def test_secrets_arrive_only_through_value_from(ev: Evaluation) -> None:
         assert not set(plain.values()) & secret_arns
 
 
-def test_pool_fits_the_database_connection_budget(ev: Evaluation) -> None:
-    cfg = config_of(ev)
-    pool = int(env(ev, "api")["DB_MAX_POOL_SIZE"])
-    assert env(ev, "worker")["DB_MAX_POOL_SIZE"] == str(pool)
+def test_pool_fits_the_database_connection_budget(stack: Evaluation) -> None:
+    cfg = config_of(stack)
+    pool = int(env(stack, "api")["DB_MAX_POOL_SIZE"])
+    assert env(stack, "worker")["DB_MAX_POOL_SIZE"] == str(pool)
     tasks = cfg.api.max_capacity + cfg.worker.max_capacity
-    db_max_connections = ev.outputs["databaseMaxConnections"]
+    db_max_connections = stack.outputs["databaseMaxConnections"]
     assert db_max_connections == max_connections(cfg.database.instance_class)
     assert tasks * pool <= POOL_BUDGET_SHARE * db_max_connections
     assert max(2, cfg.api.db_min_pool_size) <= pool <= cfg.api.db_max_pool_size
@@ -376,13 +353,13 @@ def test_pool_fits_the_database_connection_budget(ev: Evaluation) -> None:
 # IAM
 
 
-def test_execution_role_reads_exactly_the_injected_secrets(ev: Evaluation) -> None:
-    repo = ev.one("aws:ecr/repository:Repository")
-    keys = {r.outputs["arn"] for r in ev.of_type("aws:kms/key:Key")}
-    secrets_keys = {r.inputs["kmsKeyId"] for r in ev.of_type("aws:secretsmanager/secret:Secret")}
+def test_execution_role_reads_exactly_the_injected_secrets(stack: Evaluation) -> None:
+    repo = stack.one("aws:ecr/repository:Repository")
+    keys = {r.outputs["arn"] for r in stack.of_type("aws:kms/key:Key")}
+    secrets_keys = {r.inputs["kmsKeyId"] for r in stack.of_type("aws:secretsmanager/secret:Secret")}
     for name in ("api", "worker"):
-        svc, c = service(ev, name), container(ev, name)
-        policy = role_policy(ev, task_of(ev, svc).inputs["executionRoleArn"])
+        svc, c = service(stack, name), container(stack, name)
+        policy = role_policy(stack, task_of(stack, svc).inputs["executionRoleArn"])
         (read,) = statements(policy, "secretsmanager:GetSecretValue")
         assert sorted(as_list(read["Resource"])) == sorted(s["valueFrom"] for s in c["secrets"])
         (decrypt,) = statements(policy, "kms:Decrypt")
@@ -395,7 +372,7 @@ def test_execution_role_reads_exactly_the_injected_secrets(ev: Evaluation) -> No
         (logs,) = statements(policy, "logs:PutLogEvents")
         group = c["logConfiguration"]["options"]["awslogs-group"]
         assert as_list(logs["Resource"]) == [
-            next(g.outputs["arn"] for g in ev.of_type(LOG_GROUP) if g.inputs["name"] == group)
+            next(g.outputs["arn"] for g in stack.of_type(LOG_GROUP) if g.inputs["name"] == group)
             + ":log-stream:*"
         ]
         for statement in policy["Statement"]:
@@ -405,29 +382,29 @@ def test_execution_role_reads_exactly_the_injected_secrets(ev: Evaluation) -> No
                 assert statement["Action"] == "ecr:GetAuthorizationToken"
 
 
-def test_task_roles_are_least_privilege_and_exec_follows_config(ev: Evaluation) -> None:
-    exec_on = config_of(ev).api.enable_execute_command
-    assert exec_on is (ev.stack != "prod")  # off in prod
-    attachments = ev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+def test_task_roles_are_least_privilege_and_exec_follows_config(stack: Evaluation) -> None:
+    exec_on = config_of(stack).api.enable_execute_command
+    assert exec_on is (stack.stack != "prod")  # off in prod
+    attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     for name in ("api", "worker"):
-        svc = service(ev, name)
-        task = task_of(ev, svc)
+        svc = service(stack, name)
+        task = task_of(stack, svc)
         assert svc.inputs["enableExecuteCommand"] is exec_on
         role = next(
             r
-            for r in ev.of_type("aws:iam/role:Role")
+            for r in stack.of_type("aws:iam/role:Role")
             if r.outputs["arn"] == task.inputs["taskRoleArn"]
         )
         trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
         assert trust["Condition"]["StringEquals"]["aws:SourceAccount"]
         assert not [a for a in attachments if a.inputs["role"] == role.id]
-        policies = [r for r in ev.of_type(ROLE_POLICY) if r.inputs["role"] == role.id]
+        policies = [r for r in stack.of_type(ROLE_POLICY) if r.inputs["role"] == role.id]
         if not exec_on:
             assert policies == []
             continue
         (policy,) = policies
-        exec_logs = ev.one(LOG_GROUP, "app-exec-logs")
+        exec_logs = stack.one(LOG_GROUP, "app-exec-logs")
         for statement in json.loads(policy.inputs["policy"])["Statement"]:
             actions = as_list(statement["Action"])
             if statement["Resource"] == "*":
@@ -446,14 +423,14 @@ def test_task_roles_are_least_privilege_and_exec_follows_config(ev: Evaluation) 
 # Logs and ordering
 
 
-def test_one_log_group_per_service_with_retention_and_configured_kms(ev: Evaluation) -> None:
-    cfg = config_of(ev)
-    groups = {g.inputs["name"]: g for g in ev.of_type(LOG_GROUP)}
-    logs_keys = logs_key(ev)
+def test_one_log_group_per_service_with_retention_and_configured_kms(stack: Evaluation) -> None:
+    cfg = config_of(stack)
+    groups = {g.inputs["name"]: g for g in stack.of_type(LOG_GROUP)}
+    logs_keys = logs_key(stack)
     for name in ("api", "worker"):
-        group = groups[f"/ecs/webstack-{ev.stack}/{name}"]
+        group = groups[f"/ecs/webstack-{stack.stack}/{name}"]
         assert group.inputs["retentionInDays"] == cfg.api.log_retention_days
-        options = container(ev, name)["logConfiguration"]["options"]
+        options = container(stack, name)["logConfiguration"]["options"]
         assert options["awslogs-group"] == group.inputs["name"]
         if cfg.api.logs_kms_key:
             (key,) = logs_keys
@@ -461,7 +438,7 @@ def test_one_log_group_per_service_with_retention_and_configured_kms(ev: Evaluat
         else:
             assert "kmsKeyId" not in group.inputs
             assert logs_keys == []
-    assert cfg.api.logs_kms_key is (ev.stack == "prod")
+    assert cfg.api.logs_kms_key is (stack.stack == "prod")
 
 
 def test_logs_key_rotates_and_serves_only_these_log_groups(
@@ -474,76 +451,85 @@ def test_logs_key_rotates_and_serves_only_these_log_groups(
         s for s in json.loads(key.inputs["policy"])["Statement"] if "Service" in s["Principal"]
     ]
     assert logs["Principal"]["Service"] == "logs.us-east-1.amazonaws.com"
+    assert not [a for a in logs["Action"] if "*" in a]
     context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert context.endswith(":log-group:/ecs/webstack-prod/*")
 
 
-def test_services_wait_for_the_migration_run(ev: Evaluation) -> None:
-    run = ev.one("aws:lambda/invocation:Invocation")
-    assert ev.by_urn(run.parent).type == "webstack:data:MigrationJob"
+def test_logs_key_deletion_window_follows_config() -> None:
+    api = {**committed("staging", "api"), "logsKmsKey": True}
+    ev = evaluate("staging", overrides={"webstack:api": api})
+    (key,) = logs_key(ev)
+    assert key.inputs["deletionWindowInDays"] == 7
+    assert key.protect is False
+
+
+def test_services_wait_for_the_migration_run(stack: Evaluation) -> None:
+    run = stack.one("aws:lambda/invocation:Invocation")
+    assert stack.by_urn(run.parent).type == "webstack:data:MigrationJob"
     for name in ("api", "worker"):
-        assert run.urn in service(ev, name).dependencies, name
+        assert run.urn in service(stack, name).dependencies, name
 
 
 def test_services_start_only_once_their_network_path_and_permissions_exist(
-    ev: Evaluation,
+    stack: Evaluation,
 ) -> None:
     for name, workload in (("api", "api"), ("worker", "worker")):
-        svc = service(ev, name)
-        sg = sg_id(ev, workload)
+        svc = service(stack, name)
+        sg = sg_id(stack, f"workloads-{workload}")
         rules = {
             r.urn
-            for r in [*ev.of_type(INGRESS), *ev.of_type(EGRESS)]
+            for r in [*stack.of_type(INGRESS), *stack.of_type(EGRESS)]
             if r.inputs["securityGroupId"] == sg
         }
-        execution_role = task_of(ev, svc).inputs["executionRoleArn"]
+        execution_role = task_of(stack, svc).inputs["executionRoleArn"]
         role = next(
-            r for r in ev.of_type("aws:iam/role:Role") if r.outputs["arn"] == execution_role
+            r for r in stack.of_type("aws:iam/role:Role") if r.outputs["arn"] == execution_role
         )
-        policies = {r.urn for r in ev.of_type(ROLE_POLICY) if r.inputs["role"] == role.id}
+        policies = {r.urn for r in stack.of_type(ROLE_POLICY) if r.inputs["role"] == role.id}
         assert rules and rules <= set(svc.dependencies)
         assert policies and policies <= set(svc.dependencies)
 
 
-def test_component_contract(ev: Evaluation) -> None:
-    component = ev.one("webstack:app:ApiService")
-    children = list(ev.descendants(component))
+def test_component_contract(stack: Evaluation) -> None:
+    component = stack.one("webstack:app:ApiService")
+    children = list(stack.descendants(component))
     assert {SERVICE, TASK, "aws:ecr/repository:Repository", "aws:ecs/cluster:Cluster"} <= {
         c.type for c in children
     }
     assert all(c.name.startswith(f"{component.name}-") for c in children)
-    assert ev.outputs["clusterName"] == f"webstack-{ev.stack}"
-    assert {s.inputs["name"] for s in ev.of_type(SERVICE)} == {"api", "worker"}
+    assert stack.outputs["clusterName"] == f"webstack-{stack.stack}"
+    assert {s.inputs["name"] for s in stack.of_type(SERVICE)} == {"api", "worker"}
 
 
 # ---------------------------------------------------------------------------------------------
 # Wiring to the rest of the stack
 
 
-def test_deployment_rollback_watches_exactly_the_deployment_alarms(ev: Evaluation) -> None:
-    component = ev.one("webstack:observability:DeploymentAlarms")
+def test_deployment_rollback_watches_exactly_the_deployment_alarms(stack: Evaluation) -> None:
+    component = stack.one("webstack:observability:DeploymentAlarms")
     # Registration order is not deterministic; the sets (and their sizes) are what matter.
-    names = sorted(r.inputs["name"] for r in ev.children(component) if r.type == ALARM)
-    assert names and sorted(service(ev, "api").inputs["alarms"]["alarmNames"]) == names
-    assert sorted(ev.outputs["deploymentAlarmNames"]) == names
-    assert "alarms" not in service(ev, "worker").inputs
+    names = sorted(r.inputs["name"] for r in stack.children(component) if r.type == ALARM)
+    assert names and sorted(service(stack, "api").inputs["alarms"]["alarmNames"]) == names
+    assert sorted(stack.outputs["deploymentAlarmNames"]) == names
+    assert "alarms" not in service(stack, "worker").inputs
 
 
-def test_api_allows_exactly_the_edge_origins(ev: Evaluation) -> None:
-    origins = list(config_of(ev).edge.allowed_origins)
-    assert origins and env(ev, "api")["ALLOWED_ORIGINS"].split(",") == origins
-    assert ev.outputs["allowedOrigins"] == origins
+def test_api_allows_exactly_the_edge_origins(stack: Evaluation) -> None:
+    origins = list(config_of(stack).edge.allowed_origins)
+    assert origins and env(stack, "api")["ALLOWED_ORIGINS"].split(",") == origins
+    assert stack.outputs["allowedOrigins"] == origins
 
 
-def test_services_reach_the_real_data_tier_and_it_admits_them(ev: Evaluation) -> None:
+def test_services_reach_the_real_data_tier_and_it_admits_them(stack: Evaluation) -> None:
     for tier, port in (("database", 5432), ("cache", 6379)):
         admitted = {
             r.inputs["referencedSecurityGroupId"]
-            for r in ev.of_type(INGRESS)
-            if r.inputs["securityGroupId"] == sg_id(ev, tier)
+            for r in stack.of_type(INGRESS)
+            if r.inputs["securityGroupId"] == sg_id(stack, f"{tier}-sg")
             and (r.inputs["fromPort"], r.inputs["toPort"]) == (port, port)
         }
-        assert {sg_id(ev, "api"), sg_id(ev, "worker")} <= admitted, tier
+        assert {sg_id(stack, "workloads-api"), sg_id(stack, "workloads-worker")} <= admitted, tier
 
 
 # ---------------------------------------------------------------------------------------------
@@ -623,11 +609,13 @@ def test_offline_plan_shows_both_services(evaluations: dict[str, Evaluation]) ->
 # ECS Exec with a read-only root filesystem
 
 
-def test_exec_agent_gets_writable_task_local_volumes_only_when_exec_is_on(ev: Evaluation) -> None:
-    exec_on = config_of(ev).api.enable_execute_command
+def test_exec_agent_gets_writable_task_local_volumes_only_when_exec_is_on(
+    stack: Evaluation,
+) -> None:
+    exec_on = config_of(stack).api.enable_execute_command
     for name in ("api", "worker"):
-        mounts = {m["containerPath"]: m for m in container(ev, name)["mountPoints"]}
-        volumes = {v["name"]: v for v in task_of(ev, service(ev, name)).inputs["volumes"]}
+        mounts = {m["containerPath"]: m for m in container(stack, name)["mountPoints"]}
+        volumes = {v["name"]: v for v in task_of(stack, service(stack, name)).inputs["volumes"]}
         # Every mount has a task-local volume: no host path, nothing shared with other tasks.
         assert {m["sourceVolume"] for m in mounts.values()} == set(volumes)
         assert all(set(v) == {"name"} for v in volumes.values())
@@ -639,10 +627,10 @@ def test_exec_agent_gets_writable_task_local_volumes_only_when_exec_is_on(ev: Ev
             assert not agent_paths & set(mounts), name
 
 
-def test_exec_sessions_are_logged_with_retention_and_the_logs_key(ev: Evaluation) -> None:
-    cfg = config_of(ev)
-    cluster = ev.one("aws:ecs/cluster:Cluster")
-    exec_logs = [g for g in ev.of_type(LOG_GROUP) if g.name == "app-exec-logs"]
+def test_exec_sessions_are_logged_with_retention_and_the_logs_key(stack: Evaluation) -> None:
+    cfg = config_of(stack)
+    cluster = stack.one("aws:ecs/cluster:Cluster")
+    exec_logs = [g for g in stack.of_type(LOG_GROUP) if g.name == "app-exec-logs"]
     if not cfg.api.enable_execute_command:
         assert exec_logs == [] and "configuration" not in cluster.inputs
         return
@@ -697,9 +685,9 @@ def forwarding_urns(ev: Evaluation) -> set[str]:
     return found
 
 
-def test_api_service_waits_for_the_listener_forwarding_to_it(ev: Evaluation) -> None:
-    forwarding = forwarding_urns(ev)
-    assert forwarding and forwarding <= set(service(ev, "api").dependencies)
+def test_api_service_waits_for_the_listener_forwarding_to_it(stack: Evaluation) -> None:
+    forwarding = forwarding_urns(stack)
+    assert forwarding and forwarding <= set(service(stack, "api").dependencies)
 
 
 @pytest.mark.parametrize("stack_name", ["staging", "prod"])
@@ -738,7 +726,9 @@ def test_without_an_image_no_service_task_or_scaling_is_registered(
         assert ev.of_type(t), t
     groups = {g.inputs["name"] for g in ev.of_type(LOG_GROUP)}
     assert {"/ecs/webstack-staging/api", "/ecs/webstack-staging/worker"} <= groups
-    assert any(r.inputs["securityGroupId"] == sg_id(ev, "api") for r in ev.of_type(INGRESS))
+    assert any(
+        r.inputs["securityGroupId"] == sg_id(ev, "workloads-api") for r in ev.of_type(INGRESS)
+    )
 
 
 def test_without_an_image_the_stack_says_how_to_deploy_the_first_one(

@@ -11,10 +11,17 @@ import pytest
 
 from components.frontend import viewer_request_code
 from tests.helpers import assert_problem, problems_of
-from tests.unit.edge_helpers import edge_section, edge_variant, provider_region
+from tests.unit.edge_helpers import (
+    assert_no_public_access,
+    bucket_child,
+    edge_section,
+    edge_variant,
+    provider_region,
+)
 from tools.mockcloud import Evaluation, Resource
 
 DIST = "aws:cloudfront/distribution:Distribution"
+BUCKET = "frontend-bucket"
 HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
 YEAR = 31536000
@@ -36,37 +43,25 @@ def by_id(ev: Evaluation, type_: str, id_: str) -> Resource:
     return found
 
 
-def bucket_child(ev: Evaluation, type_: str) -> dict[str, Any]:
-    name = ev.one("aws:s3/bucket:Bucket", "frontend-bucket").outputs["bucket"]
-    (found,) = [r.inputs for r in ev.of_type(type_) if r.inputs["bucket"] == name]
-    return found
-
-
 def test_bucket_is_private_encrypted_and_versioned(stack: Evaluation) -> None:
-    block = bucket_child(stack, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(
-        block[k]
-        for k in (
-            "blockPublicAcls",
-            "blockPublicPolicy",
-            "ignorePublicAcls",
-            "restrictPublicBuckets",
-        )
-    )
+    assert_no_public_access(stack, BUCKET)
     sse = bucket_child(
         stack,
+        BUCKET,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     )
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    versioning = bucket_child(stack, "aws:s3/bucketVersioning:BucketVersioning")
+    versioning = bucket_child(stack, BUCKET, "aws:s3/bucketVersioning:BucketVersioning")
     assert versioning["versioningConfiguration"]["status"] == "Enabled"
-    ownership = bucket_child(stack, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = bucket_child(
+        stack, BUCKET, "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+    )
     assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
     assert stack.one("aws:s3/bucket:Bucket", "frontend-bucket").protect is (stack.stack == "prod")
 
 
 def test_only_this_distribution_may_read_and_only_over_tls(stack: Evaluation) -> None:
-    policy = json.loads(bucket_child(stack, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    policy = json.loads(bucket_child(stack, BUCKET, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
     allow, deny = policy["Statement"]
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert allow["Action"] == "s3:GetObject"

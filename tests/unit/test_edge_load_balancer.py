@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.edge_helpers import edge_variant
+from tests.unit.edge_helpers import assert_no_public_access, bucket_child, edge_variant
 from tools.mockcloud import Evaluation, Resource
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -151,35 +151,20 @@ def test_cloudfront_only_ingress_needs_the_origin_secret() -> None:
     assert forward.inputs["actions"][0]["targetGroupArn"] == ev.one(TG).outputs["arn"]
 
 
-def bucket_children(ev: Evaluation, bucket: str, type_: str) -> dict[str, Any]:
-    name = ev.one("aws:s3/bucket:Bucket", bucket).outputs["bucket"]
-    (found,) = [r.inputs for r in ev.of_type(type_) if r.inputs["bucket"] == name]
-    return found
-
-
 def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
     bucket = stack.one("aws:s3/bucket:Bucket", "load-balancer-access-logs")
     logs = stack.one(ALB).inputs["accessLogs"]
     assert logs["enabled"] is True and logs["bucket"] == bucket.outputs["bucket"]
     assert bucket.protect is (stack.stack == "prod")
     name = "load-balancer-access-logs"
-    sse = bucket_children(
+    sse = bucket_child(
         stack,
         name,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     )
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
-    block = bucket_children(stack, name, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    assert all(
-        block[k]
-        for k in (
-            "blockPublicAcls",
-            "blockPublicPolicy",
-            "ignorePublicAcls",
-            "restrictPublicBuckets",
-        )
-    )
-    (rule,) = bucket_children(
+    assert_no_public_access(stack, name)
+    (rule,) = bucket_child(
         stack, name, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     )["rules"]
     assert rule["expiration"]["days"] == {"staging": 30, "prod": 365}[stack.stack]
@@ -187,7 +172,7 @@ def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
 
 def test_access_log_bucket_policy_admits_only_elb_delivery(stack: Evaluation) -> None:
     policy = json.loads(
-        bucket_children(stack, "load-balancer-access-logs", "aws:s3/bucketPolicy:BucketPolicy")[
+        bucket_child(stack, "load-balancer-access-logs", "aws:s3/bucketPolicy:BucketPolicy")[
             "policy"
         ]
     )

@@ -10,8 +10,15 @@ from components.kms import ACCOUNT_KEY_ACTIONS, ServiceGrant, key_policy
 from tools.mockcloud import Evaluation, run_program
 
 KEY = "aws:kms/key:Key"
-# The keys built with the helper (the API's logs key still has its own policy).
-HELPER_KEYS = ("secrets-key", "notifications-key")
+
+
+def helper_keys(ev: Evaluation) -> list[str]:
+    """Every key of the stack: the data key, the topics' key and, where config asks, the API's
+    logs key (prod) all come from the helper."""
+    names = [k.name for k in ev.of_type(KEY)]
+    assert {"secrets-key", "notifications-key"} <= set(names)
+    assert ("app-logs-key" in names) is (ev.stack == "prod")
+    return names
 
 
 def policy_of(ev: Evaluation, name: str) -> dict[str, dict]:
@@ -22,19 +29,20 @@ def policy_of(ev: Evaluation, name: str) -> dict[str, dict]:
 def test_helper_keys_share_the_account_statement_and_never_grant_kms_star(
     stack: Evaluation,
 ) -> None:
-    accounts = [policy_of(stack, name)["AccountIamPolicies"] for name in HELPER_KEYS]
-    assert accounts[0] == accounts[1]
+    keys = helper_keys(stack)
+    accounts = [policy_of(stack, name)["AccountIamPolicies"] for name in keys]
+    assert all(account == accounts[0] for account in accounts)
     assert accounts[0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     # The key stays manageable: its policy can be changed and its deletion cancelled.
     assert {"kms:Put*", "kms:CancelKeyDeletion", "kms:Describe*"} <= set(accounts[0]["Action"])
-    for name in HELPER_KEYS:
+    for name in keys:
         actions = [a for s in policy_of(stack, name).values() for a in s["Action"]]
         assert not {"*", "kms:*"} & set(actions), name
 
 
 def test_deletion_windows_follow_config(stack: Evaluation) -> None:
     window = {"staging": 7, "prod": 30}[stack.stack]
-    for name in HELPER_KEYS:
+    for name in helper_keys(stack):
         key = stack.one(KEY, name)
         assert key.inputs["deletionWindowInDays"] == window, name
         assert key.inputs["enableKeyRotation"] is True

@@ -14,66 +14,56 @@ from typing import Any
 import pytest
 
 from components.migration_job import MigrationJob, MigrationJobArgs
+from tests.helpers import sg_id
 from tools.mockcloud import ACCOUNT_ID, Evaluation, run_program
 
-SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
-@pytest.fixture
-def ev(stack: Evaluation) -> Evaluation:
-    """Each committed stack in turn, fully composed."""
-    return stack
-
-
-def sg_id(ev: Evaluation, name: str) -> str:
-    return str(ev.one(SG, name).id)
-
-
-def test_function_runs_in_the_private_subnets_with_the_migrations_group(ev: Evaluation) -> None:
-    fn = ev.one("aws:lambda/function:Function")
+def test_function_runs_in_the_private_subnets_with_the_migrations_group(stack: Evaluation) -> None:
+    fn = stack.one("aws:lambda/function:Function")
     vpc = fn.inputs["vpcConfig"]
-    private = ev.outputs["privateSubnetIds"]
+    private = stack.outputs["privateSubnetIds"]
     assert private and sorted(vpc["subnetIds"]) == sorted(private)
-    subnets = {r.id: r for r in ev.of_type("aws:ec2/subnet:Subnet")}
+    subnets = {r.id: r for r in stack.of_type("aws:ec2/subnet:Subnet")}
     assert {subnets[s].inputs["tags"]["tier"] for s in vpc["subnetIds"]} == {"private"}
-    assert vpc["securityGroupIds"] == [sg_id(ev, "workloads-migrations")]
-    assert fn.inputs["name"] == ev.outputs["migrationFunctionName"]
+    assert vpc["securityGroupIds"] == [sg_id(stack, "workloads-migrations")]
+    assert fn.inputs["name"] == stack.outputs["migrationFunctionName"]
     assert fn.inputs["handler"] == "migrations.lambda_handler.handler"
     assert fn.inputs["runtime"] == "python3.12" and fn.inputs["architectures"] == ["arm64"]
-    log_group = ev.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs")
+    log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs")
     assert fn.inputs["loggingConfig"]["logGroup"] == log_group.inputs["name"]
     env = fn.inputs["environment"]["variables"]
-    assert env["MASTER_SECRET_ARN"] == ev.outputs["databaseMasterSecretArn"]
-    assert env["DATABASE_URL_SECRET_ARN"] == ev.outputs["databaseUrlSecretArn"]
-    assert env["DB_HOST"] == ev.outputs["databaseAddress"]
-    assert env["DB_PORT"] == str(int(ev.outputs["databasePort"])) == "5432"
+    assert env["MASTER_SECRET_ARN"] == stack.outputs["databaseMasterSecretArn"]
+    assert env["DATABASE_URL_SECRET_ARN"] == stack.outputs["databaseUrlSecretArn"]
+    assert env["DB_HOST"] == stack.outputs["databaseAddress"]
+    assert env["DB_PORT"] == str(int(stack.outputs["databasePort"])) == "5432"
     assert not any("password" in key.lower() for key in env), "secrets only by ARN"
 
 
-def test_its_group_reaches_the_database_and_secrets_manager_only(ev: Evaluation) -> None:
-    migrations, database = sg_id(ev, "workloads-migrations"), sg_id(ev, "database-sg")
-    assert database == ev.outputs["databaseSecurityGroupId"]
-    egress = [r.inputs for r in ev.of_type(EGRESS) if r.inputs["securityGroupId"] == migrations]
+def test_its_group_reaches_the_database_and_secrets_manager_only(stack: Evaluation) -> None:
+    migrations, database = sg_id(stack, "workloads-migrations"), sg_id(stack, "database-sg")
+    assert database == stack.outputs["databaseSecurityGroupId"]
+    egress = [r.inputs for r in stack.of_type(EGRESS) if r.inputs["securityGroupId"] == migrations]
     to_db = [e for e in egress if e.get("referencedSecurityGroupId") == database]
     assert [(e["ipProtocol"], e["fromPort"], e["toPort"]) for e in to_db] == [("tcp", 5432, 5432)]
     others = [e for e in egress if e not in to_db]
-    assert ev.config is not None
+    assert stack.config is not None
     # Secrets Manager through its interface endpoint where there is one, else through NAT.
     secrets_manager = (
-        ev.outputs["vpcCidr"] if ev.config.network.interface_endpoints else "0.0.0.0/0"
+        stack.outputs["vpcCidr"] if stack.config.network.interface_endpoints else "0.0.0.0/0"
     )
     assert [(e["fromPort"], e["toPort"], e["cidrIpv4"]) for e in others] == [
         (443, 443, secrets_manager)
     ]
 
 
-def test_the_database_admits_the_migrations_group_on_its_port(ev: Evaluation) -> None:
-    migrations, database = sg_id(ev, "workloads-migrations"), sg_id(ev, "database-sg")
+def test_the_database_admits_the_migrations_group_on_its_port(stack: Evaluation) -> None:
+    migrations, database = sg_id(stack, "workloads-migrations"), sg_id(stack, "database-sg")
     admitted = [
         r.inputs
-        for r in ev.of_type(INGRESS)
+        for r in stack.of_type(INGRESS)
         if r.inputs["securityGroupId"] == database
         and r.inputs.get("referencedSecurityGroupId") == migrations
     ]
@@ -81,54 +71,54 @@ def test_the_database_admits_the_migrations_group_on_its_port(ev: Evaluation) ->
         ("tcp", 5432, 5432)
     ]
     # Nothing else may reach the cache from the migration function.
-    cache = sg_id(ev, "cache-sg")
+    cache = sg_id(stack, "cache-sg")
     assert not [
         r
-        for r in ev.of_type(INGRESS)
+        for r in stack.of_type(INGRESS)
         if r.inputs["securityGroupId"] == cache
         and r.inputs.get("referencedSecurityGroupId") == migrations
     ]
 
 
-def test_role_reads_exactly_its_secrets_and_writes_only_its_logs(ev: Evaluation) -> None:
+def test_role_reads_exactly_its_secrets_and_writes_only_its_logs(stack: Evaluation) -> None:
     policy = json.loads(
-        ev.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"]
+        stack.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"]
     )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadItsSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
     assert sorted(by_sid["ReadItsSecrets"]["Resource"]) == sorted(
-        [ev.outputs["databaseMasterSecretArn"], ev.outputs["databaseUrlSecretArn"]]
+        [stack.outputs["databaseMasterSecretArn"], stack.outputs["databaseUrlSecretArn"]]
     )
     kms = by_sid["DecryptThemThroughSecretsManager"]
-    assert kms["Resource"] == [ev.outputs["dataKmsKeyArn"]]
-    assert ev.config is not None
+    assert kms["Resource"] == [stack.outputs["dataKmsKeyArn"]]
+    assert stack.config is not None
     assert kms["Condition"]["StringEquals"]["kms:ViaService"] == (
-        f"secretsmanager.{ev.config.region}.amazonaws.com"
+        f"secretsmanager.{stack.config.region}.amazonaws.com"
     )
-    group_arn = ev.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs").outputs["arn"]
+    group_arn = stack.one("aws:cloudwatch/logGroup:LogGroup", "migrations-logs").outputs["arn"]
     assert set(by_sid["WriteItsLogs"]["Resource"]) == {group_arn, group_arn + ":*"}
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert not any("*" in a for a in actions)
     unscoped = [s["Sid"] for s in policy["Statement"] if s["Resource"] == "*"]
     assert unscoped == ["AttachToTheVpc"]
     assert all(a.startswith("ec2:") for a in by_sid["AttachToTheVpc"]["Action"])
-    trust = json.loads(ev.one("aws:iam/role:Role", "migrations-role").inputs["assumeRolePolicy"])
+    trust = json.loads(stack.one("aws:iam/role:Role", "migrations-role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 
 def test_invocation_runs_up_after_the_function_its_permissions_and_network_path(
-    ev: Evaluation,
+    stack: Evaluation,
 ) -> None:
-    run = ev.one("aws:lambda/invocation:Invocation")
-    fn = ev.one("aws:lambda/function:Function")
+    run = stack.one("aws:lambda/invocation:Invocation")
+    fn = stack.one("aws:lambda/function:Function")
     assert json.loads(run.inputs["input"]) == {"command": "up"}
-    assert run.inputs["functionName"] == ev.outputs["migrationFunctionName"]
+    assert run.inputs["functionName"] == stack.outputs["migrationFunctionName"]
     assert fn.urn in run.dependencies
-    assert ev.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").urn in fn.dependencies
-    migrations = sg_id(ev, "workloads-migrations")
+    assert stack.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").urn in fn.dependencies
+    migrations = sg_id(stack, "workloads-migrations")
     path = {
         r.urn
-        for r in [*ev.of_type(EGRESS), *ev.of_type(INGRESS)]
+        for r in [*stack.of_type(EGRESS), *stack.of_type(INGRESS)]
         if migrations in (r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId"))
     }
     assert len(path) == 3, "to the database, to Secrets Manager, and into the database"

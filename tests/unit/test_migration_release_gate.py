@@ -149,7 +149,7 @@ def test_the_function_trusts_only_this_account_and_logs_encrypted(stack: Evaluat
         for s in policy["Statement"]
         if s["Effect"] == "Allow"
         and s["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
-        and "kms:GenerateDataKey*" in s["Action"]
+        and {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"} <= set(s["Action"])
         and fnmatch(logs_arn, s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
     ]
     assert admitted

@@ -91,3 +91,19 @@ def test_a_stack_plans_identically_twice() -> None:
     first = run_program("test", {}, [], program).outputs["pw"]
     assert run_program("test", {}, [], program).outputs["pw"] == first
     assert run_program("other", {}, [], program).outputs["pw"] != first
+
+
+def test_tree_shows_exec_logging_and_what_reruns_the_migrations(stack: Evaluation) -> None:
+    cluster = plan.describe(stack.one("aws:ecs/cluster:Cluster"))
+    assert stack.config is not None
+    shows_exec = "configuration.executeCommandConfiguration.logging=OVERRIDE" in cluster
+    assert shows_exec is stack.config.api.enable_execute_command
+    run = stack.one("aws:lambda/invocation:Invocation")
+    line = plan.describe(run)
+    triggers = run.inputs["triggers"]
+    # The secret-derived trigger is masked; the plain ones beside it in the same map are shown.
+    assert f"triggers.databaseUrl={plan.MASK}" in line
+    assert triggers["databaseUrl"] not in line
+    assert f"triggers.database={triggers['database']}" in line
+    assert f"triggers.package={triggers['package'][:20]}" in line
+    assert "triggers.appRole=APP_CONNECTION_LIMIT=" in line
