@@ -34,13 +34,18 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import MANAGED_ENV_NAMES, ApiConfig, WorkerConfig, looks_secret
+from components.config import (
+    GENERATED_SECRET_NAMES,
+    MANAGED_ENV_NAMES,
+    ApiConfig,
+    WorkerConfig,
+    looks_secret,
+)
 from components.iam import service_trust_policy
 from components.kms import cloudwatch_logs_grant, encryption_key
 from components.pool_budget import db_max_pool_size
 
 # The secrets the app cannot start without; external secrets come on top.
-REQUIRED_SECRETS = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
 # ECS rejects a stopTimeout above 120 s on Fargate.
 MAX_STOP_TIMEOUT_SECONDS = 120
 # Where ECS Exec's SSM agent writes inside the container; with a read-only root filesystem
@@ -783,7 +788,7 @@ def _check_args(args: ApiServiceArgs) -> None:
             "target_group_forwarding is empty: ECS would create the API service before a "
             "listener forwards to its target group"
         )
-    missing = [s for s in REQUIRED_SECRETS if s not in args.secret_arns]
+    missing = [s for s in GENERATED_SECRET_NAMES if s not in args.secret_arns]
     if missing:
         problems.append(f"secret_arns lacks {', '.join(missing)}")
     clashing = sorted(set(args.secret_arns) & (MANAGED_ENV_NAMES | set(args.api.environment)))

@@ -38,30 +38,8 @@ INGRESS_MODES = ("internet", "cloudfront", "cidrs")
 DNS_PROVIDERS = ("cloudflare", "none")
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)  # fmt: skip
 # CloudFront's limit on a response headers policy's Content-Security-Policy value.
 MAX_CSP_LENGTH = 1783
 # Each allowed range becomes two ingress rules (80 and 443) in a group capped at 60 per family.
@@ -108,9 +86,13 @@ _PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
 _MISSING: Any = object()
-_SECRET_NAME = re.compile(
-    r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN)$|^(DATABASE_URL|REDIS_URL)$", re.IGNORECASE
+# Env var names that say they hold a secret. The policy pack's `no-plaintext-secret-env` rule
+# uses the same pattern by default (a test keeps the two equal), so what config accepts the pack
+# accepts too.
+SECRET_NAME_PATTERN = (
+    r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN|CREDENTIALS?)$|^(DATABASE_URL|REDIS_URL)$"
 )
+_SECRET_NAME = re.compile(SECRET_NAME_PATTERN, re.IGNORECASE)
 _CA_BUNDLE_PATH = re.compile(r"/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
 # ECR's tag grammar.
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -122,9 +104,6 @@ def looks_secret(name: str) -> bool:
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)  # fmt: skip
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Env vars the stack generates itself, and prefixes the AWS runtimes reserve.
 GENERATED_SECRET_NAMES = ("DATABASE_URL", "REDIS_URL", "JWT_SECRET")
@@ -692,7 +671,7 @@ def _read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
             "natStrategy",
             "'none' needs interfaceEndpoints: true, or tasks cannot reach ECR, logs or secrets",
         )
-    retention = section.get_int("flowLogRetentionDays", 90, min=1)
+    retention = _get_log_retention(section, "flowLogRetentionDays", 90)
     section.finish()
     return NetworkConfig(
         cidr=cidr,
@@ -1178,12 +1157,7 @@ def _read_edge(section: Section, environment: str) -> EdgeConfig:
     hsts_preload = section.get_bool("hstsPreload", False)
 
     rate_limit = section.get_int("wafRateLimit", 2000, min=10, max=2_000_000_000)
-    waf_retention = section.get_int("wafLogRetentionDays", 90)
-    if waf_retention not in LOG_RETENTION_DAYS:
-        section.error(
-            "wafLogRetentionDays",
-            f"must be one of CloudWatch's periods {LOG_RETENTION_DAYS}, got {waf_retention}",
-        )
+    waf_retention = _get_log_retention(section, "wafLogRetentionDays", 90)
     log_expiration = section.get_int("accessLogExpirationDays", 90, min=1, max=3650)
     health = _read_health_check(section.section("healthCheck"))
     deregistration = section.get_int("deregistrationDelaySeconds", 30, min=0, max=3600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,3 +66,16 @@ def committed(stack: str, section: str) -> dict[str, Any]:
 
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
     return dict(document["config"][f"webstack:{section}"])
+
+
+def data_key_arn(ev: Evaluation) -> str:
+    """The ARN of the data tier's KMS key (secrets, database, cache, their logs)."""
+    return str(ev.one("aws:kms/key:Key", "secrets-key").outputs["arn"])
+
+
+def write_files(directory: Path, files: dict[str, str]) -> Path:
+    """Write `files` (name -> text) into `directory`, creating it; return the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return directory

@@ -1,8 +1,8 @@
 """`make bench`: how long the everyday commands take on this machine.
 
-Prints the wall time of `make plan` per stack (goal: under 5 s each; importing pulumi-aws alone
-takes about 2.5 s), of the whole test suite, and the migration benchmark's own figure
-(`python -m migrations.bench`) when the migrations package has one. Numbers only: timings are
+Prints the wall time of `make plan` per stack (goal: under 5 s each), of the whole test suite,
+and the migration benchmark's own figure (`python -m migrations.bench`) when the migrations
+package has one. Numbers only: timings are
 never asserted in tests, where a busy machine would make them flaky.
 """
 

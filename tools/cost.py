@@ -81,7 +81,6 @@ PRICES = {
     "kms.requests": Price(0.03, "10k requests", "kms"),
     "alarm.standard": Price(0.10, "metric-month", "cloudwatch"),
     "alarm.high_resolution": Price(0.30, "metric-month", "cloudwatch"),
-    "alarm.composite": Price(0.50, "alarm-month", "cloudwatch"),
     "metric.custom": Price(0.30, "metric-month", "cloudwatch"),
     "logs.ingest.STANDARD": Price(0.50, "GB", "cloudwatch"),
     "logs.ingest.INFREQUENT_ACCESS": Price(0.25, "GB", "cloudwatch"),
@@ -158,10 +157,7 @@ NO_CHARGE = frozenset(
         "aws:appautoscaling/target:Target",
         "aws:cloudfront/cachePolicy:CachePolicy",
         "aws:cloudfront/originAccessControl:OriginAccessControl",
-        "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
         "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
-        "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
-        "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
         "aws:ec2/flowLog:FlowLog",
         "aws:ec2/internetGateway:InternetGateway",
@@ -173,18 +169,15 @@ NO_CHARGE = frozenset(
         "aws:ec2/vpc:Vpc",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
         "aws:ecs/cluster:Cluster",
-        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
         "aws:ecs/taskDefinition:TaskDefinition",
         "aws:elasticache/parameterGroup:ParameterGroup",
         "aws:elasticache/subnetGroup:SubnetGroup",
-        "aws:iam/policy:Policy",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
         "aws:kms/alias:Alias",
         "aws:lambda/function:Function",
         "aws:lambda/invocation:Invocation",
-        "aws:lambda/permission:Permission",
         "aws:lb/listener:Listener",
         "aws:lb/listenerRule:ListenerRule",
         "aws:lb/targetGroup:TargetGroup",
@@ -196,7 +189,6 @@ NO_CHARGE = frozenset(
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketVersioning:BucketVersioning",
-        "aws:secretsmanager/secretPolicy:SecretPolicy",
         "aws:secretsmanager/secretVersion:SecretVersion",
         "aws:sns/topic:Topic",
         "aws:sns/topicPolicy:TopicPolicy",
@@ -471,11 +463,6 @@ def _cache_replication_group(p: _Pricer, r: Resource) -> None:
     _cache_nodes(p, r, nodes)
 
 
-def _cache_cluster(p: _Pricer, r: Resource) -> None:
-    if not r.inputs.get("replicationGroupId"):  # a member node is priced with its group
-        _cache_nodes(p, r, _num(r.inputs.get("numCacheNodes"), 1))
-
-
 def _nat_gateway(p: _Pricer, r: Resource) -> None:
     p.add_hourly("NAT gateway", 1, PRICES["nat.hour"].usd)
     p.add("NAT data processed", p.share(p.usage.nat_gb_per_month), "nat.gb", "natGbPerMonth")
@@ -591,10 +578,6 @@ def _metric_alarm(p: _Pricer, r: Resource) -> None:
         )
 
 
-def _composite_alarm(p: _Pricer, r: Resource) -> None:
-    p.add("composite alarm", 1, "alarm.composite")
-
-
 def _metric_filter(p: _Pricer, r: Resource) -> None:
     p.add("custom metric from a log filter", 1, "metric.custom")
 
@@ -660,7 +643,6 @@ RULES: dict[str, Rule] = {
     "aws:ecs/service:Service": _ecs_service,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _cache_replication_group,
-    "aws:elasticache/cluster:Cluster": _cache_cluster,
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:ec2/eip:Eip": _eip,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
@@ -672,7 +654,6 @@ RULES: dict[str, Rule] = {
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:kms/key:Key": _kms_key,
     "aws:cloudwatch/metricAlarm:MetricAlarm": _metric_alarm,
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": _composite_alarm,
     "aws:cloudwatch/logMetricFilter:LogMetricFilter": _metric_filter,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,

@@ -308,9 +308,6 @@ COMPUTED: dict[str, Computed] = {
         "result": _random_string(c.rng(name, i), i),
         "bcryptHash": "$2a$10$" + _digest(f"bcrypt/{c.stack}/{name}/{i}", 53),
     },
-    "random:index/randomString:RandomString": lambda c, region, name, i, rid: {
-        "result": _random_string(c.rng(name, i), i),
-    },
     "random:index/randomId:RandomId": lambda c, region, name, i, rid: _random_id(
         c.rng(name, i).randbytes(int(i["byteLength"]))
     ),

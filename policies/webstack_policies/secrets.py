@@ -26,8 +26,10 @@ SECRET = "aws:secretsmanager/secret:Secret"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 ENV_DEFAULTS: dict[str, Any] = {
+    # The same pattern as components/config.py's SECRET_NAME_PATTERN (the pack does not import
+    # the program; tests/policy/test_secret_names.py keeps them equal).
     "secretNamePattern": (
-        r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY"
+        r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN|CREDENTIALS?)$|^(DATABASE_URL|REDIS_URL)$"
     ),
     "allowedNames": [],
 }

@@ -11,16 +11,10 @@ import pytest
 from migrations import runner
 from migrations.__main__ import main
 from migrations.runner import ExitCode, Options
+from tests.helpers import write_files
 from tests.integration.conftest import Db
 
 FAST = Options(lock_wait="2s", lock_timeout="300ms", statement_timeout="30s")
-
-
-def write(directory: Path, files: dict[str, str]) -> Path:
-    directory.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (directory / name).write_text(text)
-    return directory
 
 
 def rows(url: str) -> list[tuple[int, str]]:
@@ -45,7 +39,7 @@ def apply(url: str, directory: Path, options: Options = FAST) -> list[str]:
 
 @pytest.fixture
 def three(tmp_path: Path) -> Path:
-    return write(
+    return write_files(
         tmp_path / "m",
         {
             "0001_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY);\n",
@@ -112,7 +106,7 @@ def test_a_failing_migration_leaves_no_trace(
 ) -> None:
     apply(database.url, three)
     before = tables(database.url)
-    write(
+    write_files(
         three,
         {
             "0004_broken.sql": "CREATE TABLE refunds (id bigint PRIMARY KEY);\n"
@@ -137,7 +131,7 @@ def test_eight_concurrent_runners_apply_each_migration_once(database: Db, tmp_pa
         # each migration lingers so that the runners really overlap; a second application
         # of any file would violate the primary key
         files[f"{n:04d}_step.sql"] = f"INSERT INTO ledger VALUES ({n});\nSELECT pg_sleep(0.05);\n"
-    directory = write(tmp_path / "m", files)
+    directory = write_files(tmp_path / "m", files)
     results: list[list[str]] = []
     errors: list[BaseException] = []
     start = threading.Barrier(8)
@@ -211,7 +205,7 @@ def test_down_runs_the_reverse_plan_or_refuses(
 
 
 def test_non_transactional_migrations_run_statement_by_statement(database: Db, three: Path) -> None:
-    write(
+    write_files(
         three,
         {
             "0004_indexes.sql": "-- transactional: false\n"

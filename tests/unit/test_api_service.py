@@ -17,8 +17,8 @@ import pytest
 
 from components.api_service import (
     EXEC_AGENT_PATHS,
+    GENERATED_SECRET_NAMES,
     MAX_STOP_TIMEOUT_SECONDS,
-    REQUIRED_SECRETS,
     ApiService,
     ApiServiceArgs,
 )
@@ -330,7 +330,7 @@ def test_secrets_arrive_only_through_value_from(stack: Evaluation) -> None:
     for name in ("api", "worker"):
         c = container(stack, name)
         injected = {s["name"]: s["valueFrom"] for s in c["secrets"]}
-        assert set(REQUIRED_SECRETS) <= set(injected)
+        assert set(GENERATED_SECRET_NAMES) <= set(injected)
         assert set(injected.values()) <= secret_arns
         plain = {e["name"]: e["value"] for e in c["environment"]}
         assert not [n for n in plain if looks_secret(n)], plain
@@ -552,7 +552,7 @@ def isolated_args(cfg: StackConfig, **changes: Any) -> ApiServiceArgs:
         "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x",
         "deregistration_delay_seconds": 30,
         "allowed_origins": cfg.edge.allowed_origins,
-        "secret_arns": {name: f"{arn}{name}" for name in REQUIRED_SECRETS},
+        "secret_arns": {name: f"{arn}{name}" for name in GENERATED_SECRET_NAMES},
         "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/x",
         "db_max_connections": max_connections(cfg.database.instance_class),
         "deployment_alarm_names": ["webstack-staging-api-5xx-rate"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from tests.helpers import committed
+from tests.helpers import committed, data_key_arn
 from tests.windows import overlaps
 from tools.mockcloud import Evaluation, evaluate
 
@@ -14,10 +14,6 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 def group(ev: Evaluation) -> dict:
     return ev.one(GROUP).inputs
-
-
-def key_arn(ev: Evaluation) -> str:
-    return ev.one("aws:kms/key:Key", "secrets-key").outputs["arn"]
 
 
 def auth_token(ev: Evaluation) -> str:
@@ -72,7 +68,7 @@ def test_encrypted_in_transit_and_at_rest_with_an_auth_token(stack: Evaluation) 
     assert g["transitEncryptionEnabled"] is True
     assert g["transitEncryptionMode"] == "required"
     assert g["atRestEncryptionEnabled"] is True
-    assert g["kmsKeyId"] == key_arn(stack)
+    assert g["kmsKeyId"] == data_key_arn(stack)
     assert "authToken" in resource.secret_inputs
     assert g["authToken"] == auth_token(stack)
     assert not set(g["authToken"]) & set('@"/ ')
@@ -102,13 +98,13 @@ def test_slow_log_goes_to_an_encrypted_log_group(stack: Evaluation) -> None:
     assert delivery["destinationType"] == "cloudwatch-logs"
     log_group = stack.one("aws:cloudwatch/logGroup:LogGroup", "cache-slow-log")
     assert delivery["destination"] == log_group.outputs["name"]
-    assert log_group.inputs["kmsKeyId"] == key_arn(stack)
+    assert log_group.inputs["kmsKeyId"] == data_key_arn(stack)
     assert log_group.inputs["retentionInDays"] >= 14
 
 
 def test_redis_url_is_tls_with_the_token(stack: Evaluation) -> None:
     secret = stack.one("aws:secretsmanager/secret:Secret", "cache-url")
-    assert secret.inputs["kmsKeyId"] == key_arn(stack)
+    assert secret.inputs["kmsKeyId"] == data_key_arn(stack)
     (version,) = [
         v
         for v in stack.of_type("aws:secretsmanager/secretVersion:SecretVersion")

@@ -104,6 +104,11 @@ def test_required_keys_and_region() -> None:
     assert_problem(info.value.problems, "aws:region", "prod", "required")
 
 
+def test_flow_log_retention_must_be_a_cloudwatch_period() -> None:
+    problems = problems_of("staging", network={**NETWORK, "flowLogRetentionDays": 100})
+    assert_problem(problems, "webstack:network.flowLogRetentionDays", "staging", "CloudWatch")
+
+
 def test_bad_account_id() -> None:
     assert_problem(problems_of("prod", accountId="12345"), "webstack:accountId", "prod", "12-digit")
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from components.database import INSTANCE_CLASS_MEMORY_GIB, max_connections
-from tests.helpers import committed
+from tests.helpers import committed, data_key_arn
 from tests.windows import overlaps
 from tools.mockcloud import Evaluation, evaluate
 
@@ -21,10 +21,6 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 def primary(ev: Evaluation) -> dict:
     return ev.one(INSTANCE, "database-primary").inputs
-
-
-def key_arn(ev: Evaluation) -> str:
-    return ev.one("aws:kms/key:Key", "secrets-key").outputs["arn"]
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +80,7 @@ def test_gp3_storage_encrypted_with_the_data_key_and_autoscaling(stack: Evaluati
     db = primary(stack)
     assert db["storageType"] == "gp3"
     assert db["storageEncrypted"] is True
-    assert db["kmsKeyId"] == key_arn(stack)
+    assert db["kmsKeyId"] == data_key_arn(stack)
     assert db["maxAllocatedStorage"] >= db["allocatedStorage"] * 1.1
     assert db["caCertIdentifier"] == "rds-ca-rsa2048-g1"
 
@@ -112,7 +108,7 @@ def test_prod_is_multi_az_deletion_protected_and_pulumi_protected(stack: Evaluat
 def test_performance_insights_and_enhanced_monitoring(stack: Evaluation) -> None:
     db = primary(stack)
     assert db["performanceInsightsEnabled"] is True
-    assert db["performanceInsightsKmsKeyId"] == key_arn(stack)
+    assert db["performanceInsightsKmsKeyId"] == data_key_arn(stack)
     assert db["monitoringInterval"] in (1, 5, 10, 15, 30, 60)
     role = stack.one("aws:iam/role:Role", "database-monitoring-role")
     assert db["monitoringRoleArn"] == role.outputs["arn"]
@@ -135,14 +131,14 @@ def test_logs_are_exported_to_encrypted_groups_with_retention(stack: Evaluation)
     assert set(groups) == {
         f"/aws/rds/instance/{db['identifier']}/{log}" for log in ("postgresql", "upgrade")
     }
-    assert all(g["kmsKeyId"] == key_arn(stack) for g in groups.values())
+    assert all(g["kmsKeyId"] == data_key_arn(stack) for g in groups.values())
     assert all(g["retentionInDays"] >= 14 for g in groups.values())
 
 
 def test_master_password_is_managed_by_rds_not_pulumi(stack: Evaluation) -> None:
     db = stack.one(INSTANCE, "database-primary")
     assert db.inputs["manageMasterUserPassword"] is True
-    assert db.inputs["masterUserSecretKmsKeyId"] == key_arn(stack)
+    assert db.inputs["masterUserSecretKmsKeyId"] == data_key_arn(stack)
     assert "password" not in db.inputs and "passwordWo" not in db.inputs
     assert (
         stack.outputs["databaseMasterSecretArn"] == db.outputs["masterUserSecrets"][0]["secretArn"]
@@ -151,7 +147,7 @@ def test_master_password_is_managed_by_rds_not_pulumi(stack: Evaluation) -> None
 
 def test_database_url_is_the_app_role_over_verified_tls(stack: Evaluation) -> None:
     secret = stack.one(SECRET, "database-url")
-    assert secret.inputs["kmsKeyId"] == key_arn(stack)
+    assert secret.inputs["kmsKeyId"] == data_key_arn(stack)
     (version,) = [
         v for v in stack.of_type(VERSION) if v.inputs["secretId"] == secret.outputs["arn"]
     ]

@@ -11,12 +11,7 @@ from pathlib import Path
 import pytest
 
 from migrations import runner
-
-
-def write(directory: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        (directory / name).write_text(text)
-    return directory
+from tests.helpers import write_files
 
 
 def test_the_repository_migrations_are_well_formed() -> None:
@@ -43,11 +38,11 @@ def test_malformed_directories_are_rejected(
     tmp_path: Path, files: dict[str, str], words: str
 ) -> None:
     with pytest.raises(runner.BadMigrationsError, match=words):
-        runner.discover(write(tmp_path, files))
+        runner.discover(write_files(tmp_path, files))
 
 
 def test_the_transactional_header_only_counts_in_the_leading_comments(tmp_path: Path) -> None:
-    write(
+    write_files(
         tmp_path,
         {
             "0001_a.sql": "-- adds an index\n-- transactional: false\n"
