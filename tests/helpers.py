@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.config import ConfigError, StackConfig, parse_stack_config
 from components.config.reader import namespace_values
 from tools.mockcloud import Evaluation, evaluate
-from tools.stackfile import load_stack_config
+from tools.stackfile import load_stack_config, read_stack_file
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 PREFIX = "webstack:"
@@ -24,6 +23,13 @@ def six_zones(region: str) -> Sequence[str]:
     return [f"{region}{letter}" for letter in "abcdef"]
 
 
+def _full_keys(
+    overrides: Mapping[str, Any] | None, webstack_overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`overrides` (full keys) and `webstack_overrides` (`webstack:` implied) as one map."""
+    return {**(overrides or {}), **{PREFIX + k: v for k, v in webstack_overrides.items()}}
+
+
 def _stack_config(
     stack: str,
     overrides: Mapping[str, Any] | None,
@@ -31,11 +37,7 @@ def _stack_config(
     webstack_overrides: Mapping[str, Any],
 ) -> tuple[dict[str, str], list[str]]:
     """The flat config map the engine would hand the program: the stack file plus overrides."""
-    return load_stack_config(
-        stack,
-        {**(overrides or {}), **{PREFIX + k: v for k, v in webstack_overrides.items()}},
-        secret_overrides,
-    )
+    return load_stack_config(stack, _full_keys(overrides, webstack_overrides), secret_overrides)
 
 
 def stack_values(stack: str, **overrides: Any) -> dict[str, Any]:
@@ -65,6 +67,7 @@ def parse(
         config.get("aws:region"),
         region_azs,
         secret_keys={k.removeprefix(PREFIX) for k in secret_keys if k.startswith(PREFIX)},
+        other_keys=[k for k in config if not k.startswith(PREFIX)],
     )
 
 
@@ -77,7 +80,11 @@ def parse_problems(stack: str, **kwargs: Any) -> list[str]:
 
 
 def problems_of(
-    stack: str, secret_overrides: dict[str, Any] | None = None, **overrides: Any
+    stack: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    secret_overrides: Mapping[str, Any] | None = None,
+    **webstack_overrides: Any,
 ) -> list[str]:
     """Evaluate the whole program with overrides under the mock cloud; return the reported
     problems, and check that nothing was registered. Slow (seconds): for the few end-to-end
@@ -97,7 +104,7 @@ def problems_of(
         with pytest.raises(ConfigError) as info:
             evaluate(
                 stack,
-                overrides={f"webstack:{k}": v for k, v in overrides.items()},
+                overrides=_full_keys(overrides, webstack_overrides),
                 secret_overrides=secret_overrides,
             )
     finally:
@@ -127,10 +134,7 @@ def sg_id(ev: Evaluation, name: str) -> str:
 def committed(stack: str, section: str, **changes: Any) -> dict[str, Any]:
     """A `webstack:<section>` object as Pulumi.<stack>.yaml commits it, with `changes` (None
     removes a key)."""
-    from tools.stackfile import ROOT
-
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    values = {**document["config"][f"webstack:{section}"], **changes}
+    values = {**read_stack_file(stack)["config"][PREFIX + section], **changes}
     return {k: v for k, v in values.items() if v is not None}
 
 

@@ -30,7 +30,7 @@ from components.config.data import (
 )
 from components.config.edge import EdgeConfig, HealthCheckConfig
 from components.config.network import MAX_AZS, NetworkConfig
-from components.config.reader import PROJECT, ConfigError, Section, read_raw_config
+from components.config.reader import PROJECT, ConfigError, Section
 from components.config.services import (
     MANAGED_ENV_NAMES,
     SECRET_NAME_PATTERN,
@@ -75,5 +75,4 @@ __all__ = [
     "load_stack_config",
     "looks_secret",
     "parse_stack_config",
-    "read_raw_config",
 ]

@@ -3,8 +3,9 @@
 `Section` reads one config object (`webstack:api`, or the top level) with typed getters that
 record a problem naming the key instead of raising; `Problems` collects them for the stack so
 that `ConfigError` reports every problem at once. The raw values come from the flat map the
-engine hands the program (`read_raw_config`). The section modules build on this; nothing here
-knows a section.
+engine hands the program (`running_stack_config`, `namespace_values`), where a misspelt
+`webstack:` namespace is caught too. The section modules build on this; nothing here knows a
+section.
 """
 
 from __future__ import annotations
@@ -284,11 +285,6 @@ def running_stack_config() -> dict[str, str]:
     # The engine hands config to the program through set_all_config (CONFIG) and, in some
     # hosts, the PULUMI_CONFIG environment; pulumi.Config can read but not list keys.
     return {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-
-
-def read_raw_config(namespace: str = PROJECT) -> dict[str, Any]:
-    """Every `<namespace>:*` key of the running stack, objects decoded from JSON."""
-    return namespace_values(running_stack_config(), namespace)
 
 
 def edit_distance(a: str, b: str) -> int:

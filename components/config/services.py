@@ -39,6 +39,11 @@ _SECRET_NAME = re.compile(SECRET_NAME_PATTERN, re.IGNORECASE)
 # An environment variable name as the services (and Secrets Manager injection) take it.
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 IMAGE_TAG = re.compile(ECR_IMAGE_TAG_PATTERN)
+# Names that would carry CORS origins: those come only from `webstack:edge.allowedOrigins` (the
+# API's ALLOWED_ORIGINS and the CDN's CORS policy), so a second list cannot drift from it.
+_ORIGIN_NAME = re.compile(r"CORS|ORIGIN", re.IGNORECASE)
+# The guides: at least two tasks behind the load balancer, so one can fail or be replaced.
+PROD_MIN_API_TASKS = 2
 
 
 def looks_secret(name: str) -> bool:
@@ -154,6 +159,12 @@ def _read_environment(section: Section) -> dict[str, str]:
                 "looks like a secret; plain environment is visible in the task definition, "
                 "so add it to the Secrets component and inject it through valueFrom",
             )
+        elif _ORIGIN_NAME.search(name):
+            section.error(
+                f"environment.{name}",
+                "names CORS origins, which come only from webstack:edge.allowedOrigins "
+                "(the API's ALLOWED_ORIGINS); remove it here",
+            )
         elif not ENV_NAME.match(name):
             section.error(f"environment.{name}", "must be an UPPER_SNAKE_CASE variable name")
         elif name in MANAGED_ENV_NAMES:
@@ -161,7 +172,7 @@ def _read_environment(section: Section) -> dict[str, str]:
     return env
 
 
-def read_api(section: Section) -> ApiConfig:
+def read_api(section: Section, environment: str) -> ApiConfig:
     # Optional: the first `pulumi up` creates the repository the first image is pushed to.
     image_tag = section.get_str("imageTag", "") or None
     if image_tag and not IMAGE_TAG.match(image_tag):
@@ -170,6 +181,12 @@ def read_api(section: Section) -> ApiConfig:
         section.error("imageTag", "must name a release; 'latest' cannot be rolled back to")
     cpu, memory = _read_task_size(section, REQUIRED, REQUIRED)
     min_capacity = section.get_int("minCapacity", min=1)
+    if environment == "prod" and min_capacity < PROD_MIN_API_TASKS:
+        section.error(
+            "minCapacity",
+            f"must be >= {PROD_MIN_API_TASKS} in prod (a task or AZ loss must leave one "
+            f"serving behind the load balancer), got {min_capacity}",
+        )
     max_capacity = section.get_int("maxCapacity", min=1)
     if max_capacity < min_capacity:
         section.error("maxCapacity", f"must be >= minCapacity ({min_capacity}), got {max_capacity}")

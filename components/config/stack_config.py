@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 
 import pulumi
 
+from components.aws_facts import AWS_REGIONS
 from components.config.alarms import AlarmsConfig, read_alarms
 from components.config.data import (
     CacheConfig,
@@ -28,7 +30,15 @@ from components.config.data import (
 )
 from components.config.edge import EdgeConfig, read_edge
 from components.config.network import NetworkConfig, read_network
-from components.config.reader import PROJECT, Problems, Section, read_raw_config, valid_hostname
+from components.config.reader import (
+    PROJECT,
+    Problems,
+    Section,
+    namespace_problem,
+    namespace_values,
+    running_stack_config,
+    valid_hostname,
+)
 from components.config.services import ApiConfig, WorkerConfig, read_api, read_worker
 
 ENVIRONMENTS = ("staging", "prod")
@@ -83,23 +93,65 @@ class StackConfig:
         return f"api.{self.domain}"
 
 
+def _read_region(problems: Problems, region: str | None) -> str | None:
+    """`aws:region` if it is a region AWS has, else None (and a problem)."""
+    if not region:
+        problems.add("aws:region", "is required")
+        return None
+    if region not in AWS_REGIONS:
+        close = difflib.get_close_matches(region, sorted(AWS_REGIONS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.add("aws:region", f"{region!r} is not an AWS region the provider knows{hint}")
+        return None
+    return region
+
+
+def _read_environment(top: Section, stack: str) -> str:
+    """`environment`: the stack's name, which it defaults to.
+
+    Names, tags and every prod-only check follow the environment, so a stack file that says
+    another one (`Pulumi.prod.yaml` with `staging`) would deploy prod with staging's rules.
+    """
+    environment = top.get_str("environment", stack)
+    if environment != stack:
+        top.error(
+            "environment",
+            f"must be the stack's name {stack!r} (or be left out: it defaults to it), "
+            f"got {environment!r}",
+        )
+        environment = stack  # check the rest by the rules of the stack it is
+    if environment not in ENVIRONMENTS:
+        top.error(
+            "environment",
+            f"the stack's name must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}",
+        )
+    return environment
+
+
 def parse_stack_config(
     stack: str,
     raw: Mapping[str, Any],
     region: str | None,
     region_azs: Callable[[str], Sequence[str]],
     secret_keys: Collection[str] = (),
+    other_keys: Collection[str] = (),
 ) -> StackConfig:
     """Validate raw `webstack:*` values; raise one ConfigError with all problems.
 
-    `secret_keys` names the keys (without `webstack:`) that hold `secure:` values.
+    `secret_keys` names the keys (without `webstack:`) that hold `secure:` values;
+    `other_keys` the stack's config keys outside `webstack:` (`aws:region`), full names, in
+    which a misspelt `webstack` namespace is a problem. `region_azs` is called only for a
+    known region.
     """
     problems = Problems(stack)
-    if not region:
-        problems.add("aws:region", "is required")
+    for key in sorted(other_keys):
+        problem = namespace_problem(key)
+        if problem:
+            problems.add(key, problem)
+    region = _read_region(problems, region)
     top = Section(problems, PROJECT, raw, separator=":", scalars_are_strings=True)
 
-    environment = top.get_str("environment", choices=ENVIRONMENTS)
+    environment = _read_environment(top, stack)
     domain = top.get_str("domain").lower().rstrip(".")
     if domain and not valid_hostname(domain):
         top.error("domain", f"must be a valid DNS hostname such as example.com, got {domain!r}")
@@ -112,7 +164,7 @@ def parse_stack_config(
 
     azs: Sequence[str] = region_azs(region) if region else ()
     network = read_network(top.section("network"), azs)
-    api = read_api(top.section("api"))
+    api = read_api(top.section("api"), environment)
     worker = read_worker(top.section("worker"))
     alarms = read_alarms(top.section("alarms"), "alarms" in secret_keys)
     secrets = read_secrets(top.section("secrets"), read_external_secrets(top, secret_keys))
@@ -159,11 +211,13 @@ def parse_stack_config(
 
 def load_stack_config(region_azs: Callable[[str], Sequence[str]]) -> StackConfig:
     """Read the running stack's config; `region_azs(region)` lists the region's zones."""
-    raw = read_raw_config()
+    everything = running_stack_config()
+    raw = namespace_values(everything)
     return parse_stack_config(
         pulumi.get_stack(),
         raw,
         pulumi.Config("aws").get("region"),
         region_azs,
         secret_keys={k for k in raw if pulumi.runtime.is_config_secret(f"{PROJECT}:{k}")},
+        other_keys=[k for k in everything if not k.startswith(f"{PROJECT}:")],
     )

@@ -53,7 +53,7 @@ def test_az_count_cannot_exceed_the_region() -> None:
 
 def test_unknown_environment() -> None:
     problems = parse_problems("staging", environment="qa")
-    assert_problem(problems, "webstack:environment", "staging", "staging, prod", "'qa'")
+    assert_problem(problems, "webstack:environment", "staging", "stack's name 'staging'", "'qa'")
 
 
 @pytest.mark.parametrize(
