@@ -30,10 +30,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarm_catalog import (
-    DEFAULT_SCHEDULER_FAILURE_PATTERN,
     SCHEDULER_FAILURE_METRIC,
     AlarmDefinition,
-    AlarmThresholds,
     AlarmTopics,
     api_latency_p95,
     cache_engine_cpu,
@@ -52,6 +50,7 @@ from components.alarm_catalog import (
     migration_errors,
     scheduler_failures,
 )
+from components.config import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
 
 BUDGET_ALERT_PERCENTS = (80, 100)
 # Failover, a failed instance and a filling disk need someone now; backup events (a failed

@@ -39,11 +39,11 @@ from components.config import (
     MANAGED_ENV_NAMES,
     ApiConfig,
     WorkerConfig,
+    db_max_pool_size,
     looks_secret,
 )
 from components.iam import service_trust_policy
 from components.kms import cloudwatch_logs_grant, encryption_key
-from components.pool_budget import db_max_pool_size
 
 # The secrets the app cannot start without; external secrets come on top.
 # ECS rejects a stopTimeout above 120 s on Fargate.

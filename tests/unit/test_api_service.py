@@ -22,9 +22,14 @@ from components.api_service import (
     ApiService,
     ApiServiceArgs,
 )
-from components.config import FARGATE_SIZES, StackConfig, looks_secret
+from components.config import (
+    FARGATE_SIZES,
+    POOL_BUDGET_SHARE,
+    PoolBudgetError,
+    StackConfig,
+    looks_secret,
+)
 from components.database import max_connections
-from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
 from tests.helpers import committed, config_of, sg_id
 from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate
