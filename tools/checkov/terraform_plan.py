@@ -230,7 +230,7 @@ def _substitute(value: Any, candidates: Mapping[str, str], used: list[str]) -> A
     return value
 
 
-def _addresses(resources: Sequence[PlanResource]) -> dict[str, tuple[str, str]]:
+def terraform_names(resources: Sequence[PlanResource]) -> dict[str, tuple[str, str]]:
     """URN -> (Terraform type, name), names made unique per type and safe for an address."""
     taken: set[tuple[str, str]] = set()
     out: dict[str, tuple[str, str]] = {}
@@ -251,7 +251,7 @@ def _addresses(resources: Sequence[PlanResource]) -> dict[str, tuple[str, str]]:
 
 def convert(resources: Sequence[PlanResource]) -> dict[str, Any]:
     """The Terraform plan JSON (format 1.x) for the given custom resources."""
-    names = _addresses(resources)
+    names = terraform_names(resources)
     addresses = {urn: f"{t}.{n}" for urn, (t, n) in names.items()}
     references = _References(resources, addresses)
     planned: list[dict[str, Any]] = []
