@@ -49,7 +49,8 @@ class Report:
     """What Checkov said about one converted plan."""
 
     version: str
-    passed: int
+    passed: list[tuple[str, str]]
+    """(check id, Pulumi logical name) of every passed check."""
     failures: list[skips.Failure]
 
 
@@ -88,8 +89,13 @@ def run_checkov(checkov: Path, plan_file: Path, resources: Sequence[PlanResource
         f"{tf_type}.{name}": urn for urn, (tf_type, name) in terraform_names(resources).items()
     }
     by_urn = {r.urn: r for r in resources}
+    results = document.get("results", {})
+    passed = [
+        (result["check_id"], by_urn[by_address[result["resource"]]].name)
+        for result in results.get("passed_checks", [])
+    ]
     failures = []
-    for result in document.get("results", {}).get("failed_checks", []):
+    for result in results.get("failed_checks", []):
         resource = by_urn[by_address[result["resource"]]]
         failures.append(
             skips.Failure(
@@ -100,8 +106,7 @@ def run_checkov(checkov: Path, plan_file: Path, resources: Sequence[PlanResource
                 guideline=result.get("guideline") or "",
             )
         )
-    summary = document["summary"]
-    return Report(str(summary.get("checkov_version", "?")), int(summary["passed"]), failures)
+    return Report(str(document["summary"].get("checkov_version", "?")), passed, failures)
 
 
 def render(
@@ -111,8 +116,8 @@ def render(
     failed = len(report.failures)
     pending = sum(1 for _, skip in verdict.skipped if skip.pending_fix)
     yield (
-        f"Checkov {report.version} · stack {stack} · {report.passed + failed} checks: "
-        f"{report.passed} passed, {failed} failed ({len(verdict.skipped)} skipped, "
+        f"Checkov {report.version} · stack {stack} · {len(report.passed) + failed} checks: "
+        f"{len(report.passed)} passed, {failed} failed ({len(verdict.skipped)} skipped, "
         f"{pending} of them pending a fix; {len(verdict.unskipped)} not skipped)"
     )
     skip_of = {id(f): s for f, s in verdict.skipped}
@@ -138,7 +143,7 @@ def render(
 
 
 def check_stack(
-    stack: str, checkov: Path, skip_list: Sequence[skips.Skip], out: Path, reasons: bool
+    stack: str, checkov: Path, skip_list: Sequence[skips.Skip], out: Path, reasons: bool = False
 ) -> bool:
     """Print one stack's verdict; True when it passes (nothing unskipped, nothing stale)."""
     resources = plan_resources(evaluate(stack))
@@ -160,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"Checkov (default: $CHECKOV, else {DEFAULT_CHECKOV.relative_to(ROOT)})",
     )
     parser.add_argument("--reasons", action="store_true", help="print each skip's reason")
+    parser.add_argument(
+        "--skips", type=Path, default=skips.SKIPS_FILE, help="the skip file (default: %(default)s)"
+    )
     parser.add_argument("--plan-dir", type=Path, help="keep the converted plans here")
     parser.add_argument(
         "--convert-only", action="store_true", help="print one stack's Terraform plan JSON"
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             document: Any = convert(plan_resources(evaluate(stacks[0])))
             print(json.dumps(document, indent=1, sort_keys=True))
             return 0
-        skip_list = skips.load(known)
+        skip_list = skips.load(known, args.skips)
         with tempfile.TemporaryDirectory(prefix="checkov-") as scratch:
             out = args.plan_dir or Path(scratch)
             out.mkdir(parents=True, exist_ok=True)
