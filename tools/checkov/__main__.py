@@ -35,7 +35,7 @@ from tools.stackfile import ROOT, StackFileError, stack_names
 
 ENVIRONMENT = ROOT / "tools" / "checkov"
 DEFAULT_CHECKOV = ENVIRONMENT / ".venv" / "bin" / "checkov"
-INSTALL_HINT = "`make checkov` installs it (uv sync --project tools/checkov --frozen)"
+INSTALL_HINT = "`make checkov` installs it (uv sync --project tools/checkov --locked)"
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 
