@@ -82,7 +82,7 @@ def test_a_skip_of_every_resource_is_stale_only_when_the_check_fails_nowhere() -
 
 def test_a_missing_checkov_is_an_error_that_says_how_to_install_it(tmp_path: Path) -> None:
     with pytest.raises(
-        CheckovError, match="checkov is not installed .* `make checkov` installs it"
+        CheckovError, match=r"checkov is not installed .* `make checkov` installs it"
     ):
         run_checkov(tmp_path / "no-checkov", tmp_path / "plan.json", [])
 
