@@ -88,26 +88,20 @@ def _program() -> Mapping[str, Any]:
     aws.kms.Key("unrotated-key")
 
     # Databases: storage encryption.
-    aws.rds.Instance(
-        "plain-db",
-        engine="postgres",
-        instance_class="db.t4g.micro",
-        allocated_storage=20,
-        username="app",
-        manage_master_user_password=True,
-        skip_final_snapshot=True,
-    )
-    aws.rds.Instance(
-        "encrypted-db",
-        engine="postgres",
-        instance_class="db.t4g.micro",
-        allocated_storage=20,
-        username="app",
-        manage_master_user_password=True,
-        skip_final_snapshot=True,
-        storage_encrypted=True,
-        kms_key_id=key.arn,
-    )
+    for name, encryption in (
+        ("plain-db", {}),
+        ("encrypted-db", {"storage_encrypted": True, "kms_key_id": key.arn}),
+    ):
+        aws.rds.Instance(
+            name,
+            engine="postgres",
+            instance_class="db.t4g.micro",
+            allocated_storage=20,
+            username="app",
+            manage_master_user_password=True,
+            skip_final_snapshot=True,
+            **encryption,
+        )
 
     # Buckets: a public-access block is a separate resource the graph check must connect
     # (origin-bucket, further down, has none).
