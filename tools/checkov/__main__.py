@@ -2,7 +2,7 @@
 
 For each stack (all by default): evaluate the program under the mock cloud, convert the plan
 (`terraform_plan.py`), run Checkov on it in its own environment, and print its failures grouped
-by resource (Pulumi logical name and type), each marked skipped (with the skip's reason) or not.
+by resource (Pulumi logical name and type), each marked skipped, pending a fix, or FAILED.
 Exits 0 when every failure is skipped and no skip is stale, 1 when a failure is not skipped or a
 skip matches nothing any more, 2 on bad input (stack config, skip file) or when Checkov cannot
 run. `--convert-only` prints the Terraform plan JSON of one stack instead.
@@ -85,6 +85,8 @@ def run_checkov(checkov: Path, plan_file: Path, resources: Sequence[PlanResource
         raise CheckovError(f"checkov printed no JSON report:\n{done.stdout[:2000]}") from None
     if not isinstance(document, dict) or "summary" not in document:
         raise CheckovError("checkov's report has no summary: was the plan recognised?")
+    if document["summary"].get("parsing_errors"):
+        raise CheckovError(f"checkov could not parse {plan_file}: {document['summary']}")
     by_address = {
         f"{tf_type}.{name}": urn for urn, (tf_type, name) in terraform_names(resources).items()
     }
