@@ -83,8 +83,19 @@ class Grant:
     high: int
     network: Network
 
-    def describe(self) -> str:
-        return f"{self.where} ({self.network})"
+
+def _more(items: list[str], shown: int, separator: str, what: str) -> str:
+    rest = f" and {len(items) - shown} more{what}" if len(items) > shown else ""
+    return separator.join(items[:shown]) + rest
+
+
+def _describe(grants: list[Grant]) -> str:
+    """`<rule> (cidr, cidr, cidr and 125 more); <rule> (cidr)` for the rules of the grants."""
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    for grant in grants:
+        by_rule[grant.where].append(str(grant.network))
+    rules = [f"{where} ({_more(cidrs, 3, ', ', '')})" for where, cidrs in sorted(by_rule.items())]
+    return _more(rules, 4, "; ", " rules")
 
 
 def _subtract(networks: Iterable[Network], holes: Iterable[Network]) -> list[Network]:
@@ -270,7 +281,7 @@ def _open_validate(args: StackValidationArgs, report: Report) -> None:
             report(
                 f"{label(group) if group else f'the security group {key}'}: "
                 f"{_ports_text(protocol, ranges)} is open to every public IPv{version} address "
-                f"through {', '.join(g.describe() for g in used)}; {only}.",
+                f"through {_describe(used)}; {only}.",
                 group.urn if group else used[0].urn,
             )
 

@@ -149,8 +149,9 @@ def _aws_managed_key(resource: PolicyResource, prop: str) -> bool:
 def _kms_validate(args: StackValidationArgs, report: Report) -> None:
     for secret in (r for r in args.resources if r.resource_type == SECRET):
         if _aws_managed_key(secret, "kmsKeyId"):
+            key = secret.props.get("kmsKeyId")
             report(
-                f"{label(secret)}: kmsKeyId {secret.props.get('kmsKeyId') or 'unset'!r} is the "
+                f"{label(secret)}: kmsKeyId {f'{key!r} is' if key else 'unset means'} the "
                 "AWS-managed key (alias/aws/secretsmanager): any principal with "
                 "secretsmanager:GetSecretValue in the account can read the secret. Use the "
                 "stack's customer-managed KMS key.",
