@@ -1,10 +1,11 @@
 """CORS: browsers may call the API and read assets only from the product's own https origins.
 
 Origins are read wherever AWS lets a stack allow them: CloudFront response-headers policies, S3
-CORS rules, Lambda function URLs, API Gateway v2 APIs (`corsConfiguration`, or an OpenAPI
-`body`'s `x-amazon-apigateway-cors`), API Gateway v1 `Access-Control-Allow-Origin` response
-headers (integration, method and gateway responses, or an OpenAPI `body`), and the environment
-of ECS containers and Lambda functions: every variable whose name contains CORS or ORIGIN.
+CORS rules, Lambda function URLs, API Gateway v2 APIs (`corsConfiguration`, an OpenAPI `body`'s
+`x-amazon-apigateway-cors`, integrations' response parameter mappings), API Gateway v1
+`Access-Control-Allow-Origin` response headers (integration, method and gateway responses, or an
+OpenAPI `body`), and the environment of ECS containers and Lambda functions: every variable
+whose name contains CORS or ORIGIN.
 """
 
 from __future__ import annotations
@@ -113,6 +114,23 @@ def _http_api(props: Mapping[str, Any]) -> Found:
     yield from _openapi_origins("body", props.get("body"))
 
 
+def _http_api_integration(props: Mapping[str, Any]) -> Found:
+    """Response parameter mappings that set the header (`overwrite:header.<name>`).
+
+    A value starting with `$` maps from the backend's response or the context, not an origin.
+    """
+    for i, entry in enumerate(as_dict(e) for e in as_list(props.get("responseParameters"))):
+        for key, value in as_dict(entry.get("mappings")).items():
+            action, _, target = str(key).partition(":")
+            if (
+                action.lower() in ("append", "overwrite")
+                and target.lower() == "header.access-control-allow-origin"
+                and not str(value).startswith("$")
+            ):
+                where = f"responseParameters[{i}].mappings[{key!r}]"
+                yield from ((where, origin) for origin in split_origins(value))
+
+
 def _rest_api(props: Mapping[str, Any]) -> Found:
     yield from _openapi_origins("body", props.get("body"))
 
@@ -128,6 +146,7 @@ EXTRACTORS: dict[str, Callable[[Mapping[str, Any]], Found]] = {
     "aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2": _bucket_cors,
     "aws:lambda/functionUrl:FunctionUrl": _function_url,
     "aws:apigatewayv2/api:Api": _http_api,
+    "aws:apigatewayv2/integration:Integration": _http_api_integration,
     "aws:apigateway/restApi:RestApi": _rest_api,
     "aws:apigateway/integrationResponse:IntegrationResponse": _api_response,
     "aws:apigateway/methodResponse:MethodResponse": _api_response,

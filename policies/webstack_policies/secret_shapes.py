@@ -11,8 +11,9 @@ Public API:
   (Stripe, GitHub, Slack, AWS access keys, JWTs, PEM private keys, ...) or a password embedded in
   a URL or a `password=` connection string. Returns what was found, or None.
 - `value_problem(name, value)`: `credential_in`, plus what the name makes suspicious: a random-
-  looking value under a name containing PASS, PWD, TOKEN, SECRET, KEY, SIGN, CRED or AUTH, and
-  an `*_ARN` name whose value is not an ARN. Returns the reason, or None.
+  looking value (or word of it, or `key=value` / JSON member named so) under a name containing
+  PASS, PWD, TOKEN, SECRET, KEY, SIGN, CRED or AUTH, and an `*_ARN` name whose value is not an
+  ARN. Returns the reason, or None.
 - `is_arn(value)`, `looks_random(value)`, `entropy_bits(value)`, `is_placeholder(value)`: the
   building blocks, for rules that judge a value on its own.
 
@@ -29,6 +30,7 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 # Env var names that say they hold a secret. components/config.py has the same pattern (a test
@@ -51,6 +53,7 @@ TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a Slack token", re.compile(_NOT_TOKEN + r"xox[a-z0-9]-[\w-]{10,}", re.IGNORECASE)),
     ("an AWS access key id", re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
     ("a Google API key", re.compile(_NOT_TOKEN + r"AIza[\w-]{30,}")),
+    ("an OpenAI or Anthropic API key", re.compile(_NOT_TOKEN + r"sk-(proj|ant)-[\w-]{20,}")),
     ("an npm token", re.compile(_NOT_TOKEN + r"npm_[A-Za-z0-9]{30,}")),
     ("a SendGrid API key", re.compile(_NOT_TOKEN + r"SG\.[\w-]{16,}\.[\w-]{16,}")),
     ("a PEM private key", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")),
@@ -59,7 +62,7 @@ TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _JWT = re.compile(
     r"(?<![\w.-])([A-Za-z0-9_-]{8,})\.([A-Za-z0-9_-]{8,})\.([A-Za-z0-9_-]*)(?![\w.-])"
 )
-_JWT_BARE_SEGMENT = 16  # without a JSON header, three segments this long still look like one
+_JWT_BARE_SEGMENT = 10  # without a JSON header: three random segments at least this long
 # `password=...` in libpq key=value strings (`host=db password=x`), ODBC/JDBC (`Pwd=x;`) and
 # query strings (`?password=x`).
 _KEY_VALUE_PASSWORD = re.compile(
@@ -164,7 +167,9 @@ def _is_jwt(match: re.Match[str]) -> bool:
         decoded = None
     if isinstance(decoded, dict):
         return True
-    return all(len(s) >= _JWT_BARE_SEGMENT for s in (header, payload, signature))
+    segments = (header, payload, signature)
+    # Host names are three dotted labels too, but made of words.
+    return all(len(s) >= _JWT_BARE_SEGMENT for s in segments) and looks_random("".join(segments))
 
 
 def _url_password(value: str) -> bool:
@@ -191,6 +196,29 @@ def credential_in(value: str) -> str | None:
     return None
 
 
+def _named_parts(name: str, value: str) -> Iterator[tuple[str, str]]:
+    """The value and what it is made of, each with the name that says what it is.
+
+    Words of the value keep its name (`Bearer <token>` under AUTHORIZATION); `key=value` pairs
+    (`user=app token=...`) and the members of a JSON object are named by their own keys.
+    """
+    yield name, value
+    for part in re.split(r"[\s,;&?]+", value):
+        key, equals, rest = part.partition("=")
+        yield (key, rest) if equals and key else (name, part)
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        decoded = None
+    stack = [decoded] if isinstance(decoded, dict) else []
+    while stack:
+        for key, member in stack.pop().items():
+            if isinstance(member, dict):
+                stack.append(member)
+            elif isinstance(member, str):
+                yield str(key), member
+
+
 def value_problem(name: str, value: str) -> str | None:
     """Why `name=value` looks like a secret in the clear (a sentence fragment), or None."""
     found = credential_in(value)
@@ -200,6 +228,12 @@ def value_problem(name: str, value: str) -> str | None:
         if value.strip() and not is_arn(value):
             return "is named as an ARN but does not hold one (a secret's ARN, not its value)"
         return None
-    if _SECRET_WORD.search(name) and not _IDENTIFIER_NAME.search(name) and looks_random(value):
-        return "holds a random-looking value under a secret-sounding name"
+    for part_name, part in _named_parts(name, value):
+        if (
+            _SECRET_WORD.search(part_name)
+            and not _IDENTIFIER_NAME.search(part_name)
+            and looks_random(part)
+        ):
+            named = "a secret-sounding name" if part_name == name else repr(part_name)
+            return f"holds a random-looking value under {named}"
     return None

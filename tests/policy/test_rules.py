@@ -75,6 +75,12 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("cors-https-origins", cors.cors_function_url_wildcard, "aws:lambda/functionUrl:", DOMAINS),
     ("cors-https-origins", cors.cors_http_api_wildcard, "aws:apigatewayv2/api:Api", DOMAINS),
     ("cors-https-origins", cors.cors_http_api_body_wildcard, "aws:apigatewayv2/api:", DOMAINS),
+    (
+        "cors-https-origins",
+        cors.cors_http_api_integration_wildcard,
+        "aws:apigatewayv2/integration:",
+        DOMAINS,
+    ),
     ("cors-https-origins", cors.cors_rest_api_wildcard, "integrationResponse", DOMAINS),
     (
         "cors-https-origins",
@@ -100,6 +106,9 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("no-plaintext-secret-env", credentials.env_db_pass, TASK, {}),
     ("no-plaintext-secret-env", credentials.env_session_signing, TASK, {}),
     ("no-plaintext-secret-env", credentials.env_auth_value, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_bearer_token, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_key_value_token, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_json_document, LAMBDA, {}),
     ("no-plaintext-secret-env", credentials.env_arn_name_holding_a_key, TASK, {}),
     (
         "no-plaintext-secret-env",

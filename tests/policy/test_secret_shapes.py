@@ -85,6 +85,8 @@ def test_module_imports_only_the_standard_library() -> None:
             "JWT",
         ),
         (lambda: ".".join(secrets.token_urlsafe(24) for _ in range(3)), "JWT"),
+        (lambda: "Bearer " + ".".join(secrets.token_hex(8) for _ in range(3)), "JWT"),
+        (lambda: "sk-proj-" + secrets.token_urlsafe(32), "OpenAI"),
         (
             lambda: (
                 "-----BEGIN OPENSSH PRIVATE KEY-----\n"
@@ -116,6 +118,7 @@ def test_credentials_are_found_whatever_the_name(make, kind: str) -> None:
         "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
         "webstack-prod-postgres.c487d653406a.us-east-1.rds.amazonaws.com",
         "api.example.com",
+        "webstack-staging.internal-zone.example-corp",
         "1.2.3",
         "info",
     ],
@@ -152,6 +155,19 @@ def test_random_values_under_secret_sounding_names_are_secrets(name: str, make) 
 )
 def test_settings_and_references_are_not_secrets(name: str, value: str) -> None:
     assert shapes.value_problem(name, value) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AUTHORIZATION_HEADER", "Bearer " + secrets.token_urlsafe(32)),
+        ("UPSTREAM", "user=app token=" + secrets.token_urlsafe(24)),
+        ("ASSETS", "https://b.example.com/x?X-Amz-Signature=" + secrets.token_hex(32)),
+        ("APP_CONFIG", json.dumps({"mail": {"apiKey": secrets.token_urlsafe(32)}})),
+    ],
+)
+def test_random_parts_are_judged_by_their_own_names(name: str, value: str) -> None:
+    assert shapes.value_problem(name, value)
 
 
 @pytest.mark.parametrize(
