@@ -74,7 +74,8 @@ def _rds_durability_validate(args: ResourceValidationArgs, report: Report) -> No
     config = config_of(args.get_config, DURABILITY_DEFAULTS)
     if config["requireDeletionProtection"] and not truthy(args.props.get("deletionProtection")):
         report("deletionProtection must be true in this stack.")
-    # A cluster's standby is another cluster instance (Aurora) or built in (Multi-AZ DB cluster).
+    # Multi-AZ is an instance setting. A cluster's standby is built in (Multi-AZ DB cluster) or
+    # a second cluster instance (Aurora), which this rule does not count.
     if (
         args.resource_type == RDS_INSTANCE
         and config["requireMultiAz"]

@@ -356,7 +356,7 @@ def _s3_validate(args: StackValidationArgs, report: Report) -> None:
         mine = [b for b in blocks if about(b)]
         partial = [b for b in mine if not all(truthy(b.props.get(f)) for f in PUBLIC_ACCESS_FLAGS)]
         if not mine or partial:
-            which = f" ({', '.join(b.name for b in partial)} is not)" if partial else ""
+            which = f"; not fully on: {', '.join(b.name for b in partial)}" if partial else ""
             report(
                 f"{label(bucket)}: needs public access blocks with all four flags true "
                 f"({', '.join(PUBLIC_ACCESS_FLAGS)}){which}.",
