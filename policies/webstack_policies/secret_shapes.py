@@ -81,7 +81,7 @@ PLACEHOLDERS = re.compile(
 )
 
 # Thresholds of `looks_random`, tuned on generated tokens (token_urlsafe, token_hex, random
-# alphanumerics: under 1% missed at 16 characters, under 1 in 5,000 from 32 on) against
+# alphanumerics: under 1% missed at 16 characters, under 0.1% from 32 on) against
 # identifiers, host names, ARNs, paths and cipher names (which must not pass). All-lowercase
 # and base32 tokens are often missed: they read like words.
 MIN_RANDOM_LENGTH = 12
