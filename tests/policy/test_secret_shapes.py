@@ -161,7 +161,7 @@ def test_settings_and_references_are_not_secrets(name: str, value: str) -> None:
     ("name", "value"),
     [
         ("AUTHORIZATION_HEADER", "Bearer " + secrets.token_urlsafe(32)),
-        ("UPSTREAM", "user=app token=" + secrets.token_urlsafe(24)),
+        ("UPSTREAM", "user=app token=" + secrets.token_urlsafe(32)),
         ("ASSETS", "https://b.example.com/x?X-Amz-Signature=" + secrets.token_hex(32)),
         ("APP_CONFIG", json.dumps({"mail": {"apiKey": secrets.token_urlsafe(32)}})),
     ],
