@@ -10,6 +10,7 @@ from datetime import UTC
 from pathlib import Path
 
 from migrations import runner
+from migrations.app_login import AppLogin, AppRole
 from migrations.runner import EXIT_CODE_MEANING, ExitCode, MigrationError, Options
 
 
@@ -45,21 +46,21 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--app-connection-limit",
         type=int,
-        default=Options.app_connection_limit,
+        default=AppRole.connection_limit,
         help="CONNECTION LIMIT of the API login role "
-        f"(default {Options.app_connection_limit}; the deploy passes its pool budget)",
+        f"(default {AppRole.connection_limit}; the deploy passes its pool budget)",
     )
     common.add_argument(
         "--app-statement-timeout",
-        default=Options.app_statement_timeout,
+        default=AppRole.statement_timeout,
         help="statement_timeout of the API login role "
-        f"(default {Options.app_statement_timeout}; the deploy passes api.dbStatementTimeoutMs)",
+        f"(default {AppRole.statement_timeout}; the deploy passes api.dbStatementTimeoutMs)",
     )
     common.add_argument(
         "--app-idle-in-transaction-timeout",
-        default=Options.app_idle_in_transaction_timeout,
+        default=AppRole.idle_in_transaction_timeout,
         help="idle_in_transaction_session_timeout of the API login role (default "
-        f"{Options.app_idle_in_transaction_timeout}; the deploy passes "
+        f"{AppRole.idle_in_transaction_timeout}; the deploy passes "
         "api.dbIdleInTransactionTimeoutMs)",
     )
     codes = "\n".join(f"  {int(c)}  {m}" for c, m in EXIT_CODE_MEANING.items())
@@ -90,17 +91,23 @@ def _run(args: argparse.Namespace) -> None:
         lock_wait=args.lock_wait,
         lock_timeout=args.lock_timeout,
         statement_timeout=args.statement_timeout,
-        app_login=(
-            runner.AppLogin.from_url(args.app_database_url) if args.app_database_url else None
-        ),
-        app_connection_limit=args.app_connection_limit,
-        app_statement_timeout=args.app_statement_timeout,
-        app_idle_in_transaction_timeout=args.app_idle_in_transaction_timeout,
+    )
+    app_role = AppRole(
+        login=AppLogin.from_url(args.app_database_url) if args.app_database_url else None,
+        connection_limit=args.app_connection_limit,
+        statement_timeout=args.app_statement_timeout,
+        idle_in_transaction_timeout=args.app_idle_in_transaction_timeout,
     )
     with runner.connect(args.database_url) as conn:
         if args.command == "up":
-            always = runner.repeatables(args.dir)
-            runner.up(conn, migrations, options, always=always, dry_run=args.dry_run)
+            runner.up(
+                conn,
+                migrations,
+                options,
+                always=runner.repeatables(args.dir),
+                session=app_role.session_settings(),
+                dry_run=args.dry_run,
+            )
         elif args.command == "down":
             runner.down(conn, migrations, args.count, options, dry_run=args.dry_run)
         elif args.command == "verify":

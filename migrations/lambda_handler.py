@@ -28,6 +28,7 @@ from typing import Any
 from psycopg.conninfo import make_conninfo
 
 from migrations import runner
+from migrations.app_login import AppLogin, AppRole
 
 log = logging.getLogger("migrations")
 log.setLevel(logging.INFO)
@@ -50,7 +51,9 @@ def check_ca_bundle(path: Path) -> None:
 
 def fetch_secret(arn: str) -> str:
     """SecretString of `arn` from Secrets Manager (boto3 ships with the Lambda runtime)."""
-    import boto3  # type: ignore[import-not-found]  # not a dependency outside Lambda
+    # boto3 ships with the Lambda runtime and has no type information: mypy calls it
+    # import-untyped where it is installed and import-not-found where it is not.
+    import boto3  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     return str(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
 
@@ -87,21 +90,28 @@ def run(
         lock_wait=env.get("MIGRATION_LOCK_WAIT", defaults.lock_wait),
         lock_timeout=env.get("MIGRATION_LOCK_TIMEOUT", defaults.lock_timeout),
         statement_timeout=env.get("MIGRATION_STATEMENT_TIMEOUT", defaults.statement_timeout),
-        app_connection_limit=int(env.get("APP_CONNECTION_LIMIT", defaults.app_connection_limit)),
-        app_statement_timeout=env.get("APP_STATEMENT_TIMEOUT", defaults.app_statement_timeout),
-        app_idle_in_transaction_timeout=env.get(
-            "APP_IDLE_IN_TRANSACTION_TIMEOUT", defaults.app_idle_in_transaction_timeout
+    )
+    app_role = AppRole(
+        login=(
+            AppLogin.from_url(fetch(env["DATABASE_URL_SECRET_ARN"])) if command == "up" else None
         ),
-        app_login=(
-            runner.AppLogin.from_url(fetch(env["DATABASE_URL_SECRET_ARN"]))
-            if command == "up"
-            else None
+        connection_limit=int(env.get("APP_CONNECTION_LIMIT", AppRole.connection_limit)),
+        statement_timeout=env.get("APP_STATEMENT_TIMEOUT", AppRole.statement_timeout),
+        idle_in_transaction_timeout=env.get(
+            "APP_IDLE_IN_TRANSACTION_TIMEOUT", AppRole.idle_in_transaction_timeout
         ),
     )
     migrations = runner.discover()
     with runner.connect(url) as conn:
         if command == "up":
-            done = runner.up(conn, migrations, options, always=runner.repeatables(), log=log.info)
+            done = runner.up(
+                conn,
+                migrations,
+                options,
+                always=runner.repeatables(),
+                session=app_role.session_settings(),
+                log=log.info,
+            )
             return {"command": command, "applied": [m.name for m in done]}
         if command == "verify":
             return {"command": command, "verified": runner.verify(conn, migrations)}

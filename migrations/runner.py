@@ -5,18 +5,17 @@ the next one waits (at most `lock_wait`), then finds nothing left to do. Each mi
 bookkeeping row commit in one transaction under `SET LOCAL lock_timeout/statement_timeout`, so a
 migration that would queue behind production traffic for a table lock fails fast instead of
 stalling the site. A `-- transactional: false` header (e.g. `CREATE INDEX CONCURRENTLY`) runs the
-file statement by statement in autocommit, and its row is written after the last statement.
+file statement by statement in autocommit (migrations/statements.py splits it), and its row is
+written after the last statement. Repeatable scripts run after every `up` in a session carrying
+the settings the caller hands over (migrations/app_login.py: the API's login role).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
-import os
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +26,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import class_row
 
+from migrations.statements import SplitError, Statement, split
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 # Key of the session advisory lock every webstack runner takes: the bytes of "webstack".
 LOCK_KEY = int.from_bytes(b"webstack", "big")
@@ -34,7 +35,6 @@ TABLE = "migrations.applied"
 _FILE = re.compile(r"^(?P<id>\d{4})_(?P<slug>[a-z0-9_]+)(?P<down>\.down)?\.sql$")
 _HEADER = re.compile(r"^--\s*transactional:\s*(?P<value>\S+)\s*$", re.IGNORECASE)
 _INTERVAL = re.compile(r"^\d+\s*(ms|s|min|h)?$")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 Log = Callable[[str], None]
 
 
@@ -112,6 +112,7 @@ class Script:
     path: Path
     sql: str
     transactional: bool = True
+    statements: tuple[Statement, ...] = field(default=(), repr=False)
 
     @classmethod
     def load(cls, path: Path) -> Script:
@@ -128,7 +129,11 @@ class Script:
                         f"{path.name}: `-- transactional:` must be true or false, got {value!r}"
                     )
                 transactional = value == "true"
-        return cls(path, text, transactional)
+        try:
+            statements = split(text)
+        except SplitError as e:
+            raise BadMigrationsError(f"{path.name}:{e}") from None
+        return cls(path, text, transactional, statements)
 
 
 @dataclass(frozen=True)
@@ -156,21 +161,6 @@ class Applied:
     duration_ms: int
 
 
-@dataclass(frozen=True)
-class AppLogin:
-    """The API's login role, provisioned by the bootstrap from the DATABASE_URL secret."""
-
-    role: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_url(cls, url: str) -> AppLogin:
-        params = parse_url(url, what="the application database URL")
-        if not params.get("user") or not params.get("password"):
-            raise BadUrlError("the application database URL must name a user and a password")
-        return cls(params["user"], params["password"])
-
-
 @dataclass(frozen=True, kw_only=True)
 class Options:
     """How long the runner waits, and for what."""
@@ -181,31 +171,16 @@ class Options:
     """Per migration: how long a statement may queue for a table lock."""
     statement_timeout: str = "5min"
     """Per migration: how long a statement may run."""
-    app_login: AppLogin | None = None
-    """The API login role the repeatable bootstrap provisions (None: that step fails clearly)."""
-    app_connection_limit: int = 200
-    """CONNECTION LIMIT of the API login role: what every API and worker pool may hold at once."""
-    app_statement_timeout: str = "30s"
-    """statement_timeout of the API login role."""
-    app_idle_in_transaction_timeout: str = "60s"
-    """idle_in_transaction_session_timeout of the API login role."""
 
     def __post_init__(self) -> None:
-        for name in (
-            "lock_wait",
-            "lock_timeout",
-            "statement_timeout",
-            "app_statement_timeout",
-            "app_idle_in_transaction_timeout",
-        ):
-            if not _INTERVAL.match(getattr(self, name)):
-                raise UsageError(
-                    f"{name} must look like 500ms, 5s, 5min or 1h, got {getattr(self, name)!r}"
-                )
-        if self.app_connection_limit < 1:
-            raise UsageError(
-                f"app_connection_limit must be at least 1, got {self.app_connection_limit}"
-            )
+        for name in ("lock_wait", "lock_timeout", "statement_timeout"):
+            check_interval(name, getattr(self, name))
+
+
+def check_interval(name: str, value: str) -> None:
+    """UsageError unless `value` is a PostgreSQL interval the runner accepts (500ms, 5s, 5min)."""
+    if not _INTERVAL.match(value):
+        raise UsageError(f"{name} must look like 500ms, 5s, 5min or 1h, got {value!r}")
 
 
 # -- files ----------------------------------------------------------------------------------
@@ -246,60 +221,6 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 def repeatables(directory: Path = MIGRATIONS_DIR) -> list[Script]:
     """`repeatable/*.sql`: idempotent scripts rerun, in name order, after every `up`."""
     return [Script.load(p) for p in sorted((directory / "repeatable").glob("*.sql"))]
-
-
-def split_statements(text: str) -> list[tuple[int, str]]:
-    """Top-level statements with their offsets; quotes, dollar quotes and comments respected."""
-    statements: list[tuple[int, str]] = []
-    start, i, n, has_code = 0, 0, len(text), False
-    while i < n:
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        char = text[i]
-        if not char.isspace():
-            has_code = has_code or char != ";"
-        if char in "'\"":
-            end = text.find(char, i + 1)
-            while end >= 0 and text.startswith(char, end + 1):  # doubled quote
-                end = text.find(char, end + 2)
-            i = n if end < 0 else end + 1
-            continue
-        tag = _DOLLAR_TAG.match(text, i) if char == "$" else None
-        if tag:
-            end = text.find(tag.group(), tag.end())
-            i = n if end < 0 else end + len(tag.group())
-            continue
-        if char == ";":
-            if has_code:
-                statements.append((start, text[start : i + 1]))
-            start, has_code = i + 1, False
-        i += 1
-    if has_code:
-        statements.append((start, text[start:]))
-    return statements
-
-
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """A SCRAM-SHA-256 verifier (what PostgreSQL stores), so the password never reaches the server.
-
-    PostgreSQL SASLprep-normalizes non-ASCII passwords; generated passwords are ASCII.
-    """
-    salt = os.urandom(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode("ascii")
-
-    stored_key = hashlib.sha256(client_key).digest()
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 # -- connections ----------------------------------------------------------------------------
@@ -424,8 +345,9 @@ def _sql_error(
 ) -> SqlError:
     """The error as `file:line[:column]: message`, without the server's context if `sensitive`.
 
-    The context quotes the failing statement, which for the app-login script is an
-    `ALTER ROLE … PASSWORD` with the role's SCRAM verifier: it must not reach logs.
+    The context quotes the failing statement, which a script may have built from its session's
+    secrets (repeatable/app_login.sql: an `ALTER ROLE … PASSWORD` with a SCRAM verifier): it
+    must not reach logs.
     """
     diag = error.diag
     message = (diag.message_primary or str(error)).strip()
@@ -460,14 +382,18 @@ def _execute(
 ) -> None:
     """Run a script: whole in the open transaction, or statement by statement in autocommit.
 
-    `sensitive`: the session carries the app login's secrets, so errors omit their context.
+    `sensitive`: the session carries secrets (`up`'s `session`), so errors omit their context.
     """
     timeouts = (
         "SELECT set_config('lock_timeout', %s, {0}), set_config('statement_timeout', %s, {0})"
     )
     local = "true" if script.transactional else "false"
     conn.execute(timeouts.format(local), [options.lock_timeout, options.statement_timeout])
-    chunks = [(0, script.sql)] if script.transactional else split_statements(script.sql)
+    chunks = (
+        [(0, script.sql)]
+        if script.transactional
+        else [(st.offset, st.text) for st in script.statements]
+    )
     try:
         for offset, statement in chunks:
             try:
@@ -505,25 +431,9 @@ def _apply(conn: psycopg.Connection, migration: Migration, options: Options) -> 
         return record()
 
 
-def _set_app_login(conn: psycopg.Connection, options: Options) -> None:
-    # Session settings read by repeatable/app_login.sql; the password travels as a verifier.
-    conn.execute(
-        "SELECT set_config('webstack.app_connection_limit', %s, false),"
-        " set_config('webstack.app_statement_timeout', %s, false),"
-        " set_config('webstack.app_idle_in_transaction_timeout', %s, false)",
-        [
-            str(options.app_connection_limit),
-            options.app_statement_timeout,
-            options.app_idle_in_transaction_timeout,
-        ],
-    )
-    login = options.app_login
-    if login is not None:
-        conn.execute(
-            "SELECT set_config('webstack.app_role', %s, false),"
-            " set_config('webstack.app_password', %s, false)",
-            [login.role, scram_verifier(login.password)],
-        )
+def _set_session(conn: psycopg.Connection, settings: Mapping[str, str]) -> None:
+    for name, value in settings.items():
+        conn.execute("SELECT set_config(%s, %s, false)", [name, value])
 
 
 def up(
@@ -532,10 +442,15 @@ def up(
     options: Options,
     *,
     always: Sequence[Script] = (),
+    session: Mapping[str, str] | None = None,
     dry_run: bool = False,
     log: Log = print,
 ) -> list[Migration]:
-    """Apply pending migrations in order, then the repeatable scripts; return what was pending."""
+    """Apply pending migrations in order, then the repeatable scripts; return what was pending.
+
+    `session`: settings (`set_config`) the repeatable scripts read. They may carry secrets, so
+    the scripts' errors omit the server's context, which could quote them.
+    """
     with _migration_lock(conn, options):
         rows = applied(conn)
         _check_history(migrations, rows)
@@ -549,7 +464,7 @@ def up(
         _create_table(conn)
         for m in pending:
             log(f"applied {m.forward.path.name} in {_apply(conn, m, options)} ms")
-        _set_app_login(conn, options)
+        _set_session(conn, session or {})
         for script in always:
             if script.transactional:
                 with conn.transaction():

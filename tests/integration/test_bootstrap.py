@@ -14,7 +14,8 @@ import pytest
 from psycopg import sql
 
 from migrations import lambda_handler, runner
-from migrations.runner import AppLogin, Options
+from migrations.app_login import AppLogin, AppRole
+from migrations.runner import Options
 from tests.integration.conftest import Db
 from tools.pgcluster import make_ca
 
@@ -33,8 +34,9 @@ def bootstrap(database: Db, login: AppLogin | None, **limits: Any) -> list[str]:
         done = runner.up(
             conn,
             runner.discover(),
-            Options(app_login=login, **limits),
+            Options(),
             always=runner.repeatables(),
+            session=AppRole(login=login, **limits).session_settings(),
             log=lambda _: None,
         )
         return [m.name for m in done]
@@ -149,18 +151,18 @@ def test_the_api_role_gets_the_limits_the_deploy_passes(database: Db, app_login:
     bootstrap(
         database,
         app_login,
-        app_connection_limit=37,
-        app_statement_timeout="12500ms",
-        app_idle_in_transaction_timeout="7s",
+        connection_limit=37,
+        statement_timeout="12500ms",
+        idle_in_transaction_timeout="7s",
     )
     assert role_limits(database, app_login) == (37, "12500ms", "7s")
     # a changed configuration reaches the live role on the next run
     bootstrap(
         database,
         app_login,
-        app_connection_limit=360,
-        app_statement_timeout="45000ms",
-        app_idle_in_transaction_timeout="90000ms",
+        connection_limit=360,
+        statement_timeout="45000ms",
+        idle_in_transaction_timeout="90000ms",
     )
     assert role_limits(database, app_login) == (360, "45s", "90s")
 
