@@ -1,4 +1,8 @@
-"""`python -m migrations {up,status,verify,down}`: the command line of the runner."""
+"""`python -m migrations {up,status,verify,down}`: the command line of the runner.
+
+How the runner works, what a non-transactional file promises, and how a file that stopped
+halfway is resumed: migrations/README.md (and `--help`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,20 @@ from pathlib import Path
 from migrations import runner
 from migrations.app_login import AppLogin, AppRole
 from migrations.runner import EXIT_CODE_MEANING, ExitCode, MigrationError, Options
+
+_HALFWAY = """\
+a file that stops halfway:
+  A file headed `-- transactional: false` runs outside a transaction, one statement after the
+  other, and a failure cannot undo the statements before it. The runner then drops the INVALID
+  index a failed CREATE INDEX CONCURRENTLY left, lists the statements that stay applied and
+  records the file as partial (status: partial). `up` then refuses to run that file again from
+  its start, and `verify` fails, until it is continued: find and fix the cause (the error named
+  the statement, line and column), then `up --resume-from N`, N being the first statement not
+  applied (the one that failed; `up` prints the exact command). N may be lower, to run applied
+  statements again, never higher. The statements before N must be unchanged in the file; later
+  ones may be fixed. No such file starts while an INVALID index exists: one the runner could
+  not drop (a lock held by live traffic) goes with `up --drop-invalid-indexes`, or by hand.
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,19 +81,39 @@ def _parser() -> argparse.ArgumentParser:
         f"{AppRole.idle_in_transaction_timeout}; the deploy passes "
         "api.dbIdleInTransactionTimeoutMs)",
     )
-    codes = "\n".join(f"  {int(c)}  {m}" for c, m in EXIT_CODE_MEANING.items())
+    codes = "\n".join(f"  {int(c):>2}  {m}" for c, m in EXIT_CODE_MEANING.items())
     parser = argparse.ArgumentParser(
         prog="python -m migrations",
         description="Apply, inspect, verify and reverse webstack's SQL migrations.",
-        epilog=f"exit codes:\n{codes}",
+        epilog=f"{_HALFWAY}\nexit codes:\n{codes}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", parents=[common], help="apply pending migrations")
+    up = commands.add_parser(
+        "up",
+        parents=[common],
+        help="apply pending migrations",
+        epilog=_HALFWAY,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     up.add_argument("--dry-run", action="store_true", help="list what would run, change nothing")
+    up.add_argument(
+        "--resume-from",
+        type=int,
+        metavar="N",
+        help="continue the migration that stopped halfway at its statement N (see below)",
+    )
+    up.add_argument(
+        "--drop-invalid-indexes",
+        action="store_true",
+        help="first drop every INVALID index (what a failed CREATE INDEX CONCURRENTLY left)",
+    )
     commands.add_parser("status", parents=[common], help="list applied and pending migrations")
     commands.add_parser(
-        "verify", parents=[common], help="fail if an applied file was edited or removed"
+        "verify",
+        parents=[common],
+        help="fail if an applied file was edited or removed, a migration stopped halfway or an "
+        "INVALID index exists",
     )
     down = commands.add_parser(
         "down", parents=[common], help="revert the newest N migrations with NNNN_name.down.sql"
@@ -106,6 +144,8 @@ def _run(args: argparse.Namespace) -> None:
                 options,
                 always=runner.repeatables(args.dir),
                 session=app_role.session_settings(),
+                resume_from=args.resume_from,
+                drop_invalid_indexes=args.drop_invalid_indexes,
                 dry_run=args.dry_run,
             )
         elif args.command == "down":
@@ -121,7 +161,8 @@ def _run(args: argparse.Namespace) -> None:
                     else ""
                 )
                 took = f"{line.duration_ms} ms" if line.duration_ms is not None else ""
-                print(f"{line.name:<40} {line.state:<8} {at:<20} {took}")
+                detail = f"  ({line.detail})" if line.detail else ""
+                print(f"{line.name:<40} {line.state:<8} {at:<20} {took}{detail}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,9 @@ import hmac
 import os
 from dataclasses import dataclass, field
 
-from migrations.runner import BadUrlError, UsageError, check_interval, parse_url
+from migrations.errors import BadUrlError, UsageError
+from migrations.execute import check_interval
+from migrations.runner import parse_url
 
 
 @dataclass(frozen=True)

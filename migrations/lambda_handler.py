@@ -11,8 +11,13 @@ The master password only ever travels over TLS with the server verified (`verify
 against AWS's RDS CA bundle, which `make package` puts next to this file as rds-ca-bundle.pem;
 without it the handler refuses to run.
 
-Event: {"command": "up" | "status" | "verify"} (default up). Any failure raises, so the
-invocation reports a FunctionError and `pulumi up` stops before the API service rolls.
+Event: {"command": "up" | "status" | "verify"} (default up), and for `up` optionally
+"resumeFrom": N and "dropInvalidIndexes": true, the runner's `--resume-from N` (continue a
+non-transactional migration that stopped halfway at its statement N) and
+`--drop-invalid-indexes` (migrations/README.md). `pulumi up` always sends {"command": "up"},
+which refuses to go on past such a migration or index; its error carries the exact `aws lambda
+invoke` command that continues. Any failure raises, so the invocation reports a FunctionError
+and `pulumi up` stops before the API service rolls.
 """
 
 from __future__ import annotations
@@ -58,6 +63,21 @@ def fetch_secret(arn: str) -> str:
     return str(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
 
 
+def invocation(env: Mapping[str, str], error: runner.UnfinishedError) -> str:
+    """The AWS CLI command that invokes this function with what continues `error`'s run."""
+    event: dict[str, Any] = {"command": "up"}
+    if error.drop_invalid_indexes:
+        event["dropInvalidIndexes"] = True
+    if error.resume_from is not None:
+        event["resumeFrom"] = error.resume_from
+    payload = json.dumps(event)
+    return (
+        "aws lambda invoke --function-name "
+        f"{env.get('AWS_LAMBDA_FUNCTION_NAME', '<the migrations function>')} "
+        f"--cli-binary-format raw-in-base64-out --payload '{payload}' result.json"
+    )
+
+
 def run(
     event: Mapping[str, Any],
     env: Mapping[str, str],
@@ -68,6 +88,20 @@ def run(
     command = event.get("command", "up")
     if command not in COMMANDS:
         raise runner.UsageError(f"unknown command {command!r}; expected one of {COMMANDS}")
+    resume_from = event.get("resumeFrom")
+    if resume_from is not None and (
+        command != "up" or type(resume_from) is not int or resume_from < 1
+    ):
+        raise runner.UsageError(
+            f'"resumeFrom" must be a statement number (1 or more) of an "up" event, got '
+            f"{resume_from!r}"
+        )
+    drop_invalid_indexes = event.get("dropInvalidIndexes", False)
+    if type(drop_invalid_indexes) is not bool or (drop_invalid_indexes and command != "up"):
+        raise runner.UsageError(
+            f'"dropInvalidIndexes" must be true or false in an "up" event, got '
+            f"{drop_invalid_indexes!r}"
+        )
     check_ca_bundle(ca_bundle)
     try:
         master = json.loads(fetch(env["MASTER_SECRET_ARN"]))
@@ -104,14 +138,25 @@ def run(
     migrations = runner.discover()
     with runner.connect(url) as conn:
         if command == "up":
-            done = runner.up(
-                conn,
-                migrations,
-                options,
-                always=runner.repeatables(),
-                session=app_role.session_settings(),
-                log=log.info,
-            )
+            try:
+                done = runner.up(
+                    conn,
+                    migrations,
+                    options,
+                    always=runner.repeatables(),
+                    session=app_role.session_settings(),
+                    resume_from=resume_from,
+                    drop_invalid_indexes=drop_invalid_indexes,
+                    log=log.info,
+                )
+            except runner.UnfinishedError as e:
+                if e.resume_from is None and not e.drop_invalid_indexes:
+                    raise
+                raise runner.UnfinishedError(
+                    f"{e}\nfrom this Lambda: {invocation(env, e)}",
+                    resume_from=e.resume_from,
+                    drop_invalid_indexes=e.drop_invalid_indexes,
+                ) from None
             return {"command": command, "applied": [m.name for m in done]}
         if command == "verify":
             return {"command": command, "verified": runner.verify(conn, migrations)}

@@ -1,227 +1,105 @@
 """Apply, inspect, verify and reverse `NNNN_name.sql` migrations with psycopg 3.
 
 One connection holds a session advisory lock for the whole run, so concurrent runners serialize:
-the next one waits (at most `lock_wait`), then finds nothing left to do. Each migration and its
-bookkeeping row commit in one transaction under `SET LOCAL lock_timeout/statement_timeout`, so a
-migration that would queue behind production traffic for a table lock fails fast instead of
-stalling the site. A `-- transactional: false` header (e.g. `CREATE INDEX CONCURRENTLY`) runs the
-file statement by statement in autocommit (migrations/statements.py splits it), and its row is
-written after the last statement. Repeatable scripts run after every `up` in a session carrying
-the settings the caller hands over (migrations/app_login.py: the API's login role).
+the next one waits (at most `lock_wait`), then finds nothing left to do. Files run statement by
+statement (migrations/execute.py), so every failure names its statement, line and column.
+
+- A file and its row in `migrations.applied` commit in one transaction under `SET LOCAL
+  lock_timeout/statement_timeout`: a migration that would queue behind production traffic for a
+  table lock fails fast instead of stalling the site, and a failure leaves nothing behind.
+- A `-- transactional: false` file (e.g. `CREATE INDEX CONCURRENTLY`) runs in autocommit, each
+  statement its own transaction, and can fail halfway. The runner then drops the INVALID index
+  the failed statement left, says exactly which statements stay applied, and keeps the file's row
+  as *partial* (migrations/bookkeeping.py): the next `up` refuses to run the file again from its
+  start and says how to continue it, `up --resume-from N`, after the cause is fixed. Such a file
+  does not start while any INVALID index exists, and `verify` fails on one.
+
+Repeatable scripts run after every `up` in a session carrying the settings the caller hands over
+(migrations/app_login.py: the API's login role).
+
+This module is the runner's public face: the command line, the Lambda handler and the tests use
+`runner.…` for the files, options and errors too (`__all__`), defined in the modules it names.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import IntEnum
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import class_row
 
-from migrations.statements import SplitError, Statement, split
+from migrations import indexes
+from migrations.bookkeeping import (
+    Applied,
+    applied,
+    ensure_table,
+    forget,
+    history_problems,
+    record_applied,
+    record_progress,
+)
+from migrations.errors import (
+    EXIT_CODE_MEANING,
+    BadMigrationsError,
+    BadUrlError,
+    DriftError,
+    ExitCode,
+    LockTimeoutError,
+    MigrationError,
+    NoReverseError,
+    SqlError,
+    UnfinishedError,
+    UnreachableError,
+    UsageError,
+)
+from migrations.execute import (
+    Options,
+    StoppedError,
+    in_transaction,
+    outside_transaction,
+    session_timeouts,
+)
+from migrations.files import MIGRATIONS_DIR, Migration, Script, discover, repeatables
+from migrations.statements import Statement, digest
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent
+__all__ = [
+    "EXIT_CODE_MEANING",
+    "LOCK_KEY",
+    "MIGRATIONS_DIR",
+    "Applied",
+    "BadMigrationsError",
+    "BadUrlError",
+    "DriftError",
+    "ExitCode",
+    "LockTimeoutError",
+    "Migration",
+    "MigrationError",
+    "NoReverseError",
+    "Options",
+    "Script",
+    "SqlError",
+    "Status",
+    "UnfinishedError",
+    "UnreachableError",
+    "UsageError",
+    "applied",
+    "connect",
+    "discover",
+    "down",
+    "parse_url",
+    "repeatables",
+    "status",
+    "up",
+    "verify",
+]
+
 # Key of the session advisory lock every webstack runner takes: the bytes of "webstack".
 LOCK_KEY = int.from_bytes(b"webstack", "big")
-TABLE = "migrations.applied"
-_FILE = re.compile(r"^(?P<id>\d{4})_(?P<slug>[a-z0-9_]+)(?P<down>\.down)?\.sql$")
-_HEADER = re.compile(r"^--\s*transactional:\s*(?P<value>\S+)\s*$", re.IGNORECASE)
-_INTERVAL = re.compile(r"^\d+\s*(ms|s|min|h)?$")
 Log = Callable[[str], None]
-
-
-class ExitCode(IntEnum):
-    """Process exit codes of `python -m migrations`, one per failure class."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    BAD_URL = 3
-    UNREACHABLE = 4
-    SQL_ERROR = 5
-    DRIFT = 6
-    LOCK_TIMEOUT = 7
-    NO_REVERSE = 8
-    BAD_MIGRATIONS = 9
-
-
-EXIT_CODE_MEANING = {
-    ExitCode.OK: "success (also: nothing to do)",
-    ExitCode.FAILED: "unexpected error (a bug: see the traceback)",
-    ExitCode.USAGE: "bad command line",
-    ExitCode.BAD_URL: "missing or malformed database URL",
-    ExitCode.UNREACHABLE: "cannot connect: database unreachable or login refused",
-    ExitCode.SQL_ERROR: "a migration failed (file:line:column, statement); it was rolled back",
-    ExitCode.DRIFT: "an applied file was edited or removed, or a pending one is out of order",
-    ExitCode.LOCK_TIMEOUT: "waited too long for another runner or for a table lock; retry",
-    ExitCode.NO_REVERSE: "`down` refused: a migration has no NNNN_name.down.sql",
-    ExitCode.BAD_MIGRATIONS: "the migrations directory is malformed (names, duplicates, headers)",
-}
-
-
-class MigrationError(Exception):
-    """A failure the runner explains; `exit_code` classifies it."""
-
-    exit_code = ExitCode.FAILED
-
-
-class BadUrlError(MigrationError):
-    exit_code = ExitCode.BAD_URL
-
-
-class UnreachableError(MigrationError):
-    exit_code = ExitCode.UNREACHABLE
-
-
-class SqlError(MigrationError):
-    exit_code = ExitCode.SQL_ERROR
-
-
-class DriftError(MigrationError):
-    exit_code = ExitCode.DRIFT
-
-
-class LockTimeoutError(MigrationError):
-    exit_code = ExitCode.LOCK_TIMEOUT
-
-
-class NoReverseError(MigrationError):
-    exit_code = ExitCode.NO_REVERSE
-
-
-class BadMigrationsError(MigrationError):
-    exit_code = ExitCode.BAD_MIGRATIONS
-
-
-class UsageError(MigrationError):
-    exit_code = ExitCode.USAGE
-
-
-@dataclass(frozen=True)
-class Script:
-    """One SQL file."""
-
-    path: Path
-    sql: str
-    transactional: bool = True
-    statements: tuple[Statement, ...] = field(default=(), repr=False)
-
-    @classmethod
-    def load(cls, path: Path) -> Script:
-        text = path.read_text(encoding="utf-8")
-        transactional = True
-        for line in text.splitlines():
-            if line.strip() and not line.startswith("--"):
-                break  # headers live in the leading comment block only
-            header = _HEADER.match(line)
-            if header:
-                value = header["value"].lower()
-                if value not in ("true", "false"):
-                    raise BadMigrationsError(
-                        f"{path.name}: `-- transactional:` must be true or false, got {value!r}"
-                    )
-                transactional = value == "true"
-        try:
-            statements = split(text)
-        except SplitError as e:
-            raise BadMigrationsError(f"{path.name}:{e}") from None
-        return cls(path, text, transactional, statements)
-
-
-@dataclass(frozen=True)
-class Migration:
-    """A numbered forward file and its optional reverse plan."""
-
-    id: int
-    name: str
-    forward: Script
-    down: Script | None = None
-
-    @property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.forward.sql.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Applied:
-    """A bookkeeping row."""
-
-    id: int
-    name: str
-    checksum: str
-    applied_at: datetime
-    duration_ms: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Options:
-    """How long the runner waits, and for what."""
-
-    lock_wait: str = "60s"
-    """How long to wait for another runner's advisory lock."""
-    lock_timeout: str = "5s"
-    """Per migration: how long a statement may queue for a table lock."""
-    statement_timeout: str = "5min"
-    """Per migration: how long a statement may run."""
-
-    def __post_init__(self) -> None:
-        for name in ("lock_wait", "lock_timeout", "statement_timeout"):
-            check_interval(name, getattr(self, name))
-
-
-def check_interval(name: str, value: str) -> None:
-    """UsageError unless `value` is a PostgreSQL interval the runner accepts (500ms, 5s, 5min)."""
-    if not _INTERVAL.match(value):
-        raise UsageError(f"{name} must look like 500ms, 5s, 5min or 1h, got {value!r}")
-
-
-# -- files ----------------------------------------------------------------------------------
-
-
-def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """The numbered migrations of `directory`, in order; malformed names are errors."""
-    forward: dict[int, Path] = {}
-    down: dict[int, Path] = {}
-    for path in sorted(directory.glob("*.sql")):
-        match = _FILE.match(path.name)
-        if not match:
-            raise BadMigrationsError(
-                f"{path.name}: migration files are named NNNN_lower_snake.sql "
-                "(or NNNN_lower_snake.down.sql)"
-            )
-        target = down if match["down"] else forward
-        number = int(match["id"])
-        if number in target:
-            raise BadMigrationsError(
-                f"{path.name}: number {number:04d} is taken by {target[number].name}"
-            )
-        target[number] = path
-    for number, path in down.items():
-        if number not in forward or forward[number].stem != path.name.removesuffix(".down.sql"):
-            raise BadMigrationsError(f"{path.name}: no forward migration of that name")
-    return [
-        Migration(
-            id=number,
-            name=path.stem,
-            forward=Script.load(path),
-            down=Script.load(down[number]) if number in down else None,
-        )
-        for number, path in sorted(forward.items())
-    ]
-
-
-def repeatables(directory: Path = MIGRATIONS_DIR) -> list[Script]:
-    """`repeatable/*.sql`: idempotent scripts rerun, in name order, after every `up`."""
-    return [Script.load(p) for p in sorted((directory / "repeatable").glob("*.sql"))]
-
 
 # -- connections ----------------------------------------------------------------------------
 
@@ -279,161 +157,166 @@ def _migration_lock(conn: psycopg.Connection, options: Options) -> Iterator[None
             conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
-def applied(conn: psycopg.Connection) -> dict[int, Applied]:
-    """The bookkeeping rows by id (none when the table does not exist yet)."""
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE]).fetchone()
-    if not row or not row[0]:
-        return {}
-    with conn.cursor(row_factory=class_row(Applied)) as cur:
-        cur.execute(f"SELECT id, name, checksum, applied_at, duration_ms FROM {TABLE} ORDER BY id")
-        return {r.id: r for r in cur.fetchall()}
-
-
-def _create_table(conn: psycopg.Connection) -> None:
-    conn.execute(
-        f"""
-        CREATE SCHEMA IF NOT EXISTS migrations;
-        CREATE TABLE IF NOT EXISTS {TABLE} (
-            id integer PRIMARY KEY,
-            name text NOT NULL,
-            checksum text NOT NULL CHECK (checksum ~ '^[0-9a-f]{{64}}$'),
-            applied_at timestamptz NOT NULL DEFAULT now(),
-            duration_ms integer NOT NULL,
-            applied_by text NOT NULL DEFAULT current_user
-        )
-        """.encode()
-    )
-
-
-def history_problems(migrations: Sequence[Migration], rows: dict[int, Applied]) -> list[str]:
-    """Edited or missing applied files, and pending files numbered below the newest applied."""
-    on_disk = {m.id: m for m in migrations}
-    problems = []
-    for row in rows.values():
-        found = on_disk.get(row.id)
-        if found is None:
-            problems.append(
-                f"{row.name}: applied on {row.applied_at:%Y-%m-%d} but its file is gone"
-            )
-        elif found.checksum != row.checksum:
-            problems.append(
-                f"{found.forward.path.name}: edited after it was applied "
-                f"(sha256 {row.checksum[:12]}… applied, {found.checksum[:12]}… on disk); "
-                "write a new migration instead"
-            )
-    newest = max(rows, default=0)
-    for m in migrations:
-        if m.id not in rows and m.id < newest:
-            problems.append(
-                f"{m.forward.path.name}: pending but {rows[newest].name} is already applied; "
-                "renumber it after the newest applied migration"
-            )
-    return problems
-
-
 def _check_history(migrations: Sequence[Migration], rows: dict[int, Applied]) -> None:
     problems = history_problems(migrations, rows)
     if problems:
         raise DriftError("migration history does not match the files:\n  " + "\n  ".join(problems))
 
 
-# -- execution ------------------------------------------------------------------------------
+# -- partial migrations ---------------------------------------------------------------------
 
 
-def _sql_error(
-    script: Script, statement: str, offset: int, error: psycopg.Error, *, sensitive: bool
-) -> SqlError:
-    """The error as `file:line[:column]: message`, without the server's context if `sensitive`.
+def _listing(statements: Sequence[Statement]) -> str:
+    return "".join(f"\n    {s.describe()}" for s in statements)
 
-    The context quotes the failing statement, which a script may have built from its session's
-    secrets (repeatable/app_login.sql: an `ALTER ROLE … PASSWORD` with a SCRAM verifier): it
-    must not reach logs.
-    """
-    diag = error.diag
-    message = (diag.message_primary or str(error)).strip()
-    code = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
-    if diag.statement_position:
-        position = offset + int(diag.statement_position) - 1
-        line_start = script.sql.rfind("\n", 0, position) + 1
-        line_end = script.sql.find("\n", position)
-        line = script.sql[line_start : None if line_end < 0 else line_end]
-        number = script.sql.count("\n", 0, position) + 1
-        column = position - line_start + 1
-        where = f"{script.path.name}:{number}:{column}: {message}{code}"
-        detail = f"\n    {line}\n    {' ' * (column - 1)}^"
-    else:
-        number = script.sql.count("\n", 0, offset + len(statement) - len(statement.lstrip())) + 1
-        where = f"{script.path.name}:{number}: {message}{code}"
-        detail = "".join(
-            f"\n  {label}: {value}"
-            for label, value in (
-                ("detail", diag.message_detail),
-                ("context", None if sensitive else diag.context),
-            )
-            if value
+
+def _not_applied(script: Script, first: int) -> str:
+    """`first` and the statements after it, as a phrase."""
+    total = len(script.statements)
+    if first > total:
+        return "none"
+    later = total - first
+    return f"statement {first}" + (f" and the {later} after it" if later else "")
+
+
+def _resume_command(number: int, *, drop_invalid_indexes: bool = False) -> str:
+    drop = " --drop-invalid-indexes" if drop_invalid_indexes else ""
+    return f"python -m migrations up{drop} --resume-from {number}"
+
+
+def _nothing_kept(stopped: StoppedError, what: str, then: str) -> MigrationError:
+    """The error of a script whose first statement failed: nothing of `what` stayed applied;
+    `then` says what that means for the bookkeeping."""
+    if stopped.index_left:
+        return UnfinishedError(
+            f"{stopped.report}\nnothing of {what} stayed applied, but the INVALID index it left "
+            f"is still there (above); {then}. Drop the index (or run `python -m migrations up "
+            "--drop-invalid-indexes`), then run again",
+            drop_invalid_indexes=True,
         )
-    if diag.message_hint:
-        detail += f"\n  hint: {diag.message_hint}"
-    return SqlError(f"{where}{detail}\nthe migration was rolled back; nothing was recorded")
-
-
-def _execute(
-    conn: psycopg.Connection, script: Script, options: Options, *, sensitive: bool = False
-) -> None:
-    """Run a script: whole in the open transaction, or statement by statement in autocommit.
-
-    `sensitive`: the session carries secrets (`up`'s `session`), so errors omit their context.
-    """
-    timeouts = (
-        "SELECT set_config('lock_timeout', %s, {0}), set_config('statement_timeout', %s, {0})"
+    return stopped.error_class()(
+        f"{stopped.report}\nnothing of {what} stayed applied (it runs outside a transaction and "
+        f"its first statement failed); {then}"
     )
-    local = "true" if script.transactional else "false"
-    conn.execute(timeouts.format(local), [options.lock_timeout, options.statement_timeout])
-    chunks = (
-        [(0, script.sql)]
-        if script.transactional
-        else [(st.offset, st.text) for st in script.statements]
+
+
+def _stopped_error(stopped: StoppedError, migration: Migration) -> UnfinishedError:
+    """A forward file that failed with some of its statements applied, now recorded partial."""
+    kept, script = stopped.kept, migration.forward
+    return UnfinishedError(
+        f"{stopped.report}\n"
+        f"{script.path.name} runs outside a transaction (-- transactional: false), so nothing "
+        f"was rolled back. Applied and kept, {len(kept)} of {len(script.statements)}:"
+        f"{_listing(kept) or ' none'}\n"
+        f"  not applied: {_not_applied(script, stopped.failed.number)}\n"
+        f"It is recorded as partial ({len(kept)} statements) in migrations.applied, and `up` "
+        "refuses to run it again from the start. Fix the cause, then continue it with: "
+        f"{_resume_command(stopped.failed.number, drop_invalid_indexes=stopped.index_left)}",
+        resume_from=stopped.failed.number,
+        drop_invalid_indexes=stopped.index_left,
     )
-    try:
-        for offset, statement in chunks:
-            try:
-                # bytes and no parameters: the simple query protocol, several statements at once
-                conn.execute(statement.encode("utf-8"))
-            except psycopg.errors.LockNotAvailable:
-                raise LockTimeoutError(
-                    f"{script.path.name}: waited more than lock_timeout={options.lock_timeout} "
-                    "for a table lock held by live traffic; rolled back. Retry off-peak or "
-                    "raise --lock-timeout deliberately"
-                ) from None
-            except psycopg.Error as e:
-                raise _sql_error(script, statement, offset, e, sensitive=sensitive) from None
-    finally:
-        if not script.transactional and not conn.broken:
-            conn.execute("RESET lock_timeout; RESET statement_timeout")
 
 
-def _apply(conn: psycopg.Connection, migration: Migration, options: Options) -> int:
+def _partial_refusal(migration: Migration, row: Applied, intact: bool) -> UnfinishedError:
+    kept = row.partial_statements or 0
+    script = migration.forward
+    if intact:
+        what = f"these stay applied:{_listing(script.statements[:kept]) or ' none'}"
+    else:
+        what = (
+            "the file has changed in those statements since, so they are not listed; restore "
+            "them before resuming (only statements after them may change)"
+        )
+    return UnfinishedError(
+        f"{script.path.name} stopped halfway on {row.applied_at.astimezone(UTC):%Y-%m-%d %H:%M} "
+        f"UTC: its first "
+        f"{kept} of {len(script.statements)} statements were applied; {what}\n"
+        f"  not applied: {_not_applied(script, kept + 1)} (if that run was killed rather than "
+        f"failed, statement {kept + 1} may have finished too: with IF NOT EXISTS it can simply "
+        "run again)\n"
+        "The runner does not run it again from the start. Find why it stopped (that run's "
+        f"error), fix the cause, then continue it with: {_resume_command(kept + 1)}",
+        resume_from=kept + 1,
+    )
+
+
+def _resume_start(migration: Migration, row: Applied, resume_from: int | None) -> int:
+    """How many of the partial migration's statements to skip, or why it cannot go on."""
+    kept = row.partial_statements or 0
+    statements = migration.forward.statements
+    intact = len(statements) >= kept and digest(statements[:kept]) == row.partial_sha256
+    if resume_from is None:
+        raise _partial_refusal(migration, row, intact)
+    name = migration.forward.path.name
+    if not 1 <= resume_from <= kept + 1:
+        raise UsageError(
+            f"--resume-from {resume_from}: {name} stopped after its statement {kept}; resume at "
+            f"{kept + 1}, or earlier to run applied statements again (never later: statements "
+            f"after {kept} were not applied)"
+        )
+    if not intact:
+        raise DriftError(
+            f"{name}: its first {kept} statements are no longer what was applied; restore them "
+            "to resume (only statements after them may change)"
+        )
+    return resume_from - 1
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _apply(
+    conn: psycopg.Connection, migration: Migration, options: Options, *, start: int = 0
+) -> int:
+    """Apply `migration` (from statement `start + 1`); its duration in ms."""
     started = time.monotonic()
 
-    def record() -> int:
-        duration = round((time.monotonic() - started) * 1000)
-        conn.execute(
-            f"INSERT INTO {TABLE} (id, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)",
-            [migration.id, migration.name, migration.checksum, duration],
+    def elapsed() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    script = migration.forward
+    if script.transactional:
+        in_transaction(
+            conn,
+            script,
+            options,
+            start=start,
+            then=lambda: record_applied(conn, migration, elapsed()),
+            outcome="the migration was rolled back; nothing was recorded",
         )
-        return duration
+        return elapsed()
+    try:
+        outside_transaction(
+            conn,
+            script,
+            options,
+            start=start,
+            progress=lambda done: record_progress(conn, migration, done, elapsed()),
+        )
+    except StoppedError as stopped:
+        if stopped.kept or stopped.connection_lost:
+            raise _stopped_error(stopped, migration) from None
+        forget(conn, migration)
+        raise _nothing_kept(stopped, "the migration", "nothing was recorded") from None
+    record_applied(conn, migration, elapsed())
+    return elapsed()
 
-    if not migration.forward.transactional:
-        _execute(conn, migration.forward, options)
-        return record()
-    with conn.transaction():
-        _execute(conn, migration.forward, options)
-        return record()
 
-
-def _set_session(conn: psycopg.Connection, settings: Mapping[str, str]) -> None:
-    for name, value in settings.items():
-        conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+def _run_repeatable(conn: psycopg.Connection, script: Script, options: Options) -> None:
+    # The session carries the caller's settings, which may be secrets: `sensitive`.
+    if script.transactional:
+        in_transaction(conn, script, options, outcome="the script was rolled back", sensitive=True)
+        return
+    try:
+        outside_transaction(conn, script, options, sensitive=True)
+    except StoppedError as stopped:
+        then = "repeatable scripts run whole again on the next `up`: fix the cause and run it"
+        if not stopped.kept and not stopped.connection_lost:
+            raise _nothing_kept(stopped, "the script", then) from None
+        raise UnfinishedError(
+            f"{stopped.report}\n{script.path.name} runs outside a transaction, so nothing was "
+            f"rolled back. Applied and kept:{_listing(stopped.kept) or ' none'}\n{then}"
+        ) from None
 
 
 def up(
@@ -443,38 +326,93 @@ def up(
     *,
     always: Sequence[Script] = (),
     session: Mapping[str, str] | None = None,
+    resume_from: int | None = None,
+    drop_invalid_indexes: bool = False,
     dry_run: bool = False,
     log: Log = print,
 ) -> list[Migration]:
-    """Apply pending migrations in order, then the repeatable scripts; return what was pending.
+    """Apply pending migrations in order, then the repeatable scripts; return what was applied.
 
+    A migration recorded as partial comes first: without `resume_from` the run refuses
+    (UnfinishedError); with it, it continues that migration at statement `resume_from`.
+    `drop_invalid_indexes`: first drop every INVALID index (what failed concurrent builds left,
+    which no non-transactional file runs beside).
     `session`: settings (`set_config`) the repeatable scripts read. They may carry secrets, so
     the scripts' errors omit the server's context, which could quote them.
     """
     with _migration_lock(conn, options):
         rows = applied(conn)
         _check_history(migrations, rows)
-        pending = [m for m in migrations if m.id not in rows]
+        by_id = {m.id: m for m in migrations}
+        partial = [(by_id[r.id], r) for r in rows.values() if r.partial]
+        start: dict[int, int] = {}
+        for migration, row in partial:
+            start[migration.id] = _resume_start(migration, row, resume_from)
+        if resume_from is not None and not partial:
+            raise UsageError(
+                f"--resume-from {resume_from}: nothing to resume, no migration stopped halfway"
+            )
+        todo = [m for m, _ in partial] + [m for m in migrations if m.id not in rows]
         if dry_run:
-            for m in pending:
-                log(f"would apply {m.forward.path.name}")
+            for m in todo:
+                if m.id in start:
+                    log(f"would resume {m.forward.path.name} at statement {start[m.id] + 1}")
+                else:
+                    log(f"would apply {m.forward.path.name}")
             for script in always:
                 log(f"would run repeatable/{script.path.name}")
-            return pending
-        _create_table(conn)
-        for m in pending:
-            log(f"applied {m.forward.path.name} in {_apply(conn, m, options)} ms")
-        _set_session(conn, session or {})
+            if drop_invalid_indexes:
+                for index in indexes.invalid_indexes(conn):
+                    log(f"would drop the INVALID index {index.describe()}")
+            return todo
+        ensure_table(conn)
+        if drop_invalid_indexes:
+            with session_timeouts(conn, options):
+                lines, gone = indexes.drop_all(conn, "(--drop-invalid-indexes)")
+            for line in lines:
+                log(line)
+            if not gone:
+                raise UnfinishedError(
+                    "\n".join(lines) + "\nnothing else was done", drop_invalid_indexes=True
+                )
+        for m in todo:
+            took = _apply(conn, m, options, start=start.get(m.id, 0))
+            resumed = f" (resumed at statement {start[m.id] + 1})" if m.id in start else ""
+            log(f"applied {m.forward.path.name}{resumed} in {took} ms")
+        for name, value in (session or {}).items():
+            conn.execute("SELECT set_config(%s, %s, false)", [name, value])
         for script in always:
-            if script.transactional:
-                with conn.transaction():
-                    _execute(conn, script, options, sensitive=True)
-            else:
-                _execute(conn, script, options, sensitive=True)
+            _run_repeatable(conn, script, options)
             log(f"ran repeatable/{script.path.name}")
-        if not pending:
+        if not todo:
             log("nothing to apply: the database is up to date")
-        return pending
+        return todo
+
+
+def _revert(conn: psycopg.Connection, migration: Migration, down: Script, options: Options) -> None:
+    if down.transactional:
+        in_transaction(
+            conn,
+            down,
+            options,
+            then=lambda: forget(conn, migration),
+            outcome=f"the reverse plan was rolled back; {migration.name} is still applied",
+        )
+        return
+    try:
+        outside_transaction(conn, down, options)
+    except StoppedError as stopped:
+        if not stopped.kept and not stopped.connection_lost:
+            raise _nothing_kept(
+                stopped, "the reverse plan", f"{migration.name} is still applied"
+            ) from None
+        raise UnfinishedError(
+            f"{stopped.report}\n{down.path.name} runs outside a transaction, so nothing "
+            f"was rolled back. Applied and kept:{_listing(stopped.kept) or ' none'}\n"
+            f"{migration.name} is still recorded as applied. Fix the cause and run `down` again: "
+            "the reverse plan runs again from its start, so write it to be rerun (IF EXISTS)"
+        ) from None
+    forget(conn, migration)
 
 
 def down(
@@ -496,6 +434,12 @@ def down(
             raise UsageError(f"cannot revert {count}: only {len(rows)} migration(s) applied")
         by_id = {m.id: m for m in migrations}
         targets = [by_id[i] for i in sorted(rows, reverse=True)[:count]]
+        stopped = [m.name for m in targets if rows[m.id].partial]
+        if stopped:
+            raise UnfinishedError(
+                f"refusing to revert: {', '.join(stopped)} stopped halfway; resume it first "
+                "(`up` says how), then revert it; nothing was reverted"
+            )
         missing = [m.name for m in targets if m.down is None]
         if missing:
             raise NoReverseError(
@@ -507,14 +451,7 @@ def down(
             if dry_run:
                 log(f"would revert {m.forward.path.name} with {m.down.path.name}")
                 continue
-            delete = f"DELETE FROM {TABLE} WHERE id = %s"
-            if m.down.transactional:
-                with conn.transaction():
-                    _execute(conn, m.down, options)
-                    conn.execute(delete, [m.id])
-            else:
-                _execute(conn, m.down, options)
-                conn.execute(delete, [m.id])
+            _revert(conn, m, m.down, options)
             log(f"reverted {m.forward.path.name}")
         return targets
 
@@ -525,9 +462,10 @@ class Status:
 
     name: str
     state: str
-    """applied, pending, edited or missing (file gone)."""
+    """applied, pending, partial (stopped halfway), edited or missing (file gone)."""
     applied_at: datetime | None = None
     duration_ms: int | None = None
+    detail: str = ""
 
 
 def status(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[Status]:
@@ -540,16 +478,35 @@ def status(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[St
         if row is None:
             assert m is not None
             lines.append(Status(m.name, "pending"))
+        elif m is None:
+            lines.append(Status(row.name, "missing", row.applied_at, row.duration_ms))
+        elif row.partial:
+            detail = f"{row.partial_statements} of {len(m.forward.statements)} statements"
+            lines.append(Status(row.name, "partial", row.applied_at, row.duration_ms, detail))
         else:
-            state = (
-                "missing" if m is None else "edited" if m.checksum != row.checksum else "applied"
-            )
+            state = "edited" if m.checksum != row.checksum else "applied"
             lines.append(Status(row.name, state, row.applied_at, row.duration_ms))
     return lines
 
 
 def verify(conn: psycopg.Connection, migrations: Sequence[Migration]) -> int:
-    """Raise DriftError if the history does not match the files; return how many were verified."""
+    """Raise unless the history matches the files, no migration stopped halfway and no INVALID
+    index exists; return how many migrations were verified."""
     rows = applied(conn)
-    _check_history(migrations, rows)
+    problems = history_problems(migrations, rows)
+    unfinished = [
+        f"{r.name}: stopped halfway after statement {r.partial_statements}; `up` says how to "
+        "resume it"
+        for r in rows.values()
+        if r.partial
+    ]
+    left = indexes.invalid_indexes(conn)
+    if left:
+        unfinished.append(indexes.refusal(left, "the database is not verified"))
+    if problems:
+        raise DriftError(
+            "migration history does not match the files:\n  " + "\n  ".join(problems + unfinished)
+        )
+    if unfinished:
+        raise UnfinishedError("unfinished work in the database:\n  " + "\n  ".join(unfinished))
     return len(rows)

@@ -72,8 +72,10 @@ class Statement:
         words = " ".join(self.text.split())
         return words if len(words) <= _HEAD_CHARS else words[: _HEAD_CHARS - 1] + "…"
 
-    def describe(self) -> str:
-        return f"statement {self.number} (line {self.line}: {self.head})"
+    def describe(self, of: int | None = None) -> str:
+        """`statement 3 (line 9: CREATE …)`, or `statement 3 of 5 (…)` given the file's count."""
+        total = f" of {of}" if of is not None else ""
+        return f"statement {self.number}{total} (line {self.line}: {self.head})"
 
 
 def split(text: str) -> tuple[Statement, ...]:

@@ -181,7 +181,9 @@ def test_a_migration_blocked_by_live_traffic_fails_fast(
             ["up", "--database-url", database.url, "--dir", str(three), "--lock-timeout", "200ms"]
         )
     assert code == ExitCode.LOCK_TIMEOUT
-    assert "0003_order_total.sql: waited more than lock_timeout=200ms" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "0003_order_total.sql:1:1: canceling statement due to lock timeout" in err
+    assert "waited more than lock_timeout=200ms" in err and "rolled back" in err
     assert [name for _, name in rows(database.url)] == ["0001_accounts", "0002_orders"]
 
 
