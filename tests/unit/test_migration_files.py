@@ -152,3 +152,9 @@ def test_options_reject_malformed_intervals() -> None:
         AppRole(statement_timeout="thirty")
     with pytest.raises(runner.UsageError, match="app_connection_limit"):
         AppRole(connection_limit=0)
+
+
+def test_the_readme_explains_every_exit_code() -> None:
+    readme = (runner.MIGRATIONS_DIR / "README.md").read_text()
+    documented = {int(n) for n in re.findall(r"^\| (\d+) \| .+ \|$", readme, re.MULTILINE)}
+    assert documented == {int(code) for code in runner.ExitCode}
