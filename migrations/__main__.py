@@ -15,6 +15,7 @@ from pathlib import Path
 
 from migrations import runner
 from migrations.app_login import AppLogin, AppRole
+from migrations.restore_point import RdsPrimary, RestorePoints
 from migrations.runner import EXIT_CODE_MEANING, ExitCode, MigrationError, Options
 
 _HALFWAY = """\
@@ -30,6 +31,15 @@ a file that stops halfway:
   ones may be fixed. No such file starts while an INVALID index exists: one the runner could
   not drop (a lock held by live traffic) goes with `up --drop-invalid-indexes`, or by hand.
 """
+
+
+_RDS_FLAGS = {
+    "identifier": ("--rds-instance", "the primary's DB instance identifier"),
+    "region": ("--rds-region", "its region"),
+    "subnet_group": ("--rds-subnet-group", "its DB subnet group"),
+    "security_group_ids": ("--rds-security-groups", "its VPC security groups, comma-separated"),
+    "parameter_group": ("--rds-parameter-group", "its DB parameter group"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,6 +113,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="continue the migration that stopped halfway at its statement N (see below)",
     )
+    rds = up.add_argument_group(
+        "restore point",
+        "Before the first pending migration, `up` prints the instant to return to (the server's "
+        "clock, UTC) and records it in migrations.restore_points. With the RDS primary named it "
+        "also prints the exact point-in-time restore command, which puts the copy where the "
+        "primary is; the defaults come from the environment the migration Lambda has.",
+    )
+    for field, (flag, what) in _RDS_FLAGS.items():
+        variable = RdsPrimary.ENVIRONMENT[field]
+        rds.add_argument(
+            flag,
+            default=os.environ.get(variable),
+            dest=f"rds_{field}",
+            help=f"{what} (${variable})",
+        )
     up.add_argument(
         "--drop-invalid-indexes",
         action="store_true",
@@ -136,6 +161,12 @@ def _run(args: argparse.Namespace) -> None:
         statement_timeout=args.app_statement_timeout,
         idle_in_transaction_timeout=args.app_idle_in_transaction_timeout,
     )
+    primary = None
+    if args.command == "up" and args.rds_identifier:
+        primary = RdsPrimary.parse(
+            {field: getattr(args, f"rds_{field}") for field in _RDS_FLAGS},
+            {field: flag for field, (flag, _) in _RDS_FLAGS.items()},
+        )
     with runner.connect(args.database_url) as conn:
         if args.command == "up":
             runner.up(
@@ -146,6 +177,7 @@ def _run(args: argparse.Namespace) -> None:
                 session=app_role.session_settings(),
                 resume_from=args.resume_from,
                 drop_invalid_indexes=args.drop_invalid_indexes,
+                before_apply=RestorePoints(primary),
                 dry_run=args.dry_run,
             )
         elif args.command == "down":

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     NO_REVERSE = 8
     BAD_MIGRATIONS = 9
     UNFINISHED = 10
+    NO_RESTORE_POINT = 11
 
 
 EXIT_CODE_MEANING = {
@@ -37,6 +38,8 @@ EXIT_CODE_MEANING = {
     ExitCode.UNFINISHED: "a non-transactional migration stopped halfway (the statements it names "
     "stay applied; recorded as partial) or an INVALID index is left: `up` refuses until it is "
     "resumed (--resume-from N) or the index dropped",
+    ExitCode.NO_RESTORE_POINT: "no restore point before the migrations (the snapshot failed or "
+    "was not available in time); nothing was applied",
 }
 
 
@@ -93,3 +96,9 @@ class UnfinishedError(MigrationError):
         super().__init__(message)
         self.resume_from = resume_from
         self.drop_invalid_indexes = drop_invalid_indexes
+
+
+class NoRestorePointError(MigrationError):
+    """The restore point before the migrations could not be had; nothing was applied."""
+
+    exit_code = ExitCode.NO_RESTORE_POINT

@@ -32,7 +32,8 @@ from migrations.errors import (
 from migrations.files import Script
 from migrations.statements import Statement, locate
 
-_INTERVAL = re.compile(r"^\d+\s*(ms|s|min|h)?$")
+_INTERVAL = re.compile(r"^(?P<number>\d+)\s*(?P<unit>ms|s|min|h)?$")
+_SECONDS = {"ms": 0.001, "s": 1, "min": 60, "h": 3600, None: 0.001}  # no unit: PostgreSQL's ms
 Progress = Callable[[Sequence[Statement]], None]
 """Told the statements of the file applied so far: before the first one runs, then after each."""
 
@@ -41,6 +42,13 @@ def check_interval(name: str, value: str) -> None:
     """UsageError unless `value` is a PostgreSQL interval the runner accepts (500ms, 5s, 5min)."""
     if not _INTERVAL.match(value):
         raise UsageError(f"{name} must look like 500ms, 5s, 5min or 1h, got {value!r}")
+
+
+def interval_seconds(value: str) -> float:
+    """Seconds of an interval `check_interval` accepts."""
+    match = _INTERVAL.match(value)
+    assert match is not None, value
+    return int(match["number"]) * _SECONDS[match["unit"]]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,7 @@ from migrations.errors import (
     ExitCode,
     LockTimeoutError,
     MigrationError,
+    NoRestorePointError,
     NoReverseError,
     SqlError,
     UnfinishedError,
@@ -78,6 +79,7 @@ __all__ = [
     "LockTimeoutError",
     "Migration",
     "MigrationError",
+    "NoRestorePointError",
     "NoReverseError",
     "Options",
     "Script",
@@ -100,6 +102,8 @@ __all__ = [
 # Key of the session advisory lock every webstack runner takes: the bytes of "webstack".
 LOCK_KEY = int.from_bytes(b"webstack", "big")
 Log = Callable[[str], None]
+BeforeApply = Callable[[psycopg.Connection, Sequence[Migration]], None]
+"""Told the migrations a run will apply, before the first (migrations/restore_point.py)."""
 
 # -- connections ----------------------------------------------------------------------------
 
@@ -328,6 +332,7 @@ def up(
     session: Mapping[str, str] | None = None,
     resume_from: int | None = None,
     drop_invalid_indexes: bool = False,
+    before_apply: BeforeApply | None = None,
     dry_run: bool = False,
     log: Log = print,
 ) -> list[Migration]:
@@ -336,7 +341,8 @@ def up(
     A migration recorded as partial comes first: without `resume_from` the run refuses
     (UnfinishedError); with it, it continues that migration at statement `resume_from`.
     `drop_invalid_indexes`: first drop every INVALID index (what failed concurrent builds left,
-    which no non-transactional file runs beside).
+    which no non-transactional file runs beside). `before_apply` is called when something is
+    pending, before anything changes but the bookkeeping table; if it raises, nothing is applied.
     `session`: settings (`set_config`) the repeatable scripts read. They may carry secrets, so
     the scripts' errors omit the server's context, which could quote them.
     """
@@ -366,6 +372,8 @@ def up(
                     log(f"would drop the INVALID index {index.describe()}")
             return todo
         ensure_table(conn)
+        if todo and before_apply is not None:
+            before_apply(conn, todo)
         if drop_invalid_indexes:
             with session_timeouts(conn, options):
                 lines, gone = indexes.drop_all(conn, "(--drop-invalid-indexes)")
