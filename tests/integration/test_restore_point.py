@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,24 +80,28 @@ def invoke(
     *,
     event: dict[str, Any] | None = None,
     clock: FakeClock | None = None,
-    rds: Callable[[str], Any] | None = None,
+    snapshots: Any | None = None,
     **env: str,
 ) -> dict[str, Any]:
+    """The handler's run; `snapshots`: an RDS client, and SNAPSHOT_BEFORE_MIGRATIONS=true."""
     ca = database.server.ca_file
     if ca is None:
         pytest.skip("DATABASE_URL names a server whose CA the tests do not know")
     base, secrets_by_arn = handler_env
 
-    def no_aws(region: str) -> Any:
-        raise AssertionError("the RDS API was not to be called")
+    def rds(region: str) -> Any:
+        assert snapshots is not None, "the RDS API was not to be called"
+        return snapshots
 
+    if snapshots is not None:
+        env = {"SNAPSHOT_BEFORE_MIGRATIONS": "true", **env}
     return lambda_handler.run(
         event or {"command": "up"},
         {**base, **env},
         secrets_by_arn.__getitem__,
         ca_bundle=ca,
         clock=(clock or FakeClock(600_000)).clock(),
-        rds=rds or no_aws,
+        rds=rds,
         directory=directory,
     )
 
@@ -197,8 +201,7 @@ def test_nothing_pending_records_nothing_and_calls_no_aws(
         handler_env,
         accounts,
         database,
-        rds=lambda region: client,
-        SNAPSHOT_BEFORE_MIGRATIONS="true",
+        snapshots=client,
     )
     assert again["applied"] == [] and again["restorePoint"] is None
     assert len(recorded(database.url)) == 1
@@ -257,8 +260,7 @@ def test_a_snapshot_is_taken_and_waited_for_before_the_migrations(
         accounts,
         database,
         clock=clock,
-        rds=lambda region: client,
-        SNAPSHOT_BEFORE_MIGRATIONS="true",
+        snapshots=client,
     )
     stubber.assert_no_pending_responses()
     assert result["applied"] == ["0001_accounts", "0002_orders"]
@@ -292,8 +294,7 @@ def test_a_snapshot_not_ready_in_time_fails_before_the_schema_is_touched(
             accounts,
             database,
             clock=clock,
-            rds=lambda region: client,
-            SNAPSHOT_BEFORE_MIGRATIONS="true",
+            snapshots=client,
             MIGRATION_STATEMENT_TIMEOUT="30s",
         )
     message = str(info.value)
@@ -324,8 +325,7 @@ def test_an_earlier_runs_unfinished_snapshot_is_waited_for_not_started_again(
         handler_env,
         accounts,
         database,
-        rds=lambda region: client,
-        SNAPSHOT_BEFORE_MIGRATIONS="true",
+        snapshots=client,
     )
     stubber.assert_no_pending_responses()
     assert result["restorePoint"]["snapshot"] == earlier
@@ -346,8 +346,7 @@ def test_an_instance_that_cannot_be_snapshotted_fails_the_run_before_any_migrati
             handler_env,
             accounts,
             database,
-            rds=lambda region: client,
-            SNAPSHOT_BEFORE_MIGRATIONS="true",
+            snapshots=client,
         )
     assert "nothing was applied" in str(info.value)
     assert public_tables(database.url) == set() and recorded(database.url) == []

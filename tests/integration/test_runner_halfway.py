@@ -159,15 +159,25 @@ INDEX_TOTAL = {
 }
 
 
-def test_a_lock_timeout_before_the_build_leaves_nothing(
-    database: Db, orders: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def build_while_another_session_holds(
+    statement: str, capsys: pytest.CaptureFixture[str], database: Db, orders: Path
+) -> tuple[int, str]:
+    """`up` of the concurrent index build while another session's open transaction has run
+    `statement`: the exit code and the error."""
     assert run(capsys, database, orders, "up")[0] == 0
     write_files(orders, INDEX_TOTAL)
     with psycopg.connect(database.url) as other:
-        # SHARE conflicts with the build's SHARE UPDATE EXCLUSIVE: it waits before the index exists
-        other.execute("LOCK TABLE orders IN SHARE MODE")
-        code, err = run(capsys, database, orders, "up", "--lock-timeout", "300ms")
+        other.execute(statement.encode())
+        return run(capsys, database, orders, "up", "--lock-timeout", "300ms")
+
+
+def test_a_lock_timeout_before_the_build_leaves_nothing(
+    database: Db, orders: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SHARE conflicts with the build's SHARE UPDATE EXCLUSIVE: it waits before the index exists
+    code, err = build_while_another_session_holds(
+        "LOCK TABLE orders IN SHARE MODE", capsys, database, orders
+    )
     assert code == 7  # LOCK_TIMEOUT: nothing of the file stayed applied
     assert "0002_index.sql:2:1: canceling statement due to lock timeout" in err
     assert "waited more than lock_timeout=300ms" in err
@@ -180,13 +190,11 @@ def test_a_lock_timeout_before_the_build_leaves_nothing(
 def test_a_lock_timeout_during_the_build_never_records_the_unusable_index(
     database: Db, orders: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(capsys, database, orders, "up")[0] == 0
-    write_files(orders, INDEX_TOTAL)
-    with psycopg.connect(database.url) as writer:
-        # An open write: the build creates its (INVALID) index, then waits for the writer and
-        # times out; dropping the index waits for the same writer, so it stays for now.
-        writer.execute("INSERT INTO orders VALUES (4, 'd', 40)")
-        code, err = run(capsys, database, orders, "up", "--lock-timeout", "300ms")
+    # An open write: the build creates its (INVALID) index, then waits for the writer and
+    # times out; dropping the index waits for the same writer, so it stays for now.
+    code, err = build_while_another_session_holds(
+        "INSERT INTO orders VALUES (4, 'd', 40)", capsys, database, orders
+    )
     assert code == 10
     assert "0002_index.sql:2:1: canceling statement due to lock timeout" in err
     assert "could not drop the INVALID index public.orders_total on orders" in err
@@ -261,6 +269,7 @@ def test_a_runner_whose_connection_dies_mid_file_still_leaves_the_truth(
                 killed = admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE query LIKE 'SELECT pg_sleep(30)%' AND pid <> pg_backend_pid()"
+                    " AND datname = current_database()"
                 ).fetchall()
                 if killed:
                     return
