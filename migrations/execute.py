@@ -102,7 +102,7 @@ def describe_failure(
     if diag.statement_position:
         offset += int(diag.statement_position) - 1
     line, column = locate(script.sql, offset)
-    source = script.sql.splitlines()[line - 1]
+    source = script.sql.split("\n")[line - 1].rstrip("\r")  # the lines `locate` counts
     caret = " " * (column - 1) + "^"
     text = f"{script.path.name}:{line}:{column}: {message}{code}\n    {source}\n    {caret}"
     for label, value in (
@@ -173,7 +173,7 @@ def in_transaction(
 @dataclass(eq=False)
 class StoppedError(Exception):
     """A script run outside a transaction stopped at `failed`: the statements before it stay
-    applied. `cleanup` says what became of the INVALID index the failure left."""
+    applied."""
 
     script: Script
     failed: Statement
@@ -208,8 +208,9 @@ def outside_transaction(
     tell `progress` the statements applied so far, before the first one runs and after each.
     Raise `StoppedError` on failure.
 
-    Nothing runs while an INVALID index exists: the failed statement's own is then the only
-    one there can be, and it is dropped before `StoppedError` is raised.
+    Nothing runs while an INVALID index exists, so after a failure the INVALID index there is
+    the failed statement's, and it is dropped before `StoppedError` is raised. (One that another
+    session is building meanwhile is safe: its build holds the table lock the drop needs.)
     """
     left = indexes.invalid_indexes(conn)
     if left:

@@ -231,13 +231,16 @@ def _partial_refusal(migration: Migration, row: Applied, intact: bool) -> Unfini
             "the file has changed in those statements since, so they are not listed; restore "
             "them before resuming (only statements after them may change)"
         )
+    killed = (
+        f" (if that run was killed rather than failed, statement {kept + 1} may have finished "
+        "too: with IF NOT EXISTS it can simply run again)"
+        if kept < len(script.statements)
+        else ""
+    )
     return UnfinishedError(
         f"{script.path.name} stopped halfway on {row.applied_at.astimezone(UTC):%Y-%m-%d %H:%M} "
-        f"UTC: its first "
-        f"{kept} of {len(script.statements)} statements were applied; {what}\n"
-        f"  not applied: {_not_applied(script, kept + 1)} (if that run was killed rather than "
-        f"failed, statement {kept + 1} may have finished too: with IF NOT EXISTS it can simply "
-        "run again)\n"
+        f"UTC: its first {kept} of {len(script.statements)} statements were applied; {what}\n"
+        f"  not applied: {_not_applied(script, kept + 1)}{killed}\n"
         "The runner does not run it again from the start. Find why it stopped (that run's "
         f"error), fix the cause, then continue it with: {_resume_command(kept + 1)}",
         resume_from=kept + 1,
