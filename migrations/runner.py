@@ -27,12 +27,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from migrations import indexes
+from migrations import indexes, partial
 from migrations.bookkeeping import (
     Applied,
     applied,
@@ -65,7 +65,6 @@ from migrations.execute import (
     session_timeouts,
 )
 from migrations.files import MIGRATIONS_DIR, Migration, Script, discover, repeatables
-from migrations.statements import Statement, digest
 
 __all__ = [
     "EXIT_CODE_MEANING",
@@ -167,108 +166,6 @@ def _check_history(migrations: Sequence[Migration], rows: dict[int, Applied]) ->
         raise DriftError("migration history does not match the files:\n  " + "\n  ".join(problems))
 
 
-# -- partial migrations ---------------------------------------------------------------------
-
-
-def _listing(statements: Sequence[Statement]) -> str:
-    return "".join(f"\n    {s.describe()}" for s in statements)
-
-
-def _not_applied(script: Script, first: int) -> str:
-    """`first` and the statements after it, as a phrase."""
-    total = len(script.statements)
-    if first > total:
-        return "none"
-    later = total - first
-    return f"statement {first}" + (f" and the {later} after it" if later else "")
-
-
-def _resume_command(number: int, *, drop_invalid_indexes: bool = False) -> str:
-    drop = " --drop-invalid-indexes" if drop_invalid_indexes else ""
-    return f"python -m migrations up{drop} --resume-from {number}"
-
-
-def _nothing_kept(stopped: StoppedError, what: str, then: str) -> MigrationError:
-    """The error of a script whose first statement failed: nothing of `what` stayed applied;
-    `then` says what that means for the bookkeeping."""
-    if stopped.index_left:
-        return UnfinishedError(
-            f"{stopped.report}\nnothing of {what} stayed applied, but the INVALID index it left "
-            f"is still there (above); {then}. Drop the index (or run `python -m migrations up "
-            "--drop-invalid-indexes`), then run again",
-            drop_invalid_indexes=True,
-        )
-    return stopped.error_class()(
-        f"{stopped.report}\nnothing of {what} stayed applied (it runs outside a transaction and "
-        f"its first statement failed); {then}"
-    )
-
-
-def _stopped_error(stopped: StoppedError, migration: Migration) -> UnfinishedError:
-    """A forward file that failed with some of its statements applied, now recorded partial."""
-    kept, script = stopped.kept, migration.forward
-    return UnfinishedError(
-        f"{stopped.report}\n"
-        f"{script.path.name} runs outside a transaction (-- transactional: false), so nothing "
-        f"was rolled back. Applied and kept, {len(kept)} of {len(script.statements)}:"
-        f"{_listing(kept) or ' none'}\n"
-        f"  not applied: {_not_applied(script, stopped.failed.number)}\n"
-        f"It is recorded as partial ({len(kept)} statements) in migrations.applied, and `up` "
-        "refuses to run it again from the start. Fix the cause, then continue it with: "
-        f"{_resume_command(stopped.failed.number, drop_invalid_indexes=stopped.index_left)}",
-        resume_from=stopped.failed.number,
-        drop_invalid_indexes=stopped.index_left,
-    )
-
-
-def _partial_refusal(migration: Migration, row: Applied, intact: bool) -> UnfinishedError:
-    kept = row.partial_statements or 0
-    script = migration.forward
-    if intact:
-        what = f"these stay applied:{_listing(script.statements[:kept]) or ' none'}"
-    else:
-        what = (
-            "the file has changed in those statements since, so they are not listed; restore "
-            "them before resuming (only statements after them may change)"
-        )
-    killed = (
-        f" (if that run was killed rather than failed, statement {kept + 1} may have finished "
-        "too: with IF NOT EXISTS it can simply run again)"
-        if kept < len(script.statements)
-        else ""
-    )
-    return UnfinishedError(
-        f"{script.path.name} stopped halfway on {row.applied_at.astimezone(UTC):%Y-%m-%d %H:%M} "
-        f"UTC: its first {kept} of {len(script.statements)} statements were applied; {what}\n"
-        f"  not applied: {_not_applied(script, kept + 1)}{killed}\n"
-        "The runner does not run it again from the start. Find why it stopped (that run's "
-        f"error), fix the cause, then continue it with: {_resume_command(kept + 1)}",
-        resume_from=kept + 1,
-    )
-
-
-def _resume_start(migration: Migration, row: Applied, resume_from: int | None) -> int:
-    """How many of the partial migration's statements to skip, or why it cannot go on."""
-    kept = row.partial_statements or 0
-    statements = migration.forward.statements
-    intact = len(statements) >= kept and digest(statements[:kept]) == row.partial_sha256
-    if resume_from is None:
-        raise _partial_refusal(migration, row, intact)
-    name = migration.forward.path.name
-    if not 1 <= resume_from <= kept + 1:
-        raise UsageError(
-            f"--resume-from {resume_from}: {name} stopped after its statement {kept}; resume at "
-            f"{kept + 1}, or earlier to run applied statements again (never later: statements "
-            f"after {kept} were not applied)"
-        )
-    if not intact:
-        raise DriftError(
-            f"{name}: its first {kept} statements are no longer what was applied; restore them "
-            "to resume (only statements after them may change)"
-        )
-    return resume_from - 1
-
-
 # -- commands -------------------------------------------------------------------------------
 
 
@@ -302,9 +199,9 @@ def _apply(
         )
     except StoppedError as stopped:
         if stopped.kept or stopped.connection_lost:
-            raise _stopped_error(stopped, migration) from None
+            raise partial.stopped_error(stopped, migration) from None
         forget(conn, migration)
-        raise _nothing_kept(stopped, "the migration", "nothing was recorded") from None
+        raise partial.nothing_kept(stopped, "the migration", "nothing was recorded") from None
     record_applied(conn, migration, elapsed())
     return elapsed()
 
@@ -319,10 +216,10 @@ def _run_repeatable(conn: psycopg.Connection, script: Script, options: Options) 
     except StoppedError as stopped:
         then = "repeatable scripts run whole again on the next `up`: fix the cause and run it"
         if not stopped.kept and not stopped.connection_lost:
-            raise _nothing_kept(stopped, "the script", then) from None
+            raise partial.nothing_kept(stopped, "the script", then) from None
         raise UnfinishedError(
             f"{stopped.report}\n{script.path.name} runs outside a transaction, so nothing was "
-            f"rolled back. Applied and kept:{_listing(stopped.kept) or ' none'}\n{then}"
+            f"rolled back. Applied and kept:{partial.listing(stopped.kept) or ' none'}\n{then}"
         ) from None
 
 
@@ -353,15 +250,15 @@ def up(
         rows = applied(conn)
         _check_history(migrations, rows)
         by_id = {m.id: m for m in migrations}
-        partial = [(by_id[r.id], r) for r in rows.values() if r.partial]
+        halfway = [(by_id[r.id], r) for r in rows.values() if r.partial]
         start: dict[int, int] = {}
-        for migration, row in partial:
-            start[migration.id] = _resume_start(migration, row, resume_from)
-        if resume_from is not None and not partial:
+        for migration, row in halfway:
+            start[migration.id] = partial.resume_start(migration, row, resume_from)
+        if resume_from is not None and not halfway:
             raise UsageError(
                 f"--resume-from {resume_from}: nothing to resume, no migration stopped halfway"
             )
-        todo = [m for m, _ in partial] + [m for m in migrations if m.id not in rows]
+        todo = [m for m, _ in halfway] + [m for m in migrations if m.id not in rows]
         if dry_run:
             for m in todo:
                 if m.id in start:
@@ -414,12 +311,12 @@ def _revert(conn: psycopg.Connection, migration: Migration, down: Script, option
         outside_transaction(conn, down, options)
     except StoppedError as stopped:
         if not stopped.kept and not stopped.connection_lost:
-            raise _nothing_kept(
+            raise partial.nothing_kept(
                 stopped, "the reverse plan", f"{migration.name} is still applied"
             ) from None
         raise UnfinishedError(
             f"{stopped.report}\n{down.path.name} runs outside a transaction, so nothing "
-            f"was rolled back. Applied and kept:{_listing(stopped.kept) or ' none'}\n"
+            f"was rolled back. Applied and kept:{partial.listing(stopped.kept) or ' none'}\n"
             f"{migration.name} is still recorded as applied. Fix the cause and run `down` again: "
             "the reverse plan runs again from its start, so write it to be rerun (IF EXISTS)"
         ) from None
