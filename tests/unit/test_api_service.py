@@ -15,14 +15,9 @@ from unittest.mock import Mock
 import pulumi
 import pytest
 
-from components.api_service import (
-    EXEC_AGENT_PATHS,
-    GENERATED_SECRET_NAMES,
-    MAX_STOP_TIMEOUT_SECONDS,
-    ApiService,
-    ApiServiceArgs,
-)
-from components.config import FARGATE_SIZES, StackConfig, looks_secret
+from components.app import ApiService, ApiServiceArgs
+from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
+from components.config import FARGATE_SIZES, GENERATED_SECRET_NAMES, StackConfig, looks_secret
 from components.database import max_connections
 from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
 from tests.helpers import committed, config_of, sg_id
