@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import pulumi
@@ -432,13 +432,15 @@ def _database_url(args: DatabaseArgs, primary: aws.rds.Instance) -> pulumi.Outpu
     )
 
 
-class _Monitoring(NamedTuple):
+@dataclass(frozen=True)
+class _Monitoring:
     role: aws.iam.Role
     attachment: aws.iam.RolePolicyAttachment
     """Instances wait for it: RDS refuses a monitoring role without the policy."""
 
 
-class _InstanceBase(NamedTuple):
+@dataclass(frozen=True)
+class _InstanceBase:
     """What the primary and every replica share."""
 
     security_group: aws.ec2.SecurityGroup
