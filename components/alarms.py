@@ -35,16 +35,8 @@ from components.alarm_catalog import (
     AlarmThresholds,
     AlarmTopics,
     api_latency_p95,
-    cache_engine_cpu,
-    cache_evictions,
-    cache_memory,
     cdn_5xx_rate,
     create_alarm,
-    db_connections,
-    db_cpu,
-    db_free_memory,
-    db_free_storage,
-    db_replica_lag,
     ecs_cpu,
     ecs_memory,
     ecs_running_tasks,
@@ -52,6 +44,16 @@ from components.alarm_catalog import (
     scheduler_failures,
 )
 from components.dashboard import dashboard_body
+from components.data_alarms import (
+    cache_engine_cpu,
+    cache_evictions,
+    cache_memory,
+    db_connections,
+    db_cpu,
+    db_free_memory,
+    db_free_storage,
+    db_replica_lag,
+)
 
 BUDGET_ALERT_PERCENTS = (80, 100)
 # Failover, a failed instance and a filling disk need someone now; backup events (a failed
