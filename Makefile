@@ -8,7 +8,8 @@ BASE   ?= main
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan plan-diff policy lint test bench package bench-migrations
+.PHONY: help install plan plan-diff policy lint test bench package bench-migrations checkov \
+	checkov-test
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -19,6 +20,8 @@ help:
 	@echo "make bench-migrations          time applying 200 migrations (throwaway PostgreSQL)"
 	@echo "make plan-diff BASE=<git ref>  markdown diff of every stack against BASE (PR comment)"
 	@echo "make bench                     timings: plan per stack, the test suite, migrations"
+	@echo "make checkov [STACK=prod]      Checkov's AWS checks on every stack (or one), skips applied"
+	@echo "make checkov-test              the converter's tests against the real Checkov"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -58,3 +61,23 @@ package: install
 bench-migrations: install
 	tools/install-system-deps
 	$(BIN)/python -m migrations.bench
+
+# Checkov lives in its own locked environment (tools/checkov/uv.lock): its pins conflict with
+# the program's. Only these two targets install it.
+CHECKOV_ENV := tools/checkov
+CHECKOV     := $(CURDIR)/$(CHECKOV_ENV)/.venv/bin/checkov
+UV          ?= $(BIN)/uv
+
+$(BIN)/uv: $(BIN)/python
+	$(BIN)/pip install --quiet uv
+
+$(CHECKOV): $(CHECKOV_ENV)/pyproject.toml $(CHECKOV_ENV)/uv.lock | $(BIN)/uv
+	$(UV) sync --quiet --project $(CHECKOV_ENV) --locked --python $(PYTHON)
+	touch $@
+
+checkov: install $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(BIN)/python -m tools.checkov \
+		$(if $(filter command line environment,$(origin STACK)),$(STACK))
+
+checkov-test: install $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(BIN)/pytest tests/checkov

@@ -7,8 +7,8 @@ to the topic of the definition's severity. `DeploymentAlarms` (ECS rollback) and
 (everything else) both build from here, so a signal is defined once; the data tier's signals
 (RDS, Redis) are in components/data_alarms.py.
 
-`AlarmThresholds` holds every tunable threshold with the deployment guide's defaults;
-`components.config` reads `webstack:alarms` into it.
+Every threshold comes from `AlarmThresholds` (config: `webstack:alarms`, with the deployment
+guide's defaults).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
+
+from components.config import AlarmThresholds
 
 Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
@@ -38,46 +40,7 @@ GIB = 1024**3
 MIB = 1024**2
 
 SCHEDULER_FAILURE_METRIC = "SchedulerRunFailures"
-DEFAULT_SCHEDULER_FAILURE_PATTERN = '{ $.event = "scheduler_run" && $.status = "failed" }'
 SCHEDULER_WINDOW_SECONDS = 15 * 60
-
-
-@dataclass(frozen=True, kw_only=True)
-class AlarmThresholds:
-    """Every tunable alarm threshold (`webstack:alarms`), defaulting to the guide's values."""
-
-    api_latency_p95_warning_seconds: float = 1.0
-    """p95 target response time over 5 minutes that warns."""
-    api_latency_p95_critical_seconds: float = 2.0
-    """p95 target response time over 5 minutes that pages."""
-    api_5xx_rate_percent: float = 1.0
-    """Share of API requests answered 5xx by the targets that pages (and rolls back a deploy)."""
-    api_5xx_min_requests: int = 10
-    """Requests per minute below which the 5xx rate is not judged (1 error in 2 is not 50 %)."""
-    ecs_cpu_percent: float = 80.0
-    """Average service CPU that warns."""
-    ecs_memory_percent: float = 85.0
-    """Average service memory that pages: past it, tasks get OOM-killed."""
-    db_cpu_percent: float = 80.0
-    """RDS CPU that warns."""
-    db_free_storage_percent: float = 20.0
-    """Free storage, as a share of allocated storage, below which it pages."""
-    db_connections_percent: float = 80.0
-    """Connections, as a share of max_connections, above which it warns."""
-    db_replica_lag_seconds: float = 30.0
-    """Read-replica lag that warns."""
-    db_free_memory_mb: int = 256
-    """Freeable memory below which it warns (the instance is about to swap)."""
-    cache_evictions: int = 0
-    """Evictions per 5 minutes above which it warns (0: any eviction means the cache is full)."""
-    cache_cpu_percent: float = 80.0
-    """Redis engine-thread CPU that warns (Redis is single-threaded: host CPU hides it)."""
-    cache_memory_percent: float = 80.0
-    """Redis memory use (of maxmemory) that pages."""
-    cdn_5xx_rate_percent: float = 5.0
-    """CloudFront 5xx error rate that pages (origin and edge errors, all paths)."""
-    scheduler_failures: int = 3
-    """Failed scheduler runs in 15 minutes that page."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,10 +29,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarm_catalog import (
-    DEFAULT_SCHEDULER_FAILURE_PATTERN,
     SCHEDULER_FAILURE_METRIC,
     AlarmDefinition,
-    AlarmThresholds,
     AlarmTopics,
     api_latency_p95,
     cdn_5xx_rate,
@@ -43,6 +41,7 @@ from components.alarm_catalog import (
     migration_errors,
     scheduler_failures,
 )
+from components.config import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
 from components.dashboard import dashboard_body
 from components.data_alarms import (
     cache_engine_cpu,

@@ -13,9 +13,9 @@ from components.alarm_catalog import (
     MIB,
     MISSING,
     AlarmDefinition,
-    AlarmThresholds,
     Metric,
 )
+from components.config import AlarmThresholds
 
 # ---------------------------------------------------------------------------------------------
 # RDS PostgreSQL

@@ -29,54 +29,17 @@ from urllib.parse import quote, urlencode
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_facts import max_connections
+from components.config import DEFAULT_CA_BUNDLE_PATH
 from components.iam import service_trust_policy
 from components.secrets import store_secret
 from components.security_groups import data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 5432
-POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 LOG_EXPORTS = ("postgresql", "upgrade")
 # The CA RDS signs server certificates with; clients verify against AWS's RDS CA bundle.
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
-# Where the application image ships AWS's RDS CA bundle (global-bundle.pem): Node's default trust
-# store does not hold the RDS CAs, so `verify-full` needs it named in the URL.
-DEFAULT_CA_BUNDLE_PATH = "/etc/ssl/certs/rds-global-bundle.pem"
-_GIB = 1024**3
-
-
-def _class_memory() -> dict[str, int]:
-    sizes = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
-    general = dict(zip(sizes, (8, 16, 32, 64, 128, 192, 256), strict=True))
-    memory_optimized = {size: gib * 2 for size, gib in general.items()}
-    burstable = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
-    table: dict[str, int] = {}
-    for families, memory in (
-        (("t3", "t4g"), burstable),
-        (("m5", "m6g", "m6i", "m7g", "m7i"), general),
-        (("r5", "r6g", "r6i", "r7g", "r7i"), memory_optimized),
-    ):
-        for family in families:
-            table.update({f"db.{family}.{size}": gib for size, gib in memory.items()})
-    # Only the x86 families go to 24xlarge.
-    for family in ("m5", "m6i", "m7i"):
-        table[f"db.{family}.24xlarge"] = 384
-    for family in ("r5", "r6i", "r7i"):
-        table[f"db.{family}.24xlarge"] = 768
-    return table
-
-
-INSTANCE_CLASS_MEMORY_GIB: dict[str, int] = _class_memory()
-"""Memory (GiB) of the RDS instance classes webstack knows."""
-
-
-def max_connections(instance_class: str) -> int:
-    """RDS PostgreSQL's default `LEAST({DBInstanceClassMemory/9531392}, 5000)`.
-
-    Uses the class's nominal memory; DBInstanceClassMemory is somewhat lower (RDS reserves
-    some for the OS), so the real limit is a little below this: size pools well under it.
-    """
-    return min(INSTANCE_CLASS_MEMORY_GIB[instance_class] * _GIB // 9531392, 5000)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,7 +20,7 @@ from components.alarms import Alarms, AlarmsArgs
 from components.app import ApiService, ApiServiceArgs
 from components.cache import Cache, CacheArgs
 from components.certificates import Certificates, CertificatesArgs, DnsRecord
-from components.config import StackConfig, load_stack_config
+from components.config import POOL_BUDGET_SHARE, StackConfig, load_stack_config
 from components.database import Database, DatabaseArgs
 from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
 from components.dns import Dns, DnsArgs
@@ -29,7 +29,6 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.migration_job import MigrationJob, MigrationJobArgs
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
-from components.pool_budget import POOL_BUDGET_SHARE
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 

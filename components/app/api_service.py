@@ -26,9 +26,9 @@ from components.config import (
     MANAGED_ENV_NAMES,
     ApiConfig,
     WorkerConfig,
+    db_max_pool_size,
     looks_secret,
 )
-from components.pool_budget import db_max_pool_size
 
 # The worker scales in slowly: an in-flight job is worth more than a few minutes of a task.
 WORKER_SCALE_OUT_COOLDOWN_SECONDS = 60

@@ -17,9 +17,15 @@ import pytest
 
 from components.app import ApiService, ApiServiceArgs
 from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
-from components.config import FARGATE_SIZES, GENERATED_SECRET_NAMES, StackConfig, looks_secret
+from components.config import (
+    FARGATE_SIZES,
+    GENERATED_SECRET_NAMES,
+    POOL_BUDGET_SHARE,
+    PoolBudgetError,
+    StackConfig,
+    looks_secret,
+)
 from components.database import max_connections
-from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
 from tests.helpers import committed, config_of, sg_id
 from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate

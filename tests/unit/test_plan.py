@@ -10,8 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.config import CostAssumptions
 from tools import cost, plan
+from tools.cost_assumptions import CostAssumptions
 from tools.mockcloud import Evaluation, run_program
 from tools.policycheck import Violation
 
