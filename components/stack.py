@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import Alarms, AlarmsArgs
-from components.api_service import ApiService, ApiServiceArgs
+from components.app import ApiService, ApiServiceArgs
 from components.cache import Cache, CacheArgs
 from components.certificates import Certificates, CertificatesArgs, DnsRecord
 from components.config import POOL_BUDGET_SHARE, StackConfig, load_stack_config

@@ -15,15 +15,11 @@ from unittest.mock import Mock
 import pulumi
 import pytest
 
-from components.api_service import (
-    EXEC_AGENT_PATHS,
-    GENERATED_SECRET_NAMES,
-    MAX_STOP_TIMEOUT_SECONDS,
-    ApiService,
-    ApiServiceArgs,
-)
+from components.app import ApiService, ApiServiceArgs
+from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
 from components.config import (
     FARGATE_SIZES,
+    GENERATED_SECRET_NAMES,
     POOL_BUDGET_SHARE,
     PoolBudgetError,
     StackConfig,
