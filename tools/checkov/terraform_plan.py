@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.config import CostAssumptions
 from tools import cost, plan
+from tools.cost_assumptions import CostAssumptions
 from tools.mockcloud import Evaluation
 
 # What Checkov reads of the header; any 1.x format and a Terraform 1.x version are accepted.
@@ -309,8 +309,8 @@ def _argument_names(pulumi_key: str, tf_type: str) -> set[str]:
 def plan_resources(evaluation: Evaluation) -> list[PlanResource]:
     """The custom resources of an evaluated stack, with inputs exactly as `make plan --json`
     prints them (secrets masked), except providers, which Terraform does not plan."""
-    assumptions = evaluation.config.cost_assumptions if evaluation.config else CostAssumptions()
-    printed = plan.plan_json(evaluation, cost.estimate(evaluation.resources, assumptions))
+    # Only the inputs are read; the cost lines the plan carries do not matter here.
+    printed = plan.plan_json(evaluation, cost.estimate(evaluation.resources, CostAssumptions()))
     inputs = {r["urn"]: r["inputs"] for r in printed["resources"]}
     return [
         PlanResource(
