@@ -134,44 +134,56 @@ def test_random_values_under_secret_sounding_names_are_secrets(name: str, make) 
         assert shapes.value_problem(name, make()), name
 
 
+NOT_SECRETS = [
+    ("REQUEST_SAMPLE", secrets.token_urlsafe(32)),  # random, but nothing says secret
+    ("KMS_KEY_ID", str(uuid.uuid4())),  # an identifier
+    ("AUTH0_CLIENT_ID", _alphanumeric(32)),  # public by design
+    ("TOKEN_TTL", "3600"),
+    ("SIGNING_ALGORITHM", "RS256"),
+    ("AUTH_ISSUER", "https://auth.example.com/"),
+    ("CACHE_KEY_PREFIX", "webstack:sessions:"),
+    ("SECRET_NAME", "webstack-prod/JWT_SECRET"),
+    ("CREDENTIALS_PROVIDER", "EcsContainer"),
+    ("PASSWORD_POLICY", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    ("MASTER_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1a"),
+    ("BUCKET_ARN", "arn:aws:s3:::webstack-assets"),
+    ("POLICY_ARN", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    ("OPTIONAL_ARN", ""),
+]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [
-        ("REQUEST_SAMPLE", secrets.token_urlsafe(32)),  # random, but nothing says secret
-        ("KMS_KEY_ID", str(uuid.uuid4())),  # an identifier
-        ("AUTH0_CLIENT_ID", _alphanumeric(32)),  # public by design
-        ("TOKEN_TTL", "3600"),
-        ("SIGNING_ALGORITHM", "RS256"),
-        ("AUTH_ISSUER", "https://auth.example.com/"),
-        ("CACHE_KEY_PREFIX", "webstack:sessions:"),
-        ("SECRET_NAME", "webstack-prod/JWT_SECRET"),
-        ("CREDENTIALS_PROVIDER", "EcsContainer"),
-        ("PASSWORD_POLICY", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
-        ("MASTER_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1a"),
-        ("BUCKET_ARN", "arn:aws:s3:::webstack-assets"),
-        ("POLICY_ARN", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
-        ("OPTIONAL_ARN", ""),
-    ],
+    NOT_SECRETS,
+    # Ids from the names alone: random values would differ between the xdist workers.
+    ids=[name for name, _ in NOT_SECRETS],
 )
 def test_settings_and_references_are_not_secrets(name: str, value: str) -> None:
     assert shapes.value_problem(name, value) is None
 
 
+RANDOM_PARTS = [
+    ("AUTHORIZATION_HEADER", "Bearer " + secrets.token_urlsafe(32)),
+    ("UPSTREAM", "user=app token=" + secrets.token_urlsafe(32)),
+    ("ASSETS", "https://b.example.com/x?X-Amz-Signature=" + secrets.token_hex(32)),
+    ("APP_CONFIG", json.dumps({"mail": {"apiKey": secrets.token_urlsafe(32)}})),
+]
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [
-        ("AUTHORIZATION_HEADER", "Bearer " + secrets.token_urlsafe(32)),
-        ("UPSTREAM", "user=app token=" + secrets.token_urlsafe(32)),
-        ("ASSETS", "https://b.example.com/x?X-Amz-Signature=" + secrets.token_hex(32)),
-        ("APP_CONFIG", json.dumps({"mail": {"apiKey": secrets.token_urlsafe(32)}})),
-    ],
+    RANDOM_PARTS,
+    # Ids from the names alone: random values would differ between the xdist workers.
+    ids=[name for name, _ in RANDOM_PARTS],
 )
 def test_random_parts_are_judged_by_their_own_names(name: str, value: str) -> None:
     assert shapes.value_problem(name, value)
 
 
 @pytest.mark.parametrize(
-    "value", ["alias/webstack", secrets.token_urlsafe(32), "webstack-prod/DATABASE_URL"]
+    "value",
+    ["alias/webstack", secrets.token_urlsafe(32), "webstack-prod/DATABASE_URL"],
+    ids=["alias", "random", "secret-name"],
 )
 def test_an_arn_name_must_hold_an_arn(value: str) -> None:
     problem = shapes.value_problem("DATABASE_URL_SECRET_ARN", value)

@@ -97,6 +97,18 @@ def test_plain_text_external_secrets_are_refused_without_echoing_them() -> None:
         ("SMTP_PASSWORD", 12345, ("non-empty", "int")),
         ("SENTRY_DSN", "x" * 65537, ("65536 bytes",)),
     ],
+    # Ids without the random values, which would differ between the xdist workers.
+    ids=[
+        "bad-name",
+        "digit-first",
+        "database-url",
+        "jwt",
+        "redis-url",
+        "runtime-prefix",
+        "empty",
+        "not-a-string",
+        "too-long",
+    ],
 )
 def test_bad_external_secrets(name: str, value: Any, words: tuple[str, ...]) -> None:
     problems = parse_problems(
