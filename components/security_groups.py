@@ -17,17 +17,26 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.config import StackWide
+
 WORKLOADS = ("api", "worker", "migrations")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadSecurityGroupsWiring:
+    """What WorkloadSecurityGroups takes from Network."""
+
+    vpc_id: pulumi.Input[str]
+    """The VPC the groups belong to."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class WorkloadSecurityGroupsArgs:
     """Inputs of WorkloadSecurityGroups."""
 
-    name_prefix: str
-    """Prefix of Name tags (`webstack-staging`)."""
-    vpc_id: pulumi.Input[str]
-    """The VPC the groups belong to."""
+    stack: StackWide
+    """Name tags are `<name_prefix>-<workload>`."""
+    wiring: WorkloadSecurityGroupsWiring
 
 
 def data_tier_security_group(
@@ -87,9 +96,9 @@ class WorkloadSecurityGroups(pulumi.ComponentResource):
         ids = {
             workload: aws.ec2.SecurityGroup(
                 f"{name}-{workload}",
-                vpc_id=args.vpc_id,
+                vpc_id=args.wiring.vpc_id,
                 description=f"{workload} workload; rules are added by its component",
-                tags={"Name": f"{args.name_prefix}-{workload}"},
+                tags={"Name": f"{args.stack.name_prefix}-{workload}"},
                 opts=pulumi.ResourceOptions(parent=self),
             ).id
             for workload in WORKLOADS

@@ -41,6 +41,7 @@ from components.config.services import (
 from components.config.stack_config import (
     ENVIRONMENTS,
     StackConfig,
+    StackWide,
     load_stack_config,
     parse_stack_config,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "SecretsConfig",
     "Section",
     "StackConfig",
+    "StackWide",
     "WorkerConfig",
     "db_max_pool_size",
     "load_stack_config",
