@@ -76,25 +76,49 @@ class Cache(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("webstack:data:Cache", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        cache, prefix, wiring = args.cache, args.stack.name_prefix, args.wiring
-        family = CACHE_PARAMETER_FAMILIES[cache.engine][cache.engine_version]
-
         sg, _ = data_tier_security_group(
             name,
-            service=cache.engine,
+            service=args.cache.engine,
             port=PORT,
-            vpc_id=wiring.vpc_id,
-            name_tag=f"{prefix}-cache",
-            client_security_group_ids=wiring.client_security_group_ids,
+            vpc_id=args.wiring.vpc_id,
+            name_tag=f"{args.stack.name_prefix}-cache",
+            client_security_group_ids=args.wiring.client_security_group_ids,
             parent=self,
         )
+        group = self._replication_group(name, args, sg)
+        self.redis_url_secret_arn = self._url_secret(name, args, group)
+        self.primary_endpoint = group.primary_endpoint_address
+        self.port = PORT
+        self.security_group_id = sg.id
+        self.replication_group_id = group.replication_group_id
+        # ElastiCache names a group's nodes <group>-001, -002, ...; alarms need one per node
+        # while the program runs, before the group's own output is known.
+        self.member_cluster_ids = [
+            pulumi.Output.concat(group.replication_group_id, f"-{n:03d}")
+            for n in range(1, args.cache.nodes + 1)
+        ]
+        self.register_outputs(
+            {
+                "primary_endpoint": self.primary_endpoint,
+                "port": self.port,
+                "security_group_id": self.security_group_id,
+                "redis_url_secret_arn": self.redis_url_secret_arn,
+                "replication_group_id": self.replication_group_id,
+                "member_cluster_ids": self.member_cluster_ids,
+            }
+        )
 
+    def _groups(
+        self, name: str, args: CacheArgs
+    ) -> tuple[aws.elasticache.SubnetGroup, aws.elasticache.ParameterGroup]:
+        """The subnet group over the isolated subnets and the engine family's parameters."""
+        cache, prefix = args.cache, args.stack.name_prefix
+        family = CACHE_PARAMETER_FAMILIES[cache.engine][cache.engine_version]
         subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets",
-            subnet_ids=wiring.subnet_ids,
+            subnet_ids=args.wiring.subnet_ids,
             description=f"{prefix} cache: isolated subnets",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # Auto-named, family in the logical name: see Database's parameter group.
         parameter_group = aws.elasticache.ParameterGroup(
@@ -106,22 +130,29 @@ class Cache(pulumi.ComponentResource):
                     name="maxmemory-policy", value=cache.maxmemory_policy
                 )
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        replication_group_id = f"{prefix}-cache"
+        return subnet_group, parameter_group
+
+    def _replication_group(
+        self, name: str, args: CacheArgs, sg: aws.ec2.SecurityGroup
+    ) -> aws.elasticache.ReplicationGroup:
+        """The group and its slow log: TLS, KMS, an AUTH token, snapshots, failover."""
+        cache, wiring = args.cache, args.wiring
+        subnet_group, parameter_group = self._groups(name, args)
+        replication_group_id = f"{args.stack.name_prefix}-cache"
         slow_log = aws.cloudwatch.LogGroup(
             f"{name}-slow-log",
             name=f"/aws/elasticache/{replication_group_id}/slow-log",
             retention_in_days=cache.log_retention_days,
             kms_key_id=wiring.kms_key_arn,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
         replicated = cache.nodes > 1
-        group = aws.elasticache.ReplicationGroup(
+        return aws.elasticache.ReplicationGroup(
             f"{name}-group",
             replication_group_id=replication_group_id,
-            description=f"{prefix} {cache.engine}",
+            description=f"{args.stack.name_prefix} {cache.engine}",
             engine=cache.engine,
             engine_version=cache.engine_version,
             node_type=cache.node_type,
@@ -162,36 +193,20 @@ class Cache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.stack.protect),
         )
 
-        redis_url = pulumi.Output.all(group.primary_endpoint_address, wiring.auth_token).apply(
+    def _url_secret(
+        self, name: str, args: CacheArgs, group: aws.elasticache.ReplicationGroup
+    ) -> pulumi.Output[str]:
+        """The REDIS_URL secret (`rediss://`, the AUTH token); returns its ARN."""
+        redis_url = pulumi.Output.all(group.primary_endpoint_address, args.wiring.auth_token).apply(
             lambda a: f"rediss://:{quote(a[1], safe='')}@{a[0]}:{PORT}"
         )
-        self.redis_url_secret_arn = store_secret(
+        return store_secret(
             f"{name}-url",
-            secret_name=f"{prefix}/REDIS_URL",
-            description=f"REDIS_URL of the {cache.engine} primary (TLS, AUTH token)",
+            secret_name=f"{args.stack.name_prefix}/REDIS_URL",
+            description=f"REDIS_URL of the {args.cache.engine} primary (TLS, AUTH token)",
             value=pulumi.Output.secret(redis_url),
-            kms_key_arn=wiring.kms_key_arn,
+            kms_key_arn=args.wiring.kms_key_arn,
             recovery_window_days=args.secrets.recovery_window_days,
             protect=args.stack.protect,
             parent=self,
-        )
-        self.primary_endpoint = group.primary_endpoint_address
-        self.port = PORT
-        self.security_group_id = sg.id
-        self.replication_group_id = group.replication_group_id
-        # ElastiCache names a group's nodes <group>-001, -002, ...; alarms need one per node
-        # while the program runs, before the group's own output is known.
-        self.member_cluster_ids = [
-            pulumi.Output.concat(group.replication_group_id, f"-{n:03d}")
-            for n in range(1, cache.nodes + 1)
-        ]
-        self.register_outputs(
-            {
-                "primary_endpoint": self.primary_endpoint,
-                "port": self.port,
-                "security_group_id": self.security_group_id,
-                "redis_url_secret_arn": self.redis_url_secret_arn,
-                "replication_group_id": self.replication_group_id,
-                "member_cluster_ids": self.member_cluster_ids,
-            }
         )
