@@ -15,7 +15,6 @@ Creates:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -25,7 +24,7 @@ import pulumi_aws as aws
 from components.aws_facts import CACHE_PARAMETER_FAMILIES
 from components.config import CacheConfig, SecretsConfig, StackWide
 from components.secrets import store_secret
-from components.security_groups import data_tier_security_group
+from components.security_groups import DataStorePlacement, data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 6379
@@ -39,12 +38,8 @@ MAINTENANCE_WINDOW = "sun:06:30-sun:07:30"
 class CacheWiring:
     """What Cache takes from Network, WorkloadSecurityGroups and Secrets."""
 
-    vpc_id: pulumi.Input[str]
-    """The VPC of the security group."""
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Isolated subnets, one per AZ."""
-    client_security_group_ids: Sequence[pulumi.Input[str]]
-    """Security groups admitted on 6379 (the order names the rules: append, don't reorder)."""
+    placement: DataStorePlacement
+    """The VPC, the isolated subnets and the workload groups admitted on 6379."""
     kms_key_arn: pulumi.Input[str]
     """KMS key for data at rest, the slow-log group and the URL secret."""
     auth_token: pulumi.Input[str]
@@ -80,9 +75,8 @@ class Cache(pulumi.ComponentResource):
             name,
             service=args.cache.engine,
             port=PORT,
-            vpc_id=args.wiring.vpc_id,
+            placement=args.wiring.placement,
             name_tag=f"{args.stack.name_prefix}-cache",
-            client_security_group_ids=args.wiring.client_security_group_ids,
             parent=self,
         )
         group = self._replication_group(name, args, sg)
@@ -116,7 +110,7 @@ class Cache(pulumi.ComponentResource):
         family = CACHE_PARAMETER_FAMILIES[cache.engine][cache.engine_version]
         subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets",
-            subnet_ids=args.wiring.subnet_ids,
+            subnet_ids=args.wiring.placement.subnet_ids,
             description=f"{prefix} cache: isolated subnets",
             opts=pulumi.ResourceOptions(parent=self),
         )

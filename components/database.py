@@ -21,7 +21,6 @@ Creates:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -32,7 +31,7 @@ import pulumi_aws as aws
 from components.config import DatabaseConfig, PoolBudget, SecretsConfig, StackWide
 from components.iam import service_trust_policy
 from components.secrets import store_secret
-from components.security_groups import data_tier_security_group
+from components.security_groups import DataStorePlacement, data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 5432
@@ -57,12 +56,8 @@ IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 60_000
 class DatabaseWiring:
     """What Database takes from Network, WorkloadSecurityGroups and Secrets."""
 
-    vpc_id: pulumi.Input[str]
-    """The VPC of the security group."""
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Isolated subnets, one per AZ."""
-    client_security_group_ids: Sequence[pulumi.Input[str]]
-    """Security groups admitted on 5432 (the order names the rules: append, don't reorder)."""
+    placement: DataStorePlacement
+    """The VPC, the isolated subnets and the workload groups admitted on 5432."""
     kms_key_arn: pulumi.Input[str]
     """KMS key for storage, the master secret, Performance Insights, logs and the URL secret."""
     app_password: pulumi.Input[str]
@@ -111,9 +106,8 @@ class Database(pulumi.ComponentResource):
             name,
             service="PostgreSQL",
             port=PORT,
-            vpc_id=args.wiring.vpc_id,
+            placement=args.wiring.placement,
             name_tag=f"{args.stack.name_prefix}-postgres",
-            client_security_group_ids=args.wiring.client_security_group_ids,
             parent=self,
         )
         shared = _InstanceBase(
@@ -134,7 +128,7 @@ class Database(pulumi.ComponentResource):
     def _subnet_group(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
         return aws.rds.SubnetGroup(
             f"{name}-subnets",
-            subnet_ids=args.wiring.subnet_ids,
+            subnet_ids=args.wiring.placement.subnet_ids,
             description=f"{args.stack.name_prefix} PostgreSQL: isolated subnets",
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -39,6 +39,7 @@ from components.notifications import Notifications, NotificationsArgs
 from components.outputs import stack_outputs
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import (
+    DataStorePlacement,
     WorkloadSecurityGroups,
     WorkloadSecurityGroupsArgs,
     WorkloadSecurityGroupsWiring,
@@ -153,6 +154,14 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
 def _data_tier(cfg: StackConfig, providers: Providers, base: Foundation) -> DataTier:
     """RDS and ElastiCache in the isolated subnets, admitting exactly their clients."""
     network, workloads, secrets = base.network, base.workloads, base.secrets
+
+    def admitting(*clients: pulumi.Input[str]) -> DataStorePlacement:
+        return DataStorePlacement(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            client_security_group_ids=clients,
+        )
+
     database = Database(
         "database",
         DatabaseArgs(
@@ -161,9 +170,7 @@ def _data_tier(cfg: StackConfig, providers: Providers, base: Foundation) -> Data
             secrets=cfg.secrets,
             pool_budget=cfg.pool_budget,
             wiring=DatabaseWiring(
-                vpc_id=network.vpc_id,
-                subnet_ids=network.isolated_subnet_ids,
-                client_security_group_ids=[workloads.api, workloads.worker, workloads.migrations],
+                placement=admitting(workloads.api, workloads.worker, workloads.migrations),
                 kms_key_arn=secrets.kms_key_arn,
                 app_password=secrets.db_app_password,
             ),
@@ -177,9 +184,7 @@ def _data_tier(cfg: StackConfig, providers: Providers, base: Foundation) -> Data
             cache=cfg.cache,
             secrets=cfg.secrets,
             wiring=CacheWiring(
-                vpc_id=network.vpc_id,
-                subnet_ids=network.isolated_subnet_ids,
-                client_security_group_ids=[workloads.api, workloads.worker],
+                placement=admitting(workloads.api, workloads.worker),
                 kms_key_arn=secrets.kms_key_arn,
                 auth_token=secrets.redis_auth_token,
             ),
