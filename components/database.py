@@ -75,7 +75,7 @@ class DatabaseArgs:
     secrets: SecretsConfig
     """The recovery window of the DATABASE_URL secret."""
     pool_budget: PoolBudget
-    """The max_connections the instance class gives (published for the alarms' arithmetic)."""
+    """The max_connections its instance class gives, which it publishes among its outputs."""
     wiring: DatabaseWiring
 
 

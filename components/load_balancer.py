@@ -312,7 +312,7 @@ class LoadBalancer(pulumi.ComponentResource):
         https: aws.lb.Listener,
         target_group: aws.lb.TargetGroup,
     ) -> list[aws.lb.ListenerRule]:
-        """With `cloudfront_only`, the one rule forwarding: requests carrying the secret."""
+        """When only CloudFront may connect, the one rule forwarding: requests with the secret."""
         if not _cloudfront_only(args) or self.origin_verify_secret is None:
             return []
         # The prefix list admits every CloudFront distribution, not only ours; the secret
