@@ -8,7 +8,7 @@ BASE   ?= main
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install plan plan-diff policy lint test bench package bench-migrations
+.PHONY: help install plan plan-diff policy lint test bench package bench-migrations smoke
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-migrations          time applying 200 migrations (throwaway PostgreSQL)"
 	@echo "make plan-diff BASE=<git ref>  markdown diff of every stack against BASE (PR comment)"
 	@echo "make bench                     timings: plan per stack, the test suite, migrations"
+	@echo "make smoke STACK=staging|prod  post-deploy checks of the live stack (SMOKE_ARGS=--markdown)"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -58,3 +59,7 @@ package: install
 bench-migrations: install
 	tools/install-system-deps
 	$(BIN)/python -m migrations.bench
+
+# Needs the pulumi CLI logged in to the stack's backend (it reads `pulumi stack output`).
+smoke: install
+	$(BIN)/python -m tools.smoke --stack $(STACK) $(SMOKE_ARGS)

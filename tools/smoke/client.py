@@ -226,6 +226,8 @@ class Client:
             return None
         except (ConnectionResetError, BrokenPipeError):
             return None  # some servers hang up on a ClientHello they will not serve
+        except OSError as exc:
+            raise RequestError(describe(exc)) from exc
         finally:
             sock.close()
 
@@ -254,7 +256,11 @@ class Client:
         connection: http.client.HTTPConnection
         try:
             if scheme == "https":
-                connection = http.client.HTTPSConnection(host, port, timeout=self.timeout)
+                # The context is only stored (we wrap the socket ourselves); passing it saves
+                # http.client building a default one, which reads the system store each time.
+                connection = http.client.HTTPSConnection(
+                    host, port, timeout=self.timeout, context=self._verified
+                )
                 sock = self._verified.wrap_socket(sock, server_hostname=host)
             else:
                 connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
