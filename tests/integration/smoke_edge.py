@@ -65,9 +65,11 @@ class Edge:
     health_body: Any = field(default_factory=_healthy)
     """JSON of /api/health (a str is sent as text/plain)."""
     http_answer: Mapping[str, str] = field(default_factory=dict)
-    """Host -> what plain HTTP does instead of the 301: `200`, `302`, `to-root`, `to-http`."""
+    """Host -> what plain HTTP does instead of the 301: `200`, `302`, `to-root` (drops the path,
+    keeps the query), `to-http`."""
     www: str = "redirect"
-    """`redirect` (301 to the apex), `serve` (200 like the apex), `to-root`, `to-self`."""
+    """`redirect` (301 to the apex), `serve` (200 like the apex), `to-root` (path dropped),
+    `to-self`."""
     headers: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
     """Host -> security header overrides (None removes the header)."""
     cors: Mapping[str, str] = field(default_factory=dict)
@@ -151,7 +153,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         mode = edge.http_answer.get(self.host, "301")
         # The ALB writes the port (`https://#{host}:443/#{path}?#{query}`); CloudFront does not.
         port = ":443" if self.host == API else ""
-        path = "/" if mode == "to-root" else self.path
+        path = self.path
+        if mode == "to-root":  # drops the path, keeps the query
+            path = "/" + ("?" + path.split("?", 1)[1] if "?" in path else "")
         scheme = "http" if mode == "to-http" else "https"
         if mode == "200":
             self.answer(200, {"Content-Type": "text/plain"}, b"plain http")
@@ -160,7 +164,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.answer(status, {"Location": f"{scheme}://{self.host}{port}{path}"})
 
     def www_redirect(self, edge: Edge) -> None:
-        target = {"to-root": f"https://{APEX}/", "to-self": f"https://{WWW}{self.path}"}
+        query = "?" + self.path.split("?", 1)[1] if "?" in self.path else ""
+        target = {"to-root": f"https://{APEX}/{query}", "to-self": f"https://{WWW}{self.path}"}
         self.answer(301, {"Location": target.get(edge.www, f"https://{APEX}{self.path}")})
 
     def api(self, edge: Edge) -> None:
