@@ -416,6 +416,7 @@ def test_json_report_shape(edge: Running, capsys: pytest.CaptureFixture[str]) ->
         "www": f"https://{WWW}",
         "allowedOrigins": list(ALLOWED),
         "assetsPrefix": "/assets/",
+        "corsPath": "/api/live",
     }
     for check in report["checks"]:
         assert set(check) == {"name", "status", "seen", "url"}
@@ -549,3 +550,12 @@ def test_without_pulumi_on_path_stack_exits_2(
     monkeypatch.setenv("PATH", str(tmp_path))
     assert cli.main(["--stack", "staging"]) == 2
     assert "needs the pulumi CLI on PATH" in capsys.readouterr().err
+
+
+def test_preflights_go_to_the_cors_path(edge: Running, capsys: pytest.CaptureFixture[str]) -> None:
+    status, report = smoke([*edge.args, *FAST, "--cors-path", "api/health"], capsys)
+    urls = {c["url"] for c in report["checks"] if c["name"].startswith("api.cors")}
+    assert urls == {f"https://{API}/api/health"}
+    assert edge.hits(API, "OPTIONS", "/api/health") == len(ALLOWED) + 2  # allowed + 2 foreign
+    assert edge.hits(API, "OPTIONS", "/api/live") == 0
+    assert status == 0

@@ -23,7 +23,9 @@ checked before DNS points at it, and the tests point real-looking names at 127.0
 DNS. `--timeout S` bounds every connect, handshake and read (default 10 s); `--retries N`
 (default 2, linear backoff from `--retry-delay`, default 1 s) retries connection errors,
 timeouts and 502/503/504 — what a rolling deploy can cause; a TLS verdict is never retried.
-`--assets-prefix` is where the content-hashed files live (default: the frontend's `/assets/`).
+`--assets-prefix` is where the content-hashed files live (default: the frontend's `/assets/`);
+`--cors-path` is the API path the CORS preflights go to (default `/api/live`; pick one the
+app's CORS handling covers if it leaves its health routes out).
 HTTP and TLS use the standard library (http.client, ssl); tools/smoke/client.py says why.
 
 The checks
@@ -47,7 +49,7 @@ name and what was seen. `api`, `frontend` and `www` are the API origin, the apex
   `includeSubDomains`; `.nosniff`: `X-Content-Type-Options: nosniff`; `.frame-options`:
   `X-Frame-Options: DENY`; `.csp`: a non-empty `Content-Security-Policy` — on the API's
   `/api/live` and the frontend's `/` (the ALB and CloudFront add them to every response).
-- `api.cors-allowed[<origin>]` per allowed origin: a preflight (`OPTIONS /api/live` with
+- `api.cors-allowed[<origin>]` per allowed origin: a preflight (`OPTIONS <cors-path>` with
   `Origin` and `Access-Control-Request-Method: GET`) answers 2xx with
   `Access-Control-Allow-Origin: <origin>`.
 - `api.cors-foreign`: preflights from an unrelated origin and from one that only starts with
@@ -71,7 +73,7 @@ for a GitHub job summary) or `--json`:
      "summary": {"passed": 27, "failed": 1, "skipped": 0},
      "target": {"api": "https://api.example.com", "frontend": "https://example.com",
                 "www": "https://www.example.com", "allowedOrigins": ["https://example.com"],
-                "assetsPrefix": "/assets/"},
+                "assetsPrefix": "/assets/", "corsPath": "/api/live"},
      "checks": [{"name": "api.live", "status": "pass",   # pass | fail | skip
                  "seen": "200 OK", "url": "https://api.example.com/api/live"}, ...]
     }

@@ -29,7 +29,6 @@ HEALTH_PATHS = ("live", "ready", "health")
 HEALTH_DEPENDENCIES = ("database", "redis")
 DEPENDENCY_OK = frozenset({"connected", "ok"})
 STATUS_OK = frozenset({"healthy", "ok", "pass", "up"})
-PREFLIGHT_PATH = "/api/live"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +43,8 @@ class Target:
     """Origins the API must allow cross-origin (the stack's edge.allowedOrigins)."""
     assets_prefix: str
     """Path under which every file has a content hash (`/assets/`)."""
+    cors_path: str = "/api/live"
+    """An API path the app's CORS handling covers, for the preflights."""
 
     @property
     def www(self) -> str:
@@ -63,6 +64,7 @@ class Target:
             "www": self.www,
             "allowedOrigins": list(self.allowed_origins),
             "assetsPrefix": self.assets_prefix,
+            "corsPath": self.cors_path,
         }
 
 
@@ -105,7 +107,7 @@ def _asked(
     return Result.judged(name, url, ok, seen)
 
 
-def directives(value: str, separator: str) -> dict[str, str | None]:
+def _directives(value: str, separator: str) -> dict[str, str | None]:
     """`max-age=300, no-cache` -> {"max-age": "300", "no-cache": None} (names lower-cased)."""
     found: dict[str, str | None] = {}
     for item in value.split(separator):
@@ -117,17 +119,21 @@ def directives(value: str, separator: str) -> dict[str, str | None]:
 
 def _max_age(found: dict[str, str | None]) -> int | None:
     value = found.get("max-age")
-    return int(value) if value is not None and value.isdigit() else None
+    return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
 
 def _same_place(location: str, expected: str) -> bool:
     """Same scheme, host, effective port, path and query (the ALB writes `:443` explicitly)."""
     got, want = urlsplit(location), urlsplit(expected)
     default = {"https": 443, "http": 80}
+    try:
+        ports = (got.port or default.get(got.scheme), want.port or default.get(want.scheme))
+    except ValueError:  # a Location with a malformed port
+        return False
     return (
         got.scheme == want.scheme
         and (got.hostname or "") == (want.hostname or "")
-        and (got.port or default.get(got.scheme)) == (want.port or default.get(want.scheme))
+        and ports[0] == ports[1]
         and (got.path or "/") == (want.path or "/")
         and got.query == want.query
     )
@@ -236,7 +242,7 @@ def _security_headers(client: Client, role: str, url: str) -> Iterator[Result]:
         return judge
 
     def hsts(value: str) -> str | None:
-        found = directives(value, ";")
+        found = _directives(value, ";")
         age = _max_age(found)
         if age is None or age < MIN_MAX_AGE:
             return f"max-age must be >= {MIN_MAX_AGE}"
@@ -260,88 +266,84 @@ def _security_headers(client: Client, role: str, url: str) -> Iterator[Result]:
 
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+Ask = tuple[str, dict[str, str]]
+"""(method, headers) of one cross-origin request."""
 
 
-def _preflight(origin: str) -> tuple[str, dict[str, str]]:
+def _preflight(origin: str) -> Ask:
     return "OPTIONS", {"Origin": origin, "Access-Control-Request-Method": "GET"}
 
 
-def _foreign_origins(target: Target, probe: str) -> tuple[str, ...]:
+def _foreign_origins(target: Target, probe: str) -> tuple[str, str]:
     """An unrelated origin, and one that merely starts with an allowed one (catches prefix,
     substring and unanchored-regex matching)."""
     lookalike = (target.allowed_origins or (target.frontend,))[0]
     return f"https://smoke-{probe}.invalid", f"{lookalike}.smoke-{probe}.invalid"
 
 
-def _fetch_all(
-    client: Client, url: str, asks: list[tuple[str, dict[str, str]]]
-) -> list[tuple[str, Response]]:
-    """(Origin sent, answer) per (method, headers); raises RequestError at the first miss."""
-    return [(headers["Origin"], client.fetch(method, url, headers)) for method, headers in asks]
-
-
 def _cors(client: Client, target: Target, probe: str) -> Iterator[Result]:
-    preflight_url = target.api + PREFLIGHT_PATH
-
-    def allowed_judge(origin: str) -> Callable[[Response], tuple[bool, str]]:
-        def judge(response: Response) -> tuple[bool, str]:
-            echoed = response.header(ALLOW_ORIGIN)
-            ok = 200 <= response.status < 300 and echoed == origin
-            return ok, f"{response.status_line}, {ALLOW_ORIGIN}: {echoed or '(none)'}"
-
-        return judge
-
-    for origin in target.allowed_origins:
-        method, headers = _preflight(origin)
-        yield _asked(
-            client,
-            f"api.cors-allowed[{origin}]",
-            preflight_url,
-            allowed_judge(origin),
-            method=method,
-            headers=headers,
-        )
-
+    api_url = target.api + target.cors_path
     foreign = _foreign_origins(target, probe)
-    try:
-        answers = _fetch_all(client, preflight_url, [_preflight(o) for o in foreign])
-    except RequestError as exc:
-        yield Result("api.cors-foreign", Status.FAIL, str(exc), preflight_url)
-    else:
-        echoed = [
-            f"{origin} got {ALLOW_ORIGIN}: {r.header(ALLOW_ORIGIN)}"
-            for origin, r in answers
-            if r.header(ALLOW_ORIGIN) in (origin, "*")
-        ]
-        seen = "; ".join(echoed) or f"not allowed: {', '.join(foreign)}"
-        yield Result.judged("api.cors-foreign", preflight_url, not echoed, seen)
-
+    for origin in target.allowed_origins:
+        yield _cors_allowed(client, api_url, origin)
+    yield _cors_foreign(client, api_url, foreign)
     # `*` wherever a browser would read it: preflights from an allowed and a foreign origin,
     # and a plain cross-origin GET.
     asks = [_preflight(o) for o in (*target.allowed_origins[:1], foreign[0])]
     asks.append(("GET", {"Origin": foreign[0]}))
-    for role, url in (("api", preflight_url), ("frontend", target.frontend + "/")):
-        name = f"{role}.cors-no-wildcard"
+    for role, url in (("api", api_url), ("frontend", target.frontend + "/")):
+        yield _cors_no_wildcard(client, f"{role}.cors-no-wildcard", url, asks)
+
+
+def _cors_allowed(client: Client, url: str, origin: str) -> Result:
+    """A preflight from an allowed origin succeeds and names that origin."""
+
+    def judge(response: Response) -> tuple[bool, str]:
+        echoed = response.header(ALLOW_ORIGIN)
+        ok = 200 <= response.status < 300 and echoed == origin
+        return ok, f"{response.status_line}, {ALLOW_ORIGIN}: {echoed or '(none)'}"
+
+    method, headers = _preflight(origin)
+    name = f"api.cors-allowed[{origin}]"
+    return _asked(client, name, url, judge, method=method, headers=headers)
+
+
+def _cors_foreign(client: Client, url: str, foreign: tuple[str, ...]) -> Result:
+    """Preflights from foreign origins get neither their origin nor `*` back."""
+    name = "api.cors-foreign"
+    echoed = []
+    for origin in foreign:
+        method, headers = _preflight(origin)
         try:
-            answers = _fetch_all(client, url, asks)
+            allow = client.fetch(method, url, headers).header(ALLOW_ORIGIN)
         except RequestError as exc:
-            yield Result(name, Status.FAIL, str(exc), url)
-            continue
-        wildcards = [
-            f"{method} from {origin}"
-            for (method, _), (origin, r) in zip(asks, answers, strict=True)
-            if (r.header(ALLOW_ORIGIN) or "").strip() == "*"
-        ]
-        seen = (
-            f"{ALLOW_ORIGIN}: * on " + ", ".join(wildcards)
-            if wildcards
-            else f"no * in {len(asks)} cross-origin answers"
-        )
-        yield Result.judged(name, url, not wildcards, seen)
+            return Result(name, Status.FAIL, str(exc), url)
+        if allow in (origin, "*"):
+            echoed.append(f"{origin} got {ALLOW_ORIGIN}: {allow}")
+    seen = "; ".join(echoed) or f"not allowed: {', '.join(foreign)}"
+    return Result.judged(name, url, not echoed, seen)
+
+
+def _cors_no_wildcard(client: Client, name: str, url: str, asks: list[Ask]) -> Result:
+    """None of the answers says `Access-Control-Allow-Origin: *`."""
+    wildcards = []
+    for method, headers in asks:
+        try:
+            response = client.fetch(method, url, headers)
+        except RequestError as exc:
+            return Result(name, Status.FAIL, str(exc), url)
+        if (response.header(ALLOW_ORIGIN) or "").strip() == "*":
+            wildcards.append(f"{method} from {headers['Origin']}")
+    seen = (
+        f"{ALLOW_ORIGIN}: * on " + ", ".join(wildcards)
+        if wildcards
+        else f"no * in {len(asks)} cross-origin answers"
+    )
+    return Result.judged(name, url, not wildcards, seen)
 
 
 def _cache_control(response: Response) -> dict[str, str | None]:
-    return directives(response.header("Cache-Control") or "", ",")
+    return _directives(response.header("Cache-Control") or "", ",")
 
 
 def _index_cache(client: Client, target: Target) -> Result:

@@ -121,6 +121,7 @@ def resolve_target(args: argparse.Namespace) -> checks.Target:
         frontend=frontend,
         allowed_origins=tuple(dict.fromkeys(allowed)),
         assets_prefix="/" + args.assets_prefix.strip("/") + "/",
+        cors_path="/" + args.cors_path.lstrip("/"),
     )
 
 
@@ -181,6 +182,12 @@ def parser() -> argparse.ArgumentParser:
         "--assets-prefix",
         default=ASSETS_PATH.rstrip("*"),
         help="path of the content-hashed files (default: %(default)s)",
+    )
+    p.add_argument(
+        "--cors-path",
+        default=checks.Target.cors_path,
+        help="API path the preflights go to; one the app's CORS handling covers "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--timeout", type=_bounded(float, 0.1, 300), default=10.0, help="seconds per operation"
