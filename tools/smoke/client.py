@@ -42,6 +42,7 @@ PROTOCOL_REFUSALS = frozenset(
 )
 
 Address = tuple[str, int]
+_RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]  # method, URL, sorted headers
 T = TypeVar("T")
 
 
@@ -164,8 +165,7 @@ class Client:
         self._connect_to = dict(connect_to or {})
         self._verified = verified_context(ca_bundle)
         self._unreachable: dict[Address, RequestError] = {}
-        self._answers: dict[tuple[str, str, tuple[tuple[str, str], ...]], Response | RequestError]
-        self._answers = {}
+        self._answers: dict[_RequestKey, Response | RequestError] = {}
 
     def fetch(self, method: str, url: str, headers: Mapping[str, str] | None = None) -> Response:
         """The answer to one request (redirects are returned, not followed); memoized.

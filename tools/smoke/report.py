@@ -53,13 +53,16 @@ def text_line(result: Result, width: int = 34) -> str:
     return f"{result.status.mark} {result.name:<{width}} {result.seen}"
 
 
-def summary_line(results: Sequence[Result]) -> str:
+def _verdict(results: Sequence[Result]) -> str:
+    """`FAILED: 25 passed, 3 failed, 0 skipped` (or `ok: ...`)."""
     tally = counts(results)
-    verdict = "FAILED" if tally["failed"] else "ok"
-    return (
-        f"smoke {verdict}: {tally['passed']} passed, {tally['failed']} failed, "
-        f"{tally['skipped']} skipped"
+    return f"{'FAILED' if tally['failed'] else 'ok'}: " + ", ".join(
+        f"{n} {label}" for label, n in tally.items()
     )
+
+
+def summary_line(results: Sequence[Result]) -> str:
+    return f"smoke {_verdict(results)}"
 
 
 def markdown(results: Sequence[Result], target: Mapping[str, Any]) -> str:
@@ -69,7 +72,7 @@ def markdown(results: Sequence[Result], target: Mapping[str, Any]) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
     lines = [
-        f"### Smoke checks: {summary_line(results).removeprefix('smoke ')}",
+        f"### Smoke checks {_verdict(results)}",
         "",
         f"API `{target['api']}` · frontend `{target['frontend']}` · www `{target['www']}`",
         "",
