@@ -238,8 +238,9 @@ class _Server(http.server.ThreadingHTTPServer):
 def tls_context(ca: trustme.CA, host: str, mode: str | None) -> ssl.SSLContext:
     """The server side of one name: a good certificate, or the one broken promise."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # TLS 1.2+ by default
-    names = {"wrong-name": "other.example.test"}
-    if mode == "expired":
+    if mode == "wrong-name":
+        cert = ca.issue_cert("other.example.test")
+    elif mode == "expired":
         now = datetime.now(UTC)
         cert = ca.issue_cert(
             host, not_before=now - timedelta(days=30), not_after=now - timedelta(days=1)
@@ -254,7 +255,7 @@ def tls_context(ca: trustme.CA, host: str, mode: str | None) -> ssl.SSLContext:
                 context.maximum_version = ssl.TLSVersion.TLSv1_1
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
     else:
-        cert = ca.issue_cert(names.get(mode or "", host))
+        cert = ca.issue_cert(host)
     cert.configure_cert(context)
     return context
 
