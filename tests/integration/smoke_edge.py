@@ -140,14 +140,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         self.server.count(self.host, self.command, self.path)
-        edge = self.server.edge
-        allow = _allow_origin(
-            edge.cors.get(self.host, "exact"), self.headers.get("Origin"), preflight=True
-        )
-        headers = _security(edge, self.host)
-        if allow is not None:
-            headers |= {"Access-Control-Allow-Origin": allow, "Access-Control-Allow-Methods": "GET"}
+        headers = self.response_headers(self.server.edge, preflight=True)
+        if "Access-Control-Allow-Origin" in headers:
+            headers["Access-Control-Allow-Methods"] = "GET"
         self.answer(204, headers)
+
+    def response_headers(self, edge: Edge, *, preflight: bool) -> dict[str, str]:
+        """The host's security headers, and its CORS answer to the request's Origin."""
+        headers = _security(edge, self.host)
+        mode = edge.cors.get(self.host, "exact")
+        allow = _allow_origin(mode, self.headers.get("Origin"), preflight=preflight)
+        if allow is not None:
+            headers["Access-Control-Allow-Origin"] = allow
+        return headers
 
     def plain_http(self, edge: Edge) -> None:
         mode = edge.http_answer.get(self.host, "301")
@@ -170,12 +175,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def api(self, edge: Edge) -> None:
         path = self.path.split("?")[0]
-        headers = _security(edge, API) | {"Cache-Control": "no-store"}
-        allow = _allow_origin(
-            edge.cors.get(API, "exact"), self.headers.get("Origin"), preflight=False
-        )
-        if allow is not None:
-            headers["Access-Control-Allow-Origin"] = allow
+        headers = self.response_headers(edge, preflight=False) | {"Cache-Control": "no-store"}
         if self.server.hits[(API, "GET", self.path)] <= edge.transient_503.get(path, 0):
             self.answer(503, headers, b"starting")
             return
@@ -191,12 +191,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def frontend(self, edge: Edge) -> None:
         path = self.path.split("?")[0]
-        headers = _security(edge, self.host)
-        allow = _allow_origin(
-            edge.cors.get(self.host, "exact"), self.headers.get("Origin"), preflight=False
-        )
-        if allow is not None:
-            headers["Access-Control-Allow-Origin"] = allow
+        headers = self.response_headers(edge, preflight=False)
         if path.startswith("/assets/"):
             kind = "text/javascript" if path.endswith(".js") else "text/css"
             headers |= {"Content-Type": kind, "Cache-Control": edge.asset_cache}
