@@ -45,6 +45,11 @@ EVERY_CHECK = {
 }
 
 
+def https_checks(role: str) -> set[str]:
+    """The checks that talk HTTPS (or TLS) to the host of `role`."""
+    return {n for n in EVERY_CHECK if n.startswith(f"{role}.") and n != f"{role}.http-redirect"}
+
+
 def _legacy_tls_works() -> bool:
     """Can this machine's OpenSSL still speak TLS 1.1 on both ends (loopback handshake)?"""
     ca = trustme.CA()
@@ -188,42 +193,6 @@ BROKEN: list[tuple[str, Edge, set[str]]] = [
     ("www redirects to itself", Edge(www="to-self"), {"www.redirect"}),
     ("www cert for another name", Edge(tls={WWW: "wrong-name"}), {"www.tls", "www.redirect"}),
     ("www cert expired", Edge(tls={WWW: "expired"}), {"www.tls", "www.redirect"}),
-    (
-        "frontend HSTS missing",
-        Edge(headers={APEX: {"Strict-Transport-Security": None}}),
-        {"frontend.hsts"},
-    ),
-    (
-        "frontend HSTS a day",
-        Edge(headers={APEX: {"Strict-Transport-Security": "max-age=86400; includeSubDomains"}}),
-        {"frontend.hsts"},
-    ),
-    (
-        "frontend HSTS without includeSubDomains",
-        Edge(headers={APEX: {"Strict-Transport-Security": "max-age=63072000"}}),
-        {"frontend.hsts"},
-    ),
-    (
-        "frontend nosniff missing",
-        Edge(headers={APEX: {"X-Content-Type-Options": None}}),
-        {"frontend.nosniff"},
-    ),
-    (
-        "frontend frame options missing",
-        Edge(headers={APEX: {"X-Frame-Options": None}}),
-        {"frontend.frame-options"},
-    ),
-    (
-        "frontend frame options SAMEORIGIN",
-        Edge(headers={APEX: {"X-Frame-Options": "SAMEORIGIN"}}),
-        {"frontend.frame-options"},
-    ),
-    (
-        "frontend CSP missing",
-        Edge(headers={APEX: {"Content-Security-Policy": None}}),
-        {"frontend.csp"},
-    ),
-    ("api HSTS missing", Edge(headers={API: {"Strict-Transport-Security": None}}), {"api.hsts"}),
     ("api CORS echoes any origin", Edge(cors={API: "any"}), {"api.cors-foreign"}),
     ("api CORS matches by prefix", Edge(cors={API: "prefix"}), {"api.cors-foreign"}),
     ("api CORS missing", Edge(cors={API: "none"}), CORS_ALLOWED),
@@ -256,6 +225,34 @@ BROKEN: list[tuple[str, Edge, set[str]]] = [
 ]
 
 
+HEADER_BREAKS = [  # (header, value sent instead (None: left out), check, case)
+    ("Strict-Transport-Security", None, "hsts", "without HSTS"),
+    ("Strict-Transport-Security", "max-age=86400; includeSubDomains", "hsts", "HSTS a day"),
+    ("Strict-Transport-Security", "max-age=63072000", "hsts", "HSTS without includeSubDomains"),
+    ("X-Content-Type-Options", None, "nosniff", "without nosniff"),
+    ("X-Frame-Options", None, "frame-options", "without X-Frame-Options"),
+    ("X-Frame-Options", "SAMEORIGIN", "frame-options", "X-Frame-Options SAMEORIGIN"),
+    ("Content-Security-Policy", None, "csp", "without CSP"),
+    ("Content-Security-Policy", " ", "csp", "empty CSP"),
+]
+BROKEN += [
+    (f"{role} {case}", Edge(headers={host: {header: value}}), {f"{role}.{check}"})
+    for host, role in ((API, "api"), (APEX, "frontend"))
+    for header, value, check, case in HEADER_BREAKS
+]
+# A certificate that does not verify takes every HTTPS check of its host with it (the
+# legacy probe checks no certificate).
+BROKEN += [
+    (
+        f"{role} cert {mode}",
+        Edge(tls={host: mode}),
+        {n for n in https_checks(role) if n != f"{role}.tls-legacy"},
+    )
+    for host, role in ((API, "api"), (APEX, "frontend"))
+    for mode in ("wrong-name", "expired")
+]
+
+
 @pytest.mark.parametrize(("edge_", "failing"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
 def test_an_edge_that_breaks_one_promise_fails_its_checks(
     edge_: Edge,
@@ -285,12 +282,13 @@ def test_a_host_offering_only_tls_1_1_fails(
 
 
 @pytest.mark.skipif(not LEGACY, reason="this OpenSSL cannot offer TLS 1.1")
+@pytest.mark.parametrize(("host", "role"), [(API, "api"), (APEX, "frontend"), (WWW, "www")])
 def test_a_host_that_also_accepts_tls_1_1_fails_the_legacy_probe(
-    ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    host: str, role: str, ca: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with serve(Edge(tls={API: "legacy-too"}), ca, tmp_path) as running:
+    with serve(Edge(tls={host: "legacy-too"}), ca, tmp_path) as running:
         status, report = smoke(running.args + FAST, capsys)
-    expect(report, {"api.tls-legacy"})
+    expect(report, {f"{role}.tls-legacy"})
     assert status == 1
 
 
@@ -323,7 +321,7 @@ def connection_attempts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]
     return attempts
 
 
-API_HTTPS_CHECKS = {n for n in EVERY_CHECK if n.startswith("api.") and n != "api.http-redirect"}
+API_HTTPS_CHECKS = https_checks("api")
 
 
 def test_a_silent_host_fails_on_timeouts_with_bounded_attempts(
