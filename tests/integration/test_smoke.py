@@ -516,7 +516,7 @@ def test_flags_override_stack_outputs(
             0,
             "stack output apiUrl (staging): must be an https origin",
         ),
-        ([1, 2], 0, "is not an object"),
+        ([1, 2], 0, "printed no JSON object"),
         ({}, 255, "failed (exit 255): error: no stack named x"),
     ],
     ids=[

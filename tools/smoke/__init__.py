@@ -11,7 +11,9 @@ Usage
 
 `--stack NAME` runs `pulumi stack output --json --stack NAME` in the project directory and
 takes `apiUrl`, `frontendUrl` and `allowedOrigins` from it (none is secret, so no
-`--show-secrets`). `--api-url`, `--frontend-url` and `--allowed-origin` (repeatable) override
+`--show-secrets`; it needs the CLI logged in to the stack's backend, and a Pulumi CLI older
+than the fix for pulumi/pulumi#21141 also wants `PULUMI_CONFIG_PASSPHRASE` on a passphrase-
+encrypted stack). `--api-url`, `--frontend-url` and `--allowed-origin` (repeatable) override
 those outputs or, without `--stack`, replace them. With `edge.ingress: cloudfront` (or `cidrs`)
 the ALB behind `apiUrl` does not answer the runner: pass `--api-url https://<domain>`, where
 CloudFront serves `/api/*` (`edge.apiViaCdn`).

@@ -35,25 +35,23 @@ def stack_outputs(stack: str) -> dict[str, Any]:
             "--stack needs the pulumi CLI on PATH (or give --api-url, --frontend-url and "
             "--allowed-origin instead)"
         )
-    command = [pulumi, "stack", "output", "--json", "--stack", stack]
+    arguments = ["stack", "output", "--json", "--stack", stack]
+    shown = f"`pulumi {' '.join(arguments)}`"
     try:
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+            [pulumi, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise UsageError(f"`{' '.join(command[1:])}` did not answer in 120 s") from exc
+        raise UsageError(f"{shown} did not answer in 120 s") from exc
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        raise UsageError(
-            f"`pulumi {' '.join(command[1:])}` failed (exit {done.returncode}): "
-            + " / ".join(detail)
-        )
+        raise UsageError(f"{shown} failed (exit {done.returncode}): " + " / ".join(detail))
     try:
         outputs = json.loads(done.stdout)
     except ValueError as exc:
-        raise UsageError(f"stack {stack}: `pulumi stack output --json` is not JSON: {exc}") from exc
+        raise UsageError(f"{shown} printed no JSON: {exc}") from exc
     if not isinstance(outputs, dict):
-        raise UsageError(f"stack {stack}: `pulumi stack output --json` is not an object")
+        raise UsageError(f"{shown} printed no JSON object")
     return outputs
 
 
