@@ -323,7 +323,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         opts=in_region,
     )
 
-    Alarms(
+    alarms = Alarms(
         "alarms",
         AlarmsArgs(
             name_prefix=cfg.name_prefix,
@@ -373,17 +373,20 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         "databaseMaxConnections": database.max_connections,
         "databaseReplicaAddresses": database.replica_addresses,
         "databaseResourceId": database.resource_id,
+        "databaseInstanceIdentifier": database.instance_identifier,
         "cachePrimaryEndpoint": cache.primary_endpoint,
         "cachePort": cache.port,
         "cacheSecurityGroupId": cache.security_group_id,
         "cacheUrlSecretArn": cache.redis_url_secret_arn,
         "cacheMemberClusterIds": cache.member_cluster_ids,
+        "cacheReplicationGroupId": cache.replication_group_id,
         "apiUrl": f"https://{cfg.api_hostname}",
         "frontendUrl": f"https://{cfg.domain}",
         "allowedOrigins": list(edge.allowed_origins),
         "albDnsName": load_balancer.alb_dns_name,
         "albArnSuffix": load_balancer.alb_arn_suffix,
         "targetGroupArnSuffix": load_balancer.target_group_arn_suffix,
+        "targetGroupArn": load_balancer.target_group_arn,
         "distributionId": frontend.distribution_id,
         "distributionDomainName": frontend.distribution_domain_name,
         "frontendBucketName": frontend.frontend_bucket_name,
@@ -393,7 +396,15 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         "criticalTopicArn": notifications.critical_topic_arn,
         "warningTopicArn": notifications.warning_topic_arn,
         "deploymentAlarmNames": deployment_alarms.alarm_names,
+        "dashboardName": alarms.dashboard_name,
     }
+    # The runbooks' commands name the services (`aws ecs update-service --service ...`).
+    for key, service in (
+        ("apiServiceName", app.api_service_name),
+        ("workerServiceName", app.worker_service_name),
+    ):
+        if service is not None:
+            outputs[key] = service
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if edge.dns_provider == "none":
