@@ -421,7 +421,7 @@ def release_order_view(program: Program) -> Graph:
                 graph.edge(node_of[a.urn], node_of[b.urn], penwidth="2")
     # What the first steps wait for, among the main resources (gray, dashed).
     for r in steps:
-        for dep in program.via(r, *r.property_dependencies):
+        for dep in sorted((program.by_urn[u] for u in program.depends_on(r)), key=lambda d: d.urn):
             if dep.type in PREREQUISITE_TYPES:
                 waits = graph.node(dep.urn, _label(dep), style="rounded,dashed", color="#8899aa")
                 graph.edge(waits, node_of[r.urn], style="dashed", color="#aab4c0")
