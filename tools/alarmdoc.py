@@ -45,6 +45,11 @@ class CatalogEntry:
     key_pattern: re.Pattern[str]
     threshold_fields: tuple[str, ...]
 
+    @property
+    def specificity(self) -> int:
+        """How much of the key is literal text (a literal key beats an f-string's pattern)."""
+        return len(self.key_pattern.pattern.replace(".+", ""))
+
 
 @dataclass
 class AlarmRow:
@@ -104,6 +109,14 @@ def catalog_entries(modules: Sequence[ModuleType] = CATALOGS) -> list[CatalogEnt
                                 CatalogEntry(function.name, re.compile(f"^{pattern}$"), tuple(used))
                             )
     return entries
+
+
+def _definitions_of(key: str, entries: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+    """The catalog entries that make the alarm `key`: the most specific match (a literal
+    `db-cpu` over the pattern `<label>-cpu`)."""
+    matching = [e for e in entries if e.key_pattern.match(key)]
+    best = max((e.specificity for e in matching), default=0)
+    return [e for e in matching if e.specificity == best]
 
 
 def _normal(name: str) -> str:
@@ -172,12 +185,11 @@ def alarm_rows(evaluations: Mapping[str, Evaluation], keys: Mapping[str, Key]) -
             row.signal = _signal(alarm.inputs)
             row.fires[stack] = _fires(alarm.inputs)
             row.count[stack] = row.count.get(stack, 0) + 1
-            for entry in entries:
-                if entry.key_pattern.match(key):
-                    for name in entry.threshold_fields:
-                        config_key = config_key_of(name, keys)
-                        if config_key not in row.tuned_by:
-                            row.tuned_by.append(config_key)
+            for entry in _definitions_of(key, entries):
+                for name in entry.threshold_fields:
+                    config_key = config_key_of(name, keys)
+                    if config_key not in row.tuned_by:
+                        row.tuned_by.append(config_key)
     return sorted(rows.values(), key=lambda r: (r.severity != "critical", r.key))
 
 
