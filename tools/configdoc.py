@@ -415,6 +415,31 @@ def _section_intro(entries: Sequence[Key]) -> str:
     return ""
 
 
+def example_error(stack: str = "prod") -> str:
+    """The error the program prints for two bad values in `stack`'s file (not a copy of it)."""
+    config, secret_keys = load_stack_config(
+        stack,
+        {
+            "webstack:network": {
+                **read_stack_file(stack)["config"]["webstack:network"],
+                "cidr": "8.8.8.0/24",
+                "natStrategy": "many",
+            }
+        },
+    )
+    try:
+        parse_stack_config(
+            stack,
+            namespace_values(config),
+            config.get("aws:region"),
+            lambda region: [f"{region}{letter}" for letter in "abcdef"],
+            secret_keys={k.removeprefix(f"{PROJECT}:") for k in secret_keys},
+        )
+    except ConfigError as error:
+        return str(error)
+    raise AssertionError("the example's bad values were accepted")
+
+
 def render(keys: Mapping[str, Key] | None = None) -> str:
     keys = keys if keys is not None else gather()
     stacks = ordered_stacks()
@@ -433,6 +458,13 @@ def render(keys: Mapping[str, Key] | None = None) -> str:
         "<value>` (`--secret` for secrets). Besides these, `aws:region` must be one of the",
         f"{len(AWS_REGIONS)} regions in `components/aws_facts.py` "
         f"({', '.join(f'{s}: `{r}`' for s, r in regions.items())}).",
+        "",
+        "For example, with `network.cidr: 8.8.8.0/24` and `network.natStrategy: many` in",
+        "prod's file:",
+        "",
+        "```",
+        example_error(),
+        "```",
         "",
         "Columns: the key; what it is; how it is written; the default when the key is left",
         "out; what the reader accepts (its bounds and the rules it states); the value each",
