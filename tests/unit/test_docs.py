@@ -259,7 +259,7 @@ def test_every_config_key_a_page_names_exists(keys: dict[str, configdoc.Key]) ->
         parts = key.rstrip(".").split(".")
         return any(".".join(parts[:n]) in valid for n in range(1, len(parts) + 1))
 
-    named = _mentions(r"(webstack:[A-Za-z][\w.]*)(?![\w:])")
+    named = _mentions(r"(webstack:[A-Za-z][\w.]*)(?![\w:-])")
     named += [(p, f"webstack:{m}") for p, m in _mentions(r"--path '?([A-Za-z][\w]*(?:\.[\w<>]+)*)")]
     assert named
     unknown = [f"{p.relative_to(ROOT)}: {m}" for p, m in named if not known(m)]
