@@ -245,7 +245,7 @@ def _mentions(pattern: str) -> list[tuple[Path, str]]:
 
 
 def test_every_stack_output_a_page_names_exists(known_outputs: set[str]) -> None:
-    mentioned = _mentions(r"pulumi stack output (?:--\S+ )*([A-Za-z]\w*)")
+    mentioned = _mentions(r"pulumi stack output\s+(?:--\S+\s+)*([A-Za-z]\w*)")
     assert mentioned
     unknown = [f"{p.relative_to(ROOT)}: {m}" for p, m in mentioned if m not in known_outputs]
     assert not unknown, f"no stack exports these outputs: {unknown}"
