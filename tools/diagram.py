@@ -190,7 +190,7 @@ class Program:
 
     def component_path(self, r: Resource) -> list[Resource]:
         """The components around `r`, outermost first."""
-        path = []
+        path: list[Resource] = []
         parent = self.parent(r)
         while parent is not None:
             path.insert(0, parent)
@@ -382,10 +382,10 @@ def request_path_view(program: Program) -> Graph:
         }
         for origin in dist.inputs.get("origins", []):
             domain = str(origin.get("domainName"))
-            target = known.get(domain) or records.get(domain)
-            if target is not None:
-                path = _origin_paths(dist, str(origin.get("originId")))
-                graph.edge(after_waf(dist), add(target, _record_title(target)), label=path)
+            found = known.get(domain) or records.get(domain)
+            if found is not None:
+                paths = _origin_paths(dist, str(origin.get("originId")))
+                graph.edge(after_waf(dist), add(found, _record_title(found)), label=paths)
     for listener in program.of_type("aws:lb/listener:Listener"):
         port = listener.inputs.get("port")
         title = f"{listener.name}\n{listener.inputs.get('protocol')} :{int(port or 0)}"
@@ -430,12 +430,14 @@ def release_order_view(program: Program) -> Graph:
     closure = {r.urn: program.ancestors_closure(r) for r in steps}
     kinds: dict[tuple[str, str], list[Resource]] = {}
     for r in steps:
-        top = program.top(r)
-        kinds.setdefault((top.urn if top else "", r.type), []).append(r)
+        component = program.top(r)
+        kinds.setdefault((component.urn if component else "", r.type), []).append(r)
     node_of: dict[str, str] = {}
-    for (top, type_), members in sorted(kinds.items()):
+    for (component_urn, type_), members in sorted(kinds.items()):
         if len(members) > GROUP_ABOVE:
-            nid = graph.node(f"{top}/{type_}", f"{_kind(members[0])} ×{len(members)}", penwidth="2")
+            nid = graph.node(
+                f"{component_urn}/{type_}", f"{_kind(members[0])} ×{len(members)}", penwidth="2"
+            )
             node_of.update({m.urn: nid for m in members})
         else:
             for m in members:
