@@ -2,9 +2,10 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
-component the config sections it reads as they are (`database=cfg.database`) and a wiring
-dataclass of what earlier components produced; nothing is copied out of a section here.
+-> MigrationJob -> ApiService -> the frontend's files -> Alarms), one named step per component.
+A step hands its component the config sections it reads as they are (`database=cfg.database`)
+and a wiring dataclass of what earlier components produced; nothing is copied out of a section
+here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -32,6 +33,11 @@ from components.deployment_alarms import (
 )
 from components.dns import Dns, DnsArgs, DnsWiring
 from components.frontend import Frontend, FrontendArgs, FrontendWiring
+from components.frontend_release import (
+    FrontendRelease,
+    FrontendReleaseArgs,
+    FrontendReleaseWiring,
+)
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
 from components.network import Network, NetworkArgs
@@ -129,6 +135,7 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
     paging = _paging(cfg, providers, edge)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
+    _frontend_release(cfg, providers, edge, app)
     alarms = _alarms(cfg, providers, data, edge, paging, migrations, app)
     return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms)
 
@@ -345,6 +352,18 @@ def _app(
         wiring=wiring,
     )
     return ApiService("app", args, providers.in_region)
+
+
+def _frontend_release(
+    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+) -> FrontendRelease | None:
+    """The built frontend into the CDN's bucket once the API it calls has rolled; nothing
+    without `frontend.distDir`."""
+    if cfg.frontend.dist_dir is None:
+        return None
+    wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
+    args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
+    return FrontendRelease("frontend-release", args, providers.in_region)
 
 
 def _alarms(

@@ -5,8 +5,8 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `alarms`) and `stack_config` (the assembly,
-and `StackWide`: what every component takes from the stack as a whole).
+its reader (`network`, `services`, `data`, `edge`, `frontend`, `alarms`) and `stack_config` (the
+assembly, and `StackWide`: what every component takes from the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
@@ -30,6 +30,7 @@ from components.config.data import (
     db_max_pool_size,
 )
 from components.config.edge import EdgeConfig, HealthCheckConfig
+from components.config.frontend import ASSETS_DIR, FrontendConfig, is_hashed_asset
 from components.config.network import MAX_AZS, NetworkConfig
 from components.config.reader import PROJECT, ConfigError, Section
 from components.config.services import (
@@ -48,6 +49,7 @@ from components.config.stack_config import (
 )
 
 __all__ = [
+    "ASSETS_DIR",
     "DEFAULT_CA_BUNDLE_PATH",
     "DEFAULT_SCHEDULER_FAILURE_PATTERN",
     "ENVIRONMENTS",
@@ -65,6 +67,7 @@ __all__ = [
     "ConfigError",
     "DatabaseConfig",
     "EdgeConfig",
+    "FrontendConfig",
     "HealthCheckConfig",
     "NetworkConfig",
     "PoolBudget",
@@ -75,6 +78,7 @@ __all__ = [
     "StackWide",
     "WorkerConfig",
     "db_max_pool_size",
+    "is_hashed_asset",
     "load_stack_config",
     "looks_secret",
     "parse_stack_config",

@@ -29,6 +29,7 @@ from components.config.data import (
     read_secrets,
 )
 from components.config.edge import EdgeConfig, read_edge
+from components.config.frontend import FrontendConfig, read_frontend
 from components.config.network import NetworkConfig, read_network
 from components.config.reader import (
     PROJECT,
@@ -99,6 +100,7 @@ class StackConfig:
     pool_budget: PoolBudget
     """The database connection budget of the API and worker fleets (DB_MAX_POOL_SIZE)."""
     edge: EdgeConfig
+    frontend: FrontendConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -194,6 +196,7 @@ def parse_stack_config(
     database = read_database(top.section("database"), environment)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
+    frontend = read_frontend(top.section("frontend"))
     for key in TOOLING_KEYS:
         top.skip(key)
     top.finish()
@@ -227,6 +230,7 @@ def parse_stack_config(
         cache=cache,
         pool_budget=pool_budget,
         edge=edge,
+        frontend=frontend,
         tags=tags,
     )
 
