@@ -144,8 +144,11 @@ def data_key_arn(ev: Evaluation) -> str:
 
 
 def write_files(directory: Path, files: dict[str, str]) -> Path:
-    """Write `files` (name -> text) into `directory`, creating it; return the directory."""
+    """Write `files` (relative path -> text) into `directory`, creating it and any
+    subdirectories; return the directory."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (directory / name).write_text(text)
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return directory

@@ -122,6 +122,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:wafv2/webAcl:WebAcl": ("name", "scope"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("rules",),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("contentType", "cacheControl"),
+    "pulumi-python:dynamic/webstack:FrontendRetention": ("keepRemovedDays",),
     "aws:cloudfront/distribution:Distribution": ("aliases", "priceClass", "httpVersion"),
     "aws:cloudfront/cachePolicy:CachePolicy": ("name", "minTtl", "defaultTtl"),
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": ("name",),
