@@ -8,7 +8,8 @@ Creates:
 - its execution role (trusted by Lambda for this account only): GetSecretValue on exactly the
   master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager, ENI
   management for the VPC attachment, writes to its own log group and, with snapshots before
-  migrations on, creating and reading snapshots of the primary named `<primary>-before-*`;
+  migrations on, creating, reading and deleting snapshots of the primary named
+  `<primary>-before-*` (a successful run keeps the newest `keepSnapshotsBeforeMigrations`);
 - that log group, with retention, encrypted with the data key;
 - the restore point's inputs in its environment: the primary, and the subnet group, security
   group and parameter group a restored copy of it goes to (migrations/restore_point.py);
@@ -122,6 +123,9 @@ class MigrationJob(pulumi.ComponentResource):
 
     invocation: aws.lambda_.Invocation
     function_name: pulumi.Output[str]
+    restore_point: pulumi.Output[dict[str, Any] | None]
+    """The last run's restore point (its time, restore commands, snapshot); None when that run
+    had nothing pending."""
 
     def __init__(
         self, name: str, args: MigrationJobArgs, opts: pulumi.ResourceOptions | None = None
@@ -145,6 +149,7 @@ class MigrationJob(pulumi.ComponentResource):
         )
         self.invocation = self._invocation(name, args, function, code_sha256, network_path)
         self.function_name = function.name
+        self.restore_point = self.invocation.result.apply(restore_point_of)
         self.register_outputs(
             {
                 "functionName": self.function_name,
@@ -276,6 +281,14 @@ class MigrationJob(pulumi.ComponentResource):
         )
 
 
+def restore_point_of(result: str | None) -> dict[str, Any] | None:
+    """The `restorePoint` of the run's result (migrations/lambda_handler.py), if any."""
+    if not result:
+        return None
+    point = json.loads(result).get("restorePoint")
+    return point if isinstance(point, dict) else None
+
+
 def _checked_package(args: MigrationJobArgs) -> Path:
     """The Lambda zip, which `make package` must have built."""
     package = args.wiring.package or package_path(ARCHITECTURE)
@@ -306,19 +319,24 @@ def _aws_api_cidr(args: MigrationJobArgs) -> pulumi.Input[str]:
 
 def _restore_point(args: MigrationJobArgs) -> dict[str, pulumi.Input[str]]:
     """What the run's restore point names (migrations/restore_point.py reads these)."""
+    snapshots = args.database.snapshot_before_migrations
     return {
         "DB_INSTANCE_IDENTIFIER": args.wiring.database_instance_identifier,
         "DB_SUBNET_GROUP_NAME": args.wiring.database_subnet_group_name,
         "DB_SECURITY_GROUP_IDS": args.wiring.database_security_group_id,
         "DB_PARAMETER_GROUP_NAME": args.wiring.database_parameter_group_name,
-        "SNAPSHOT_BEFORE_MIGRATIONS": "true"
-        if args.database.snapshot_before_migrations
-        else "false",
+        "SNAPSHOT_BEFORE_MIGRATIONS": "true" if snapshots else "false",
+        **(
+            {"SNAPSHOTS_TO_KEEP": str(args.database.keep_snapshots_before_migrations)}
+            if snapshots
+            else {}
+        ),
     }
 
 
 def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
-    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
+    """Creating, tagging, reading and deleting `<primary>-before-*` snapshots of the primary
+    only."""
     if not args.database.snapshot_before_migrations:
         return []
     # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
@@ -337,6 +355,13 @@ def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
             "Sid": "TagThoseSnapshots",
             "Effect": "Allow",
             "Action": ["rds:AddTagsToResource"],
+            "Resource": [snapshots],
+        },
+        {
+            # A successful run deletes the older ones beyond keepSnapshotsBeforeMigrations.
+            "Sid": "DeleteTheOlderOfThoseSnapshots",
+            "Effect": "Allow",
+            "Action": ["rds:DeleteDBSnapshot"],
             "Resource": [snapshots],
         },
     ]

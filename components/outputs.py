@@ -71,6 +71,10 @@ def stack_outputs(
         "repositoryUrl": app.repository_url,
         "clusterName": app.cluster_name,
         "migrationFunctionName": migrations.function_name,
+        # The runbook's way back (docs/runbooks/revert-migration.md): the last run's restore
+        # point with its exact restore commands; null when that run had nothing pending.
+        "migrationRestorePoint": migrations.restore_point,
+        "apiImageTag": cfg.api.image_tag,
         "criticalTopicArn": paging.notifications.critical_topic_arn,
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
