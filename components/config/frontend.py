@@ -40,8 +40,9 @@ class FrontendConfig:
     removed from the build stay there."""
 
     dist_dir: Path | None
-    """The build (`npm run build`'s output, e.g. `client/dist`) as an absolute path; None
-    publishes nothing, leaving the bucket to whoever fills it."""
+    """The built frontend (`npm run build`'s output, e.g. `client/dist`), relative to the project
+    root or absolute: a directory with `index.html` at its top and a content hash in the name of
+    every file under `assets/`. Unset, nothing is published (the bucket is filled by hand)."""
     files: tuple[str, ...]
     """Every file of the build as its bucket key (a POSIX path relative to `dist_dir`), sorted."""
     keep_removed_days: int
