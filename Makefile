@@ -2,13 +2,20 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# uv installs .venv from uv.lock. It is bootstrapped with pip into a venv of its own (not
+# `pip install --user`): no write outside the checkout, no clash with a uv the user already has,
+# and its version and hashes come from the lock (tools/uv-requirements.txt).
+TOOLS  := .venv-tools
+UV     := $(TOOLS)/bin/uv
 STACK  ?= staging
 ARCH   ?= arm64
 BASE   ?= main
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
+# No uv-managed Python downloads: .venv uses $(PYTHON), like the policy pack and the tooling.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install plan plan-diff policy lint test bench package bench-migrations
+.PHONY: help install lock plan plan-diff policy lint test bench package bench-migrations
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -19,17 +26,23 @@ help:
 	@echo "make bench-migrations          time applying 200 migrations (throwaway PostgreSQL)"
 	@echo "make plan-diff BASE=<git ref>  markdown diff of every stack against BASE (PR comment)"
 	@echo "make bench                     timings: plan per stack, the test suite, migrations"
+	@echo "make lock                      re-resolve uv.lock after editing pyproject.toml"
 
-$(BIN)/python:
+$(UV): tools/uv-requirements.txt
 	tools/install-system-deps
-	$(PYTHON) -m venv $(VENV)
-
-$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r tools/uv-requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Always run: `uv sync --locked` takes well under a second when .venv already matches the lock,
+# fails when uv.lock is stale against pyproject.toml, and removes what the lock does not name.
+install: $(UV)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+
+lock: $(UV)
+	$(UV) lock
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	$(BIN)/python -m tools.lockfiles
 
 plan: install
 	$(BIN)/python -m tools.plan $(STACK)
