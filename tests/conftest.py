@@ -1,6 +1,9 @@
-"""Shared fixtures: the program evaluated under the mock cloud, once per stack and session."""
+"""Shared fixtures: the program evaluated under the mock cloud, once per stack and session
+(once per xdist worker: `make test` runs pytest on every core)."""
 
 from __future__ import annotations
+
+import gc
 
 import pytest
 
@@ -13,7 +16,12 @@ STACKS = stack_names()
 @pytest.fixture(scope="session")
 def evaluations() -> dict[str, Evaluation]:
     """Both stacks exactly as their Pulumi.<stack>.yaml describe them."""
-    return {stack: evaluate(stack) for stack in STACKS}
+    evaluations = {stack: evaluate(stack) for stack in STACKS}
+    # The SDK modules the program touches are loaded now: some 650,000 objects that live as
+    # long as the process. Freezing them keeps every later full garbage collection from
+    # walking them again (measured: about a second of CPU per evaluation without this).
+    gc.freeze()
+    return evaluations
 
 
 @pytest.fixture(params=STACKS)

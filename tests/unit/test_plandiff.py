@@ -1,4 +1,5 @@
-"""plan-diff on two JSON plans: what changed, secrets masked, violations, cost delta."""
+"""plan-diff on two JSON plans: what changed (resources and outputs), secrets masked, violations,
+cost delta."""
 
 from __future__ import annotations
 
@@ -72,12 +73,47 @@ def test_only_new_violations_are_listed_and_cost_delta_per_stack() -> None:
     diff = plandiff.diff_plans("prod", base, head)
     assert diff.new_violations == [new]
     markdown = plandiff.render("`main`", [diff], [])
-    assert "| prod | 0 | 0 | 0 | 0 | 1 | $100.00 → $142.50 | +$42.50 |" in markdown
+    assert "| prod | 0 | 0 | 0 | 0 | 0 | 1 | $100.00 → $142.50 | +$42.50 |" in markdown
     assert "[mandatory] `no-public-db` (database-db): public" in markdown
 
 
 def test_identical_plans_show_no_changes() -> None:
     base = a_plan(resource(instanceClass="db.t4g.medium"))
+    base["outputs"] = {"vpcId": "vpc-0a1b", "jwtSecret": f"{MASK} sha256:aaaa"}
     diff = plandiff.diff_plans("staging", base, copy.deepcopy(base))
     assert diff.empty
     assert "No changes." in plandiff.render("`main`", [diff], [])
+    assert "| staging | 0 | 0 | 0 | 0 | 0 |" in plandiff.render("`main`", [diff], [])
+
+
+def test_added_removed_and_changed_outputs_are_reported_and_counted() -> None:
+    base = a_plan(resource())
+    head = copy.deepcopy(base)
+    base["outputs"] = {
+        "vpcId": "vpc-0a1b",
+        "privateSubnetIds": ["subnet-a", "subnet-b"],
+        "oldEndpoint": "db.example.internal",
+        "jwtSecret": f"{MASK} sha256:aaaa",
+    }
+    head["outputs"] = {
+        "vpcId": "vpc-0a1b",
+        "privateSubnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+        "apiUrl": "https://api.example.com",
+        "jwtSecret": f"{MASK} sha256:bbbb",
+        "redisToken": f"{MASK} sha256:cccc",
+    }
+    diff = plandiff.diff_plans("prod", base, head)
+    assert not diff.empty and not diff.changed
+    assert dict((k, (a, b)) for k, a, b in diff.outputs) == {
+        "apiUrl": ("—", "https://api.example.com"),
+        "jwtSecret": (MASK, f"{MASK} (changed)"),
+        "oldEndpoint": ("db.example.internal", "—"),
+        "privateSubnetIds[2]": ("—", "subnet-c"),
+        "redisToken": ("—", MASK),
+    }
+    markdown = plandiff.render("`main`", [diff], [])
+    # five outputs count, no resource changed; the plans carry no verdicts (—)
+    assert "| prod | 0 | 0 | 0 | 0 | 5 | — |" in markdown
+    assert "**Outputs** (5 added, removed or changed)" in markdown
+    assert "| `privateSubnetIds[2]` | — | subnet-c |" in markdown
+    assert "aaaa" not in markdown and "bbbb" not in markdown and "cccc" not in markdown
