@@ -30,6 +30,11 @@ def stack(request: pytest.FixtureRequest, evaluations: dict[str, Evaluation]) ->
     return evaluations[request.param]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The test modules have imported the SDKs: keep full collections from walking them."""
+    gc.freeze()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by its folder: tests/unit -> unit, tests/policy -> policy, ..."""
     for item in items:

@@ -49,12 +49,12 @@ def plan(stack: str) -> dict[str, Any]:
 
 
 def main(stacks: list[str]) -> int:
-    results = {}
-    for stack in stacks:
-        results[stack] = plan(stack)
-        # The SDK modules are loaded now (hundreds of thousands of objects that live as long
-        # as the process): freezing them keeps later full collections from walking them.
-        gc.freeze()
+    # No cyclic garbage collection in this short-lived process: loading the SDK modules (some
+    # 650,000 objects) triggers full collections that walk them again and again, about a
+    # quarter of a plan's CPU time, while a plan leaves too little cyclic garbage to matter
+    # (measured: the same peak memory with and without).
+    gc.disable()
+    results = {stack: plan(stack) for stack in stacks}
     json.dump(results, sys.stdout)
     return 0
 
