@@ -61,9 +61,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every core (pytest-xdist). worksteal: an idle worker takes queued tests from a busy one,
+# so the few long tests (plan-diff end to end) do not leave a core idle at the end.
 test: lint
 	tools/install-system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 package: install
 	$(BIN)/python -m tools.lambda_package --arch $(ARCH) $(if $(RDS_CA_BUNDLE),--rds-ca-bundle $(RDS_CA_BUNDLE))
