@@ -15,7 +15,8 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 # No uv-managed Python downloads: .venv uses $(PYTHON), like the policy pack and the tooling.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install lock plan plan-diff policy lint test bench package bench-migrations
+.PHONY: help install lock plan plan-diff policy lint test bench package bench-migrations checkov \
+	checkov-test smoke
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -26,6 +27,9 @@ help:
 	@echo "make bench-migrations          time applying 200 migrations (throwaway PostgreSQL)"
 	@echo "make plan-diff BASE=<git ref>  markdown diff of every stack against BASE (PR comment)"
 	@echo "make bench                     timings: plan per stack, the test suite, migrations"
+	@echo "make checkov [STACK=prod]      Checkov's AWS checks on every stack (or one), skips applied"
+	@echo "make checkov-test              the converter's tests against the real Checkov"
+	@echo "make smoke STACK=staging|prod  post-deploy checks of the live stack (SMOKE_ARGS=--markdown)"
 	@echo "make lock                      re-resolve uv.lock after editing pyproject.toml"
 
 $(UV): tools/uv-requirements.txt
@@ -73,3 +77,23 @@ package: install
 bench-migrations: install
 	tools/install-system-deps
 	$(BIN)/python -m migrations.bench
+
+# Checkov lives in its own locked environment (tools/checkov/uv.lock): its pins conflict with
+# the program's. Only these two targets install it.
+CHECKOV_ENV := tools/checkov
+CHECKOV     := $(CURDIR)/$(CHECKOV_ENV)/.venv/bin/checkov
+
+$(CHECKOV): $(CHECKOV_ENV)/pyproject.toml $(CHECKOV_ENV)/uv.lock | $(UV)
+	$(UV) sync --quiet --project $(CHECKOV_ENV) --locked --python $(PYTHON)
+	touch $@
+
+checkov: install $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(BIN)/python -m tools.checkov \
+		$(if $(filter command line environment,$(origin STACK)),$(STACK))
+
+checkov-test: install $(CHECKOV)
+	CHECKOV=$(CHECKOV) $(BIN)/pytest tests/checkov
+
+# Needs the pulumi CLI logged in to the stack's backend (it reads `pulumi stack output`).
+smoke: install
+	$(BIN)/python -m tools.smoke --stack $(STACK) $(SMOKE_ARGS)

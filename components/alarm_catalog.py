@@ -4,10 +4,11 @@ Pure functions describe each alarm as an `AlarmDefinition` (what is measured, ho
 aggregated, when it fires, how bad that is and what the responder should do); `create_alarm`
 is the only place that builds an `aws.cloudwatch.MetricAlarm`, always with alarm and OK actions
 to the topic of the definition's severity. `DeploymentAlarms` (ECS rollback) and `Alarms`
-(everything else) both build from here, so a signal is defined once.
+(everything else) both build from here, so a signal is defined once; the data tier's signals
+(RDS, Redis) are in components/data_alarms.py.
 
-`AlarmThresholds` holds every tunable threshold with the deployment guide's defaults;
-`components.config` reads `webstack:alarms` into it.
+Every threshold comes from `AlarmThresholds` (config: `webstack:alarms`, with the deployment
+guide's defaults).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
+
+from components.config import AlarmThresholds
 
 Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
@@ -37,46 +40,7 @@ GIB = 1024**3
 MIB = 1024**2
 
 SCHEDULER_FAILURE_METRIC = "SchedulerRunFailures"
-DEFAULT_SCHEDULER_FAILURE_PATTERN = '{ $.event = "scheduler_run" && $.status = "failed" }'
 SCHEDULER_WINDOW_SECONDS = 15 * 60
-
-
-@dataclass(frozen=True, kw_only=True)
-class AlarmThresholds:
-    """Every tunable alarm threshold (`webstack:alarms`), defaulting to the guide's values."""
-
-    api_latency_p95_warning_seconds: float = 1.0
-    """p95 target response time over 5 minutes that warns."""
-    api_latency_p95_critical_seconds: float = 2.0
-    """p95 target response time over 5 minutes that pages."""
-    api_5xx_rate_percent: float = 1.0
-    """Share of API requests answered 5xx by the targets that pages (and rolls back a deploy)."""
-    api_5xx_min_requests: int = 10
-    """Requests per minute below which the 5xx rate is not judged (1 error in 2 is not 50 %)."""
-    ecs_cpu_percent: float = 80.0
-    """Average service CPU that warns."""
-    ecs_memory_percent: float = 85.0
-    """Average service memory that pages: past it, tasks get OOM-killed."""
-    db_cpu_percent: float = 80.0
-    """RDS CPU that warns."""
-    db_free_storage_percent: float = 20.0
-    """Free storage, as a share of allocated storage, below which it pages."""
-    db_connections_percent: float = 80.0
-    """Connections, as a share of max_connections, above which it warns."""
-    db_replica_lag_seconds: float = 30.0
-    """Read-replica lag that warns."""
-    db_free_memory_mb: int = 256
-    """Freeable memory below which it warns (the instance is about to swap)."""
-    cache_evictions: int = 0
-    """Evictions per 5 minutes above which it warns (0: any eviction means the cache is full)."""
-    cache_cpu_percent: float = 80.0
-    """Redis engine-thread CPU that warns (Redis is single-threaded: host CPU hides it)."""
-    cache_memory_percent: float = 80.0
-    """Redis memory use (of maxmemory) that pages."""
-    cdn_5xx_rate_percent: float = 5.0
-    """CloudFront 5xx error rate that pages (origin and edge errors, all paths)."""
-    scheduler_failures: int = 3
-    """Failed scheduler runs in 15 minutes that page."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -378,199 +342,6 @@ def ecs_running_tasks(
         comparison=BELOW,
         evaluation_periods=3,
         treat_missing_data=BREACHING,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# RDS PostgreSQL
-
-
-def _db(identifier: pulumi.Input[str]) -> dict:
-    return {"DBInstanceIdentifier": identifier}
-
-
-def db_cpu(identifier: pulumi.Input[str], t: AlarmThresholds) -> AlarmDefinition:
-    return AlarmDefinition(
-        key="db-cpu",
-        severity="warning",
-        description=(
-            f"Database CPU is above {t.db_cpu_percent:g} % for 15 minutes. Check Performance "
-            "Insights for the top queries; add an index or scale the instance class."
-        ),
-        signal=Metric(
-            namespace="AWS/RDS", name="CPUUtilization", dimensions=_db(identifier), stat="Average"
-        ),
-        threshold=t.db_cpu_percent,
-        period=300,
-        evaluation_periods=3,
-        treat_missing_data=MISSING,
-    )
-
-
-def db_free_storage(
-    identifier: pulumi.Input[str], allocated_storage_gb: int, t: AlarmThresholds
-) -> AlarmDefinition:
-    # FreeStorageSpace is in bytes; the threshold is a share of what is allocated.
-    threshold = allocated_storage_gb * GIB * t.db_free_storage_percent / 100
-    return AlarmDefinition(
-        key="db-free-storage",
-        severity="critical",
-        description=(
-            f"Database free storage is below {t.db_free_storage_percent:g} % of "
-            f"{allocated_storage_gb} GiB. A full disk stops all writes: raise allocated "
-            "storage (or the autoscaling maximum) and look for bloat or runaway tables."
-        ),
-        signal=Metric(
-            namespace="AWS/RDS", name="FreeStorageSpace", dimensions=_db(identifier), stat="Minimum"
-        ),
-        threshold=threshold,
-        comparison=BELOW,
-        period=300,
-        treat_missing_data=MISSING,
-    )
-
-
-def db_connections(
-    identifier: pulumi.Input[str], max_connections: int, t: AlarmThresholds
-) -> AlarmDefinition:
-    threshold = max_connections * t.db_connections_percent / 100
-    return AlarmDefinition(
-        key="db-connections",
-        severity="warning",
-        description=(
-            f"Database connections are above {t.db_connections_percent:g} % of "
-            f"max_connections ({max_connections}). Check pool sizes times task counts and "
-            "idle-in-transaction sessions before the API starts failing to connect."
-        ),
-        signal=Metric(
-            namespace="AWS/RDS",
-            name="DatabaseConnections",
-            dimensions=_db(identifier),
-            stat="Maximum",
-        ),
-        threshold=threshold,
-        period=300,
-        evaluation_periods=2,
-        treat_missing_data=MISSING,
-    )
-
-
-def db_free_memory(identifier: pulumi.Input[str], t: AlarmThresholds) -> AlarmDefinition:
-    return AlarmDefinition(
-        key="db-free-memory",
-        severity="warning",
-        description=(
-            f"Database freeable memory is below {t.db_free_memory_mb} MiB for 15 minutes; the "
-            "instance will swap. Check work_mem and connection counts, or scale the class."
-        ),
-        signal=Metric(
-            namespace="AWS/RDS", name="FreeableMemory", dimensions=_db(identifier), stat="Minimum"
-        ),
-        threshold=t.db_free_memory_mb * MIB,
-        comparison=BELOW,
-        period=300,
-        evaluation_periods=3,
-        treat_missing_data=MISSING,
-    )
-
-
-def db_replica_lag(
-    index: int, replica_identifier: pulumi.Input[str], t: AlarmThresholds
-) -> AlarmDefinition:
-    return AlarmDefinition(
-        key=f"db-replica-lag-{index}",
-        severity="warning",
-        description=(
-            f"Read replica {index} lags the primary by more than "
-            f"{t.db_replica_lag_seconds:g} s for 10 minutes; reads from it are stale. Check "
-            "long-running queries on the replica and write bursts on the primary."
-        ),
-        signal=Metric(
-            namespace="AWS/RDS",
-            name="ReplicaLag",
-            dimensions=_db(replica_identifier),
-            stat="Maximum",
-        ),
-        threshold=t.db_replica_lag_seconds,
-        period=300,
-        evaluation_periods=2,
-        treat_missing_data=MISSING,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# ElastiCache Redis (one set per member cluster: metrics are per node)
-
-
-def _node(member_cluster_id: pulumi.Input[str]) -> dict:
-    return {"CacheClusterId": member_cluster_id}
-
-
-def cache_evictions(
-    index: int, member_cluster_id: pulumi.Input[str], t: AlarmThresholds
-) -> AlarmDefinition:
-    return AlarmDefinition(
-        key=f"cache-evictions-{index}",
-        severity="warning",
-        description=(
-            f"Redis node {index} evicted keys: it is full, so sessions, locks or cached data "
-            "disappear early. Check for keys without TTL and memory growth; scale the node."
-        ),
-        signal=Metric(
-            namespace="AWS/ElastiCache",
-            name="Evictions",
-            dimensions=_node(member_cluster_id),
-            stat="Sum",
-        ),
-        threshold=t.cache_evictions,
-        period=300,
-    )
-
-
-def cache_engine_cpu(
-    index: int, member_cluster_id: pulumi.Input[str], t: AlarmThresholds
-) -> AlarmDefinition:
-    return AlarmDefinition(
-        key=f"cache-engine-cpu-{index}",
-        severity="warning",
-        description=(
-            f"Redis node {index}'s engine thread is above {t.cache_cpu_percent:g} % CPU for "
-            "15 minutes; latency will climb. Look for O(N) commands (KEYS, large ranges) and "
-            "hot keys; scale up the node type."
-        ),
-        signal=Metric(
-            namespace="AWS/ElastiCache",
-            name="EngineCPUUtilization",
-            dimensions=_node(member_cluster_id),
-            stat="Average",
-        ),
-        threshold=t.cache_cpu_percent,
-        period=300,
-        evaluation_periods=3,
-        treat_missing_data=MISSING,
-    )
-
-
-def cache_memory(
-    index: int, member_cluster_id: pulumi.Input[str], t: AlarmThresholds
-) -> AlarmDefinition:
-    return AlarmDefinition(
-        key=f"cache-memory-{index}",
-        severity="critical",
-        description=(
-            f"Redis node {index} uses more than {t.cache_memory_percent:g} % of its memory; "
-            "next it evicts or refuses writes. Find the growing keyspace; scale the node type."
-        ),
-        signal=Metric(
-            namespace="AWS/ElastiCache",
-            name="DatabaseMemoryUsagePercentage",
-            dimensions=_node(member_cluster_id),
-            stat="Maximum",
-        ),
-        threshold=t.cache_memory_percent,
-        period=300,
-        evaluation_periods=2,
-        treat_missing_data=MISSING,
     )
 
 

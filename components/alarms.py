@@ -24,33 +24,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarm_catalog import (
-    DEFAULT_SCHEDULER_FAILURE_PATTERN,
     SCHEDULER_FAILURE_METRIC,
     AlarmDefinition,
-    AlarmThresholds,
     AlarmTopics,
     api_latency_p95,
-    cache_engine_cpu,
-    cache_evictions,
-    cache_memory,
     cdn_5xx_rate,
     create_alarm,
-    db_connections,
-    db_cpu,
-    db_free_memory,
-    db_free_storage,
-    db_replica_lag,
     ecs_cpu,
     ecs_memory,
     ecs_running_tasks,
     migration_errors,
     scheduler_failures,
+)
+from components.config import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
+from components.dashboard import dashboard_body
+from components.data_alarms import (
+    cache_engine_cpu,
+    cache_evictions,
+    cache_memory,
+    db_connections,
+    db_cpu,
+    db_free_memory,
+    db_free_storage,
+    db_replica_lag,
 )
 
 BUDGET_ALERT_PERCENTS = (80, 100)
@@ -125,10 +126,29 @@ class Alarms(pulumi.ComponentResource):
         self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:observability:Alarms", name, None, opts)
-        t = args.thresholds
         regional = pulumi.ResourceOptions(parent=self)
-        us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.us_east_1_provider)
+        self._scheduler_failure_metric(name, args)
+        regional_alarms = [
+            create_alarm(name, args.name_prefix, d, args.topics, regional)
+            for d in _regional_definitions(args)
+        ]
+        create_alarm(
+            name,
+            args.name_prefix,
+            cdn_5xx_rate(args.distribution_id, args.thresholds),
+            args.us_east_1_topics,
+            pulumi.ResourceOptions(parent=self, provider=args.us_east_1_provider),
+        )
+        self._rds_events(name, args)
+        self._budget(name, args)
+        dashboard = self._dashboard(
+            name, args, [*args.deployment_alarm_arns, *(a.arn for a in regional_alarms)]
+        )
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs({"dashboard_name": self.dashboard_name})
 
+    def _scheduler_failure_metric(self, name: str, args: AlarmsArgs) -> None:
+        """Failed scheduler runs counted from the worker's log lines."""
         aws.cloudwatch.LogMetricFilter(
             f"{name}-scheduler-failures",
             name=f"{args.name_prefix}-scheduler-failures",
@@ -142,55 +162,10 @@ class Alarms(pulumi.ComponentResource):
                 value="1",
                 unit="Count",
             ),
-            opts=regional,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        definitions: list[AlarmDefinition] = [
-            api_latency_p95(args.alb_arn_suffix, args.target_group_arn_suffix, "warning", t),
-            api_latency_p95(args.alb_arn_suffix, args.target_group_arn_suffix, "critical", t),
-        ]
-        for label, service, minimum in (
-            ("api", args.api_service_name, args.api_min_tasks),
-            ("worker", args.worker_service_name, args.worker_min_tasks),
-        ):
-            if service is None:
-                continue
-            definitions += [
-                ecs_cpu(label, args.cluster_name, service, t),
-                ecs_memory(label, args.cluster_name, service, t),
-                ecs_running_tasks(label, args.cluster_name, service, minimum),
-            ]
-        definitions += [
-            db_cpu(args.db_instance_identifier, t),
-            db_free_storage(args.db_instance_identifier, args.db_allocated_storage_gb, t),
-            db_connections(args.db_instance_identifier, args.db_max_connections, t),
-            db_free_memory(args.db_instance_identifier, t),
-            *(
-                db_replica_lag(i, replica, t)
-                for i, replica in enumerate(args.db_replica_identifiers, 1)
-            ),
-        ]
-        for i, member in enumerate(args.cache_member_cluster_ids, 1):
-            definitions += [
-                cache_evictions(i, member, t),
-                cache_engine_cpu(i, member, t),
-                cache_memory(i, member, t),
-            ]
-        definitions += [
-            migration_errors(args.migration_function_name),
-            scheduler_failures(args.name_prefix, t),
-        ]
-        regional_alarms = [
-            create_alarm(name, args.name_prefix, d, args.topics, regional) for d in definitions
-        ]
-        create_alarm(
-            name,
-            args.name_prefix,
-            cdn_5xx_rate(args.distribution_id, t),
-            args.us_east_1_topics,
-            us_east_1,
-        )
-
+    def _rds_events(self, name: str, args: AlarmsArgs) -> None:
         db_sources = [args.db_instance_identifier, *args.db_replica_identifiers]
         for role, categories, topic in (
             ("critical", RDS_CRITICAL_EVENTS, args.topics.critical),
@@ -203,9 +178,11 @@ class Alarms(pulumi.ComponentResource):
                 source_type="db-instance",
                 source_ids=db_sources,
                 event_categories=list(categories),
-                opts=regional,
+                opts=pulumi.ResourceOptions(parent=self),
             )
 
+    def _budget(self, name: str, args: AlarmsArgs) -> None:
+        """The monthly cost budget: forecast and actual at each alert percent, as warnings."""
         aws.budgets.Budget(
             f"{name}-monthly-budget",
             name=f"{args.name_prefix}-monthly",
@@ -232,285 +209,63 @@ class Alarms(pulumi.ComponentResource):
                 for kind in ("FORECASTED", "ACTUAL")
                 for percent in BUDGET_ALERT_PERCENTS
             ],
-            opts=regional,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
-        invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
+    def _dashboard(
+        self, name: str, args: AlarmsArgs, alarm_arns: Sequence[pulumi.Input[str]]
+    ) -> aws.cloudwatch.Dashboard:
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         cdn_region = aws.get_region_output(
             opts=pulumi.InvokeOptions(parent=self, provider=args.us_east_1_provider)
         ).region
-        dashboard = aws.cloudwatch.Dashboard(
+        return aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=args.name_prefix,
             dashboard_body=pulumi.Output.json_dumps(
-                dashboard_body(
-                    args,
-                    region,
-                    cdn_region,
-                    [*args.deployment_alarm_arns, *(a.arn for a in regional_alarms)],
-                )
+                dashboard_body(args, region, cdn_region, alarm_arns)
             ),
-            opts=regional,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.dashboard_name = dashboard.dashboard_name
-        self.register_outputs({"dashboard_name": self.dashboard_name})
 
 
-# ---------------------------------------------------------------------------------------------
-# Dashboard
-
-
-def _metric(namespace: str, metric: str, dims: dict[str, Any], **options: Any) -> list:
-    row: list[Any] = [namespace, metric]
-    for key, value in dims.items():
-        row += [key, value]
-    return [*row, options] if options else row
-
-
-def _graph(
-    title: str, region: Any, metrics: list, *, stat: str = "Average", period: int = 60
-) -> dict:
-    return {
-        "type": "metric",
-        "properties": {
-            "title": title,
-            "region": region,
-            "view": "timeSeries",
-            "stat": stat,
-            "period": period,
-            "metrics": metrics,
-        },
-    }
-
-
-def _section(title: str, widgets: list[dict]) -> list[dict]:
-    return [{"type": "text", "properties": {"markdown": f"## {title}"}}, *widgets]
-
-
-def _layout(widgets: list[dict]) -> list[dict]:
-    """Headers span the width; graphs go three to a row below them."""
-    placed, x, y = [], 0, 0
-    for widget in widgets:
-        if widget["type"] == "text":
-            if x:
-                x, y = 0, y + 6
-            placed.append({**widget, "x": 0, "y": y, "width": 24, "height": 1})
-            y += 1
+def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
+    """Every alarm in the stack's region: API latency, ECS per existing service, RDS, Redis per
+    member cluster, the migration Lambda and the scheduler."""
+    t = args.thresholds
+    definitions: list[AlarmDefinition] = [
+        api_latency_p95(args.alb_arn_suffix, args.target_group_arn_suffix, "warning", t),
+        api_latency_p95(args.alb_arn_suffix, args.target_group_arn_suffix, "critical", t),
+    ]
+    for label, service, minimum in (
+        ("api", args.api_service_name, args.api_min_tasks),
+        ("worker", args.worker_service_name, args.worker_min_tasks),
+    ):
+        if service is None:
             continue
-        if x >= 24:
-            x, y = 0, y + 6
-        placed.append({**widget, "x": x, "y": y, "width": 8, "height": 6})
-        x += 8
-    return placed
-
-
-def dashboard_body(
-    args: AlarmsArgs, region: Any, cdn_region: Any, alarm_arns: Sequence[Any]
-) -> dict:
-    """The dashboard: golden signals (traffic, errors, latency, saturation) per tier."""
-    tg = {"LoadBalancer": args.alb_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
-
-    def service(name: pulumi.Input[str]) -> dict:
-        return {"ClusterName": args.cluster_name, "ServiceName": name}
-
-    def ecs_saturation(label: str, name: pulumi.Input[str] | None) -> list[dict]:
-        if name is None:
-            return []
-        return [
-            _graph(
-                f"{label}: CPU and memory %",
-                region,
-                [
-                    _metric("AWS/ECS", "CPUUtilization", service(name)),
-                    _metric("AWS/ECS", "MemoryUtilization", service(name)),
-                ],
-            ),
-            _graph(
-                f"{label}: running tasks",
-                region,
-                [
-                    _metric("ECS/ContainerInsights", "RunningTaskCount", service(name)),
-                    _metric("ECS/ContainerInsights", "DesiredTaskCount", service(name)),
-                ],
-                stat="Minimum",
-            ),
+        definitions += [
+            ecs_cpu(label, args.cluster_name, service, t),
+            ecs_memory(label, args.cluster_name, service, t),
+            ecs_running_tasks(label, args.cluster_name, service, minimum),
         ]
-
-    db = {"DBInstanceIdentifier": args.db_instance_identifier}
-    replicas = [{"DBInstanceIdentifier": r} for r in args.db_replica_identifiers]
-    nodes = [{"CacheClusterId": m} for m in args.cache_member_cluster_ids]
-    cdn = {"DistributionId": args.distribution_id, "Region": "Global"}
-    lam = {"FunctionName": args.migration_function_name}
-
-    api = [
-        _graph(
-            "API: requests / min",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "RequestCount", tg),
-            ],
-            stat="Sum",
-        ),
-        _graph(
-            "API: target 5xx rate %",
-            region,
-            [
-                [
-                    {
-                        "expression": "100 * FILL(errors, 0) / requests",
-                        "label": "5xx %",
-                        "id": "rate",
-                    }
-                ],
-                _metric(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    tg,
-                    id="errors",
-                    visible=False,
-                ),
-                _metric("AWS/ApplicationELB", "RequestCount", tg, id="requests", visible=False),
-            ],
-            stat="Sum",
-        ),
-        _graph(
-            "API: response time (s)",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=p)
-                for p in ("p50", "p95", "p99")
-            ],
-        ),
-        _graph(
-            "API: healthy / unhealthy targets",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "HealthyHostCount", tg),
-                _metric("AWS/ApplicationELB", "UnHealthyHostCount", tg),
-            ],
-            stat="Maximum",
-        ),
-        *ecs_saturation("API", args.api_service_name),
-    ]
-    worker = [
-        _graph(
-            "Worker: failed scheduler runs",
-            region,
-            [
-                _metric(args.name_prefix, SCHEDULER_FAILURE_METRIC, {}),
-            ],
-            stat="Sum",
-            period=300,
-        ),
-        *ecs_saturation("Worker", args.worker_service_name),
-        _graph(
-            "Migrations: invocations and errors",
-            region,
-            [
-                _metric("AWS/Lambda", "Invocations", lam),
-                _metric("AWS/Lambda", "Errors", lam),
-            ],
-            stat="Sum",
-            period=300,
-        ),
-    ]
-    database = [
-        _graph("Database: CPU %", region, [_metric("AWS/RDS", "CPUUtilization", db)]),
-        _graph(
-            "Database: connections",
-            region,
-            [
-                _metric("AWS/RDS", "DatabaseConnections", db),
-            ],
-            stat="Maximum",
-        ),
-        _graph(
-            "Database: read / write latency (s)",
-            region,
-            [
-                _metric("AWS/RDS", "ReadLatency", db),
-                _metric("AWS/RDS", "WriteLatency", db),
-            ],
-        ),
-        _graph(
-            "Database: free storage and memory (bytes)",
-            region,
-            [
-                _metric("AWS/RDS", "FreeStorageSpace", db),
-                _metric("AWS/RDS", "FreeableMemory", db),
-            ],
-            stat="Minimum",
-        ),
+    definitions += [
+        db_cpu(args.db_instance_identifier, t),
+        db_free_storage(args.db_instance_identifier, args.db_allocated_storage_gb, t),
+        db_connections(args.db_instance_identifier, args.db_max_connections, t),
+        db_free_memory(args.db_instance_identifier, t),
         *(
-            [
-                _graph(
-                    "Database: replica lag (s)",
-                    region,
-                    [_metric("AWS/RDS", "ReplicaLag", r) for r in replicas],
-                    stat="Maximum",
-                )
-            ]
-            if replicas
-            else []
+            db_replica_lag(i, replica, t)
+            for i, replica in enumerate(args.db_replica_identifiers, 1)
         ),
     ]
-    cache = [
-        _graph(
-            "Cache: engine CPU %",
-            region,
-            [_metric("AWS/ElastiCache", "EngineCPUUtilization", n) for n in nodes],
-        ),
-        _graph(
-            "Cache: memory %",
-            region,
-            [_metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", n) for n in nodes],
-            stat="Maximum",
-        ),
-        _graph(
-            "Cache: hit rate % and evictions",
-            region,
-            [
-                *(_metric("AWS/ElastiCache", "CacheHitRate", n) for n in nodes),
-                *(_metric("AWS/ElastiCache", "Evictions", n, stat="Sum") for n in nodes),
-            ],
-        ),
+    for i, member in enumerate(args.cache_member_cluster_ids, 1):
+        definitions += [
+            cache_evictions(i, member, t),
+            cache_engine_cpu(i, member, t),
+            cache_memory(i, member, t),
+        ]
+    return [
+        *definitions,
+        migration_errors(args.migration_function_name),
+        scheduler_failures(args.name_prefix, t),
     ]
-    cdn_widgets = [
-        _graph(
-            "CDN: requests",
-            cdn_region,
-            [_metric("AWS/CloudFront", "Requests", cdn)],
-            stat="Sum",
-            period=300,
-        ),
-        _graph(
-            "CDN: error rates %",
-            cdn_region,
-            [
-                _metric("AWS/CloudFront", "4xxErrorRate", cdn),
-                _metric("AWS/CloudFront", "5xxErrorRate", cdn),
-            ],
-            period=300,
-        ),
-    ]
-    alarm_state = {
-        "type": "alarm",
-        "properties": {
-            "title": "Alarms",
-            "alarms": list(alarm_arns),
-            "sortBy": "stateUpdatedTimestamp",
-        },
-    }
-    return {
-        "widgets": _layout(
-            [
-                *_section("Alarms", [alarm_state]),
-                *_section("API", api),
-                *_section("Worker", worker),
-                *_section("Database", database),
-                *_section("Cache", cache),
-                *_section("CDN", cdn_widgets),
-            ]
-        )
-    }

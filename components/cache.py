@@ -22,26 +22,12 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_facts import CACHE_PARAMETER_FAMILIES
 from components.secrets import store_secret
 from components.security_groups import data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 6379
-# engine -> engine version -> parameter-group family.
-CACHE_PARAMETER_FAMILIES: dict[str, dict[str, str]] = {
-    "valkey": {"7.2": "valkey7", "8.0": "valkey8", "8.1": "valkey8"},
-    "redis": {"7.0": "redis7", "7.1": "redis7"},
-}
-MAXMEMORY_POLICIES = (
-    "volatile-lru",
-    "allkeys-lru",
-    "volatile-lfu",
-    "allkeys-lfu",
-    "volatile-random",
-    "allkeys-random",
-    "volatile-ttl",
-    "noeviction",
-)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,54 +29,17 @@ from urllib.parse import quote, urlencode
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_facts import max_connections
+from components.config import DEFAULT_CA_BUNDLE_PATH
 from components.iam import service_trust_policy
 from components.secrets import store_secret
 from components.security_groups import data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 5432
-POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 LOG_EXPORTS = ("postgresql", "upgrade")
 # The CA RDS signs server certificates with; clients verify against AWS's RDS CA bundle.
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
-# Where the application image ships AWS's RDS CA bundle (global-bundle.pem): Node's default trust
-# store does not hold the RDS CAs, so `verify-full` needs it named in the URL.
-DEFAULT_CA_BUNDLE_PATH = "/etc/ssl/certs/rds-global-bundle.pem"
-_GIB = 1024**3
-
-
-def _class_memory() -> dict[str, int]:
-    sizes = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
-    general = dict(zip(sizes, (8, 16, 32, 64, 128, 192, 256), strict=True))
-    memory_optimized = {size: gib * 2 for size, gib in general.items()}
-    burstable = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
-    table: dict[str, int] = {}
-    for families, memory in (
-        (("t3", "t4g"), burstable),
-        (("m5", "m6g", "m6i", "m7g", "m7i"), general),
-        (("r5", "r6g", "r6i", "r7g", "r7i"), memory_optimized),
-    ):
-        for family in families:
-            table.update({f"db.{family}.{size}": gib for size, gib in memory.items()})
-    # Only the x86 families go to 24xlarge.
-    for family in ("m5", "m6i", "m7i"):
-        table[f"db.{family}.24xlarge"] = 384
-    for family in ("r5", "r6i", "r7i"):
-        table[f"db.{family}.24xlarge"] = 768
-    return table
-
-
-INSTANCE_CLASS_MEMORY_GIB: dict[str, int] = _class_memory()
-"""Memory (GiB) of the RDS instance classes webstack knows."""
-
-
-def max_connections(instance_class: str) -> int:
-    """RDS PostgreSQL's default `LEAST({DBInstanceClassMemory/9531392}, 5000)`.
-
-    Uses the class's nominal memory; DBInstanceClassMemory is somewhat lower (RDS reserves
-    some for the OS), so the real limit is a little below this: size pools well under it.
-    """
-    return min(INSTANCE_CLASS_MEMORY_GIB[instance_class] * _GIB // 9531392, 5000)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +118,9 @@ class Database(pulumi.ComponentResource):
     max_connections: int
     instance_identifier: pulumi.Output[str]
     resource_id: pulumi.Output[str]
+    instance_arn: pulumi.Output[str]
+    subnet_group_name: pulumi.Output[str]
+    parameter_group_name: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
     allocated_storage_gb: int
@@ -163,10 +129,6 @@ class Database(pulumi.ComponentResource):
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:data:Database", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        major = args.engine_version.split(".")[0]
-        family = f"postgres{major}"
-
         sg, self.client_ingress_rules = data_tier_security_group(
             name,
             service="PostgreSQL",
@@ -176,14 +138,32 @@ class Database(pulumi.ComponentResource):
             client_security_group_ids=args.client_security_group_ids,
             parent=self,
         )
+        shared = _InstanceBase(
+            security_group=sg,
+            subnet_group=self._subnet_group(name, args),
+            parameter_group=self._parameter_group(name, args),
+            monitoring=self._monitoring_role(name),
+        )
+        primary = self._primary(name, args, shared)
+        replicas = [
+            self._replica(name, args, shared, primary, n) for n in range(1, args.read_replicas + 1)
+        ]
+        database_url = _database_url(args, primary)
+        url_secret_arn = self._url_secret(name, args, database_url)
+        self._publish(args, shared, primary, replicas, database_url, url_secret_arn)
 
-        subnet_group = aws.rds.SubnetGroup(
+    def _subnet_group(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
+        return aws.rds.SubnetGroup(
             f"{name}-subnets",
             subnet_ids=args.subnet_ids,
             description=f"{args.name_prefix} PostgreSQL: isolated subnets",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _parameter_group(self, name: str, args: DatabaseArgs) -> aws.rds.ParameterGroup:
+        """TLS only, slow statements logged, idle-in-transaction sessions ended."""
+        major = args.engine_version.split(".")[0]
+        family = f"postgres{major}"
         parameters = {
             "rds.force_ssl": "1",
             "log_min_duration_statement": str(args.log_min_duration_statement_ms),
@@ -197,7 +177,7 @@ class Database(pulumi.ComponentResource):
         # only if the instance's modification is applied at once: with apply_immediately off,
         # RDS queues the upgrade and the group swap for the maintenance window, the instance
         # stays on the old group, and deleting that group fails "in use".
-        parameter_group = aws.rds.ParameterGroup(
+        return aws.rds.ParameterGroup(
             f"{name}-params-{family}",
             family=family,
             description=f"{args.name_prefix} PostgreSQL {major}",
@@ -209,12 +189,15 @@ class Database(pulumi.ComponentResource):
                 )
                 for k, v in sorted(parameters.items())
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _monitoring_role(self, name: str) -> _Monitoring:
+        """The role enhanced monitoring publishes with, and its managed-policy attachment."""
+        child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self)).partition
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
-        monitoring_role = aws.iam.Role(
+        role = aws.iam.Role(
             f"{name}-monitoring-role",
             description="RDS enhanced monitoring publishes OS metrics to CloudWatch Logs",
             assume_role_policy=service_trust_policy(
@@ -224,73 +207,85 @@ class Database(pulumi.ComponentResource):
         )
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy",
-            role=monitoring_role.name,
+            role=role.name,
             policy_arn=pulumi.Output.concat(
                 "arn:", partition, ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
             ),
             opts=child,
         )
+        return _Monitoring(role, attachment)
 
-        def log_groups(logical: str, identifier: str) -> list[aws.cloudwatch.LogGroup]:
-            # RDS writes into /aws/rds/instance/<id>/<log>; creating them first sets retention
-            # and encryption (hence explicit identifiers rather than auto-names).
-            return [
-                aws.cloudwatch.LogGroup(
-                    f"{logical}-logs-{log}",
-                    name=f"/aws/rds/instance/{identifier}/{log}",
-                    retention_in_days=args.log_retention_days,
-                    kms_key_id=args.kms_key_arn,
-                    opts=child,
-                )
-                for log in LOG_EXPORTS
-            ]
-
-        def instance(
-            logical: str,
-            identifier: str,
-            **role_specific: Any,
-        ) -> aws.rds.Instance:
-            """Settings shared by the primary and its replicas, plus the role's own."""
-            return aws.rds.Instance(
-                logical,
-                identifier=identifier,
-                instance_class=args.instance_class,
-                vpc_security_group_ids=[sg.id],
-                db_subnet_group_name=subnet_group.name,
-                parameter_group_name=parameter_group.name,
-                publicly_accessible=False,
-                port=PORT,
-                storage_type="gp3",
-                max_allocated_storage=args.max_allocated_storage_gb,
-                storage_encrypted=True,
+    def _log_groups(
+        self, logical: str, identifier: str, args: DatabaseArgs
+    ) -> list[aws.cloudwatch.LogGroup]:
+        # RDS writes into /aws/rds/instance/<id>/<log>; creating them first sets retention
+        # and encryption (hence explicit identifiers rather than auto-names).
+        return [
+            aws.cloudwatch.LogGroup(
+                f"{logical}-logs-{log}",
+                name=f"/aws/rds/instance/{identifier}/{log}",
+                retention_in_days=args.log_retention_days,
                 kms_key_id=args.kms_key_arn,
-                ca_cert_identifier=CA_CERT_IDENTIFIER,
-                # Roles granted rds_iam (app_readonly) sign in with IAM tokens, not passwords.
-                iam_database_authentication_enabled=True,
-                apply_immediately=args.apply_immediately,
-                auto_minor_version_upgrade=True,
-                maintenance_window=args.maintenance_window,
-                deletion_protection=args.deletion_protection,
-                copy_tags_to_snapshot=True,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=args.kms_key_arn,
-                performance_insights_retention_period=args.performance_insights_retention_days,
-                monitoring_interval=args.monitoring_interval_seconds,
-                monitoring_role_arn=monitoring_role.arn,
-                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-                tags={"Name": identifier},
-                **role_specific,
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    protect=args.protect,
-                    depends_on=[attachment, *log_groups(logical, identifier)],
-                ),
+                opts=pulumi.ResourceOptions(parent=self),
             )
+            for log in LOG_EXPORTS
+        ]
 
+    def _instance(
+        self,
+        logical: str,
+        identifier: str,
+        args: DatabaseArgs,
+        shared: _InstanceBase,
+        **role_specific: Any,
+    ) -> aws.rds.Instance:
+        """Settings shared by the primary and its replicas, plus the role's own."""
+        return aws.rds.Instance(
+            logical,
+            identifier=identifier,
+            instance_class=args.instance_class,
+            vpc_security_group_ids=[shared.security_group.id],
+            db_subnet_group_name=shared.subnet_group.name,
+            parameter_group_name=shared.parameter_group.name,
+            publicly_accessible=False,
+            port=PORT,
+            storage_type="gp3",
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            ca_cert_identifier=CA_CERT_IDENTIFIER,
+            # Roles granted rds_iam (app_readonly) sign in with IAM tokens, not passwords.
+            iam_database_authentication_enabled=True,
+            apply_immediately=args.apply_immediately,
+            auto_minor_version_upgrade=True,
+            maintenance_window=args.maintenance_window,
+            deletion_protection=args.deletion_protection,
+            copy_tags_to_snapshot=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=args.kms_key_arn,
+            performance_insights_retention_period=args.performance_insights_retention_days,
+            monitoring_interval=args.monitoring_interval_seconds,
+            monitoring_role_arn=shared.monitoring.role.arn,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            tags={"Name": identifier},
+            **role_specific,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[
+                    shared.monitoring.attachment,
+                    *self._log_groups(logical, identifier, args),
+                ],
+            ),
+        )
+
+    def _primary(self, name: str, args: DatabaseArgs, shared: _InstanceBase) -> aws.rds.Instance:
         identifier = f"{args.name_prefix}-postgres"
-        primary = instance(
+        return self._instance(
             f"{name}-primary",
             identifier,
+            args,
+            shared,
             engine="postgres",
             engine_version=args.engine_version,
             # Changing engineVersion's major in config is the deliberate act; RDS needs this
@@ -311,29 +306,32 @@ class Database(pulumi.ComponentResource):
             skip_final_snapshot=False,
             final_snapshot_identifier=final_snapshot_identifier(name, identifier, self),
         )
-        replicas = [
-            instance(
-                f"{name}-replica-{n}",
-                f"{identifier}-replica-{n}",
-                replicate_source_db=primary.identifier,
-                # Replicas take no backups or final snapshot: the primary has them.
-                backup_retention_period=0,
-                skip_final_snapshot=True,
-                multi_az=False,
-            )
-            for n in range(1, args.read_replicas + 1)
-        ]
 
-        # verify-full checks the server's certificate against the RDS CA bundle the image ships
-        # at sslrootcert (libpq and node-postgres's connection-string parser both read it).
-        tls = urlencode({"sslmode": "verify-full", "sslrootcert": args.ca_bundle_path}, safe="/")
-        database_url = pulumi.Output.all(primary.address, args.app_password).apply(
-            lambda a: (
-                f"postgresql://{quote(args.app_username, safe='')}:{quote(a[1], safe='')}"
-                f"@{a[0]}:{PORT}/{args.database_name}?{tls}"
-            )
+    def _replica(
+        self,
+        name: str,
+        args: DatabaseArgs,
+        shared: _InstanceBase,
+        primary: aws.rds.Instance,
+        n: int,
+    ) -> aws.rds.Instance:
+        return self._instance(
+            f"{name}-replica-{n}",
+            f"{args.name_prefix}-postgres-replica-{n}",
+            args,
+            shared,
+            replicate_source_db=primary.identifier,
+            # Replicas take no backups or final snapshot: the primary has them.
+            backup_retention_period=0,
+            skip_final_snapshot=True,
+            multi_az=False,
         )
-        self.database_url_secret_arn = store_secret(
+
+    def _url_secret(
+        self, name: str, args: DatabaseArgs, database_url: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        """The DATABASE_URL secret; returns its ARN."""
+        return store_secret(
             f"{name}-url",
             secret_name=f"{args.name_prefix}/DATABASE_URL",
             description="DATABASE_URL of the application role (TLS, server verified by the RDS CA)",
@@ -344,14 +342,29 @@ class Database(pulumi.ComponentResource):
             parent=self,
         )
 
+    def _publish(
+        self,
+        args: DatabaseArgs,
+        shared: _InstanceBase,
+        primary: aws.rds.Instance,
+        replicas: list[aws.rds.Instance],
+        database_url: pulumi.Output[str],
+        database_url_secret_arn: pulumi.Output[str],
+    ) -> None:
+        """The handles other components use, and the component's outputs."""
+        self.database_url_secret_arn = database_url_secret_arn
         # store_secret hides its SecretVersion, so a digest of the value (itself a secret) stands
         # for the version: it changes exactly when a new value is put.
         url_digest = database_url.apply(lambda url: hashlib.sha256(url.encode()).hexdigest())
         self.database_url_version = pulumi.Output.secret(url_digest)
-
         self.address = primary.address
         self.port = PORT
-        self.security_group_id = sg.id
+        self.security_group_id = shared.security_group.id
+        # Where a point-in-time or snapshot restore of the primary goes (the migration run's
+        # restore point names them in its restore command).
+        self.subnet_group_name = shared.subnet_group.name
+        self.parameter_group_name = shared.parameter_group.name
+        self.instance_arn = primary.arn
         # One entry, always, once manage_master_user_password is on.
         self.master_secret_arn = primary.master_user_secrets.apply(
             lambda secrets: secrets[0].secret_arn or ""
@@ -375,3 +388,33 @@ class Database(pulumi.ComponentResource):
                 "resource_id": self.resource_id,
             }
         )
+
+
+def _database_url(args: DatabaseArgs, primary: aws.rds.Instance) -> pulumi.Output[str]:
+    """The application role's URL: TLS with the server verified (`sslmode=verify-full`)."""
+    # verify-full checks the server's certificate against the RDS CA bundle the image ships
+    # at sslrootcert (libpq and node-postgres's connection-string parser both read it).
+    tls = urlencode({"sslmode": "verify-full", "sslrootcert": args.ca_bundle_path}, safe="/")
+    return pulumi.Output.all(primary.address, args.app_password).apply(
+        lambda a: (
+            f"postgresql://{quote(args.app_username, safe='')}:{quote(a[1], safe='')}"
+            f"@{a[0]}:{PORT}/{args.database_name}?{tls}"
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Monitoring:
+    role: aws.iam.Role
+    attachment: aws.iam.RolePolicyAttachment
+    """Instances wait for it: RDS refuses a monitoring role without the policy."""
+
+
+@dataclass(frozen=True)
+class _InstanceBase:
+    """What the primary and every replica share."""
+
+    security_group: aws.ec2.SecurityGroup
+    subnet_group: aws.rds.SubnetGroup
+    parameter_group: aws.rds.ParameterGroup
+    monitoring: _Monitoring

@@ -118,11 +118,30 @@ class Frontend(pulumi.ComponentResource):
         super().__init__("webstack:edge:Frontend", name, None, opts)
         if args.api_origin_hostname and args.origin_verify_secret is None:
             raise ValueError("an API origin needs origin_verify_secret")
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        prefix = args.name_prefix
-
         bucket = private_bucket(f"{name}-bucket", parent=self, versioned=True, protect=args.protect)
+        routes = self._static_routes(name, args, bucket)
+        web_acl_id: pulumi.Output[str] | None = None
+        if args.api_origin_hostname and args.origin_verify_secret is not None:
+            web_acl_id = self._api_route(
+                name, args, routes, args.api_origin_hostname, args.origin_verify_secret
+            )
+        distribution = self._distribution(name, args, routes, web_acl_id)
+        self._bucket_policy(name, bucket, distribution)
+        self.distribution_id = distribution.id
+        self.distribution_domain_name = distribution.domain_name
+        self.frontend_bucket_name = bucket.bucket
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_domain_name": self.distribution_domain_name,
+                "frontend_bucket_name": self.frontend_bucket_name,
+            }
+        )
+
+    def _static_routes(self, name: str, args: FrontendArgs, bucket: aws.s3.Bucket) -> _Routes:
+        """The bucket as origin (read with SigV4); `/assets/*` cached a year, everything else
+        revalidated, through the viewer-request function."""
+        prefix = args.name_prefix
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
             name=f"{prefix}-frontend",
@@ -130,9 +149,8 @@ class Frontend(pulumi.ComponentResource):
             origin_access_control_origin_type="s3",
             signing_behavior="always",
             signing_protocol="sigv4",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
         assets_cache = self._cache_policy(f"{name}-assets-cache", f"{prefix}-assets", YEAR, YEAR)
         html_cache = self._cache_policy(f"{name}-html-cache", f"{prefix}-html", 0, 0)
         assets_headers = self._headers_policy(
@@ -148,97 +166,30 @@ class Frontend(pulumi.ComponentResource):
             comment="www to apex redirect; SPA routes to /index.html",
             code=viewer_request_code(args.domain),
             publish=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        origins = [
-            aws.cloudfront.DistributionOriginArgs(
-                origin_id=S3_ORIGIN,
-                domain_name=bucket.bucket_regional_domain_name,
-                origin_access_control_id=oac.id,
-            )
-        ]
         static_methods = ["GET", "HEAD", "OPTIONS"]
-        behaviours = [
-            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                path_pattern=ASSETS_PATH,
-                target_origin_id=S3_ORIGIN,
-                viewer_protocol_policy="redirect-to-https",
-                allowed_methods=static_methods,
-                cached_methods=["GET", "HEAD"],
-                compress=True,
-                cache_policy_id=assets_cache.id,
-                response_headers_policy_id=assets_headers.id,
-            )
-        ]
-        web_acl_id: pulumi.Output[str] | None = None
-        if args.api_origin_hostname and args.origin_verify_secret is not None:
-            origins.append(
+        return _Routes(
+            origins=[
                 aws.cloudfront.DistributionOriginArgs(
-                    origin_id=API_ORIGIN,
-                    domain_name=args.api_origin_hostname,
-                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                        http_port=80,
-                        https_port=443,
-                        origin_protocol_policy="https-only",
-                        origin_ssl_protocols=["TLSv1.2"],
-                    ),
-                    custom_headers=[
-                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
-                            name=ORIGIN_VERIFY_HEADER, value=args.origin_verify_secret
-                        )
-                    ],
+                    origin_id=S3_ORIGIN,
+                    domain_name=bucket.bucket_regional_domain_name,
+                    origin_access_control_id=oac.id,
                 )
-            )
-            caching_disabled = aws.cloudfront.get_cache_policy_output(
-                name="Managed-CachingDisabled", opts=invoke
-            )
-            # Every viewer header, cookie and query string except Host, which becomes the
-            # origin's hostname so the ALB's certificate matches.
-            all_viewer = aws.cloudfront.get_origin_request_policy_output(
-                name="Managed-AllViewerExceptHostHeader", opts=invoke
-            )
-            # The API answers CORS itself (ALLOWED_ORIGINS) and sets its own Cache-Control.
-            api_headers = self._headers_policy(
-                f"{name}-api-headers", f"{prefix}-api", args, None, cors=False
-            )
-            behaviours.append(
+            ],
+            behaviours=[
                 aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                    path_pattern=API_PATH,
-                    target_origin_id=API_ORIGIN,
+                    path_pattern=ASSETS_PATH,
+                    target_origin_id=S3_ORIGIN,
                     viewer_protocol_policy="redirect-to-https",
-                    allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                    allowed_methods=static_methods,
                     cached_methods=["GET", "HEAD"],
                     compress=True,
-                    cache_policy_id=caching_disabled.apply(lambda p: p.id or ""),
-                    origin_request_policy_id=all_viewer.apply(lambda p: p.id or ""),
-                    response_headers_policy_id=api_headers.id,
+                    cache_policy_id=assets_cache.id,
+                    response_headers_policy_id=assets_headers.id,
                 )
-            )
-            # Rate limits belong where the viewer's address is known: here, not at the ALB,
-            # which sees CloudFront's servers.
-            web_acl_id = WebAcl(
-                f"{name}-waf",
-                WebAclArgs(
-                    name_prefix=prefix,
-                    scope="CLOUDFRONT",
-                    rate_limit=args.waf_rate_limit,
-                    log_retention_days=args.waf_log_retention_days,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.us_east_1}),
-            ).arn
-
-        distribution = aws.cloudfront.Distribution(
-            f"{name}-cdn",
-            enabled=True,
-            comment=f"{prefix} frontend",
-            aliases=[args.domain, f"www.{args.domain}"],
-            default_root_object="index.html",
-            http_version="http2and3",
-            is_ipv6_enabled=True,
-            price_class=args.price_class,
-            origins=origins,
-            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+            ],
+            default=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id=S3_ORIGIN,
                 viewer_protocol_policy="redirect-to-https",
                 allowed_methods=static_methods,
@@ -252,7 +203,94 @@ class Frontend(pulumi.ComponentResource):
                     )
                 ],
             ),
-            ordered_cache_behaviors=behaviours,
+        )
+
+    def _api_route(
+        self,
+        name: str,
+        args: FrontendArgs,
+        routes: _Routes,
+        hostname: str,
+        origin_verify_secret: pulumi.Input[str],
+    ) -> pulumi.Output[str]:
+        """`/api/*` to the ALB (HTTPS only, never cached, with the origin-verify header) added
+        to `routes`; returns the CLOUDFRONT-scope web ACL that then guards the distribution."""
+        invoke = pulumi.InvokeOptions(parent=self)
+        routes.origins.append(
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=API_ORIGIN,
+                domain_name=hostname,
+                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80,
+                    https_port=443,
+                    origin_protocol_policy="https-only",
+                    origin_ssl_protocols=["TLSv1.2"],
+                ),
+                custom_headers=[
+                    aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                        name=ORIGIN_VERIFY_HEADER, value=origin_verify_secret
+                    )
+                ],
+            )
+        )
+        caching_disabled = aws.cloudfront.get_cache_policy_output(
+            name="Managed-CachingDisabled", opts=invoke
+        )
+        # Every viewer header, cookie and query string except Host, which becomes the
+        # origin's hostname so the ALB's certificate matches.
+        all_viewer = aws.cloudfront.get_origin_request_policy_output(
+            name="Managed-AllViewerExceptHostHeader", opts=invoke
+        )
+        # The API answers CORS itself (ALLOWED_ORIGINS) and sets its own Cache-Control.
+        api_headers = self._headers_policy(
+            f"{name}-api-headers", f"{args.name_prefix}-api", args, None, cors=False
+        )
+        routes.behaviours.append(
+            aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                path_pattern=API_PATH,
+                target_origin_id=API_ORIGIN,
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+                cached_methods=["GET", "HEAD"],
+                compress=True,
+                cache_policy_id=caching_disabled.apply(lambda p: p.id or ""),
+                origin_request_policy_id=all_viewer.apply(lambda p: p.id or ""),
+                response_headers_policy_id=api_headers.id,
+            )
+        )
+        # Rate limits belong where the viewer's address is known: here, not at the ALB,
+        # which sees CloudFront's servers.
+        return WebAcl(
+            f"{name}-waf",
+            WebAclArgs(
+                name_prefix=args.name_prefix,
+                scope="CLOUDFRONT",
+                rate_limit=args.waf_rate_limit,
+                log_retention_days=args.waf_log_retention_days,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.us_east_1}),
+        ).arn
+
+    def _distribution(
+        self,
+        name: str,
+        args: FrontendArgs,
+        routes: _Routes,
+        web_acl_id: pulumi.Output[str] | None,
+    ) -> aws.cloudfront.Distribution:
+        prefix = args.name_prefix
+        return aws.cloudfront.Distribution(
+            f"{name}-cdn",
+            enabled=True,
+            comment=f"{prefix} frontend",
+            aliases=[args.domain, f"www.{args.domain}"],
+            default_root_object="index.html",
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=args.price_class,
+            origins=routes.origins,
+            default_cache_behavior=routes.default,
+            ordered_cache_behaviors=routes.behaviours,
             viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
                 acm_certificate_arn=args.certificate_arn,
                 ssl_support_method="sni-only",
@@ -265,9 +303,13 @@ class Frontend(pulumi.ComponentResource):
             ),
             web_acl_id=web_acl_id,
             tags={"Name": f"{prefix}-frontend"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _bucket_policy(
+        self, name: str, bucket: aws.s3.Bucket, distribution: aws.cloudfront.Distribution
+    ) -> None:
+        """Only this distribution reads the bucket, and only over TLS."""
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.bucket,
@@ -289,18 +331,7 @@ class Frontend(pulumi.ComponentResource):
                     }
                 )
             ),
-            opts=child,
-        )
-
-        self.distribution_id = distribution.id
-        self.distribution_domain_name = distribution.domain_name
-        self.frontend_bucket_name = bucket.bucket
-        self.register_outputs(
-            {
-                "distribution_id": self.distribution_id,
-                "distribution_domain_name": self.distribution_domain_name,
-                "frontend_bucket_name": self.frontend_bucket_name,
-            }
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _cache_policy(
@@ -375,3 +406,12 @@ class Frontend(pulumi.ComponentResource):
             custom_headers_config=custom_headers,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+@dataclass
+class _Routes:
+    """The distribution's origins and behaviours, collected before it is created."""
+
+    origins: list[aws.cloudfront.DistributionOriginArgs]
+    behaviours: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs]
+    default: aws.cloudfront.DistributionDefaultCacheBehaviorArgs

@@ -112,17 +112,26 @@ class LoadBalancer(pulumi.ComponentResource):
             raise ValueError("LoadBalancer needs ingress_cidrs unless cloudfront_only is set")
         if args.cloudfront_only and not args.behind_cloudfront:
             raise ValueError("cloudfront_only needs behind_cloudfront")
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
+        sg = self._security_group(name, args)
+        alb = self._alb(name, args, sg, self._access_logs(name, args))
+        target_group = self._target_group(name, args)
+        self._http_redirect(name, alb)
+        https = self._https_listener(name, args, alb, target_group)
+        self.origin_verify_secret = self._origin_verify_secret(name, args)
+        self.forwarding = [https, *self._cloudfront_rule(name, args, https, target_group)]
+        self._waf(name, args, alb)
+        self._publish(args, sg, alb, target_group, https)
 
+    def _security_group(self, name: str, args: LoadBalancerArgs) -> aws.ec2.SecurityGroup:
+        """The ALB's group: ingress by config, one egress rule to the API tasks."""
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
             description="Public entry to the API load balancer",
             tags={"Name": f"{args.name_prefix}-alb"},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self._ingress(name, args, sg, invoke)
+        self._ingress(name, args, sg)
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-egress-api",
             security_group_id=sg.id,
@@ -131,205 +140,15 @@ class LoadBalancer(pulumi.ComponentResource):
             from_port=args.target_port,
             to_port=args.target_port,
             referenced_security_group_id=args.target_security_group_id,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return sg
 
-        logs = private_bucket(
-            f"{name}-access-logs",
-            parent=self,
-            versioned=False,
-            expiration_days=args.access_log_expiration_days,
-            protect=args.deletion_protection,
-        )
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        # us-east-1 and every region older than August 2022 deliver ALB logs from a regional
-        # ELB account; aws.elb.get_service_account knows it (and fails loudly in a newer region,
-        # which would need the logdelivery.elasticloadbalancing.amazonaws.com principal).
-        elb_account_arn = aws.elb.get_service_account_output(opts=invoke).arn
-        logs_policy = aws.s3.BucketPolicy(
-            f"{name}-access-logs-policy",
-            bucket=logs.bucket,
-            policy=pulumi.Output.all(logs.arn, account_id, elb_account_arn).apply(
-                lambda v: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "AllowElbLogDelivery",
-                                "Effect": "Allow",
-                                "Principal": {"AWS": v[2]},
-                                "Action": "s3:PutObject",
-                                "Resource": f"{v[0]}/{ACCESS_LOG_PREFIX}/AWSLogs/{v[1]}/*",
-                            },
-                            deny_insecure_transport(v[0]),
-                        ],
-                    }
-                )
-            ),
-            opts=child,
-        )
-
-        alb = aws.lb.LoadBalancer(
-            f"{name}-alb",
-            load_balancer_type="application",
-            internal=False,
-            ip_address_type="ipv4",
-            security_groups=[sg.id],
-            subnets=args.public_subnet_ids,
-            drop_invalid_header_fields=True,
-            enable_deletion_protection=args.deletion_protection,
-            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=logs.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
-            ),
-            tags={"Name": f"{args.name_prefix}-api"},
-            # ELB checks that it can write to the bucket when logging is switched on.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs_policy]),
-        )
-
-        target_group = aws.lb.TargetGroup(
-            f"{name}-api",
-            target_type="ip",
-            protocol="HTTP",
-            port=args.target_port,
-            vpc_id=args.vpc_id,
-            deregistration_delay=args.deregistration_delay_seconds,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                protocol="HTTP",
-                port="traffic-port",
-                path=args.health_check_path,
-                matcher="200",
-                interval=args.health_check_interval_seconds,
-                timeout=args.health_check_timeout_seconds,
-                healthy_threshold=args.healthy_threshold,
-                unhealthy_threshold=args.unhealthy_threshold,
-            ),
-            tags={"Name": f"{args.name_prefix}-api"},
-            opts=child,
-        )
-
-        aws.lb.Listener(
-            f"{name}-http",
-            load_balancer_arn=alb.arn,
-            port=80,
-            protocol="HTTP",
-            default_actions=[
-                aws.lb.ListenerDefaultActionArgs(
-                    type="redirect",
-                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                        protocol="HTTPS", port="443", status_code="HTTP_301"
-                    ),
-                )
-            ],
-            opts=child,
-        )
-
-        forward = aws.lb.ListenerDefaultActionArgs(
-            type="forward", target_group_arn=target_group.arn
-        )
-        refuse = aws.lb.ListenerDefaultActionArgs(
-            type="fixed-response",
-            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                content_type="text/plain", message_body="Forbidden", status_code="403"
-            ),
-        )
-        https = aws.lb.Listener(
-            f"{name}-https",
-            load_balancer_arn=alb.arn,
-            port=443,
-            protocol="HTTPS",
-            ssl_policy=TLS_POLICY,
-            certificate_arn=args.certificate_arn,
-            default_actions=[refuse if args.cloudfront_only else forward],
-            routing_http_response_strict_transport_security_header_value=hsts_value(
-                args.hsts_preload
-            ),
-            routing_http_response_x_content_type_options_header_value="nosniff",
-            routing_http_response_x_frame_options_header_value="DENY",
-            # The API serves JSON: nothing in it may load, run or be framed.
-            routing_http_response_content_security_policy_header_value=(
-                "default-src 'none'; frame-ancestors 'none'"
-            ),
-            routing_http_response_server_enabled=False,
-            # CORS is not set here: an ALB can only send one static Allow-Origin, so the API
-            # answers CORS itself from ALLOWED_ORIGINS (the stack's edge.allowedOrigins).
-            opts=child,
-        )
-
-        self.forwarding = [https]
-        self.origin_verify_secret = None
-        exempt: tuple[str, pulumi.Input[str]] | None = None
-        if args.behind_cloudfront:
-            secret = random.RandomPassword(
-                f"{name}-origin-verify", length=48, special=False, opts=child
-            ).result
-            self.origin_verify_secret = secret
-            exempt = (ORIGIN_VERIFY_HEADER, secret)
-        if args.cloudfront_only and self.origin_verify_secret is not None:
-            # The prefix list admits every CloudFront distribution, not only ours; the secret
-            # header tells ours apart.
-            rule = aws.lb.ListenerRule(
-                f"{name}-from-cloudfront",
-                listener_arn=https.arn,
-                priority=10,
-                conditions=[
-                    aws.lb.ListenerRuleConditionArgs(
-                        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                            http_header_name=ORIGIN_VERIFY_HEADER,
-                            values=[self.origin_verify_secret],
-                        )
-                    )
-                ],
-                actions=[
-                    aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
-                ],
-                opts=child,
-            )
-            self.forwarding.append(rule)
-
-        waf = WebAcl(
-            f"{name}-waf",
-            WebAclArgs(
-                name_prefix=args.name_prefix,
-                scope="REGIONAL",
-                rate_limit=args.waf_rate_limit,
-                log_retention_days=args.waf_log_retention_days,
-                rate_limit_exempt_header=exempt,
-            ),
-            opts=child,
-        )
-        aws.wafv2.WebAclAssociation(
-            f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=waf.arn, opts=child
-        )
-
-        self.alb_security_group_id = sg.id
-        self.alb_arn_suffix = alb.arn_suffix
-        self.alb_dns_name = alb.dns_name
-        self.target_group_arn = target_group.arn
-        self.target_group_arn_suffix = target_group.arn_suffix
-        self.deregistration_delay_seconds = args.deregistration_delay_seconds
-        self.register_outputs(
-            {
-                "alb_security_group_id": self.alb_security_group_id,
-                "alb_arn_suffix": self.alb_arn_suffix,
-                "alb_dns_name": self.alb_dns_name,
-                "target_group_arn": self.target_group_arn,
-                "target_group_arn_suffix": self.target_group_arn_suffix,
-                "https_listener_arn": https.arn,
-            }
-        )
-
-    def _ingress(
-        self,
-        name: str,
-        args: LoadBalancerArgs,
-        sg: aws.ec2.SecurityGroup,
-        invoke: pulumi.InvokeOptions,
-    ) -> None:
+    def _ingress(self, name: str, args: LoadBalancerArgs, sg: aws.ec2.SecurityGroup) -> None:
         child = pulumi.ResourceOptions(parent=self)
         if args.cloudfront_only:
             prefix_list = aws.ec2.get_managed_prefix_list_output(
-                name=CLOUDFRONT_PREFIX_LIST, opts=invoke
+                name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOptions(parent=self)
             )
             # 443 only: the list weighs ~55 rules against the group's quota of 60, so a second
             # port would not fit, and CloudFront reaches this origin over HTTPS only.
@@ -356,3 +175,243 @@ class LoadBalancer(pulumi.ComponentResource):
                     cidr_ipv4=cidr,
                     opts=child,
                 )
+
+    def _access_logs(self, name: str, args: LoadBalancerArgs) -> _AccessLogs:
+        """A private bucket with expiry, writable by the region's ELB log delivery only."""
+        invoke = pulumi.InvokeOptions(parent=self)
+        logs = private_bucket(
+            f"{name}-access-logs",
+            parent=self,
+            versioned=False,
+            expiration_days=args.access_log_expiration_days,
+            protect=args.deletion_protection,
+        )
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        # us-east-1 and every region older than August 2022 deliver ALB logs from a regional
+        # ELB account; aws.elb.get_service_account knows it (and fails loudly in a newer region,
+        # which would need the logdelivery.elasticloadbalancing.amazonaws.com principal).
+        elb_account_arn = aws.elb.get_service_account_output(opts=invoke).arn
+        policy = aws.s3.BucketPolicy(
+            f"{name}-access-logs-policy",
+            bucket=logs.bucket,
+            policy=pulumi.Output.all(logs.arn, account_id, elb_account_arn).apply(
+                lambda v: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "AllowElbLogDelivery",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": v[2]},
+                                "Action": "s3:PutObject",
+                                "Resource": f"{v[0]}/{ACCESS_LOG_PREFIX}/AWSLogs/{v[1]}/*",
+                            },
+                            deny_insecure_transport(v[0]),
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return _AccessLogs(logs, policy)
+
+    def _alb(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        sg: aws.ec2.SecurityGroup,
+        logs: _AccessLogs,
+    ) -> aws.lb.LoadBalancer:
+        return aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            ip_address_type="ipv4",
+            security_groups=[sg.id],
+            subnets=args.public_subnet_ids,
+            drop_invalid_header_fields=True,
+            enable_deletion_protection=args.deletion_protection,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=logs.bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
+            ),
+            tags={"Name": f"{args.name_prefix}-api"},
+            # ELB checks that it can write to the bucket when logging is switched on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
+        )
+
+    def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            f"{name}-api",
+            target_type="ip",
+            protocol="HTTP",
+            port=args.target_port,
+            vpc_id=args.vpc_id,
+            deregistration_delay=args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=args.health_check_path,
+                matcher="200",
+                interval=args.health_check_interval_seconds,
+                timeout=args.health_check_timeout_seconds,
+                healthy_threshold=args.healthy_threshold,
+                unhealthy_threshold=args.unhealthy_threshold,
+            ),
+            tags={"Name": f"{args.name_prefix}-api"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _http_redirect(self, name: str, alb: aws.lb.LoadBalancer) -> None:
+        aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[
+                aws.lb.ListenerDefaultActionArgs(
+                    type="redirect",
+                    redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _https_listener(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        alb: aws.lb.LoadBalancer,
+        target_group: aws.lb.TargetGroup,
+    ) -> aws.lb.Listener:
+        """TLS 1.3, the security headers; forwards to the API unless only CloudFront may."""
+        forward = aws.lb.ListenerDefaultActionArgs(
+            type="forward", target_group_arn=target_group.arn
+        )
+        refuse = aws.lb.ListenerDefaultActionArgs(
+            type="fixed-response",
+            fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                content_type="text/plain", message_body="Forbidden", status_code="403"
+            ),
+        )
+        return aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=TLS_POLICY,
+            certificate_arn=args.certificate_arn,
+            default_actions=[refuse if args.cloudfront_only else forward],
+            routing_http_response_strict_transport_security_header_value=hsts_value(
+                args.hsts_preload
+            ),
+            routing_http_response_x_content_type_options_header_value="nosniff",
+            routing_http_response_x_frame_options_header_value="DENY",
+            # The API serves JSON: nothing in it may load, run or be framed.
+            routing_http_response_content_security_policy_header_value=(
+                "default-src 'none'; frame-ancestors 'none'"
+            ),
+            routing_http_response_server_enabled=False,
+            # CORS is not set here: an ALB can only send one static Allow-Origin, so the API
+            # answers CORS itself from ALLOWED_ORIGINS (the stack's edge.allowedOrigins).
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _origin_verify_secret(self, name: str, args: LoadBalancerArgs) -> pulumi.Output[str] | None:
+        """Behind CloudFront: the value of the header CloudFront sends and the ALB checks."""
+        if not args.behind_cloudfront:
+            return None
+        return random.RandomPassword(
+            f"{name}-origin-verify",
+            length=48,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        ).result
+
+    def _cloudfront_rule(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        https: aws.lb.Listener,
+        target_group: aws.lb.TargetGroup,
+    ) -> list[aws.lb.ListenerRule]:
+        """With `cloudfront_only`, the one rule forwarding: requests carrying the secret."""
+        if not args.cloudfront_only or self.origin_verify_secret is None:
+            return []
+        # The prefix list admits every CloudFront distribution, not only ours; the secret
+        # header tells ours apart.
+        rule = aws.lb.ListenerRule(
+            f"{name}-from-cloudfront",
+            listener_arn=https.arn,
+            priority=10,
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ORIGIN_VERIFY_HEADER,
+                        values=[self.origin_verify_secret],
+                    )
+                )
+            ],
+            actions=[
+                aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [rule]
+
+    def _waf(self, name: str, args: LoadBalancerArgs, alb: aws.lb.LoadBalancer) -> None:
+        """The regional web ACL; requests with the origin-verify secret skip its rate limit."""
+        exempt: tuple[str, pulumi.Input[str]] | None = None
+        if self.origin_verify_secret is not None:
+            exempt = (ORIGIN_VERIFY_HEADER, self.origin_verify_secret)
+        child = pulumi.ResourceOptions(parent=self)
+        waf = WebAcl(
+            f"{name}-waf",
+            WebAclArgs(
+                name_prefix=args.name_prefix,
+                scope="REGIONAL",
+                rate_limit=args.waf_rate_limit,
+                log_retention_days=args.waf_log_retention_days,
+                rate_limit_exempt_header=exempt,
+            ),
+            opts=child,
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=waf.arn, opts=child
+        )
+
+    def _publish(
+        self,
+        args: LoadBalancerArgs,
+        sg: aws.ec2.SecurityGroup,
+        alb: aws.lb.LoadBalancer,
+        target_group: aws.lb.TargetGroup,
+        https: aws.lb.Listener,
+    ) -> None:
+        """The handles other components use, and the component's outputs."""
+        self.alb_security_group_id = sg.id
+        self.alb_arn_suffix = alb.arn_suffix
+        self.alb_dns_name = alb.dns_name
+        self.target_group_arn = target_group.arn
+        self.target_group_arn_suffix = target_group.arn_suffix
+        self.deregistration_delay_seconds = args.deregistration_delay_seconds
+        self.register_outputs(
+            {
+                "alb_security_group_id": self.alb_security_group_id,
+                "alb_arn_suffix": self.alb_arn_suffix,
+                "alb_dns_name": self.alb_dns_name,
+                "target_group_arn": self.target_group_arn,
+                "target_group_arn_suffix": self.target_group_arn_suffix,
+                "https_listener_arn": https.arn,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class _AccessLogs:
+    """The ALB's log bucket and the policy that lets ELB write to it."""
+
+    bucket: aws.s3.Bucket
+    policy: aws.s3.BucketPolicy

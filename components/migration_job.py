@@ -3,12 +3,15 @@
 Creates:
 - a Lambda function (Python 3.12) in the private subnets with the `migrations` workload security
   group, running `migrations.lambda_handler` from the zip `make package` builds;
-- egress rules on that group: the database port to the database's group only, 443 to Secrets
-  Manager (its interface endpoint in the VPC, or through NAT);
+- egress rules on that group: the database port to the database's group only, 443 to the AWS
+  APIs it calls (Secrets Manager, and RDS for snapshots: interface endpoints in the VPC, or NAT);
 - its execution role (trusted by Lambda for this account only): GetSecretValue on exactly the
   master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager, ENI
-  management for the VPC attachment, and writes to its own log group;
+  management for the VPC attachment, writes to its own log group and, with snapshots before
+  migrations on, creating and reading snapshots of the primary named `<primary>-before-*`;
 - that log group, with retention, encrypted with the data key;
+- the restore point's inputs in its environment: the primary, and the subnet group, security
+  group and parameter group a restored copy of it goes to (migrations/restore_point.py);
 - an `aws.lambda_.Invocation` of `{"command": "up"}`. It re-runs when what the run would do
   changes: the zip (runner, SQL, CA bundle), the DATABASE_URL secret's value (a rotated
   password reaches the API login role), the primary instance (a replaced, empty database is
@@ -28,6 +31,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -70,6 +74,16 @@ class MigrationJobArgs:
     """Changes whenever that secret gets a new value (a version id, or a digest of the value)."""
     database_resource_id: pulumi.Input[str]
     """The primary's immutable identity (RDS resource id): a replaced database is migrated."""
+    database_instance_identifier: pulumi.Input[str]
+    """The primary's identifier, which the restore point and its snapshot name."""
+    database_instance_arn: pulumi.Input[str]
+    """The primary's ARN (what snapshot permissions are scoped to)."""
+    database_subnet_group_name: pulumi.Input[str]
+    """The primary's DB subnet group: where a restored copy goes."""
+    database_parameter_group_name: pulumi.Input[str]
+    """The primary's parameter group (forced TLS), which a restored copy must keep."""
+    snapshot_before_migrations: bool
+    """Take a manual snapshot, and wait for it, before the first pending migration."""
     network_ready: Sequence[pulumi.Resource] = field(default_factory=list)
     """What the path to the database and Secrets Manager needs first (ingress, endpoints)."""
     app_connection_limit: int
@@ -80,8 +94,8 @@ class MigrationJobArgs:
     """idle_in_transaction_session_timeout of the API login role."""
     kms_key_arn: pulumi.Input[str]
     """The KMS key both secrets are encrypted with."""
-    secrets_manager_cidr: pulumi.Input[str]
-    """Where 443 may go: the VPC CIDR with a Secrets Manager endpoint, 0.0.0.0/0 through NAT."""
+    aws_api_cidr: pulumi.Input[str]
+    """Where 443 may go: the VPC CIDR with interface endpoints, 0.0.0.0/0 through NAT."""
     architecture: str = "arm64"
     """`arm64` (cheaper per GB-second) or `x86_64`; `make package ARCH=` must match."""
     timeout_seconds: int = 600
@@ -110,34 +124,35 @@ class MigrationJob(pulumi.ComponentResource):
         self, name: str, args: MigrationJobArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:data:MigrationJob", name, None, opts)
-        if args.architecture not in ARCHITECTURES:
-            raise ValueError(
-                f"MigrationJob architecture must be one of {ARCHITECTURES}, got "
-                f"{args.architecture!r}"
-            )
-        if not 1 <= args.timeout_seconds <= 900:
-            raise ValueError(
-                f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}"
-            )
-        for limit, value in (
-            ("app_connection_limit", args.app_connection_limit),
-            ("app_statement_timeout_ms", args.app_statement_timeout_ms),
-            ("app_idle_in_transaction_timeout_ms", args.app_idle_in_transaction_timeout_ms),
-        ):
-            if value < 1:
-                raise ValueError(f"MigrationJob {limit} must be at least 1, got {value}")
-        package = args.package or package_path(args.architecture)
-        if not package.is_file():
-            raise FileNotFoundError(
-                f"the migration Lambda package {package} does not exist: run "
-                f"`make package ARCH={args.architecture}` before `pulumi preview` or `pulumi up`"
-            )
-        child = pulumi.ResourceOptions(parent=self)
-        invoke = pulumi.InvokeOptions(parent=self)
-        region = aws.get_region_output(opts=invoke).region
-        account = aws.get_caller_identity_output(opts=invoke).account_id
+        package = _checked_package(args)
+        network_path = self._egress(name, args)
         function_name = f"{args.name_prefix}-migrations"
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=args.log_retention_days,
+            # Its lines name migrations, roles and errors of the database: data-tier logs.
+            kms_key_id=args.kms_key_arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        role, policy = self._role(name, args, log_group)
+        code_sha256 = hashlib.sha256(package.read_bytes()).digest()
+        function = self._function(
+            name, args, function_name, package, code_sha256, role, policy, log_group
+        )
+        self.invocation = self._invocation(name, args, function, code_sha256, network_path)
+        self.function_name = function.name
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": function.arn,
+                "logGroupName": log_group.name,
+            }
+        )
 
+    def _egress(self, name: str, args: MigrationJobArgs) -> list[pulumi.Resource]:
+        """The function's way out: the database port to its group, 443 to the AWS APIs."""
+        child = pulumi.ResourceOptions(parent=self)
         to_database = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-database",
             security_group_id=args.security_group_id,
@@ -151,89 +166,48 @@ class MigrationJob(pulumi.ComponentResource):
         to_secrets_manager = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-secrets-manager",
             security_group_id=args.security_group_id,
-            cidr_ipv4=args.secrets_manager_cidr,
+            cidr_ipv4=args.aws_api_cidr,
             ip_protocol="tcp",
             from_port=443,
             to_port=443,
-            description="migrations to Secrets Manager",
+            description="migrations to the AWS APIs (Secrets Manager, RDS)",
             opts=child,
         )
+        return [to_database, to_secrets_manager]
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
-            # Its lines name migrations, roles and errors of the database: data-tier logs.
-            kms_key_id=args.kms_key_arn,
-            opts=child,
-        )
+    def _role(
+        self, name: str, args: MigrationJobArgs, log_group: aws.cloudwatch.LogGroup
+    ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+        """The execution role (this account's Lambda only) and its one inline policy."""
+        invoke = pulumi.InvokeOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        region = aws.get_region_output(opts=invoke).region
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=service_trust_policy("lambda.amazonaws.com", account_id=account),
             description="migration Lambda: its two secrets, its log group, VPC attachment",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ReadItsSecrets",
-                            "Effect": "Allow",
-                            "Action": ["secretsmanager:GetSecretValue"],
-                            "Resource": [args.master_secret_arn, args.database_url_secret_arn],
-                        },
-                        {
-                            "Sid": "DecryptThemThroughSecretsManager",
-                            "Effect": "Allow",
-                            "Action": ["kms:Decrypt"],
-                            "Resource": [args.kms_key_arn],
-                            "Condition": {
-                                "StringEquals": {
-                                    "kms:ViaService": pulumi.Output.concat(
-                                        "secretsmanager.", region, ".amazonaws.com"
-                                    )
-                                }
-                            },
-                        },
-                        {
-                            "Sid": "WriteItsLogs",
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                            "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                        },
-                        {
-                            # Exactly AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls
-                            # them with this role on ENIs it names itself (and validates them
-                            # with a dry run at create time), so they are not scoped further.
-                            "Sid": "AttachToTheVpc",
-                            "Effect": "Allow",
-                            "Action": [
-                                "ec2:CreateNetworkInterface",
-                                "ec2:DeleteNetworkInterface",
-                                "ec2:DescribeNetworkInterfaces",
-                                "ec2:DescribeSubnets",
-                                "ec2:AssignPrivateIpAddresses",
-                                "ec2:UnassignPrivateIpAddresses",
-                            ],
-                            "Resource": "*",
-                        },
-                    ],
-                }
-            ),
-            opts=child,
+            policy=_execution_policy(args, region, log_group),
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        return role, policy
 
-        app_role = {
-            "APP_CONNECTION_LIMIT": str(args.app_connection_limit),
-            "APP_STATEMENT_TIMEOUT": f"{args.app_statement_timeout_ms}ms",
-            "APP_IDLE_IN_TRANSACTION_TIMEOUT": f"{args.app_idle_in_transaction_timeout_ms}ms",
-        }
-        code_sha256 = hashlib.sha256(package.read_bytes()).digest()
-        function = aws.lambda_.Function(
+    def _function(
+        self,
+        name: str,
+        args: MigrationJobArgs,
+        function_name: str,
+        package: Path,
+        code_sha256: bytes,
+        role: aws.iam.Role,
+        policy: aws.iam.RolePolicy,
+        log_group: aws.cloudwatch.LogGroup,
+    ) -> aws.lambda_.Function:
+        return aws.lambda_.Function(
             f"{name}-function",
             name=function_name,
             description="Applies webstack's database migrations before the API rolls",
@@ -263,13 +237,24 @@ class MigrationJob(pulumi.ComponentResource):
                     "MIGRATION_LOCK_WAIT": args.lock_wait,
                     "MIGRATION_LOCK_TIMEOUT": args.lock_timeout,
                     "MIGRATION_STATEMENT_TIMEOUT": args.statement_timeout,
-                    **app_role,
+                    **_app_role(args),
+                    **_restore_point(args),
                 }
             ),
             # The role must be able to create ENIs and write logs before the function exists.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        self.invocation = aws.lambda_.Invocation(
+
+    def _invocation(
+        self,
+        name: str,
+        args: MigrationJobArgs,
+        function: aws.lambda_.Function,
+        code_sha256: bytes,
+        network_path: Sequence[pulumi.Resource],
+    ) -> aws.lambda_.Invocation:
+        """`{"command": "up"}`, re-run exactly when what the run would do changes."""
+        return aws.lambda_.Invocation(
             f"{name}-run",
             function_name=function.name,
             input=json.dumps({"command": "up"}),
@@ -279,19 +264,134 @@ class MigrationJob(pulumi.ComponentResource):
                 "package": code_sha256.hex(),
                 "databaseUrl": args.database_url_version,
                 "database": args.database_resource_id,
-                "appRole": ",".join(f"{k}={v}" for k, v in sorted(app_role.items())),
+                "appRole": ",".join(f"{k}={v}" for k, v in sorted(_app_role(args).items())),
             },
             # A run before its network path exists fails on a timeout, not a migration.
             opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[to_database, to_secrets_manager, *args.network_ready],
+                parent=self, depends_on=[*network_path, *args.network_ready]
             ),
         )
-        self.function_name = function.name
-        self.register_outputs(
-            {
-                "functionName": self.function_name,
-                "functionArn": function.arn,
-                "logGroupName": log_group.name,
-            }
+
+
+def _checked_package(args: MigrationJobArgs) -> Path:
+    """The Lambda zip, once the arguments are known to be usable."""
+    if args.architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"MigrationJob architecture must be one of {ARCHITECTURES}, got {args.architecture!r}"
         )
+    if not 1 <= args.timeout_seconds <= 900:
+        raise ValueError(f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}")
+    for limit, value in (
+        ("app_connection_limit", args.app_connection_limit),
+        ("app_statement_timeout_ms", args.app_statement_timeout_ms),
+        ("app_idle_in_transaction_timeout_ms", args.app_idle_in_transaction_timeout_ms),
+    ):
+        if value < 1:
+            raise ValueError(f"MigrationJob {limit} must be at least 1, got {value}")
+    package = args.package or package_path(args.architecture)
+    if not package.is_file():
+        raise FileNotFoundError(
+            f"the migration Lambda package {package} does not exist: run "
+            f"`make package ARCH={args.architecture}` before `pulumi preview` or `pulumi up`"
+        )
+    return package
+
+
+def _app_role(args: MigrationJobArgs) -> dict[str, str]:
+    """The API login role's limits, which the run applies (environment and trigger alike)."""
+    return {
+        "APP_CONNECTION_LIMIT": str(args.app_connection_limit),
+        "APP_STATEMENT_TIMEOUT": f"{args.app_statement_timeout_ms}ms",
+        "APP_IDLE_IN_TRANSACTION_TIMEOUT": f"{args.app_idle_in_transaction_timeout_ms}ms",
+    }
+
+
+def _restore_point(args: MigrationJobArgs) -> dict[str, pulumi.Input[str]]:
+    """What the run's restore point names (migrations/restore_point.py reads these)."""
+    return {
+        "DB_INSTANCE_IDENTIFIER": args.database_instance_identifier,
+        "DB_SUBNET_GROUP_NAME": args.database_subnet_group_name,
+        "DB_SECURITY_GROUP_IDS": args.database_security_group_id,
+        "DB_PARAMETER_GROUP_NAME": args.database_parameter_group_name,
+        "SNAPSHOT_BEFORE_MIGRATIONS": "true" if args.snapshot_before_migrations else "false",
+    }
+
+
+def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
+    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
+    if not args.snapshot_before_migrations:
+        return []
+    # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
+    snapshots = pulumi.Output.all(
+        args.database_instance_arn, args.database_instance_identifier
+    ).apply(lambda arn_id: arn_id[0].rsplit(":db:", 1)[0] + f":snapshot:{arn_id[1]}-before-*")
+    return [
+        {
+            "Sid": "SnapshotThePrimaryBeforeMigrations",
+            "Effect": "Allow",
+            "Action": ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
+            "Resource": [args.database_instance_arn, snapshots],
+        },
+        {
+            # Tags given to CreateDBSnapshot are authorized as AddTagsToResource on the snapshot.
+            "Sid": "TagThoseSnapshots",
+            "Effect": "Allow",
+            "Action": ["rds:AddTagsToResource"],
+            "Resource": [snapshots],
+        },
+    ]
+
+
+def _execution_policy(
+    args: MigrationJobArgs, region: pulumi.Output[str], log_group: aws.cloudwatch.LogGroup
+) -> pulumi.Output[str]:
+    """Its two secrets (decrypted only through Secrets Manager), its logs, its VPC ENIs."""
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadItsSecrets",
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": [args.master_secret_arn, args.database_url_secret_arn],
+                },
+                {
+                    "Sid": "DecryptThemThroughSecretsManager",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt"],
+                    "Resource": [args.kms_key_arn],
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": pulumi.Output.concat(
+                                "secretsmanager.", region, ".amazonaws.com"
+                            )
+                        }
+                    },
+                },
+                {
+                    "Sid": "WriteItsLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                },
+                {
+                    # Exactly AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls them
+                    # with this role on ENIs it names itself (and validates them with a dry run
+                    # at create time), so they are not scoped further.
+                    "Sid": "AttachToTheVpc",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    "Resource": "*",
+                },
+                *_snapshot_statements(args),
+            ],
+        }
+    )

@@ -74,6 +74,9 @@ class NetworkArgs:
     """`single`, `per_az` or `none` (private subnets then only reach AWS through endpoints)."""
     interface_endpoints: bool = True
     """Create interface endpoints for ECR, logs, Secrets Manager and STS."""
+    more_endpoint_services: tuple[str, ...] = ()
+    """Further interface endpoints (e.g. `rds`) that other components' calls need (with
+    `interface_endpoints` only: without them those calls go through NAT)."""
     flow_log_retention_days: int = 90
     """Retention of the flow-log group."""
 
@@ -93,169 +96,32 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:network:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         plan = subnet_plan(args.cidr, len(args.availability_zones))
         azs = list(args.availability_zones)
-
-        def tags(role: str) -> dict[str, str]:
-            return {"Name": f"{args.name_prefix}-{role}"}
-
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=args.cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags=tags("vpc"),
-            opts=child,
-        )
-
-        # Adopting the default security group with no rules removes AWS's allow-all-within-group
-        # default, so nothing can accidentally be launched into an open group.
-        aws.ec2.DefaultSecurityGroup(
-            f"{name}-default-sg",
+        vpc = self._vpc(name, args)
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw",
             vpc_id=vpc.id,
-            ingress=[],
-            egress=[],
-            tags=tags("default-do-not-use"),
-            opts=child,
+            tags=_tags(args, "igw"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags("igw"), opts=child)
-
-        def subnets(tier: str, cidrs: list[str]) -> list[aws.ec2.Subnet]:
-            return [
-                aws.ec2.Subnet(
-                    f"{name}-{tier}-{az}",
-                    vpc_id=vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={**tags(f"{tier}-{az}"), "tier": tier},
-                    opts=child,
-                )
-                for az, cidr in zip(azs, cidrs, strict=True)
-            ]
-
-        public = subnets("public", plan.public)
-        private = subnets("private", plan.private)
-        isolated = subnets("isolated", plan.isolated)
-
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public-rt", vpc_id=vpc.id, tags=tags("public"), opts=child
-        )
-        aws.ec2.Route(
-            f"{name}-public-default",
-            route_table_id=public_rt.id,
-            destination_cidr_block="0.0.0.0/0",
-            gateway_id=igw.id,
-            opts=child,
-        )
-        for az, subnet in zip(azs, public, strict=True):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
-            )
-
-        nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[args.nat_strategy]
-        nat_by_az: dict[str, aws.ec2.NatGateway] = {}
-        for az, subnet in zip(azs, public, strict=True):
-            if az not in nat_azs:
-                continue
-            eip = aws.ec2.Eip(
-                f"{name}-nat-eip-{az}", domain="vpc", tags=tags(f"nat-{az}"), opts=child
-            )
-            nat_by_az[az] = aws.ec2.NatGateway(
-                f"{name}-nat-{az}",
-                allocation_id=eip.id,
-                subnet_id=subnet.id,
-                tags=tags(f"nat-{az}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
-            )
-
+        public = self._subnets(name, args, vpc, "public", plan.public)
+        private = self._subnets(name, args, vpc, "private", plan.private)
+        isolated = self._subnets(name, args, vpc, "isolated", plan.isolated)
+        self._public_routes(name, args, vpc, igw, public)
+        nat_by_az = self._nat_gateways(name, args, igw, public)
         # The private subnets' way out (NAT routes, VPC endpoints), for whatever must not run
         # before it exists.
-        self.private_egress = []
-        private_rts: list[aws.ec2.RouteTable] = []
-        for az, subnet in zip(azs, private, strict=True):
-            rt = aws.ec2.RouteTable(
-                f"{name}-private-rt-{az}", vpc_id=vpc.id, tags=tags(f"private-{az}"), opts=child
-            )
-            private_rts.append(rt)
-            # per_az keeps egress inside the AZ (no cross-AZ data charges, survives an AZ
-            # outage); single routes every AZ through the first one.
-            nat = nat_by_az.get(az) or next(iter(nat_by_az.values()), None)
-            if nat is not None:
-                route = aws.ec2.Route(
-                    f"{name}-private-default-{az}",
-                    route_table_id=rt.id,
-                    destination_cidr_block="0.0.0.0/0",
-                    nat_gateway_id=nat.id,
-                    opts=child,
-                )
-                self.private_egress.append(route)
-            association = aws.ec2.RouteTableAssociation(
-                f"{name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
-            )
-            self.private_egress.append(association)
-
-        for az, subnet in zip(azs, isolated, strict=True):
-            # No routes at all: only the VPC-local route, so data stores cannot reach out.
-            rt = aws.ec2.RouteTable(
-                f"{name}-isolated-rt-{az}", vpc_id=vpc.id, tags=tags(f"isolated-{az}"), opts=child
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-isolated-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
-            )
-
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        s3 = aws.ec2.VpcEndpoint(
-            f"{name}-s3",
-            vpc_id=vpc.id,
-            service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
-            vpc_endpoint_type="Gateway",
-            route_table_ids=[rt.id for rt in private_rts],
-            tags=tags("s3"),
-            opts=child,
-        )
-        self.private_egress.append(s3)
-
-        if args.interface_endpoints:
-            endpoint_sg = aws.ec2.SecurityGroup(
-                f"{name}-endpoints-sg",
-                vpc_id=vpc.id,
-                description="HTTPS from inside the VPC to AWS interface endpoints",
-                ingress=[
-                    aws.ec2.SecurityGroupIngressArgs(
-                        description="HTTPS from the VPC",
-                        protocol="tcp",
-                        from_port=443,
-                        to_port=443,
-                        cidr_blocks=[args.cidr],
-                    )
-                ],
-                tags=tags("endpoints"),
-                opts=child,
-            )
-            for service in INTERFACE_ENDPOINT_SERVICES:
-                endpoint = aws.ec2.VpcEndpoint(
-                    f"{name}-{service.replace('.', '-')}",
-                    vpc_id=vpc.id,
-                    service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
-                    vpc_endpoint_type="Interface",
-                    private_dns_enabled=True,
-                    subnet_ids=[s.id for s in private],
-                    security_group_ids=[endpoint_sg.id],
-                    tags=tags(service),
-                    opts=child,
-                )
-                self.private_egress.append(endpoint)
-
-        self._flow_logs(name, args, vpc, tags("flow-logs"))
+        private_rts, self.private_egress = self._private_routes(name, args, vpc, private, nat_by_az)
+        self._isolated_routes(name, args, vpc, isolated)
+        self.private_egress += self._endpoints(name, args, vpc, private, private_rts)
+        self._flow_logs(name, args, vpc, _tags(args, "flow-logs"))
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
-        self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in isolated])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public.values()])
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private.values()])
+        self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in isolated.values()])
         self.availability_zones = azs
         self.register_outputs(
             {
@@ -267,6 +133,213 @@ class Network(pulumi.ComponentResource):
                 "availability_zones": azs,
             }
         )
+
+    def _vpc(self, name: str, args: NetworkArgs) -> aws.ec2.Vpc:
+        """The VPC, and its default security group adopted and emptied."""
+        child = pulumi.ResourceOptions(parent=self)
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=_tags(args, "vpc"),
+            opts=child,
+        )
+        # Adopting the default security group with no rules removes AWS's allow-all-within-group
+        # default, so nothing can accidentally be launched into an open group.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            tags=_tags(args, "default-do-not-use"),
+            opts=child,
+        )
+        return vpc
+
+    def _subnets(
+        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, tier: str, cidrs: list[str]
+    ) -> dict[str, aws.ec2.Subnet]:
+        """One subnet of `tier` per AZ, by AZ (in AZ order)."""
+        return {
+            az: aws.ec2.Subnet(
+                f"{name}-{tier}-{az}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={**_tags(args, f"{tier}-{az}"), "tier": tier},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for az, cidr in zip(args.availability_zones, cidrs, strict=True)
+        }
+
+    def _public_routes(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        igw: aws.ec2.InternetGateway,
+        public: dict[str, aws.ec2.Subnet],
+    ) -> None:
+        """One route table for every public subnet, its default route to the internet."""
+        child = pulumi.ResourceOptions(parent=self)
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id, tags=_tags(args, "public"), opts=child
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=child,
+        )
+        for az, subnet in public.items():
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
+            )
+
+    def _nat_gateways(
+        self,
+        name: str,
+        args: NetworkArgs,
+        igw: aws.ec2.InternetGateway,
+        public: dict[str, aws.ec2.Subnet],
+    ) -> dict[str, aws.ec2.NatGateway]:
+        """NAT gateways (with their EIPs) by AZ: in every AZ, the first only, or none."""
+        azs = list(public)
+        nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[args.nat_strategy]
+        nat_by_az: dict[str, aws.ec2.NatGateway] = {}
+        for az in nat_azs:
+            eip = aws.ec2.Eip(
+                f"{name}-nat-eip-{az}",
+                domain="vpc",
+                tags=_tags(args, f"nat-{az}"),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            nat_by_az[az] = aws.ec2.NatGateway(
+                f"{name}-nat-{az}",
+                allocation_id=eip.id,
+                subnet_id=public[az].id,
+                tags=_tags(args, f"nat-{az}"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+            )
+        return nat_by_az
+
+    def _private_routes(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        private: dict[str, aws.ec2.Subnet],
+        nat_by_az: dict[str, aws.ec2.NatGateway],
+    ) -> tuple[list[aws.ec2.RouteTable], list[pulumi.Resource]]:
+        """A route table per private subnet with its NAT route; returns the tables, and the
+        routes and associations that make up the subnets' way out."""
+        child = pulumi.ResourceOptions(parent=self)
+        route_tables: list[aws.ec2.RouteTable] = []
+        egress: list[pulumi.Resource] = []
+        for az, subnet in private.items():
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{az}",
+                vpc_id=vpc.id,
+                tags=_tags(args, f"private-{az}"),
+                opts=child,
+            )
+            route_tables.append(rt)
+            # per_az keeps egress inside the AZ (no cross-AZ data charges, survives an AZ
+            # outage); single routes every AZ through the first one.
+            nat = nat_by_az.get(az) or next(iter(nat_by_az.values()), None)
+            if nat is not None:
+                route = aws.ec2.Route(
+                    f"{name}-private-default-{az}",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat.id,
+                    opts=child,
+                )
+                egress.append(route)
+            association = aws.ec2.RouteTableAssociation(
+                f"{name}-private-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
+            egress.append(association)
+        return route_tables, egress
+
+    def _isolated_routes(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        isolated: dict[str, aws.ec2.Subnet],
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        for az, subnet in isolated.items():
+            # No routes at all: only the VPC-local route, so data stores cannot reach out.
+            rt = aws.ec2.RouteTable(
+                f"{name}-isolated-rt-{az}",
+                vpc_id=vpc.id,
+                tags=_tags(args, f"isolated-{az}"),
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-isolated-{az}", subnet_id=subnet.id, route_table_id=rt.id, opts=child
+            )
+
+    def _endpoints(
+        self,
+        name: str,
+        args: NetworkArgs,
+        vpc: aws.ec2.Vpc,
+        private: dict[str, aws.ec2.Subnet],
+        private_rts: list[aws.ec2.RouteTable],
+    ) -> list[pulumi.Resource]:
+        """The S3 gateway endpoint and, by config, the interface endpoints."""
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        s3 = aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=pulumi.Output.concat("com.amazonaws.", region, ".s3"),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[rt.id for rt in private_rts],
+            tags=_tags(args, "s3"),
+            opts=child,
+        )
+        if not args.interface_endpoints:
+            return [s3]
+        endpoint_sg = aws.ec2.SecurityGroup(
+            f"{name}-endpoints-sg",
+            vpc_id=vpc.id,
+            description="HTTPS from inside the VPC to AWS interface endpoints",
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="HTTPS from the VPC",
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=[args.cidr],
+                )
+            ],
+            tags=_tags(args, "endpoints"),
+            opts=child,
+        )
+        return [
+            s3,
+            *(
+                aws.ec2.VpcEndpoint(
+                    f"{name}-{service.replace('.', '-')}",
+                    vpc_id=vpc.id,
+                    service_name=pulumi.Output.concat("com.amazonaws.", region, f".{service}"),
+                    vpc_endpoint_type="Interface",
+                    private_dns_enabled=True,
+                    subnet_ids=[s.id for s in private.values()],
+                    security_group_ids=[endpoint_sg.id],
+                    tags=_tags(args, service),
+                    opts=child,
+                )
+                for service in (*INTERFACE_ENDPOINT_SERVICES, *args.more_endpoint_services)
+            ),
+        ]
 
     def _flow_logs(
         self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]
@@ -324,3 +397,7 @@ class Network(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+
+
+def _tags(args: NetworkArgs, role: str) -> dict[str, str]:
+    return {"Name": f"{args.name_prefix}-{role}"}

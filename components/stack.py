@@ -17,10 +17,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import Alarms, AlarmsArgs
-from components.api_service import ApiService, ApiServiceArgs
+from components.app import ApiService, ApiServiceArgs
 from components.cache import Cache, CacheArgs
 from components.certificates import Certificates, CertificatesArgs, DnsRecord
-from components.config import StackConfig, load_stack_config
+from components.config import POOL_BUDGET_SHARE, StackConfig, load_stack_config
 from components.database import Database, DatabaseArgs
 from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
 from components.dns import Dns, DnsArgs
@@ -29,7 +29,6 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.migration_job import MigrationJob, MigrationJobArgs
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
-from components.pool_budget import POOL_BUDGET_SHARE
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
 
@@ -80,6 +79,9 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             availability_zones=cfg.availability_zones,
             nat_strategy=cfg.network.nat_strategy,
             interface_endpoints=cfg.network.interface_endpoints,
+            # The migration run's snapshot calls the RDS API, which 443 reaches only through
+            # an endpoint when there are endpoints.
+            more_endpoint_services=("rds",) if cfg.database.snapshot_before_migrations else (),
             flow_log_retention_days=cfg.network.flow_log_retention_days,
         ),
         opts=in_region,
@@ -273,6 +275,11 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             database_url_secret_arn=database.database_url_secret_arn,
             database_url_version=database.database_url_version,
             database_resource_id=database.resource_id,
+            database_instance_identifier=database.instance_identifier,
+            database_instance_arn=database.instance_arn,
+            database_subnet_group_name=database.subnet_group_name,
+            database_parameter_group_name=database.parameter_group_name,
+            snapshot_before_migrations=cfg.database.snapshot_before_migrations,
             network_ready=[*database.client_ingress_rules, *network.private_egress],
             # The budget every API and worker pool together is sized to fit (DB_MAX_POOL_SIZE),
             # so the limit only stops a fleet that exceeds its own arithmetic.
@@ -280,11 +287,9 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
             app_statement_timeout_ms=cfg.api.db_statement_timeout_ms,
             app_idle_in_transaction_timeout_ms=cfg.api.db_idle_in_transaction_timeout_ms,
             kms_key_arn=secrets.kms_key_arn,
-            # Secrets Manager is reached through its interface endpoint when there is one,
+            # The AWS APIs are reached through their interface endpoints when there are some,
             # otherwise through NAT.
-            secrets_manager_cidr=(
-                network.vpc_cidr if cfg.network.interface_endpoints else "0.0.0.0/0"
-            ),
+            aws_api_cidr=(network.vpc_cidr if cfg.network.interface_endpoints else "0.0.0.0/0"),
             log_retention_days=cfg.api.log_retention_days,
             package=migration_package,
         ),

@@ -1,306 +1,108 @@
 """Apply, inspect, verify and reverse `NNNN_name.sql` migrations with psycopg 3.
 
 One connection holds a session advisory lock for the whole run, so concurrent runners serialize:
-the next one waits (at most `lock_wait`), then finds nothing left to do. Each migration and its
-bookkeeping row commit in one transaction under `SET LOCAL lock_timeout/statement_timeout`, so a
-migration that would queue behind production traffic for a table lock fails fast instead of
-stalling the site. A `-- transactional: false` header (e.g. `CREATE INDEX CONCURRENTLY`) runs the
-file statement by statement in autocommit, and its row is written after the last statement.
+the next one waits (at most `lock_wait`), then finds nothing left to do. Files run statement by
+statement (migrations/execute.py), so every failure names its statement, line and column.
+
+- A file and its row in `migrations.applied` commit in one transaction under `SET LOCAL
+  lock_timeout/statement_timeout`: a migration that would queue behind production traffic for a
+  table lock fails fast instead of stalling the site, and a failure leaves nothing behind.
+- A `-- transactional: false` file (e.g. `CREATE INDEX CONCURRENTLY`) runs in autocommit, each
+  statement its own transaction, and can fail halfway. The runner then drops the INVALID index
+  the failed statement left, says exactly which statements stay applied, and keeps the file's row
+  as *partial* (migrations/bookkeeping.py): the next `up` refuses to run the file again from its
+  start and says how to continue it, `up --resume-from N`, after the cause is fixed. Such a file
+  does not start while any INVALID index exists, and `verify` fails on one.
+
+Repeatable scripts run after every `up` in a session carrying the settings the caller hands over
+(migrations/app_login.py: the API's login role).
+
+This module is the runner's public face: the command line, the Lambda handler and the tests use
+`runner.…` for the files, options and errors too (`__all__`), defined in the modules it names.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
-import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import IntEnum
-from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.rows import class_row
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent
+from migrations import indexes, partial
+from migrations.bookkeeping import (
+    Applied,
+    applied,
+    ensure_table,
+    forget,
+    history_problems,
+    record_applied,
+    record_progress,
+)
+from migrations.errors import (
+    EXIT_CODE_MEANING,
+    BadMigrationsError,
+    BadUrlError,
+    DriftError,
+    ExitCode,
+    LockTimeoutError,
+    MigrationError,
+    NoRestorePointError,
+    NoReverseError,
+    SqlError,
+    UnfinishedError,
+    UnreachableError,
+    UsageError,
+)
+from migrations.execute import (
+    Options,
+    StoppedError,
+    in_transaction,
+    outside_transaction,
+    session_timeouts,
+)
+from migrations.files import MIGRATIONS_DIR, Migration, Script, discover, repeatables
+
+__all__ = [
+    "EXIT_CODE_MEANING",
+    "LOCK_KEY",
+    "MIGRATIONS_DIR",
+    "Applied",
+    "BadMigrationsError",
+    "BadUrlError",
+    "DriftError",
+    "ExitCode",
+    "LockTimeoutError",
+    "Migration",
+    "MigrationError",
+    "NoRestorePointError",
+    "NoReverseError",
+    "Options",
+    "Script",
+    "SqlError",
+    "Status",
+    "UnfinishedError",
+    "UnreachableError",
+    "UsageError",
+    "applied",
+    "connect",
+    "discover",
+    "down",
+    "parse_url",
+    "repeatables",
+    "status",
+    "up",
+    "verify",
+]
+
 # Key of the session advisory lock every webstack runner takes: the bytes of "webstack".
 LOCK_KEY = int.from_bytes(b"webstack", "big")
-TABLE = "migrations.applied"
-_FILE = re.compile(r"^(?P<id>\d{4})_(?P<slug>[a-z0-9_]+)(?P<down>\.down)?\.sql$")
-_HEADER = re.compile(r"^--\s*transactional:\s*(?P<value>\S+)\s*$", re.IGNORECASE)
-_INTERVAL = re.compile(r"^\d+\s*(ms|s|min|h)?$")
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 Log = Callable[[str], None]
-
-
-class ExitCode(IntEnum):
-    """Process exit codes of `python -m migrations`, one per failure class."""
-
-    OK = 0
-    FAILED = 1
-    USAGE = 2
-    BAD_URL = 3
-    UNREACHABLE = 4
-    SQL_ERROR = 5
-    DRIFT = 6
-    LOCK_TIMEOUT = 7
-    NO_REVERSE = 8
-    BAD_MIGRATIONS = 9
-
-
-EXIT_CODE_MEANING = {
-    ExitCode.OK: "success (also: nothing to do)",
-    ExitCode.FAILED: "unexpected error (a bug: see the traceback)",
-    ExitCode.USAGE: "bad command line",
-    ExitCode.BAD_URL: "missing or malformed database URL",
-    ExitCode.UNREACHABLE: "cannot connect: database unreachable or login refused",
-    ExitCode.SQL_ERROR: "a migration failed (file:line:column, statement); it was rolled back",
-    ExitCode.DRIFT: "an applied file was edited or removed, or a pending one is out of order",
-    ExitCode.LOCK_TIMEOUT: "waited too long for another runner or for a table lock; retry",
-    ExitCode.NO_REVERSE: "`down` refused: a migration has no NNNN_name.down.sql",
-    ExitCode.BAD_MIGRATIONS: "the migrations directory is malformed (names, duplicates, headers)",
-}
-
-
-class MigrationError(Exception):
-    """A failure the runner explains; `exit_code` classifies it."""
-
-    exit_code = ExitCode.FAILED
-
-
-class BadUrlError(MigrationError):
-    exit_code = ExitCode.BAD_URL
-
-
-class UnreachableError(MigrationError):
-    exit_code = ExitCode.UNREACHABLE
-
-
-class SqlError(MigrationError):
-    exit_code = ExitCode.SQL_ERROR
-
-
-class DriftError(MigrationError):
-    exit_code = ExitCode.DRIFT
-
-
-class LockTimeoutError(MigrationError):
-    exit_code = ExitCode.LOCK_TIMEOUT
-
-
-class NoReverseError(MigrationError):
-    exit_code = ExitCode.NO_REVERSE
-
-
-class BadMigrationsError(MigrationError):
-    exit_code = ExitCode.BAD_MIGRATIONS
-
-
-class UsageError(MigrationError):
-    exit_code = ExitCode.USAGE
-
-
-@dataclass(frozen=True)
-class Script:
-    """One SQL file."""
-
-    path: Path
-    sql: str
-    transactional: bool = True
-
-    @classmethod
-    def load(cls, path: Path) -> Script:
-        text = path.read_text(encoding="utf-8")
-        transactional = True
-        for line in text.splitlines():
-            if line.strip() and not line.startswith("--"):
-                break  # headers live in the leading comment block only
-            header = _HEADER.match(line)
-            if header:
-                value = header["value"].lower()
-                if value not in ("true", "false"):
-                    raise BadMigrationsError(
-                        f"{path.name}: `-- transactional:` must be true or false, got {value!r}"
-                    )
-                transactional = value == "true"
-        return cls(path, text, transactional)
-
-
-@dataclass(frozen=True)
-class Migration:
-    """A numbered forward file and its optional reverse plan."""
-
-    id: int
-    name: str
-    forward: Script
-    down: Script | None = None
-
-    @property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.forward.sql.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class Applied:
-    """A bookkeeping row."""
-
-    id: int
-    name: str
-    checksum: str
-    applied_at: datetime
-    duration_ms: int
-
-
-@dataclass(frozen=True)
-class AppLogin:
-    """The API's login role, provisioned by the bootstrap from the DATABASE_URL secret."""
-
-    role: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_url(cls, url: str) -> AppLogin:
-        params = parse_url(url, what="the application database URL")
-        if not params.get("user") or not params.get("password"):
-            raise BadUrlError("the application database URL must name a user and a password")
-        return cls(params["user"], params["password"])
-
-
-@dataclass(frozen=True, kw_only=True)
-class Options:
-    """How long the runner waits, and for what."""
-
-    lock_wait: str = "60s"
-    """How long to wait for another runner's advisory lock."""
-    lock_timeout: str = "5s"
-    """Per migration: how long a statement may queue for a table lock."""
-    statement_timeout: str = "5min"
-    """Per migration: how long a statement may run."""
-    app_login: AppLogin | None = None
-    """The API login role the repeatable bootstrap provisions (None: that step fails clearly)."""
-    app_connection_limit: int = 200
-    """CONNECTION LIMIT of the API login role: what every API and worker pool may hold at once."""
-    app_statement_timeout: str = "30s"
-    """statement_timeout of the API login role."""
-    app_idle_in_transaction_timeout: str = "60s"
-    """idle_in_transaction_session_timeout of the API login role."""
-
-    def __post_init__(self) -> None:
-        for name in (
-            "lock_wait",
-            "lock_timeout",
-            "statement_timeout",
-            "app_statement_timeout",
-            "app_idle_in_transaction_timeout",
-        ):
-            if not _INTERVAL.match(getattr(self, name)):
-                raise UsageError(
-                    f"{name} must look like 500ms, 5s, 5min or 1h, got {getattr(self, name)!r}"
-                )
-        if self.app_connection_limit < 1:
-            raise UsageError(
-                f"app_connection_limit must be at least 1, got {self.app_connection_limit}"
-            )
-
-
-# -- files ----------------------------------------------------------------------------------
-
-
-def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """The numbered migrations of `directory`, in order; malformed names are errors."""
-    forward: dict[int, Path] = {}
-    down: dict[int, Path] = {}
-    for path in sorted(directory.glob("*.sql")):
-        match = _FILE.match(path.name)
-        if not match:
-            raise BadMigrationsError(
-                f"{path.name}: migration files are named NNNN_lower_snake.sql "
-                "(or NNNN_lower_snake.down.sql)"
-            )
-        target = down if match["down"] else forward
-        number = int(match["id"])
-        if number in target:
-            raise BadMigrationsError(
-                f"{path.name}: number {number:04d} is taken by {target[number].name}"
-            )
-        target[number] = path
-    for number, path in down.items():
-        if number not in forward or forward[number].stem != path.name.removesuffix(".down.sql"):
-            raise BadMigrationsError(f"{path.name}: no forward migration of that name")
-    return [
-        Migration(
-            id=number,
-            name=path.stem,
-            forward=Script.load(path),
-            down=Script.load(down[number]) if number in down else None,
-        )
-        for number, path in sorted(forward.items())
-    ]
-
-
-def repeatables(directory: Path = MIGRATIONS_DIR) -> list[Script]:
-    """`repeatable/*.sql`: idempotent scripts rerun, in name order, after every `up`."""
-    return [Script.load(p) for p in sorted((directory / "repeatable").glob("*.sql"))]
-
-
-def split_statements(text: str) -> list[tuple[int, str]]:
-    """Top-level statements with their offsets; quotes, dollar quotes and comments respected."""
-    statements: list[tuple[int, str]] = []
-    start, i, n, has_code = 0, 0, len(text), False
-    while i < n:
-        if text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        char = text[i]
-        if not char.isspace():
-            has_code = has_code or char != ";"
-        if char in "'\"":
-            end = text.find(char, i + 1)
-            while end >= 0 and text.startswith(char, end + 1):  # doubled quote
-                end = text.find(char, end + 2)
-            i = n if end < 0 else end + 1
-            continue
-        tag = _DOLLAR_TAG.match(text, i) if char == "$" else None
-        if tag:
-            end = text.find(tag.group(), tag.end())
-            i = n if end < 0 else end + len(tag.group())
-            continue
-        if char == ";":
-            if has_code:
-                statements.append((start, text[start : i + 1]))
-            start, has_code = i + 1, False
-        i += 1
-    if has_code:
-        statements.append((start, text[start:]))
-    return statements
-
-
-def scram_verifier(password: str, iterations: int = 4096) -> str:
-    """A SCRAM-SHA-256 verifier (what PostgreSQL stores), so the password never reaches the server.
-
-    PostgreSQL SASLprep-normalizes non-ASCII passwords; generated passwords are ASCII.
-    """
-    salt = os.urandom(16)
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
-    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
-
-    def b64(raw: bytes) -> str:
-        return base64.b64encode(raw).decode("ascii")
-
-    stored_key = hashlib.sha256(client_key).digest()
-    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
-
+BeforeApply = Callable[[psycopg.Connection, Sequence[Migration]], None]
+"""Told the migrations a run will apply, before the first (migrations/restore_point.py)."""
 
 # -- connections ----------------------------------------------------------------------------
 
@@ -358,172 +160,67 @@ def _migration_lock(conn: psycopg.Connection, options: Options) -> Iterator[None
             conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
 
 
-def applied(conn: psycopg.Connection) -> dict[int, Applied]:
-    """The bookkeeping rows by id (none when the table does not exist yet)."""
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE]).fetchone()
-    if not row or not row[0]:
-        return {}
-    with conn.cursor(row_factory=class_row(Applied)) as cur:
-        cur.execute(f"SELECT id, name, checksum, applied_at, duration_ms FROM {TABLE} ORDER BY id")
-        return {r.id: r for r in cur.fetchall()}
-
-
-def _create_table(conn: psycopg.Connection) -> None:
-    conn.execute(
-        f"""
-        CREATE SCHEMA IF NOT EXISTS migrations;
-        CREATE TABLE IF NOT EXISTS {TABLE} (
-            id integer PRIMARY KEY,
-            name text NOT NULL,
-            checksum text NOT NULL CHECK (checksum ~ '^[0-9a-f]{{64}}$'),
-            applied_at timestamptz NOT NULL DEFAULT now(),
-            duration_ms integer NOT NULL,
-            applied_by text NOT NULL DEFAULT current_user
-        )
-        """.encode()
-    )
-
-
-def history_problems(migrations: Sequence[Migration], rows: dict[int, Applied]) -> list[str]:
-    """Edited or missing applied files, and pending files numbered below the newest applied."""
-    on_disk = {m.id: m for m in migrations}
-    problems = []
-    for row in rows.values():
-        found = on_disk.get(row.id)
-        if found is None:
-            problems.append(
-                f"{row.name}: applied on {row.applied_at:%Y-%m-%d} but its file is gone"
-            )
-        elif found.checksum != row.checksum:
-            problems.append(
-                f"{found.forward.path.name}: edited after it was applied "
-                f"(sha256 {row.checksum[:12]}… applied, {found.checksum[:12]}… on disk); "
-                "write a new migration instead"
-            )
-    newest = max(rows, default=0)
-    for m in migrations:
-        if m.id not in rows and m.id < newest:
-            problems.append(
-                f"{m.forward.path.name}: pending but {rows[newest].name} is already applied; "
-                "renumber it after the newest applied migration"
-            )
-    return problems
-
-
 def _check_history(migrations: Sequence[Migration], rows: dict[int, Applied]) -> None:
     problems = history_problems(migrations, rows)
     if problems:
         raise DriftError("migration history does not match the files:\n  " + "\n  ".join(problems))
 
 
-# -- execution ------------------------------------------------------------------------------
+# -- commands -------------------------------------------------------------------------------
 
 
-def _sql_error(
-    script: Script, statement: str, offset: int, error: psycopg.Error, *, sensitive: bool
-) -> SqlError:
-    """The error as `file:line[:column]: message`, without the server's context if `sensitive`.
-
-    The context quotes the failing statement, which for the app-login script is an
-    `ALTER ROLE … PASSWORD` with the role's SCRAM verifier: it must not reach logs.
-    """
-    diag = error.diag
-    message = (diag.message_primary or str(error)).strip()
-    code = f" (SQLSTATE {diag.sqlstate})" if diag.sqlstate else ""
-    if diag.statement_position:
-        position = offset + int(diag.statement_position) - 1
-        line_start = script.sql.rfind("\n", 0, position) + 1
-        line_end = script.sql.find("\n", position)
-        line = script.sql[line_start : None if line_end < 0 else line_end]
-        number = script.sql.count("\n", 0, position) + 1
-        column = position - line_start + 1
-        where = f"{script.path.name}:{number}:{column}: {message}{code}"
-        detail = f"\n    {line}\n    {' ' * (column - 1)}^"
-    else:
-        number = script.sql.count("\n", 0, offset + len(statement) - len(statement.lstrip())) + 1
-        where = f"{script.path.name}:{number}: {message}{code}"
-        detail = "".join(
-            f"\n  {label}: {value}"
-            for label, value in (
-                ("detail", diag.message_detail),
-                ("context", None if sensitive else diag.context),
-            )
-            if value
-        )
-    if diag.message_hint:
-        detail += f"\n  hint: {diag.message_hint}"
-    return SqlError(f"{where}{detail}\nthe migration was rolled back; nothing was recorded")
-
-
-def _execute(
-    conn: psycopg.Connection, script: Script, options: Options, *, sensitive: bool = False
-) -> None:
-    """Run a script: whole in the open transaction, or statement by statement in autocommit.
-
-    `sensitive`: the session carries the app login's secrets, so errors omit their context.
-    """
-    timeouts = (
-        "SELECT set_config('lock_timeout', %s, {0}), set_config('statement_timeout', %s, {0})"
-    )
-    local = "true" if script.transactional else "false"
-    conn.execute(timeouts.format(local), [options.lock_timeout, options.statement_timeout])
-    chunks = [(0, script.sql)] if script.transactional else split_statements(script.sql)
-    try:
-        for offset, statement in chunks:
-            try:
-                # bytes and no parameters: the simple query protocol, several statements at once
-                conn.execute(statement.encode("utf-8"))
-            except psycopg.errors.LockNotAvailable:
-                raise LockTimeoutError(
-                    f"{script.path.name}: waited more than lock_timeout={options.lock_timeout} "
-                    "for a table lock held by live traffic; rolled back. Retry off-peak or "
-                    "raise --lock-timeout deliberately"
-                ) from None
-            except psycopg.Error as e:
-                raise _sql_error(script, statement, offset, e, sensitive=sensitive) from None
-    finally:
-        if not script.transactional and not conn.broken:
-            conn.execute("RESET lock_timeout; RESET statement_timeout")
-
-
-def _apply(conn: psycopg.Connection, migration: Migration, options: Options) -> int:
+def _apply(
+    conn: psycopg.Connection, migration: Migration, options: Options, *, start: int = 0
+) -> int:
+    """Apply `migration` (from statement `start + 1`); its duration in ms."""
     started = time.monotonic()
 
-    def record() -> int:
-        duration = round((time.monotonic() - started) * 1000)
-        conn.execute(
-            f"INSERT INTO {TABLE} (id, name, checksum, duration_ms) VALUES (%s, %s, %s, %s)",
-            [migration.id, migration.name, migration.checksum, duration],
+    def elapsed() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    script = migration.forward
+    if script.transactional:
+        in_transaction(
+            conn,
+            script,
+            options,
+            start=start,
+            then=lambda: record_applied(conn, migration, elapsed()),
+            outcome="the migration was rolled back; nothing was recorded",
         )
-        return duration
-
-    if not migration.forward.transactional:
-        _execute(conn, migration.forward, options)
-        return record()
-    with conn.transaction():
-        _execute(conn, migration.forward, options)
-        return record()
-
-
-def _set_app_login(conn: psycopg.Connection, options: Options) -> None:
-    # Session settings read by repeatable/app_login.sql; the password travels as a verifier.
-    conn.execute(
-        "SELECT set_config('webstack.app_connection_limit', %s, false),"
-        " set_config('webstack.app_statement_timeout', %s, false),"
-        " set_config('webstack.app_idle_in_transaction_timeout', %s, false)",
-        [
-            str(options.app_connection_limit),
-            options.app_statement_timeout,
-            options.app_idle_in_transaction_timeout,
-        ],
-    )
-    login = options.app_login
-    if login is not None:
-        conn.execute(
-            "SELECT set_config('webstack.app_role', %s, false),"
-            " set_config('webstack.app_password', %s, false)",
-            [login.role, scram_verifier(login.password)],
+        return elapsed()
+    try:
+        outside_transaction(
+            conn,
+            script,
+            options,
+            start=start,
+            progress=lambda done: record_progress(conn, migration, done, elapsed()),
         )
+    except StoppedError as stopped:
+        if stopped.kept or stopped.connection_lost:
+            raise partial.stopped_error(stopped, migration) from None
+        forget(conn, migration)
+        raise partial.nothing_kept(stopped, "the migration", "nothing was recorded") from None
+    record_applied(conn, migration, elapsed())
+    return elapsed()
+
+
+def _run_repeatable(conn: psycopg.Connection, script: Script, options: Options) -> None:
+    # The session carries the caller's settings, which may be secrets: `sensitive`.
+    if script.transactional:
+        in_transaction(conn, script, options, outcome="the script was rolled back", sensitive=True)
+        return
+    try:
+        outside_transaction(conn, script, options, sensitive=True)
+    except StoppedError as stopped:
+        then = "repeatable scripts run whole again on the next `up`: fix the cause and run it"
+        if not stopped.kept and not stopped.connection_lost:
+            raise partial.nothing_kept(stopped, "the script", then) from None
+        raise UnfinishedError(
+            f"{stopped.report}\n{script.path.name} runs outside a transaction, so nothing was "
+            f"rolled back. Applied and kept:{partial.listing(stopped.kept) or ' none'}\n{then}"
+        ) from None
 
 
 def up(
@@ -532,34 +229,98 @@ def up(
     options: Options,
     *,
     always: Sequence[Script] = (),
+    session: Mapping[str, str] | None = None,
+    resume_from: int | None = None,
+    drop_invalid_indexes: bool = False,
+    before_apply: BeforeApply | None = None,
     dry_run: bool = False,
     log: Log = print,
 ) -> list[Migration]:
-    """Apply pending migrations in order, then the repeatable scripts; return what was pending."""
+    """Apply pending migrations in order, then the repeatable scripts; return what was applied.
+
+    A migration recorded as partial comes first: without `resume_from` the run refuses
+    (UnfinishedError); with it, it continues that migration at statement `resume_from`.
+    `drop_invalid_indexes`: first drop every INVALID index (what failed concurrent builds left,
+    which no non-transactional file runs beside). `before_apply` is called when something is
+    pending, before anything changes but the bookkeeping table; if it raises, nothing is applied.
+    `session`: settings (`set_config`) the repeatable scripts read. They may carry secrets, so
+    the scripts' errors omit the server's context, which could quote them.
+    """
     with _migration_lock(conn, options):
         rows = applied(conn)
         _check_history(migrations, rows)
-        pending = [m for m in migrations if m.id not in rows]
+        by_id = {m.id: m for m in migrations}
+        halfway = [(by_id[r.id], r) for r in rows.values() if r.partial]
+        start: dict[int, int] = {}
+        for migration, row in halfway:
+            start[migration.id] = partial.resume_start(migration, row, resume_from)
+        if resume_from is not None and not halfway:
+            raise UsageError(
+                f"--resume-from {resume_from}: nothing to resume, no migration stopped halfway"
+            )
+        todo = [m for m, _ in halfway] + [m for m in migrations if m.id not in rows]
         if dry_run:
-            for m in pending:
-                log(f"would apply {m.forward.path.name}")
+            for m in todo:
+                if m.id in start:
+                    log(f"would resume {m.forward.path.name} at statement {start[m.id] + 1}")
+                else:
+                    log(f"would apply {m.forward.path.name}")
             for script in always:
                 log(f"would run repeatable/{script.path.name}")
-            return pending
-        _create_table(conn)
-        for m in pending:
-            log(f"applied {m.forward.path.name} in {_apply(conn, m, options)} ms")
-        _set_app_login(conn, options)
+            if drop_invalid_indexes:
+                for index in indexes.invalid_indexes(conn):
+                    log(f"would drop the INVALID index {index.describe()}")
+            return todo
+        ensure_table(conn)
+        if todo and before_apply is not None:
+            before_apply(conn, todo)
+        if drop_invalid_indexes:
+            with session_timeouts(conn, options):
+                lines, gone = indexes.drop_all(conn, "(--drop-invalid-indexes)")
+            for line in lines:
+                log(line)
+            if not gone:
+                raise UnfinishedError(
+                    "\n".join(lines) + "\nnothing else was done", drop_invalid_indexes=True
+                )
+        for m in todo:
+            took = _apply(conn, m, options, start=start.get(m.id, 0))
+            resumed = f" (resumed at statement {start[m.id] + 1})" if m.id in start else ""
+            log(f"applied {m.forward.path.name}{resumed} in {took} ms")
+        for name, value in (session or {}).items():
+            conn.execute("SELECT set_config(%s, %s, false)", [name, value])
         for script in always:
-            if script.transactional:
-                with conn.transaction():
-                    _execute(conn, script, options, sensitive=True)
-            else:
-                _execute(conn, script, options, sensitive=True)
+            _run_repeatable(conn, script, options)
             log(f"ran repeatable/{script.path.name}")
-        if not pending:
+        if not todo:
             log("nothing to apply: the database is up to date")
-        return pending
+        return todo
+
+
+def _revert(conn: psycopg.Connection, migration: Migration, down: Script, options: Options) -> None:
+    if down.transactional:
+        in_transaction(
+            conn,
+            down,
+            options,
+            then=lambda: forget(conn, migration),
+            outcome=f"the reverse plan was rolled back; {migration.name} is still applied",
+        )
+        return
+    try:
+        outside_transaction(conn, down, options)
+    except StoppedError as stopped:
+        if not stopped.kept and not stopped.connection_lost:
+            raise partial.nothing_kept(
+                stopped, "the reverse plan", f"{migration.name} is still applied"
+            ) from None
+        raise UnfinishedError(
+            f"{stopped.report}\n{down.path.name} runs outside a transaction, so nothing "
+            f"was rolled back. Applied and kept:{partial.listing(stopped.kept) or ' none'}\n"
+            f"{migration.name} is still recorded as applied. Fix the cause and run `down` again: "
+            "the reverse plan runs again from its start, so write it to be rerun (IF EXISTS)"
+        ) from None
+    forget(conn, migration)
 
 
 def down(
@@ -581,6 +342,12 @@ def down(
             raise UsageError(f"cannot revert {count}: only {len(rows)} migration(s) applied")
         by_id = {m.id: m for m in migrations}
         targets = [by_id[i] for i in sorted(rows, reverse=True)[:count]]
+        stopped = [m.name for m in targets if rows[m.id].partial]
+        if stopped:
+            raise UnfinishedError(
+                f"refusing to revert: {', '.join(stopped)} stopped halfway; resume it first "
+                "(`up` says how), then revert it; nothing was reverted"
+            )
         missing = [m.name for m in targets if m.down is None]
         if missing:
             raise NoReverseError(
@@ -592,14 +359,7 @@ def down(
             if dry_run:
                 log(f"would revert {m.forward.path.name} with {m.down.path.name}")
                 continue
-            delete = f"DELETE FROM {TABLE} WHERE id = %s"
-            if m.down.transactional:
-                with conn.transaction():
-                    _execute(conn, m.down, options)
-                    conn.execute(delete, [m.id])
-            else:
-                _execute(conn, m.down, options)
-                conn.execute(delete, [m.id])
+            _revert(conn, m, m.down, options)
             log(f"reverted {m.forward.path.name}")
         return targets
 
@@ -610,9 +370,10 @@ class Status:
 
     name: str
     state: str
-    """applied, pending, edited or missing (file gone)."""
+    """applied, pending, partial (stopped halfway), edited or missing (file gone)."""
     applied_at: datetime | None = None
     duration_ms: int | None = None
+    detail: str = ""
 
 
 def status(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[Status]:
@@ -625,16 +386,35 @@ def status(conn: psycopg.Connection, migrations: Sequence[Migration]) -> list[St
         if row is None:
             assert m is not None
             lines.append(Status(m.name, "pending"))
+        elif m is None:
+            lines.append(Status(row.name, "missing", row.applied_at, row.duration_ms))
+        elif row.partial:
+            detail = f"{row.partial_statements} of {len(m.forward.statements)} statements"
+            lines.append(Status(row.name, "partial", row.applied_at, row.duration_ms, detail))
         else:
-            state = (
-                "missing" if m is None else "edited" if m.checksum != row.checksum else "applied"
-            )
+            state = "edited" if m.checksum != row.checksum else "applied"
             lines.append(Status(row.name, state, row.applied_at, row.duration_ms))
     return lines
 
 
 def verify(conn: psycopg.Connection, migrations: Sequence[Migration]) -> int:
-    """Raise DriftError if the history does not match the files; return how many were verified."""
+    """Raise unless the history matches the files, no migration stopped halfway and no INVALID
+    index exists; return how many migrations were verified."""
     rows = applied(conn)
-    _check_history(migrations, rows)
+    problems = history_problems(migrations, rows)
+    unfinished = [
+        f"{r.name}: stopped halfway after statement {r.partial_statements}; `up` says how to "
+        "resume it"
+        for r in rows.values()
+        if r.partial
+    ]
+    left = indexes.invalid_indexes(conn)
+    if left:
+        unfinished.append(indexes.refusal(left, "the database is not verified"))
+    if problems:
+        raise DriftError(
+            "migration history does not match the files:\n  " + "\n  ".join(problems + unfinished)
+        )
+    if unfinished:
+        raise UnfinishedError("unfinished work in the database:\n  " + "\n  ".join(unfinished))
     return len(rows)

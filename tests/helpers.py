@@ -1,23 +1,94 @@
-"""Helpers shared by the tests: bad-config assertions and lookups in an evaluated stack."""
+"""Helpers shared by the tests: config as the program parses it, bad-config assertions, and
+lookups in an evaluated stack."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from components.config import ConfigError, StackConfig
+from components.config import ConfigError, StackConfig, parse_stack_config
+from components.config.reader import namespace_values
 from tools.mockcloud import Evaluation, evaluate
+from tools.stackfile import load_stack_config, read_stack_file
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+PREFIX = "webstack:"
+
+
+def six_zones(region: str) -> Sequence[str]:
+    """A region's zones for the parser: six, as us-east-1 has (the committed stacks' region)."""
+    return [f"{region}{letter}" for letter in "abcdef"]
+
+
+def _full_keys(
+    overrides: Mapping[str, Any] | None, webstack_overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`overrides` (full keys) and `webstack_overrides` (`webstack:` implied) as one map."""
+    return {**(overrides or {}), **{PREFIX + k: v for k, v in webstack_overrides.items()}}
+
+
+def _stack_config(
+    stack: str,
+    overrides: Mapping[str, Any] | None,
+    secret_overrides: Mapping[str, Any] | None,
+    webstack_overrides: Mapping[str, Any],
+) -> tuple[dict[str, str], list[str]]:
+    """The flat config map the engine would hand the program: the stack file plus overrides."""
+    return load_stack_config(stack, _full_keys(overrides, webstack_overrides), secret_overrides)
+
+
+def stack_values(stack: str, **overrides: Any) -> dict[str, Any]:
+    """The stack's `webstack:*` values as the program receives them (prefix removed), with
+    `overrides` of whole keys (None removes one)."""
+    config, _ = _stack_config(stack, None, None, overrides)
+    return namespace_values(config)
+
+
+def parse(
+    stack: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    secret_overrides: Mapping[str, Any] | None = None,
+    region_azs: Callable[[str], Sequence[str]] = six_zones,
+    **webstack_overrides: Any,
+) -> StackConfig:
+    """Run the pure parser on Pulumi.<stack>.yaml with overrides, as the program would.
+
+    `webstack_overrides` replace `webstack:<key>` (None removes it); `overrides` replace full
+    keys (`aws:region`); `secret_overrides` add keys marked secret, as `--secret` would.
+    """
+    config, secret_keys = _stack_config(stack, overrides, secret_overrides, webstack_overrides)
+    return parse_stack_config(
+        stack,
+        namespace_values(config),
+        config.get("aws:region"),
+        region_azs,
+        secret_keys={k.removeprefix(PREFIX) for k in secret_keys if k.startswith(PREFIX)},
+        other_keys=[k for k in config if not k.startswith(PREFIX)],
+    )
+
+
+def parse_problems(stack: str, **kwargs: Any) -> list[str]:
+    """The problems the parser reports for `stack` with overrides (see `parse`)."""
+    with pytest.raises(ConfigError) as info:
+        parse(stack, **kwargs)
+    assert info.value.stack == stack
+    return info.value.problems
 
 
 def problems_of(
-    stack: str, secret_overrides: dict[str, Any] | None = None, **overrides: Any
+    stack: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    secret_overrides: Mapping[str, Any] | None = None,
+    **webstack_overrides: Any,
 ) -> list[str]:
-    """Evaluate with overrides; return the reported problems (and check nothing was created)."""
+    """Evaluate the whole program with overrides under the mock cloud; return the reported
+    problems, and check that nothing was registered. Slow (seconds): for the few end-to-end
+    cases; `parse_problems` checks a rejection in milliseconds."""
     from tools import mockcloud
 
     registered: list[Any] = []
@@ -33,7 +104,7 @@ def problems_of(
         with pytest.raises(ConfigError) as info:
             evaluate(
                 stack,
-                overrides={f"webstack:{k}": v for k, v in overrides.items()},
+                overrides=_full_keys(overrides, webstack_overrides),
                 secret_overrides=secret_overrides,
             )
     finally:
@@ -60,12 +131,11 @@ def sg_id(ev: Evaluation, name: str) -> str:
     return str(ev.one(SECURITY_GROUP, name).id)
 
 
-def committed(stack: str, section: str) -> dict[str, Any]:
-    """A `webstack:<section>` object as Pulumi.<stack>.yaml commits it (to override one key)."""
-    from tools.stackfile import ROOT
-
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return dict(document["config"][f"webstack:{section}"])
+def committed(stack: str, section: str, **changes: Any) -> dict[str, Any]:
+    """A `webstack:<section>` object as Pulumi.<stack>.yaml commits it, with `changes` (None
+    removes a key)."""
+    values = {**read_stack_file(stack)["config"][PREFIX + section], **changes}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def data_key_arn(ev: Evaluation) -> str:

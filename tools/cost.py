@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.config import CostAssumptions
+from tools.cost_assumptions import CostAssumptions
 from tools.mockcloud import Resource
 
 # The date the table was compiled. AWS rarely changes these list prices, but re-check the

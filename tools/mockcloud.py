@@ -444,12 +444,41 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(cloud)
         self.cloud = cloud
         self.recorded: list[Resource] = []
+        self._aliases: dict[str, list[str]] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine does not qualify children of the root stack with the stack's type.
         if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
             parent = ""
         return super().make_urn(parent, type_, name)
+
+    def _alias_urns(self, request: Any, urn: str) -> list[str]:
+        """The old URNs the engine derives from a registration (its `generateAliases`): each
+        alias resolved against the resource's current name, type and parent, then every alias
+        of its parent applied to the resource and to each of those, a child name that starts
+        with the parent's name taking the parent's old name instead."""
+
+        def resolve(alias: Any) -> str:
+            if alias.WhichOneof("alias") == "urn":
+                return str(alias.urn)
+            spec = alias.spec
+            if spec.stack or spec.project:
+                raise NotImplementedError("MockCloud models aliases within one stack and project")
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            return self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+
+        own = [resolve(a) for a in request.aliases]
+        found = list(own)
+        parent_name = request.parent.rsplit("::", 1)[-1]
+        for parent_alias in self._aliases.get(request.parent, []):
+            for child in (urn, *own):
+                child_type = child.split("::")[2].split("$")[-1]
+                child_name = child.rsplit("::", 1)[-1]
+                if child_name.startswith(parent_name):
+                    child_name = parent_alias.rsplit("::", 1)[-1] + child_name[len(parent_name) :]
+                found.append(self.make_urn(parent_alias, child_type, child_name))
+        self._aliases[urn] = list(dict.fromkeys(found))
+        return self._aliases[urn]
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
@@ -485,7 +514,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "ignoreChanges": list(request.ignoreChanges),
                     "deleteBeforeReplace": bool(request.deleteBeforeReplace),
                     "retainOnDelete": bool(request.retainOnDelete),
-                    "aliases": [str(a) for a in request.aliases],
+                    "aliases": self._alias_urns(request, urn),
                     "additionalSecretOutputs": list(request.additionalSecretOutputs),
                     "replaceOnChanges": list(request.replaceOnChanges),
                 },

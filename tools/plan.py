@@ -26,8 +26,9 @@ from typing import Any
 from google.protobuf import json_format
 from pulumi.runtime import rpc
 
-from components.config import ConfigError, CostAssumptions
+from components.config import ConfigError
 from tools import cost, policycheck
+from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, evaluate, unwrap_secrets
 from tools.policycheck import Violation
 from tools.stackfile import ROOT, StackFileError, stack_names
@@ -291,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         pack = pool.submit(policycheck.Analyzer, args.stack)
         try:
             policy_config = policycheck.load_policy_config(args.stack)
+            assumptions = load_cost_assumptions(args.stack)
             with step(f"evaluating stack {args.stack} under the mock cloud"):
                 evaluation = evaluate(args.stack)
             with step(f"checking it with the policy pack ({len(evaluation.resources)} resources)"):
@@ -301,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if pack.exception() is None:
                 pack.result().close()
-    assumptions = evaluation.config.cost_assumptions if evaluation.config else CostAssumptions()
     estimate = cost.estimate(evaluation.resources, assumptions)
     if args.json:
         print(json.dumps(plan_json(evaluation, estimate, violations), indent=1, sort_keys=True))

@@ -230,14 +230,17 @@ def diff_plans(stack: str, base: Mapping[str, Any], head: Mapping[str, Any]) -> 
     old = {r["urn"]: r for r in base["resources"] if r.get("custom", True)}
     new = {r["urn"]: r for r in head["resources"] if r.get("custom", True)}
     added = [new[u] for u in new.keys() - old.keys()]
-    removed = {(r["type"], r["name"]): r for u, r in old.items() if u not in new}
+    gone = {u: r for u, r in old.items() if u not in new}
+    same_name = {(r["type"], r["name"]): u for u, r in gone.items()}
     for r in sorted(added, key=lambda r: (r["type"], r["name"])):
-        twin = removed.pop((r["type"], r["name"]), None)
-        if twin is None:
-            d.added.append(r)
+        # What it was: the URN an alias names (a rename), else the same type and name elsewhere.
+        aliased = [a for a in r.get("aliases", []) if a in gone]
+        was = aliased[0] if aliased else same_name.get((r["type"], r["name"]))
+        if was in gone:
+            d.moved.append((gone.pop(was), r))
         else:
-            d.moved.append((twin, r))
-    d.removed = sorted(removed.values(), key=lambda r: (r["type"], r["name"]))
+            d.added.append(r)
+    d.removed = sorted(gone.values(), key=lambda r: (r["type"], r["name"]))
     for urn in sorted(old.keys() & new.keys()):
         rows = changed_properties(old[urn], new[urn])
         if rows:

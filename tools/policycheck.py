@@ -367,6 +367,7 @@ def render(violations: Sequence[Violation], evaluation: Evaluation) -> list[str]
 def main(argv: list[str] | None = None) -> int:
     from components.config import ConfigError
     from tools.mockcloud import evaluate
+    from tools.stackfile import StackFileError
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack")
@@ -378,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         evaluation = evaluate(args.stack)
         violations = check(evaluation, args.stack, given)
-    except (ConfigError, PolicyConfigError) as e:
+    except (ConfigError, PolicyConfigError, StackFileError) as e:
         print(e, file=sys.stderr)
         return 2
     print("\n".join(render(violations, evaluation)))

@@ -3,6 +3,10 @@
 Offline there is no secrets provider to decrypt `secure:` values, so each one is replaced by a
 placeholder derived from its ciphertext (stable across runs, so plan diffs stay quiet) and its
 key is marked secret, exactly as the CLI marks decrypted secrets.
+
+A file the CLI would refuse is refused here too, with the file and line: YAML syntax errors and
+duplicate keys. A key whose namespace is a near miss of `webstack` (`webstak:secrets`) is refused
+as well: nothing would read it, so the CLI would silently run with defaults.
 """
 
 from __future__ import annotations
@@ -15,16 +19,88 @@ from typing import Any
 
 import yaml
 
+from components.config.reader import namespace_problem
+
 ROOT = Path(__file__).resolve().parent.parent
+# libyaml's parser when PyYAML was built with it (a stack file parses ~10x faster).
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class StackFileError(ValueError):
     """The stack file is missing or not the shape Pulumi accepts."""
 
 
-def stack_names(root: Path = ROOT) -> list[str]:
+class _UniqueKeyLoader(_BASE_LOADER):  # type: ignore[valid-type, misc]
+    """A safe loader that records duplicate mapping keys instead of keeping the last one.
+
+    PyYAML lets a repeated key silently win; go-yaml, with which the Pulumi CLI reads stack
+    files (sdk/go/common/encoding), refuses it ("mapping key ... already defined at line N").
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []
+        """(line, message) of every repeated key."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)):
+                continue  # an unhashable key: the base constructor reports it with its line
+            if key in first_lines:
+                self.duplicates.append(
+                    (line, f"duplicate key {key!r} (first at line {first_lines[key]})")
+                )
+            else:
+                first_lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping
+)
+
+
+def stack_names(root: Path | None = None) -> list[str]:
     """Stacks that have a `Pulumi.<stack>.yaml` next to `Pulumi.yaml`."""
+    root = root or ROOT
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
+    """The parsed `Pulumi.<stack>.yaml`; StackFileError (file and line) if the CLI would refuse
+    it: missing, not YAML, duplicate keys, no `config` mapping, or a misspelt `webstack`."""
+    root = root or ROOT
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise StackFileError(
+            f"no stack file {path.name} (stacks here: {', '.join(stack_names(root))})"
+        )
+    loader = _UniqueKeyLoader(path.read_text())
+    try:
+        document = loader.get_single_data() or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+        problem = getattr(error, "problem", None) or error
+        raise StackFileError(f"{where}: not valid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+    problems = [f"{path.name}:{line}: {message}" for line, message in sorted(loader.duplicates)]
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or not isinstance(config or {}, dict):
+        problems.append(f"{path.name}: must be a mapping whose 'config' is a mapping")
+    for key in config if isinstance(config, dict) else ():
+        problem = namespace_problem(str(key))
+        if problem:
+            problems.append(f"{path.name}: {key} ({stack}): {problem}")
+    if problems:
+        raise StackFileError("\n".join(problems))
+    return document
 
 
 def _replace_secure(value: Any) -> tuple[Any, bool]:
@@ -59,22 +135,14 @@ def load_stack_config(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
     secret_overrides: Mapping[str, Any] | None = None,
-    root: Path = ROOT,
+    root: Path | None = None,
 ) -> tuple[dict[str, str], list[str]]:
     """Return (config, secret keys) for `stack`.
 
     `overrides` replace keys (None removes one); `secret_overrides` add keys marked secret, as
     `pulumi config set --secret` would.
     """
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise StackFileError(
-            f"no stack file {path.name} (stacks here: {', '.join(stack_names(root))})"
-        )
-    document = yaml.safe_load(path.read_text()) or {}
-    raw = document.get("config") or {}
-    if not isinstance(raw, dict):
-        raise StackFileError(f"{path.name}: 'config' must be a mapping")
+    raw = read_stack_file(stack, root).get("config") or {}
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in raw.items():

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import cors, safety, secrets, tls
+from . import cors, ingress, safety, secrets, tls
 
-ALL = [*tls.POLICIES, *cors.POLICIES, *secrets.POLICIES, *safety.POLICIES]
+ALL = [*tls.POLICIES, *cors.POLICIES, *secrets.POLICIES, *ingress.POLICIES, *safety.POLICIES]

@@ -10,7 +10,7 @@ in a preview where the related resource's id or name is not known yet.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyConfigSchema, PolicyResource
@@ -57,6 +57,26 @@ def as_json(value: Any) -> Any:
         except ValueError:
             return None
     return value
+
+
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+
+
+def plain_environment(
+    resource_type: str, props: Mapping[str, Any]
+) -> Iterator[tuple[str, str, str]]:
+    """(where, name, value) of each plain environment variable of an ECS task or a Lambda."""
+    if resource_type == TASK_DEFINITION:
+        for container in as_list(as_json(props.get("containerDefinitions"))):
+            container = as_dict(container)
+            where = f"container {container.get('name')!r}"
+            for entry in (as_dict(e) for e in as_list(container.get("environment"))):
+                yield where, str(entry.get("name")), str(entry.get("value") or "")
+    elif resource_type == LAMBDA_FUNCTION:
+        variables = as_dict(as_dict(props.get("environment")).get("variables"))
+        for name, value in variables.items():
+            yield "environment.variables", str(name), str(value or "")
 
 
 def truthy(value: Any) -> bool:

@@ -1,9 +1,7 @@
-"""Safety: recoverable databases, no open ports, safe rollouts, bounded logs, owned resources."""
+"""Safety: recoverable databases, safe rollouts, bounded logs, owned resources."""
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -12,14 +10,15 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .common import Report, as_dict, as_list, config_of, schema, truthy
+from .common import Report, as_dict, config_of, schema, truthy
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+# Aurora cluster instances take backups and deletion protection from their cluster.
+BACKED_UP_DATABASES = (RDS_INSTANCE, RDS_CLUSTER)
 ECS_SERVICE = "aws:ecs/service:Service"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 AWS_PROVIDER = "pulumi:providers:aws"
 
 
@@ -27,7 +26,7 @@ BACKUP_DEFAULTS: dict[str, Any] = {"minimumRetentionDays": 7}
 
 
 def _rds_backups_validate(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type != RDS_INSTANCE or args.props.get("replicateSourceDb"):
+    if args.resource_type not in BACKED_UP_DATABASES or args.props.get("replicateSourceDb"):
         return  # read replicas have no automated backups of their own
     minimum = config_of(args.get_config, BACKUP_DEFAULTS)["minimumRetentionDays"]
     days = int(args.props.get("backupRetentionPeriod") or 0)
@@ -38,8 +37,8 @@ def _rds_backups_validate(args: ResourceValidationArgs, report: Report) -> None:
 rds_backup_retention = ResourceValidationPolicy(
     name="rds-backup-retention",
     description=(
-        "RDS keeps automated backups long enough to recover from a bad migration or deletion "
-        "noticed late (point-in-time restore covers the retention window)."
+        "RDS instances and clusters keep automated backups long enough to recover from a bad "
+        "migration or deletion noticed late (point-in-time restore covers the retention window)."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=schema(
@@ -50,13 +49,18 @@ rds_backup_retention = ResourceValidationPolicy(
 
 
 def _rds_public_validate(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type == RDS_INSTANCE and truthy(args.props.get("publiclyAccessible")):
+    if args.resource_type in (RDS_INSTANCE, RDS_CLUSTER, RDS_CLUSTER_INSTANCE) and truthy(
+        args.props.get("publiclyAccessible")
+    ):
         report("publiclyAccessible must be false: the database lives in the isolated subnets.")
 
 
 rds_not_public = ResourceValidationPolicy(
     name="rds-not-public",
-    description="RDS instances are never publicly accessible: no public IP, no internet route.",
+    description=(
+        "RDS instances, Aurora cluster instances and Multi-AZ DB clusters are never publicly "
+        "accessible: no public IP, no internet route."
+    ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_rds_public_validate,
 )
@@ -65,20 +69,27 @@ DURABILITY_DEFAULTS: dict[str, Any] = {"requireDeletionProtection": False, "requ
 
 
 def _rds_durability_validate(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type != RDS_INSTANCE:
+    if args.resource_type not in BACKED_UP_DATABASES:
         return
     config = config_of(args.get_config, DURABILITY_DEFAULTS)
     if config["requireDeletionProtection"] and not truthy(args.props.get("deletionProtection")):
         report("deletionProtection must be true in this stack.")
-    if config["requireMultiAz"] and not truthy(args.props.get("multiAz")):
+    # Multi-AZ is an instance setting. A cluster's standby is built in (Multi-AZ DB cluster) or
+    # a second cluster instance (Aurora), which this rule does not count.
+    if (
+        args.resource_type == RDS_INSTANCE
+        and config["requireMultiAz"]
+        and not truthy(args.props.get("multiAz"))
+    ):
         report("multiAz must be true in this stack: a standby in another AZ takes over on failure.")
 
 
 rds_durability = ResourceValidationPolicy(
     name="rds-durability",
     description=(
-        "Where the stack's policy config asks for it (prod), RDS has deletion protection and a "
-        "Multi-AZ standby, so neither a stray delete nor an AZ failure takes the data down."
+        "Where the stack's policy config asks for it (prod), RDS instances and clusters have "
+        "deletion protection and instances a Multi-AZ standby, so neither a stray delete nor an "
+        "AZ failure takes the data down."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=schema(
@@ -86,61 +97,6 @@ rds_durability = ResourceValidationPolicy(
         {"requireDeletionProtection": {"type": "boolean"}, "requireMultiAz": {"type": "boolean"}},
     ),
     validate=_rds_durability_validate,
-)
-
-OPEN_DEFAULTS: dict[str, Any] = {"allowedPorts": [80, 443]}
-
-
-def _is_world(cidr: Any) -> bool:
-    try:
-        return ipaddress.ip_network(str(cidr), strict=False).prefixlen == 0
-    except ValueError:
-        return False
-
-
-def _world_ingress(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any], str]]:
-    """(where, rule, protocol key) for each ingress rule open to the whole internet."""
-    props = args.props
-    if args.resource_type == SECURITY_GROUP:
-        for i, rule in enumerate(as_dict(r) for r in as_list(props.get("ingress"))):
-            cidrs = as_list(rule.get("cidrBlocks")) + as_list(rule.get("ipv6CidrBlocks"))
-            if any(_is_world(c) for c in cidrs):
-                yield f"ingress[{i}]", rule, "protocol"
-    elif args.resource_type == SECURITY_GROUP_RULE and props.get("type") == "ingress":
-        cidrs = as_list(props.get("cidrBlocks")) + as_list(props.get("ipv6CidrBlocks"))
-        if any(_is_world(c) for c in cidrs):
-            yield "rule", props, "protocol"
-    elif args.resource_type == INGRESS_RULE and (
-        _is_world(props.get("cidrIpv4")) or _is_world(props.get("cidrIpv6"))
-    ):
-        yield "rule", props, "ipProtocol"
-
-
-def _open_validate(args: ResourceValidationArgs, report: Report) -> None:
-    allowed = {int(p) for p in config_of(args.get_config, OPEN_DEFAULTS)["allowedPorts"]}
-    for where, rule, protocol_key in _world_ingress(args):
-        protocol = str(rule.get(protocol_key, "")).lower()
-        low, high = rule.get("fromPort"), rule.get("toPort")
-        if protocol in ("-1", "all") or low is None or high is None:
-            report(f"{where}: all ports are open to the internet.")
-        elif protocol not in ("tcp", "6") or not set(range(int(low), int(high) + 1)) <= allowed:
-            report(
-                f"{where}: {protocol} {int(low)}-{int(high)} is open to the internet; only tcp "
-                f"{', '.join(str(p) for p in sorted(allowed))} may be."
-            )
-
-
-no_public_ingress = ResourceValidationPolicy(
-    name="no-public-ingress",
-    description=(
-        "No security group opens anything but HTTP/HTTPS (80/443) to 0.0.0.0/0 or ::/0: SSH, "
-        "databases and admin ports are reached through the VPC, never from the internet."
-    ),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    config_schema=schema(
-        OPEN_DEFAULTS, {"allowedPorts": {"type": "array", "items": {"type": "integer"}}}
-    ),
-    validate=_open_validate,
 )
 
 
@@ -224,7 +180,6 @@ POLICIES = [
     rds_backup_retention,
     rds_not_public,
     rds_durability,
-    no_public_ingress,
     ecs_service_safety,
     log_group_retention,
     required_tags,

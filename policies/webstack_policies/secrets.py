@@ -1,13 +1,14 @@
-"""Secrets: never in plain environment variables, long enough, KMS-encrypted, never literals."""
+"""Secrets: never in plain environment variables, long enough, KMS-encrypted, never literals.
+
+What counts as secret-looking (names, token shapes, embedded passwords, random values) is
+`secret_shapes`, shared with the program's config.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -18,66 +19,58 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import Report, as_dict, as_json, as_list, config_of, label, schema
+from .common import Report, as_json, as_list, config_of, label, plain_environment, schema
+from .secret_shapes import (
+    SECRET_NAME_PATTERN,
+    credential_in,
+    entropy_bits,
+    is_placeholder,
+    name_says_secret,
+    value_problem,
+)
 
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
 SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+SSM_PARAMETER = "aws:ssm/parameter:Parameter"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+KMS_KEYS = ("aws:kms/key:Key", "aws:kms/alias:Alias", "aws:kms/replicaKey:ReplicaKey")
 
 ENV_DEFAULTS: dict[str, Any] = {
-    # The same pattern as components/config.py's SECRET_NAME_PATTERN (the pack does not import
-    # the program; tests/policy/test_secret_names.py keeps them equal).
-    "secretNamePattern": (
-        r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN|CREDENTIALS?)$|^(DATABASE_URL|REDIS_URL)$"
-    ),
+    "secretNamePattern": SECRET_NAME_PATTERN,
+    # Names that are not secrets despite the pattern (PUBLIC_KEY); a credential in their value
+    # (a token shape, a URL with a password) is still a violation.
     "allowedNames": [],
 }
 
 
-def _plain_env(args: ResourceValidationArgs) -> Iterator[tuple[str, str, str]]:
-    """(where, name, value) of every plain environment variable of the resource."""
-    if args.resource_type == TASK_DEFINITION:
-        for container in as_list(as_json(args.props.get("containerDefinitions"))):
-            container = as_dict(container)
-            for entry in (as_dict(e) for e in as_list(container.get("environment"))):
-                where = f"container {container.get('name')!r}"
-                yield where, str(entry.get("name")), str(entry.get("value") or "")
-    elif args.resource_type == LAMBDA_FUNCTION:
-        variables = as_dict(as_dict(args.props.get("environment")).get("variables"))
-        for name, value in variables.items():
-            yield "environment.variables", str(name), str(value or "")
-
-
-def _has_url_password(value: str) -> bool:
-    try:
-        return bool(urlsplit(value).password)
-    except ValueError:
-        return False
-
-
 def _env_validate(args: ResourceValidationArgs, report: Report) -> None:
     config = config_of(args.get_config, ENV_DEFAULTS)
-    pattern = re.compile(config["secretNamePattern"], re.IGNORECASE)
-    for where, name, value in _plain_env(args):
-        # `..._ARN` names where a secret lives (read at run time), not the secret itself.
-        if name in config["allowedNames"] or name.upper().endswith("_ARN"):
-            continue
-        if pattern.search(name):
+    for where, name, value in plain_environment(args.resource_type, args.props):
+        if name in config["allowedNames"]:
+            found = credential_in(value)
+            problem = f"holds {found}" if found else None
+        # `..._ARN` names say where a secret lives (read at run time), not the secret itself.
+        elif not name.upper().endswith("_ARN") and name_says_secret(
+            name, config["secretNamePattern"]
+        ):
+            problem = "looks like a secret by its name"
+        else:
+            problem = value_problem(name, value)
+        if problem:
             report(
-                f"{where}: {name} looks like a secret in the plain environment; inject it from "
-                "Secrets Manager (ECS `secrets` valueFrom, or read it at runtime in Lambda)."
+                f"{where}: {name} {problem}, in the plain environment; inject it from Secrets "
+                "Manager (ECS `secrets` valueFrom, or read it at runtime in Lambda)."
             )
-        elif _has_url_password(value):
-            report(f"{where}: {name} holds a URL with a password; inject it as a secret.")
 
 
 no_plaintext_secret_env = ResourceValidationPolicy(
     name="no-plaintext-secret-env",
     description=(
-        "No secret sits in the plain environment of an ECS container or Lambda function: plain "
-        "variables are readable by anyone who can describe the task or function, and end up in "
-        "state, logs and consoles."
+        "No secret sits in the plain environment of an ECS container or Lambda function, judged "
+        "by name and by value (token shapes, passwords in URLs and connection strings, random "
+        "values under secret-sounding names, `*_ARN` names that hold no ARN): plain variables "
+        "are readable by anyone who can describe the task or function, and end up in state, "
+        "logs and consoles."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=schema(
@@ -140,22 +133,95 @@ secret_length = StackValidationPolicy(
 )
 
 
-def _kms_validate(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type == SECRET and not args.props.get("kmsKeyId"):
-        report(
-            "kmsKeyId is unset, so the secret uses the AWS-managed key: any principal with "
-            "secretsmanager:GetSecretValue in the account can read it. Use the stack's KMS key."
-        )
+def _aws_managed_key(resource: PolicyResource, prop: str) -> bool:
+    """Whether `prop` leaves the resource on an AWS-managed KMS key (`alias/aws/<service>`).
+
+    Unset means the service's AWS-managed key; so does its alias, by name or by ARN. A key this
+    stack creates is referenced through a property dependency, whose value a preview may not
+    know yet, so that is read first.
+    """
+    if any(d.resource_type in KMS_KEYS for d in resource.property_dependencies.get(prop, [])):
+        return False
+    key = str(resource.props.get(prop) or "").strip()
+    return not key or re.search(r"(^|:)alias/aws/", key) is not None
 
 
-secrets_manager_kms = ResourceValidationPolicy(
+def _kms_validate(args: StackValidationArgs, report: Report) -> None:
+    for secret in (r for r in args.resources if r.resource_type == SECRET):
+        if _aws_managed_key(secret, "kmsKeyId"):
+            key = secret.props.get("kmsKeyId")
+            report(
+                f"{label(secret)}: kmsKeyId {f'{key!r} is' if key else 'unset means'} the "
+                "AWS-managed key (alias/aws/secretsmanager): any principal with "
+                "secretsmanager:GetSecretValue in the account can read the secret. Use the "
+                "stack's customer-managed KMS key.",
+                secret.urn,
+            )
+
+
+secrets_manager_kms = StackValidationPolicy(
     name="secrets-manager-kms",
     description=(
         "Secrets Manager secrets are encrypted with a customer-managed KMS key, whose key policy "
-        "(not just IAM) decides who can decrypt them."
+        "(not just IAM) decides who can decrypt them; the AWS-managed alias/aws/secretsmanager, "
+        "by alias, by ARN or by leaving kmsKeyId unset, does not count."
     ),
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_kms_validate,
+)
+
+# Where an SSM parameter's content may come from: a generated secret or a secret's value.
+SECRET_SOURCES = (RANDOM_PASSWORD, SECRET_VERSION)
+SSM_VALUES = ("value", "insecureValue")
+
+
+def _ssm_secret_reason(parameter: PolicyResource) -> str | None:
+    """Why the parameter holds a secret (its name, its value, where its value comes from)."""
+    name = str(parameter.props.get("name") or parameter.name)
+    # `/webstack/prod/db-password` is judged like an env var called DB_PASSWORD.
+    as_env_name = re.sub(r"[^A-Za-z0-9]+", "_", name.rsplit("/", 1)[-1]).upper()
+    if name_says_secret(as_env_name):
+        return f"its name {name!r} says it holds a secret"
+    for prop in SSM_VALUES:
+        sources = parameter.property_dependencies.get(prop, [])
+        generated = [s for s in sources if s.resource_type in SECRET_SOURCES]
+        if generated:
+            return f"its {prop} comes from {label(generated[0])}"
+        value = parameter.props.get(prop) if not sources else None
+        problem = value_problem(as_env_name, value) if isinstance(value, str) else None
+        if problem:
+            return f"its {prop} {problem}"
+    return None
+
+
+def _ssm_validate(args: StackValidationArgs, report: Report) -> None:
+    for parameter in (r for r in args.resources if r.resource_type == SSM_PARAMETER):
+        reason = _ssm_secret_reason(parameter)
+        if reason is None:
+            continue
+        kind = parameter.props.get("type")
+        if kind != "SecureString":
+            report(
+                f"{label(parameter)}: {reason}, so it must be a SecureString, not {kind!r}.",
+                parameter.urn,
+            )
+        elif _aws_managed_key(parameter, "keyId"):
+            report(
+                f"{label(parameter)}: {reason}; its keyId must be a customer-managed KMS key, "
+                "not the AWS-managed alias/aws/ssm.",
+                parameter.urn,
+            )
+
+
+ssm_secure_string = StackValidationPolicy(
+    name="ssm-secure-string",
+    description=(
+        "SSM parameters that hold secrets (by name, by value, or fed from a generated password "
+        "or a secret) are SecureString, encrypted with a customer-managed KMS key: a String "
+        "parameter is readable by anyone with ssm:GetParameter."
+    ),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_ssm_validate,
 )
 
 # Inputs that hold a secret value, per type. A value there should come from another resource
@@ -169,18 +235,7 @@ SECRET_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretString",),
     "aws:ssm/parameter:Parameter": ("value",),
 }
-PLACEHOLDERS = re.compile(
-    r"^(change[-_ ]?me|password\d*|passw0rd|secret\d*|admin\d*|root|test\d*|example|default|"
-    r"letmein|qwerty\d*|12345\d*|todo|xxx+|dummy|placeholder)$",
-    re.IGNORECASE,
-)
 LITERAL_DEFAULTS: dict[str, Any] = {"minimumEntropyBits": 64}
-
-
-def _entropy_bits(value: str) -> float:
-    counts = Counter(value)
-    per_char = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-    return per_char * len(value)
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -210,7 +265,7 @@ def _literal_validate(args: StackValidationArgs, report: Report) -> None:
             ):
                 continue
             for value in _strings(resource.props.get(key)):
-                if PLACEHOLDERS.match(value) or _entropy_bits(value) < minimum:
+                if is_placeholder(value) or entropy_bits(value) < minimum:
                     report(
                         f"{label(resource)}: {key} holds a literal-looking secret (a placeholder "
                         f"or under {minimum} bits of entropy); generate it (pulumi-random) or "
@@ -233,4 +288,10 @@ no_secret_literals = StackValidationPolicy(
     validate=_literal_validate,
 )
 
-POLICIES = [no_plaintext_secret_env, secret_length, secrets_manager_kms, no_secret_literals]
+POLICIES = [
+    no_plaintext_secret_env,
+    secret_length,
+    secrets_manager_kms,
+    ssm_secure_string,
+    no_secret_literals,
+]

@@ -2,13 +2,16 @@
 DATABASE_URL or a throwaway cluster; under pytest-xdist one cluster per worker) and a fresh
 database per test (`database`), owned by a session-wide login role that, like the RDS master
 user, is not a superuser but may create roles (`Db.url` connects as it over TCP with its
-password). On a shared DATABASE_URL server the tests take turns, across workers: the migrations
-create and alter cluster-wide roles, which a fresh database does not isolate."""
+password); the API's login (`app_login`) and the migration Lambda's environment towards the
+test database (`handler_env`). On a shared DATABASE_URL server the tests take turns, across
+workers: the migrations create and alter cluster-wide roles, which a fresh database does not
+isolate."""
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +24,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from migrations.app_login import AppLogin
 from tools.pgcluster import Server, throwaway_server
 
 
@@ -97,3 +101,42 @@ def database(pg: Server, master: tuple[str, str]) -> Iterator[Db]:
         yield db
     with psycopg.connect(make_conninfo(**pg.admin), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db.name)))
+
+
+@pytest.fixture
+def app_login(database: Db) -> Iterator[AppLogin]:
+    """The API's login as the DATABASE_URL secret would name it; dropped after the test."""
+    login = AppLogin(f"api_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
+    yield login
+    with psycopg.connect(database.server.url("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login.role)))
+
+
+@pytest.fixture
+def handler_env(database: Db, app_login: AppLogin) -> tuple[dict[str, str], dict[str, str]]:
+    """The Lambda's environment towards the test database, and its secrets by ARN."""
+    secrets_by_arn = {
+        "arn:master": json.dumps(
+            {"username": database.master, "password": database.master_password}
+        ),
+        "arn:url": f"postgresql://{app_login.role}:{app_login.password}@db.internal:5432/app",
+    }
+    env = {
+        "MASTER_SECRET_ARN": "arn:master",
+        "DATABASE_URL_SECRET_ARN": "arn:url",
+        # the name the server's certificate carries, as an RDS endpoint's does
+        "DB_HOST": "localhost",
+        "DB_PORT": database.server.tcp["port"],
+        "DB_NAME": database.name,
+        "APP_CONNECTION_LIMIT": "42",
+        "APP_STATEMENT_TIMEOUT": "20000ms",
+        "APP_IDLE_IN_TRANSACTION_TIMEOUT": "30000ms",
+        # where the restore point's command puts a restored copy (no RDS call without snapshots)
+        "DB_INSTANCE_IDENTIFIER": "webstack-test-postgres",
+        "AWS_REGION": "eu-west-1",
+        "DB_SUBNET_GROUP_NAME": "webstack-test-db",
+        "DB_SECURITY_GROUP_IDS": "sg-0123456789abcdef0, sg-0fedcba9876543210",
+        "DB_PARAMETER_GROUP_NAME": "webstack-test-postgres15",
+        "AWS_LAMBDA_FUNCTION_NAME": "webstack-test-migrations",  # Lambda sets it
+    }
+    return env, secrets_by_arn

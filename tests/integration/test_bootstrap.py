@@ -3,9 +3,7 @@ and the Lambda handler run locally against the same database."""
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +12,10 @@ import pytest
 from psycopg import sql
 
 from migrations import lambda_handler, runner
-from migrations.runner import AppLogin, Options
+from migrations.app_login import AppLogin, AppRole
+from migrations.runner import Options
 from tests.integration.conftest import Db
 from tools.pgcluster import make_ca
-
-
-@pytest.fixture
-def app_login(database: Db) -> Iterator[AppLogin]:
-    """The API's login as the DATABASE_URL secret would name it; dropped after the test."""
-    login = AppLogin(f"api_{secrets.token_hex(4)}", secrets.token_urlsafe(24))
-    yield login
-    with psycopg.connect(database.server.url("postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(login.role)))
 
 
 def bootstrap(database: Db, login: AppLogin | None, **limits: Any) -> list[str]:
@@ -33,8 +23,9 @@ def bootstrap(database: Db, login: AppLogin | None, **limits: Any) -> list[str]:
         done = runner.up(
             conn,
             runner.discover(),
-            Options(app_login=login, **limits),
+            Options(),
             always=runner.repeatables(),
+            session=AppRole(login=login, **limits).session_settings(),
             log=lambda _: None,
         )
         return [m.name for m in done]
@@ -149,18 +140,18 @@ def test_the_api_role_gets_the_limits_the_deploy_passes(database: Db, app_login:
     bootstrap(
         database,
         app_login,
-        app_connection_limit=37,
-        app_statement_timeout="12500ms",
-        app_idle_in_transaction_timeout="7s",
+        connection_limit=37,
+        statement_timeout="12500ms",
+        idle_in_transaction_timeout="7s",
     )
     assert role_limits(database, app_login) == (37, "12500ms", "7s")
     # a changed configuration reaches the live role on the next run
     bootstrap(
         database,
         app_login,
-        app_connection_limit=360,
-        app_statement_timeout="45000ms",
-        app_idle_in_transaction_timeout="90000ms",
+        connection_limit=360,
+        statement_timeout="45000ms",
+        idle_in_transaction_timeout="90000ms",
     )
     assert role_limits(database, app_login) == (360, "45s", "90s")
 
@@ -190,29 +181,6 @@ def test_bootstrap_refuses_without_the_api_login(database: Db) -> None:
 def test_bootstrap_refuses_to_turn_the_migrator_into_the_api_login(database: Db) -> None:
     with pytest.raises(runner.SqlError, match="must not log in as the migration user"):
         bootstrap(database, AppLogin(database.master, secrets.token_urlsafe(24)))
-
-
-@pytest.fixture
-def handler_env(database: Db, app_login: AppLogin) -> tuple[dict[str, str], dict[str, str]]:
-    """The Lambda's environment towards the test database, and its secrets by ARN."""
-    secrets_by_arn = {
-        "arn:master": json.dumps(
-            {"username": database.master, "password": database.master_password}
-        ),
-        "arn:url": f"postgresql://{app_login.role}:{app_login.password}@db.internal:5432/app",
-    }
-    env = {
-        "MASTER_SECRET_ARN": "arn:master",
-        "DATABASE_URL_SECRET_ARN": "arn:url",
-        # the name the server's certificate carries, as an RDS endpoint's does
-        "DB_HOST": "localhost",
-        "DB_PORT": database.server.tcp["port"],
-        "DB_NAME": database.name,
-        "APP_CONNECTION_LIMIT": "42",
-        "APP_STATEMENT_TIMEOUT": "20000ms",
-        "APP_IDLE_IN_TRANSACTION_TIMEOUT": "30000ms",
-    }
-    return env, secrets_by_arn
 
 
 def test_the_lambda_handler_runs_the_same_runner_over_verified_tls(

@@ -119,7 +119,8 @@ def test_a_failing_migration_leaves_no_trace(
     err = capsys.readouterr().err
     assert "0004_broken.sql:4:" in err and "syntax error" in err and "SQLSTATE 42601" in err
     assert "DEFALT" in err
-    assert tables(database.url) == before
+    # only the restore point recorded before it stays (when to return to, should one want to)
+    assert tables(database.url) == before | {"migrations.restore_points"}
     assert [name for _, name in rows(database.url)][-1] == "0003_order_total"
     with psycopg.connect(database.url) as conn:
         assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
@@ -181,7 +182,9 @@ def test_a_migration_blocked_by_live_traffic_fails_fast(
             ["up", "--database-url", database.url, "--dir", str(three), "--lock-timeout", "200ms"]
         )
     assert code == ExitCode.LOCK_TIMEOUT
-    assert "0003_order_total.sql: waited more than lock_timeout=200ms" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "0003_order_total.sql:1:1: canceling statement due to lock timeout" in err
+    assert "waited more than lock_timeout=200ms" in err and "rolled back" in err
     assert [name for _, name in rows(database.url)] == ["0001_accounts", "0002_orders"]
 
 
@@ -221,6 +224,38 @@ def test_non_transactional_migrations_run_statement_by_statement(database: Db, t
         ).fetchall()
     assert len(found) == 2
     assert rows(database.url)[-1] == (4, "0004_indexes")
+
+
+def test_non_transactional_files_are_cut_where_postgresql_cuts_them(
+    database: Db, three: Path
+) -> None:
+    # Each piece runs on its own in autocommit: a statement cut in two is a syntax error, and
+    # one glued to the CONCURRENTLY statement makes PostgreSQL refuse it ("cannot run inside
+    # a transaction block").
+    write_files(
+        three,
+        {
+            "0004_real_sql.sql": "-- transactional: false\n"
+            "CREATE TABLE notes (body text, flags int);\n"
+            "INSERT INTO notes VALUES (E'it\\'s; here', 5 # 3);\n"
+            "CREATE FUNCTION note_count() RETURNS bigint LANGUAGE sql\n"
+            "BEGIN ATOMIC\n"
+            "  SELECT count(*) FROM notes;\n"
+            "  SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM notes;\n"
+            "END;\n"
+            "INSERT INTO notes SELECT 'a\\b', 0 WHERE 'a\\' LIKE 'a\\' ESCAPE '!';\n"
+            "CREATE INDEX CONCURRENTLY notes_body ON notes (body);\n",
+        },
+    )
+    assert apply(database.url, three)[-1] == "0004_real_sql"
+    with psycopg.connect(database.url) as conn:
+        notes = conn.execute("SELECT body, flags FROM notes ORDER BY body").fetchall()
+        assert notes == [("a\\b", 0), ("it's; here", 6)]
+        assert conn.execute("SELECT note_count()").fetchone() == (2,)
+        found = conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'notes_body'::regclass"
+        )
+        assert found.fetchone() == (True,)
 
 
 def test_connection_failures_have_their_own_exit_codes(

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tools import cost, plan, plandiff
+from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation
 from tools.policycheck import Analyzer, load_policy_config
 
@@ -19,8 +20,7 @@ STRICT_TAGS = {
 def plan_of(evaluation: Evaluation, analyzer: Analyzer, extra: dict | None = None) -> dict:
     config = {**load_policy_config(evaluation.stack), **(extra or {})}
     violations = analyzer.check(evaluation, config)
-    assert evaluation.config is not None
-    estimate = cost.estimate(evaluation.resources, evaluation.config.cost_assumptions)
+    estimate = cost.estimate(evaluation.resources, load_cost_assumptions(evaluation.stack))
     return json.loads(json.dumps(plan.plan_json(evaluation, estimate, violations)))
 
 

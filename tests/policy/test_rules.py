@@ -1,4 +1,9 @@
-"""Every rule, with a resource that breaks it and one that passes, through the real pack process."""
+"""Every rule, with resources that break it and ones that pass, through the real pack process.
+
+The breaking programs include each way a reviewer slipped an insecure resource past an earlier
+version of the pack (a rule spelled differently from what it expected); each names the resource
+type that must carry the violation.
+"""
 
 from __future__ import annotations
 
@@ -7,59 +12,201 @@ from typing import Any
 
 import pytest
 
-from tests.policy import fixtures as f
+from tests.policy.fixtures import cors, credentials, databases, edge, network, operations
 from tools.policycheck import Analyzer, Violation
 
 ViolationsOf = Callable[..., list[Violation]]
+Program = Callable[[], None]
 PROD_DB = {
     "rds-backup-retention": {"minimumRetentionDays": 30},
     "rds-durability": {"requireDeletionProtection": True, "requireMultiAz": True},
 }
 DOMAINS = {"cors-origins-within-domains": {"allowedDomains": ["example.com"]}}
+ADVISORY = {"log-group-retention", "required-tags"}  # the rest is mandatory by default
 
-# rule, level, breaking program, passing program, policy config
-CASES: list[tuple[str, str, Any, Any, dict[str, Any]]] = [
-    ("rds-ssl-and-encryption", "mandatory", f.rds_plain, f.rds_secure, {}),
-    ("rds-ssl-and-encryption", "mandatory", f.rds_group_without_force_ssl, f.rds_secure, {}),
-    ("elasticache-encryption-and-auth", "mandatory", f.cache_plain, f.cache_secure, {}),
-    ("alb-listener-tls", "mandatory", f.alb_weak, f.alb_secure, {}),
-    ("cloudfront-tls", "mandatory", f.cloudfront_weak, f.cloudfront_secure, {}),
-    ("s3-tls-and-private", "mandatory", f.bucket_open, f.bucket_secure, {}),
-    ("cloudflare-ssl-strict", "mandatory", f.cloudflare_full, f.cloudflare_strict, {}),
-    ("cors-https-origins", "mandatory", f.cors_wildcard, f.cors_own, DOMAINS),
-    ("cors-origins-within-domains", "mandatory", f.cors_foreign, f.cors_own, DOMAINS),
-    ("no-plaintext-secret-env", "mandatory", f.env_plain_secrets, f.env_secret_refs, {}),
-    ("secret-length", "mandatory", f.jwt_short, f.jwt_long, {}),
-    ("secrets-manager-kms", "mandatory", f.secret_default_key, f.jwt_long, {}),
-    ("no-secret-literals", "mandatory", f.secret_literal, f.secret_from_config, {}),
-    ("rds-backup-retention", "mandatory", f.rds_short_backups, f.rds_secure, PROD_DB),
-    ("rds-not-public", "mandatory", f.rds_public, f.rds_secure, {}),
-    ("rds-durability", "mandatory", f.rds_single_az_unprotected, f.rds_secure, PROD_DB),
-    ("no-public-ingress", "mandatory", f.sg_open, f.sg_web_only, {}),
-    ("ecs-service-safety", "mandatory", f.ecs_unsafe, f.ecs_safe, {}),
-    ("log-group-retention", "advisory", f.logs_forever, f.logs_bounded, {}),
-    ("required-tags", "advisory", f.tags_missing, f.tags_complete, {}),
+RDS = "aws:rds/instance:Instance"
+CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+LISTENER = "aws:lb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+LAMBDA = "aws:lambda/function:Function"
+SSM = "aws:ssm/parameter:Parameter"
+SECRET = "aws:secretsmanager/secret:Secret"
+
+# rule, breaking program, type of the resource it must flag, policy config
+BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
+    ("rds-ssl-and-encryption", databases.rds_plain, RDS, {}),
+    ("rds-ssl-and-encryption", databases.rds_group_without_force_ssl, RDS, {}),
+    ("rds-ssl-and-encryption", databases.aurora_unencrypted, CLUSTER, {}),
+    ("rds-ssl-and-encryption", databases.aurora_without_force_ssl, CLUSTER, {}),
+    ("rds-ssl-and-encryption", databases.aurora_default_parameter_group, CLUSTER, {}),
+    ("elasticache-encryption-and-auth", databases.cache_plain, "aws:elasticache/", {}),
+    ("elasticache-encryption-and-auth", databases.cache_cluster_plain, "aws:elasticache/", {}),
+    (
+        "elasticache-encryption-and-auth",
+        databases.cache_cluster_tls_without_auth,
+        "aws:elasticache/cluster:Cluster",
+        {},
+    ),
+    (
+        "elasticache-encryption-and-auth",
+        databases.serverless_cache_without_user_group,
+        "aws:elasticache/serverlessCache:ServerlessCache",
+        {},
+    ),
+    ("alb-listener-tls", edge.alb_weak, LISTENER, {}),
+    ("alb-listener-tls", edge.alb_https_redirects_to_http, LISTENER, {}),
+    ("alb-listener-tls", edge.alb_http_redirect_keeps_http, LISTENER, {}),
+    ("alb-listener-tls", edge.alb_http_rule_forwards, LISTENER_RULE, {}),
+    ("alb-listener-tls", edge.alb_https_rule_redirects_to_http, LISTENER_RULE, {}),
+    ("cloudfront-tls", edge.cloudfront_weak, "aws:cloudfront/distribution:", {}),
+    ("s3-tls-and-private", edge.bucket_open, "aws:s3/bucket:Bucket", {}),
+    ("s3-tls-and-private", edge.bucket_two_blocks, "aws:s3/bucket:Bucket", {}),
+    ("cloudflare-ssl-strict", edge.cloudflare_full, "cloudflare:", {}),
+    ("cors-https-origins", cors.cors_wildcard, "aws:cloudfront/", DOMAINS),
+    ("cors-https-origins", cors.cors_env_cors_allowed_origins, TASK, DOMAINS),
+    ("cors-https-origins", cors.cors_env_cors_origin_http, TASK, DOMAINS),
+    ("cors-https-origins", cors.cors_env_lowercase_json_list, LAMBDA, DOMAINS),
+    ("cors-https-origins", cors.cors_env_space_separated, TASK, DOMAINS),
+    ("cors-https-origins", cors.cors_env_allow_all_flag, TASK, DOMAINS),
+    ("cors-https-origins", cors.cors_function_url_wildcard, "aws:lambda/functionUrl:", DOMAINS),
+    ("cors-https-origins", cors.cors_http_api_wildcard, "aws:apigatewayv2/api:Api", DOMAINS),
+    ("cors-https-origins", cors.cors_http_api_body_wildcard, "aws:apigatewayv2/api:", DOMAINS),
+    (
+        "cors-https-origins",
+        cors.cors_http_api_integration_wildcard,
+        "aws:apigatewayv2/integration:",
+        DOMAINS,
+    ),
+    ("cors-https-origins", cors.cors_rest_api_wildcard, "integrationResponse", DOMAINS),
+    (
+        "cors-https-origins",
+        cors.cors_gateway_response_reflects_origin,
+        "aws:apigateway/response:Response",
+        DOMAINS,
+    ),
+    ("cors-https-origins", cors.cors_rest_api_body_http, "aws:apigateway/restApi:", DOMAINS),
+    ("cors-origins-within-domains", cors.cors_foreign, "aws:s3/", DOMAINS),
+    ("cors-origins-within-domains", cors.cors_function_url_foreign, "functionUrl", DOMAINS),
+    ("no-plaintext-secret-env", credentials.env_plain_secrets, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_plain_secrets, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_stripe_key, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_restricted_stripe_key, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_github_token, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_github_pat, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_slack_token, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_aws_access_key, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_jwt, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_pem_private_key, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_libpq_password, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_url_password, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_db_pass, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_session_signing, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_auth_value, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_bearer_token, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_key_value_token, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_json_document, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_arn_name_holding_a_key, TASK, {}),
+    (
+        "no-plaintext-secret-env",
+        credentials.env_allowed_name_holding_a_private_key,
+        TASK,
+        credentials.ALLOW_PUBLIC_KEY,
+    ),
+    ("secret-length", credentials.jwt_short, "random:", {}),
+    ("secrets-manager-kms", credentials.secret_default_key, SECRET, {}),
+    ("secrets-manager-kms", credentials.secret_aws_managed_alias, SECRET, {}),
+    ("secrets-manager-kms", credentials.secret_aws_managed_alias_arn, SECRET, {}),
+    ("ssm-secure-string", credentials.ssm_password_as_string, SSM, {}),
+    ("ssm-secure-string", credentials.ssm_generated_value_as_string, SSM, {}),
+    ("ssm-secure-string", credentials.ssm_token_under_innocent_name, SSM, {}),
+    ("ssm-secure-string", credentials.ssm_secure_string_with_aws_key, SSM, {}),
+    ("no-secret-literals", credentials.secret_literal, "aws:secretsmanager/", {}),
+    ("rds-backup-retention", databases.rds_short_backups, RDS, PROD_DB),
+    ("rds-backup-retention", databases.aurora_one_day_backups, CLUSTER, PROD_DB),
+    ("rds-not-public", databases.rds_public, RDS, {}),
+    ("rds-not-public", databases.aurora_public_instance, CLUSTER_INSTANCE, {}),
+    ("rds-not-public", databases.multi_az_cluster_public, CLUSTER, {}),
+    ("rds-durability", databases.rds_single_az_unprotected, RDS, PROD_DB),
+    ("rds-durability", databases.aurora_unprotected, CLUSTER, PROD_DB),
+    ("no-public-ingress", network.sg_open, SG, {}),
+    ("no-public-ingress", network.sg_open, "aws:vpc/securityGroupIngressRule:", {}),
+    ("no-public-ingress", network.sg_halves_inline, SG, {}),
+    ("no-public-ingress", network.sg_halves_across_rule_resources, SG_RULE, {}),
+    ("no-public-ingress", network.sg_eights_cover_ipv4_on_a_port_range, SG, {}),
+    ("no-public-ingress", network.sg_eights_cover_ipv6, SG, {}),
+    ("no-public-ingress", network.sg_all_protocols_and_tcp_add_up, SG, {}),
+    ("no-public-ingress", network.sg_wide_public_range, SG, {}),
+    ("ecs-service-safety", operations.ecs_unsafe, "aws:ecs/service:", {}),
+    ("log-group-retention", operations.logs_forever, "aws:cloudwatch/logGroup:", {}),
+    ("required-tags", operations.tags_missing, "aws:", {}),
+]
+
+# rule, passing program, policy config
+PASSING: list[tuple[str, Program, dict[str, Any]]] = [
+    ("rds-ssl-and-encryption", databases.rds_secure, {}),
+    ("rds-ssl-and-encryption", databases.rds_mysql_secure, {}),
+    ("rds-ssl-and-encryption", databases.aurora_secure, {}),
+    ("elasticache-encryption-and-auth", databases.cache_secure, {}),
+    ("elasticache-encryption-and-auth", databases.cache_cluster_in_secure_group, {}),
+    ("elasticache-encryption-and-auth", databases.memcached_with_tls, {}),
+    ("elasticache-encryption-and-auth", databases.serverless_cache_with_user_group, {}),
+    ("alb-listener-tls", edge.alb_secure, {}),
+    ("alb-listener-tls", edge.alb_secure_with_rules, {}),
+    ("cloudfront-tls", edge.cloudfront_secure, {}),
+    ("s3-tls-and-private", edge.bucket_secure, {}),
+    ("cloudflare-ssl-strict", edge.cloudflare_strict, {}),
+    ("cors-https-origins", cors.cors_own, DOMAINS),
+    ("cors-https-origins", cors.cors_settings_that_are_not_origins, DOMAINS),
+    ("cors-origins-within-domains", cors.cors_own, DOMAINS),
+    ("cors-origins-within-domains", cors.cors_settings_that_are_not_origins, DOMAINS),
+    ("no-plaintext-secret-env", credentials.env_secret_refs, {}),
+    ("no-plaintext-secret-env", credentials.env_everyday_settings, credentials.ALLOW_PUBLIC_KEY),
+    ("secret-length", credentials.jwt_long, {}),
+    ("secrets-manager-kms", credentials.jwt_long, {}),
+    ("secrets-manager-kms", credentials.secret_with_stack_key, {}),
+    ("ssm-secure-string", credentials.ssm_secure_and_plain, {}),
+    ("no-secret-literals", credentials.secret_from_config, {}),
+    ("rds-backup-retention", databases.rds_secure, PROD_DB),
+    ("rds-backup-retention", databases.aurora_secure, PROD_DB),
+    ("rds-not-public", databases.rds_secure, {}),
+    ("rds-not-public", databases.aurora_secure, {}),
+    ("rds-durability", databases.rds_secure, PROD_DB),
+    ("rds-durability", databases.aurora_secure, PROD_DB),
+    ("no-public-ingress", network.sg_web_only, {}),
+    ("no-public-ingress", network.sg_halves_on_web_ports_private_and_narrow_elsewhere, {}),
+    ("no-public-ingress", network.sg_eights_split_over_two_groups, {}),
+    ("ecs-service-safety", operations.ecs_safe, {}),
+    ("log-group-retention", operations.logs_bounded, {}),
+    ("required-tags", operations.tags_complete, {}),
 ]
 
 
-def _ids(case: tuple[str, str, Any, Any, dict[str, Any]]) -> str:
-    return f"{case[0]}:{case[2].__name__}"
+def _id(case: tuple[Any, ...]) -> str:
+    return f"{case[0]}:{case[1].__name__}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=_ids)
+@pytest.mark.parametrize("case", BREAKING, ids=_id)
 def test_rule_flags_the_breaking_resource(violations_of: ViolationsOf, case: tuple) -> None:
-    rule, level, breaking, _, config = case
+    rule, breaking, flagged_type, config = case
     found = [v for v in violations_of(breaking, config) if v.policy == rule]
     assert found, f"{rule} did not flag {breaking.__name__}"
-    assert {v.enforcement for v in found} == {level}
+    assert {v.enforcement for v in found} == {"advisory" if rule in ADVISORY else "mandatory"}
     assert all(v.urn for v in found), "every violation names the resource"
+    types = [v.urn.split("::")[2] for v in found]
+    assert any(flagged_type in t for t in types), f"{flagged_type} not among flagged {types}"
 
 
-@pytest.mark.parametrize("case", CASES, ids=_ids)
+@pytest.mark.parametrize("case", PASSING, ids=_id)
 def test_rule_passes_the_compliant_resource(violations_of: ViolationsOf, case: tuple) -> None:
-    rule, _, _, passing, config = case
+    rule, passing, config = case
     assert [v.message for v in violations_of(passing, config) if v.policy == rule] == []
 
 
-def test_every_rule_of_the_pack_has_a_case(analyzer: Analyzer) -> None:
-    assert {case[0] for case in CASES} == {p.name for p in analyzer.info.policies}
+def test_every_rule_of_the_pack_breaks_and_passes(analyzer: Analyzer) -> None:
+    rules = {p.name for p in analyzer.info.policies}
+    assert {case[0] for case in BREAKING} == rules
+    assert {case[0] for case in PASSING} == rules

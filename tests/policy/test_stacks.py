@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import committed
-from tests.policy import fixtures as f
 from tests.policy.conftest import evaluate_program
+from tests.policy.fixtures import cors, credentials, databases, edge
 from tools.mockcloud import Evaluation, evaluate
 from tools.policycheck import (
     Analyzer,
@@ -33,6 +33,7 @@ SECRET_RULES = {
     "no-plaintext-secret-env",
     "secret-length",
     "secrets-manager-kms",
+    "ssm-secure-string",
     "no-secret-literals",
 }
 
@@ -40,17 +41,18 @@ SECRET_RULES = {
 def insecure_stack() -> None:
     """Everything wrong at once, as a careless first draft of the stack might be."""
     for program in (
-        f.rds_plain,
-        f.cache_plain,
-        f.alb_weak,
-        f.cloudfront_weak,
-        f.bucket_open,
-        f.cloudflare_full,
-        f.cors_wildcard,
-        f.env_plain_secrets,
-        f.jwt_short,
-        f.secret_default_key,
-        f.secret_literal,
+        databases.rds_plain,
+        databases.cache_plain,
+        edge.alb_weak,
+        edge.cloudfront_weak,
+        edge.bucket_open,
+        edge.cloudflare_full,
+        cors.cors_wildcard,
+        credentials.env_plain_secrets,
+        credentials.jwt_short,
+        credentials.secret_default_key,
+        credentials.secret_literal,
+        credentials.ssm_password_as_string,
     ):
         program()
 

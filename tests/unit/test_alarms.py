@@ -11,7 +11,8 @@ import re
 import secrets
 from typing import Any
 
-from components.alarm_catalog import AlarmThresholds, db_connections, db_free_storage
+from components.alarm_catalog import AlarmThresholds
+from components.data_alarms import db_connections, db_free_storage
 from tests.helpers import config_of
 from tools.mockcloud import Evaluation, Resource, evaluate
 from tools.stackfile import load_stack_config

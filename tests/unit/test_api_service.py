@@ -15,16 +15,15 @@ from unittest.mock import Mock
 import pulumi
 import pytest
 
-from components.api_service import (
-    EXEC_AGENT_PATHS,
+from components.app import ApiService, ApiServiceArgs
+from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
+from components.config import (
     GENERATED_SECRET_NAMES,
-    MAX_STOP_TIMEOUT_SECONDS,
-    ApiService,
-    ApiServiceArgs,
+    POOL_BUDGET_SHARE,
+    PoolBudgetError,
+    StackConfig,
 )
-from components.config import StackConfig
 from components.database import max_connections
-from components.pool_budget import POOL_BUDGET_SHARE, PoolBudgetError
 from tests.helpers import committed, config_of, sg_id
 from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate

@@ -1,4 +1,8 @@
-"""Bad edge config: each key names itself and the stack, and nothing gets registered."""
+"""Bad edge config: each key names itself and the stack.
+
+Rejections are checked on the pure parser; the last test runs the whole program, to prove that
+nothing is registered.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, problems_of
-from tests.unit.edge_helpers import edge_section
+from tests.helpers import assert_problem, committed, parse_problems, problems_of
 
 ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
 
 
 def edge_problems(stack: str, **changes: Any) -> list[str]:
-    return problems_of(stack, edge=edge_section(stack, **changes))
+    return parse_problems(stack, edge=committed(stack, "edge", **changes))
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,11 @@ def edge_problems(stack: str, **changes: Any) -> list[str]:
 def test_bad_origins_are_rejected(stack: str, origin: str, words: tuple[str, ...]) -> None:
     problems = edge_problems(stack, allowedOrigins=[f"https://{stack}.example.com", origin])
     assert_problem(problems, "webstack:edge.allowedOrigins", stack, *words)
+
+
+def test_no_origins_is_rejected() -> None:
+    problems = edge_problems("staging", allowedOrigins=[])
+    assert_problem(problems, "webstack:edge.allowedOrigins", "staging", "at least one origin")
 
 
 def test_duplicate_origins() -> None:
@@ -140,10 +148,16 @@ def test_inconsistent_edge_settings(
     assert_problem(problems, f"webstack:edge.{key}", "prod", *words)
 
 
-def test_every_edge_problem_is_reported_at_once() -> None:
-    problems = edge_problems(
-        "staging", allowedOrigins=["*"], wafRateLimit=1, ingress="cloudfront", dnsProvider="x"
+def test_every_edge_problem_is_reported_at_once_and_nothing_is_registered() -> None:
+    edge = committed(
+        "staging",
+        "edge",
+        allowedOrigins=["*"],
+        wafRateLimit=1,
+        ingress="cloudfront",
+        dnsProvider="x",
     )
+    problems = problems_of("staging", edge=edge)
     keys = {p.split(" ")[0] for p in problems}
     assert {
         "webstack:edge.allowedOrigins",

@@ -9,8 +9,8 @@ import pulumi_aws as aws
 import pytest
 from google.protobuf import struct_pb2
 
-from components.config import CostAssumptions
 from tools import cost
+from tools.cost_assumptions import CostAssumptions, load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, run_program
 
 NO_TRAFFIC = CostAssumptions()
@@ -281,8 +281,7 @@ def test_reads_the_names_the_real_sdk_registers() -> None:
 
 def test_every_resource_of_the_committed_stacks_is_priced(stack: Evaluation) -> None:
     """A new resource type needs a price rule (or a NO_CHARGE entry) in tools/cost.py."""
-    assert stack.config is not None
-    est = cost.estimate(stack.resources, stack.config.cost_assumptions)
+    est = cost.estimate(stack.resources, load_cost_assumptions(stack.stack))
     # The one known gap: Performance Insights retention beyond the free 7 days (prod keeps 31).
     gaps = [x for x in est.unpriced if not x.item.startswith("Performance Insights")]
     assert not gaps, [f"{x.item} ({x.resource}): {x.note}" for x in gaps]
@@ -318,8 +317,7 @@ def test_web_acl_rules_are_priced_from_rule_json() -> None:
 
 
 def test_committed_web_acls_price_every_rule(stack: Evaluation) -> None:
-    assert stack.config is not None
-    est = cost.estimate(stack.resources, stack.config.cost_assumptions)
+    est = cost.estimate(stack.resources, load_cost_assumptions(stack.stack))
     for acl in stack.of_type("aws:wafv2/webAcl:WebAcl"):
         n = len(cost.waf_rules(acl))
         assert n >= 4  # the rate limit and three managed groups

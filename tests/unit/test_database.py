@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from components.database import max_connections
+from components.aws_facts import max_connections
 from tests.helpers import committed, data_key_arn
 from tests.windows import overlaps
 from tools.mockcloud import Evaluation, evaluate

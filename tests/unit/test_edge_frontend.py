@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 
 from components.frontend import viewer_request_code
-from tests.helpers import assert_problem, problems_of
 from tests.unit.edge_helpers import (
     assert_no_public_access,
     bucket_child,
-    edge_section,
     edge_variant,
     provider_region,
 )
@@ -158,11 +156,6 @@ def test_csp_and_origins_follow_config() -> None:
     assert policy["securityHeadersConfig"]["contentSecurityPolicy"]["contentSecurityPolicy"] == csp
     assert policy["corsConfig"]["accessControlAllowOrigins"]["items"] == origins
     assert ev.outputs["allowedOrigins"] == origins
-
-
-def test_no_origins_is_rejected() -> None:
-    problems = problems_of("staging", edge=edge_section("staging", allowedOrigins=[]))
-    assert_problem(problems, "webstack:edge.allowedOrigins", "staging", "at least one origin")
 
 
 def test_spa_fallback_never_rewrites_errors(stack: Evaluation) -> None:

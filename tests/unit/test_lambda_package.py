@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+import re
+import sys
 import zipfile
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from tools.lambda_package import (
     CA_BUNDLE_ENTRY,
     FIXED_TIME,
     OFFLINE_CA_BUNDLE,
+    REQUIREMENTS,
     SOURCE,
     main,
     offline_package,
@@ -103,3 +108,30 @@ def test_the_offline_stand_in_is_reproducible() -> None:
     with zipfile.ZipFile(offline_package()) as archive:
         assert archive.read(CA_BUNDLE_ENTRY) == CA
     assert hashlib.sha256(offline_package().read_bytes()).hexdigest() == first
+
+
+def test_every_library_the_packaged_code_imports_is_pinned_for_the_package() -> None:
+    pinned = {
+        re.split(r"[=<>~!\[ ]", line, maxsplit=1)[0].lower().replace("_", "-")
+        for line in REQUIREMENTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    distributions = packages_distributions()
+    imported: set[str] = set()
+    for name, content in package_entries(SOURCE, [], CA).items():
+        if name.endswith(".py"):
+            for node in ast.walk(ast.parse(content)):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"migrations"}
+    # the Lambda runtime provides boto3 (and botocore); everything else travels in the zip
+    bundled = third_party - {"boto3", "botocore"}
+    assert {"psycopg", "sqlparse"} <= bundled
+    missing = {
+        module
+        for module in bundled
+        if not {d.lower() for d in distributions.get(module, [module])} & pinned
+    }
+    assert missing == set(), f"imported by the Lambda's code but not in {REQUIREMENTS.name}"

@@ -1,4 +1,5 @@
-"""Migration files: naming, headers, statement splitting and the repository's own set."""
+"""Migration files: naming, headers, statement splitting, the repository's own set, and the
+API login role's settings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from migrations import runner
+from migrations import runner, statements
+from migrations.app_login import AppRole, scram_verifier
 from tests.helpers import write_files
 
 
@@ -55,7 +57,12 @@ def test_the_transactional_header_only_counts_in_the_leading_comments(tmp_path: 
     assert second.forward.transactional is True
 
 
-def test_split_statements_respects_quotes_dollar_quotes_and_comments() -> None:
+def heads(text: str) -> list[str]:
+    """Each statement's text, whitespace collapsed."""
+    return [" ".join(s.text.split()) for s in statements.split(text)]
+
+
+def test_split_respects_quotes_dollar_quotes_and_comments() -> None:
     text = (
         "-- header; with a semicolon\n"
         "INSERT INTO t VALUES ('a;b', 'it''s; fine');\n"
@@ -65,14 +72,65 @@ def test_split_statements_respects_quotes_dollar_quotes_and_comments() -> None:
         "  ;\n"
         "SELECT $$x;y$$"
     )
-    statements = runner.split_statements(text)
-    assert [s.split()[-1] for _, s in statements] == ["fine');", "$body$;", "(c);", "$$x;y$$"]
-    assert all(text[offset : offset + len(s)] == s for offset, s in statements)
-    assert "PERFORM 1; END" in statements[1][1]
+    assert heads(text) == [
+        "INSERT INTO t VALUES ('a;b', 'it''s; fine');",
+        "DO $body$ BEGIN PERFORM 1; END $body$;",
+        'CREATE INDEX "odd;name" ON t (c);',
+        "SELECT $$x;y$$",
+    ]
+
+
+def test_an_escape_string_keeps_its_escaped_quote() -> None:
+    # The hand-written splitter this replaced cut this one in two at the `;` inside the string.
+    assert heads("SELECT E'it\\'s; here';\nSELECT 2;") == ["SELECT E'it\\'s; here';", "SELECT 2;"]
+
+
+def test_a_begin_atomic_body_is_one_statement() -> None:
+    # The hand-written splitter made four statements of the function.
+    text = (
+        "CREATE FUNCTION touch(n int) RETURNS int LANGUAGE sql\n"
+        "BEGIN ATOMIC\n"
+        "  UPDATE counters SET hits = hits + n;\n"
+        "  SELECT CASE WHEN n > 0 THEN n ELSE 0 END;\n"
+        "END;\n"
+        "CREATE INDEX CONCURRENTLY counters_hits ON counters (hits);\n"
+    )
+    assert heads(text) == [
+        "CREATE FUNCTION touch(n int) RETURNS int LANGUAGE sql BEGIN ATOMIC "
+        "UPDATE counters SET hits = hits + n; SELECT CASE WHEN n > 0 THEN n ELSE 0 END; END;",
+        "CREATE INDEX CONCURRENTLY counters_hits ON counters (hits);",
+    ]
+
+
+def test_postgresql_lexical_rules_on_top_of_sqlparse() -> None:
+    # Plain strings take no backslash escapes (standard_conforming_strings): `'\'` is closed.
+    assert heads("SELECT 'a' LIKE 'x\\_' ESCAPE '\\';\nSELECT 'b';") == [
+        "SELECT 'a' LIKE 'x\\_' ESCAPE '\\';",
+        "SELECT 'b';",
+    ]
+    # `#` is PostgreSQL's XOR (and starts jsonb operators), not a comment
+    assert heads("SELECT 5 # 3;\nSELECT '{}'::jsonb #> '{a}';") == [
+        "SELECT 5 # 3;",
+        "SELECT '{}'::jsonb #> '{a}';",
+    ]
+
+
+def test_a_nested_block_comment_is_refused_with_its_place(tmp_path: Path) -> None:
+    files = {"0001_a.sql": "SELECT 1;\n/* outer /* inner; */ still a comment; */\nSELECT 2;\n"}
+    with pytest.raises(runner.BadMigrationsError, match=r"0001_a\.sql:2:1: a block comment"):
+        runner.discover(write_files(tmp_path, files))
+
+
+def test_statements_know_their_place_in_the_file() -> None:
+    text = "-- transactional: false\n\nSELECT 1;  SELECT\n  2;\n\n   CREATE INDEX i ON t (c);"
+    found = statements.split(text)
+    assert [(s.number, s.line, s.column) for s in found] == [(1, 3, 1), (2, 3, 12), (3, 6, 4)]
+    assert all(text[s.offset : s.offset + len(s.text)] == s.text for s in found)
+    assert found[1].describe() == "statement 2 (line 3: SELECT 2;)"
 
 
 def test_scram_verifier_is_what_postgresql_computes() -> None:
-    verifier = runner.scram_verifier("correct horse")
+    verifier = scram_verifier("correct horse")
     method, rest = verifier.split("$", 1)
     iterations_salt, keys = rest.split("$")
     iterations, salt = iterations_salt.split(":")
@@ -84,9 +142,19 @@ def test_scram_verifier_is_what_postgresql_computes() -> None:
     assert method == "SCRAM-SHA-256"
     assert stored == hashlib.sha256(client_key).digest()
     assert server == hmac.new(salted, b"Server Key", "sha256").digest()
-    assert runner.scram_verifier("correct horse") != verifier, "a fresh salt every time"
+    assert scram_verifier("correct horse") != verifier, "a fresh salt every time"
 
 
 def test_options_reject_malformed_intervals() -> None:
     with pytest.raises(runner.UsageError, match="lock_timeout"):
         runner.Options(lock_timeout="five seconds")
+    with pytest.raises(runner.UsageError, match="app_statement_timeout"):
+        AppRole(statement_timeout="thirty")
+    with pytest.raises(runner.UsageError, match="app_connection_limit"):
+        AppRole(connection_limit=0)
+
+
+def test_the_readme_explains_every_exit_code() -> None:
+    readme = (runner.MIGRATIONS_DIR / "README.md").read_text()
+    documented = {int(n) for n in re.findall(r"^\| (\d+) \| .+ \|$", readme, re.MULTILINE)}
+    assert documented == {int(code) for code in runner.ExitCode}

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.config import CostAssumptions
 from tests.helpers import committed
 from tools import cost, plan
+from tools.cost_assumptions import CostAssumptions
 from tools.mockcloud import Evaluation, evaluate, run_program
 from tools.policycheck import Violation
 

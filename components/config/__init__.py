@@ -1,0 +1,78 @@
+"""Typed, validated stack configuration.
+
+`load_stack_config` reads every `webstack:*` key (and `aws:region`) once, validates all of it and
+either returns a frozen `StackConfig` or raises one `ConfigError` listing *every* problem, each
+naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
+
+Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
+its reader (`network`, `services`, `data`, `edge`, `alarms`) and `stack_config` (the assembly).
+A new section adds a module with both and one field on `StackConfig`. Config imports no
+component module; the AWS facts it validates against live in `components.aws_facts`.
+"""
+
+# FARGATE_SIZES is an AWS fact; it stays importable from here for the code that already does.
+from components.aws_facts import FARGATE_SIZES
+from components.config.alarms import (
+    DEFAULT_SCHEDULER_FAILURE_PATTERN,
+    AlarmsConfig,
+    AlarmThresholds,
+)
+from components.config.data import (
+    DEFAULT_CA_BUNDLE_PATH,
+    GENERATED_SECRET_NAMES,
+    POOL_BUDGET_SHARE,
+    CacheConfig,
+    DatabaseConfig,
+    PoolBudget,
+    PoolBudgetError,
+    SecretsConfig,
+    db_max_pool_size,
+)
+from components.config.edge import EdgeConfig, HealthCheckConfig
+from components.config.network import MAX_AZS, NetworkConfig
+from components.config.reader import PROJECT, ConfigError, Section
+from components.config.services import (
+    MANAGED_ENV_NAMES,
+    SECRET_NAME_PATTERN,
+    ApiConfig,
+    WorkerConfig,
+    looks_secret,
+)
+from components.config.stack_config import (
+    ENVIRONMENTS,
+    StackConfig,
+    load_stack_config,
+    parse_stack_config,
+)
+
+__all__ = [
+    "DEFAULT_CA_BUNDLE_PATH",
+    "DEFAULT_SCHEDULER_FAILURE_PATTERN",
+    "ENVIRONMENTS",
+    "FARGATE_SIZES",
+    "GENERATED_SECRET_NAMES",
+    "MANAGED_ENV_NAMES",
+    "MAX_AZS",
+    "POOL_BUDGET_SHARE",
+    "PROJECT",
+    "SECRET_NAME_PATTERN",
+    "AlarmThresholds",
+    "AlarmsConfig",
+    "ApiConfig",
+    "CacheConfig",
+    "ConfigError",
+    "DatabaseConfig",
+    "EdgeConfig",
+    "HealthCheckConfig",
+    "NetworkConfig",
+    "PoolBudget",
+    "PoolBudgetError",
+    "SecretsConfig",
+    "Section",
+    "StackConfig",
+    "WorkerConfig",
+    "db_max_pool_size",
+    "load_stack_config",
+    "looks_secret",
+    "parse_stack_config",
+]

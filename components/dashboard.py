@@ -1,0 +1,294 @@
+"""The body of the Alarms component's CloudWatch dashboard: the golden signals (traffic, errors,
+latency, saturation) of the API, worker, database, cache and CDN, and the state of every
+regional alarm. Pure functions; `Alarms` creates the dashboard from `dashboard_body`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from components.alarm_catalog import SCHEDULER_FAILURE_METRIC
+
+if TYPE_CHECKING:
+    # Only the annotation: Alarms imports this module to build its dashboard.
+    from components.alarms import AlarmsArgs
+
+
+def dashboard_body(
+    args: AlarmsArgs, region: Any, cdn_region: Any, alarm_arns: Sequence[Any]
+) -> dict:
+    """The dashboard: golden signals (traffic, errors, latency, saturation) per tier."""
+    alarm_state = {
+        "type": "alarm",
+        "properties": {
+            "title": "Alarms",
+            "alarms": list(alarm_arns),
+            "sortBy": "stateUpdatedTimestamp",
+        },
+    }
+    return {
+        "widgets": _layout(
+            [
+                *_section("Alarms", [alarm_state]),
+                *_section("API", _api(args, region)),
+                *_section("Worker", _worker(args, region)),
+                *_section("Database", _database(args, region)),
+                *_section("Cache", _cache(args, region)),
+                *_section("CDN", _cdn(args, cdn_region)),
+            ]
+        )
+    }
+
+
+def _api(args: AlarmsArgs, region: Any) -> list[dict]:
+    tg = {"LoadBalancer": args.alb_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
+    return [
+        _graph(
+            "API: requests / min",
+            region,
+            [
+                _metric("AWS/ApplicationELB", "RequestCount", tg),
+            ],
+            stat="Sum",
+        ),
+        _graph(
+            "API: target 5xx rate %",
+            region,
+            [
+                [
+                    {
+                        "expression": "100 * FILL(errors, 0) / requests",
+                        "label": "5xx %",
+                        "id": "rate",
+                    }
+                ],
+                _metric(
+                    "AWS/ApplicationELB",
+                    "HTTPCode_Target_5XX_Count",
+                    tg,
+                    id="errors",
+                    visible=False,
+                ),
+                _metric("AWS/ApplicationELB", "RequestCount", tg, id="requests", visible=False),
+            ],
+            stat="Sum",
+        ),
+        _graph(
+            "API: response time (s)",
+            region,
+            [
+                _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=p)
+                for p in ("p50", "p95", "p99")
+            ],
+        ),
+        _graph(
+            "API: healthy / unhealthy targets",
+            region,
+            [
+                _metric("AWS/ApplicationELB", "HealthyHostCount", tg),
+                _metric("AWS/ApplicationELB", "UnHealthyHostCount", tg),
+            ],
+            stat="Maximum",
+        ),
+        *_ecs_saturation(args, region, "API", args.api_service_name),
+    ]
+
+
+def _worker(args: AlarmsArgs, region: Any) -> list[dict]:
+    """The worker's scheduler runs and saturation, and the migration Lambda beside it."""
+    lam = {"FunctionName": args.migration_function_name}
+    return [
+        _graph(
+            "Worker: failed scheduler runs",
+            region,
+            [
+                _metric(args.name_prefix, SCHEDULER_FAILURE_METRIC, {}),
+            ],
+            stat="Sum",
+            period=300,
+        ),
+        *_ecs_saturation(args, region, "Worker", args.worker_service_name),
+        _graph(
+            "Migrations: invocations and errors",
+            region,
+            [
+                _metric("AWS/Lambda", "Invocations", lam),
+                _metric("AWS/Lambda", "Errors", lam),
+            ],
+            stat="Sum",
+            period=300,
+        ),
+    ]
+
+
+def _ecs_saturation(
+    args: AlarmsArgs, region: Any, label: str, name: pulumi.Input[str] | None
+) -> list[dict]:
+    """CPU, memory and task counts of a service; nothing for one that does not exist yet."""
+    if name is None:
+        return []
+    service = {"ClusterName": args.cluster_name, "ServiceName": name}
+    return [
+        _graph(
+            f"{label}: CPU and memory %",
+            region,
+            [
+                _metric("AWS/ECS", "CPUUtilization", service),
+                _metric("AWS/ECS", "MemoryUtilization", service),
+            ],
+        ),
+        _graph(
+            f"{label}: running tasks",
+            region,
+            [
+                _metric("ECS/ContainerInsights", "RunningTaskCount", service),
+                _metric("ECS/ContainerInsights", "DesiredTaskCount", service),
+            ],
+            stat="Minimum",
+        ),
+    ]
+
+
+def _database(args: AlarmsArgs, region: Any) -> list[dict]:
+    db = {"DBInstanceIdentifier": args.db_instance_identifier}
+    replicas = [{"DBInstanceIdentifier": r} for r in args.db_replica_identifiers]
+    return [
+        _graph("Database: CPU %", region, [_metric("AWS/RDS", "CPUUtilization", db)]),
+        _graph(
+            "Database: connections",
+            region,
+            [
+                _metric("AWS/RDS", "DatabaseConnections", db),
+            ],
+            stat="Maximum",
+        ),
+        _graph(
+            "Database: read / write latency (s)",
+            region,
+            [
+                _metric("AWS/RDS", "ReadLatency", db),
+                _metric("AWS/RDS", "WriteLatency", db),
+            ],
+        ),
+        _graph(
+            "Database: free storage and memory (bytes)",
+            region,
+            [
+                _metric("AWS/RDS", "FreeStorageSpace", db),
+                _metric("AWS/RDS", "FreeableMemory", db),
+            ],
+            stat="Minimum",
+        ),
+        *(
+            [
+                _graph(
+                    "Database: replica lag (s)",
+                    region,
+                    [_metric("AWS/RDS", "ReplicaLag", r) for r in replicas],
+                    stat="Maximum",
+                )
+            ]
+            if replicas
+            else []
+        ),
+    ]
+
+
+def _cache(args: AlarmsArgs, region: Any) -> list[dict]:
+    """Per member cluster: Redis metrics are published per node."""
+    nodes = [{"CacheClusterId": m} for m in args.cache_member_cluster_ids]
+    return [
+        _graph(
+            "Cache: engine CPU %",
+            region,
+            [_metric("AWS/ElastiCache", "EngineCPUUtilization", n) for n in nodes],
+        ),
+        _graph(
+            "Cache: memory %",
+            region,
+            [_metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", n) for n in nodes],
+            stat="Maximum",
+        ),
+        _graph(
+            "Cache: hit rate % and evictions",
+            region,
+            [
+                *(_metric("AWS/ElastiCache", "CacheHitRate", n) for n in nodes),
+                *(_metric("AWS/ElastiCache", "Evictions", n, stat="Sum") for n in nodes),
+            ],
+        ),
+    ]
+
+
+def _cdn(args: AlarmsArgs, cdn_region: Any) -> list[dict]:
+    """CloudFront publishes its metrics in us-east-1 only, as the `Global` region."""
+    cdn = {"DistributionId": args.distribution_id, "Region": "Global"}
+    return [
+        _graph(
+            "CDN: requests",
+            cdn_region,
+            [_metric("AWS/CloudFront", "Requests", cdn)],
+            stat="Sum",
+            period=300,
+        ),
+        _graph(
+            "CDN: error rates %",
+            cdn_region,
+            [
+                _metric("AWS/CloudFront", "4xxErrorRate", cdn),
+                _metric("AWS/CloudFront", "5xxErrorRate", cdn),
+            ],
+            period=300,
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Widgets and layout
+
+
+def _metric(namespace: str, metric: str, dims: dict[str, Any], **options: Any) -> list:
+    row: list[Any] = [namespace, metric]
+    for key, value in dims.items():
+        row += [key, value]
+    return [*row, options] if options else row
+
+
+def _graph(
+    title: str, region: Any, metrics: list, *, stat: str = "Average", period: int = 60
+) -> dict:
+    return {
+        "type": "metric",
+        "properties": {
+            "title": title,
+            "region": region,
+            "view": "timeSeries",
+            "stat": stat,
+            "period": period,
+            "metrics": metrics,
+        },
+    }
+
+
+def _section(title: str, widgets: list[dict]) -> list[dict]:
+    return [{"type": "text", "properties": {"markdown": f"## {title}"}}, *widgets]
+
+
+def _layout(widgets: list[dict]) -> list[dict]:
+    """Headers span the width; graphs go three to a row below them."""
+    placed, x, y = [], 0, 0
+    for widget in widgets:
+        if widget["type"] == "text":
+            if x:
+                x, y = 0, y + 6
+            placed.append({**widget, "x": 0, "y": y, "width": 24, "height": 1})
+            y += 1
+            continue
+        if x >= 24:
+            x, y = 0, y + 6
+        placed.append({**widget, "x": x, "y": y, "width": 8, "height": 6})
+        x += 8
+    return placed
