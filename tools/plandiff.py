@@ -384,7 +384,7 @@ def plan_diff(base: str, head: Path = ROOT) -> tuple[str, bool]:
         print(f"planning {', '.join(stacks)} at {base} ({commit}) and here ...", file=sys.stderr)
         # One interpreter per tree, both trees at once: the SDK imports, most of a plan's
         # time, are paid once per tree.
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=1) as pool:
             base_run = pool.submit(run_plans, base_tree, stacks, f"BASE {base}")
             new_plans = run_plans(head, stacks, "the working tree")
             old_plans = base_run.result()

@@ -4,10 +4,11 @@ cost delta."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from tools import plandiff
-from tools.plan import MASK
+from tools.plan import EXIT_MANDATORY_VIOLATION, MASK
 
 URN = "urn:pulumi:prod::webstack::webstack:data:Database$aws:rds/instance:Instance::database-db"
 
@@ -117,3 +118,46 @@ def test_added_removed_and_changed_outputs_are_reported_and_counted() -> None:
     assert "**Outputs** (5 added, removed or changed)" in markdown
     assert "| `privateSubnetIds[2]` | — | subnet-c |" in markdown
     assert "aaaa" not in markdown and "bbbb" not in markdown and "cccc" not in markdown
+
+
+FAKE_PLAN = """import json, sys
+stack = sys.argv[1]
+if stack == "good":
+    print(json.dumps({"resources": [], "outputs": {"vpcId": "vpc-1"}, "cost": {"total": 1.0}}))
+elif stack == "violating":
+    print(json.dumps({"resources": [], "outputs": {}, "cost": {"total": 2.0}, "policy": []}))
+    sys.exit(EXIT)
+elif stack == "crashing":
+    print("evaluating ...", file=sys.stderr)
+    raise ValueError("boom")
+else:
+    sys.exit("no such stack: " + stack)
+"""
+
+
+def test_each_stack_of_a_tree_is_planned_in_one_process_with_its_own_outcome(
+    tmp_path: Path,
+) -> None:
+    """tools/planbatch.py runs the tree's own tools/plan.py per stack, as `python -m` would."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "__init__.py").write_text("")
+    (tmp_path / "tools" / "plan.py").write_text(
+        FAKE_PLAN.replace("EXIT", str(EXIT_MANDATORY_VIOLATION))
+    )
+    stacks = ["good", "violating", "crashing", "unknown", "absent"]
+    for stack in stacks[:-1]:
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    results = plandiff.run_plans(tmp_path, stacks, "BASE main")
+    assert results["good"].plan == {
+        "resources": [],
+        "outputs": {"vpcId": "vpc-1"},
+        "cost": {"total": 1.0},
+    }
+    # A mandatory violation exits non-zero, yet the plan is whole and is diffed.
+    assert results["violating"].plan is not None and results["violating"].plan["policy"] == []
+    assert results["crashing"].plan is None
+    assert "BASE main: the plan of crashing failed" in results["crashing"].problem
+    assert "ValueError: boom" in results["crashing"].problem
+    assert results["unknown"].plan is None
+    assert "no such stack: unknown" in results["unknown"].problem
+    assert results["absent"] == plandiff.PlanResult(plandiff.EMPTY_PLAN)
