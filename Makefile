@@ -16,7 +16,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: help install lock plan plan-diff policy lint test bench package bench-migrations checkov \
-	checkov-test smoke
+	checkov-test smoke docs diagram
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -30,6 +30,8 @@ help:
 	@echo "make checkov [STACK=prod]      Checkov's AWS checks on every stack (or one), skips applied"
 	@echo "make checkov-test              the converter's tests against the real Checkov"
 	@echo "make smoke STACK=staging|prod  post-deploy checks of the live stack (SMOKE_ARGS=--markdown)"
+	@echo "make docs                      regenerate docs/: configuration, alarm runbook, diagrams"
+	@echo "make diagram                   regenerate only the diagrams (docs/diagrams, Graphviz)"
 	@echo "make lock                      re-resolve uv.lock after editing pyproject.toml"
 
 $(UV): tools/uv-requirements.txt
@@ -56,6 +58,15 @@ policy: install
 
 plan-diff: install
 	$(BIN)/python -m tools.plandiff $(BASE)
+
+# Graphviz (`dot`) renders the diagrams' SVGs; tools/install-system-deps installs it.
+docs: install
+	tools/install-system-deps
+	$(BIN)/python -m tools.docs
+
+diagram: install
+	tools/install-system-deps
+	$(BIN)/python -m tools.docs --only diagrams
 
 bench: install
 	$(BIN)/python -m tools.bench

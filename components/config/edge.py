@@ -47,7 +47,7 @@ class EdgeConfig:
     content_security_policy: str
     """Content-Security-Policy the CDN adds to every frontend response."""
     hsts_preload: bool
-    """Add `preload` to HSTS (a commitment for the whole registrable domain; see README)."""
+    """Add `preload` to HSTS: prod only, a commitment for the whole registrable domain."""
     waf_rate_limit: int
     """Requests per client IP per 5 minutes before WAF blocks that IP."""
     waf_log_retention_days: int
@@ -71,6 +71,12 @@ class EdgeConfig:
     """The Cloudflare zone of `domain` (32 hex characters); only with `cloudflare`."""
     manage_zone_settings: bool
     """This stack owns the zone-wide settings (SSL strict, always HTTPS, min TLS 1.2)."""
+
+    @property
+    def managed_zone_id(self) -> str | None:
+        """The Cloudflare zone this stack writes its records to; None when a person creates
+        them (`dnsProvider: none`)."""
+        return self.cloudflare_zone_id if self.dns_provider == "cloudflare" else None
 
 
 _LOCALHOSTS = ("localhost", "127.0.0.1")

@@ -161,3 +161,23 @@ def test_each_stack_of_a_tree_is_planned_in_one_process_with_its_own_outcome(
     assert results["unknown"].plan is None
     assert "no such stack: unknown" in results["unknown"].problem
     assert results["absent"] == plandiff.PlanResult(plandiff.EMPTY_PLAN)
+
+
+def test_changed_components_name_the_top_level_components_a_change_touches() -> None:
+    waf = (
+        "urn:pulumi:prod::webstack::webstack:edge:LoadBalancer$webstack:edge:WebAcl"
+        "$aws:wafv2/webAcl:WebAcl::load-balancer-waf-acl"
+    )
+    provider = "urn:pulumi:prod::webstack::pulumi:providers:aws::aws"
+    base = a_plan(resource(instanceClass="db.t4g.medium"), resource(provider))
+    head = a_plan(resource(instanceClass="db.r6g.large"), resource(waf), resource(provider))
+    diff = plandiff.diff_plans("prod", base, head)
+    assert plandiff.changed_components(diff) == [
+        "webstack:data:Database",
+        "webstack:edge:LoadBalancer",
+    ]
+    assert (
+        "Components changed: `webstack:data:Database`, `webstack:edge:LoadBalancer`"
+        in "\n".join(plandiff.render_stack(diff))
+    )
+    assert plandiff.changed_components(plandiff.diff_plans("prod", base, base)) == []
