@@ -117,6 +117,7 @@ class Database(pulumi.ComponentResource):
     database_name: str
     max_connections: int
     instance_identifier: pulumi.Output[str]
+    arn: pulumi.Output[str]
     resource_id: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
@@ -364,6 +365,8 @@ class Database(pulumi.ComponentResource):
         self.database_name = args.database_name
         self.max_connections = max_connections(args.instance_class)
         self.instance_identifier = primary.identifier
+        # What AWS Backup's plan and restore tests select the primary by.
+        self.arn = primary.arn
         # `rds-db:connect` policies name the instance by this id, not by its identifier.
         self.resource_id = primary.resource_id
         self.replica_identifiers = [r.identifier for r in replicas]

@@ -2,7 +2,7 @@
 
 `build_stack` is the one place that knows the data flow
 (config -> Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> MigrationJob -> ApiService -> Alarms);
+-> Backup -> MigrationJob -> ApiService -> Alarms);
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.alarms import Alarms, AlarmsArgs
 from components.app import ApiService, ApiServiceArgs
+from components.backup import Backup, BackupArgs, BackupWiring
 from components.cache import Cache, CacheArgs
 from components.certificates import Certificates, CertificatesArgs, DnsRecord
 from components.config import POOL_BUDGET_SHARE, StackConfig, load_stack_config
@@ -41,6 +42,8 @@ class Providers:
     """The stack's region, with the stack's default tags."""
     us_east_1: aws.Provider
     """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
+    dr: aws.Provider | None
+    """`backup.drRegion`, for the vault the backups are copied to; None without copies."""
 
 
 def region_availability_zones(region: str) -> Sequence[str]:
@@ -57,16 +60,24 @@ def make_providers(cfg: StackConfig) -> Providers:
             default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)),
         )
 
+    dr_region = cfg.backup.dr_region
     return Providers(
-        regional=provider("aws", cfg.region), us_east_1=provider("aws-us-east-1", "us-east-1")
+        regional=provider("aws", cfg.region),
+        us_east_1=provider("aws-us-east-1", "us-east-1"),
+        dr=provider("aws-dr", dr_region) if dr_region else None,
     )
 
 
-def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict[str, Any]:
+def build_stack(
+    cfg: StackConfig,
+    migration_package: Path | None = None,
+    restore_check_package: Path | None = None,
+) -> dict[str, Any]:
     """Create every component of the stack; return the stack outputs.
 
-    `migration_package` is the migration Lambda's zip; by default the one `make package`
-    builds (the offline tooling passes a stand-in without the psycopg wheels).
+    `migration_package` and `restore_check_package` are the migration and restore-check
+    Lambdas' zips; by default the ones `make package` builds (the offline tooling passes
+    stand-ins without the psycopg wheels).
     """
     providers = make_providers(cfg)
     in_region = pulumi.ResourceOptions(providers={"aws": providers.regional})
@@ -258,6 +269,33 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         opts=in_region,
     )
 
+    backup = Backup(
+        "backup",
+        BackupArgs(
+            name_prefix=cfg.name_prefix,
+            environment=cfg.environment,
+            config=cfg.backup,
+            wiring=BackupWiring(
+                database_arn=database.arn,
+                database_host=database.address,
+                database_port=database.port,
+                database_name=database.database_name,
+                database_security_group_id=database.security_group_id,
+                vpc_id=network.vpc_id,
+                isolated_subnet_ids=network.isolated_subnet_ids,
+                private_subnet_ids=network.private_subnet_ids,
+                logs_kms_key_arn=secrets.kms_key_arn,
+                critical_topic_arn=notifications.critical_topic_arn,
+                dr_provider=providers.dr,
+            ),
+            kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
+            log_retention_days=cfg.api.log_retention_days,
+            package=restore_check_package,
+            protect=cfg.protect,
+        ),
+        opts=in_region,
+    )
+
     migrations = MigrationJob(
         "migrations",
         MigrationJobArgs(
@@ -393,7 +431,15 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
         "criticalTopicArn": notifications.critical_topic_arn,
         "warningTopicArn": notifications.warning_topic_arn,
         "deploymentAlarmNames": deployment_alarms.alarm_names,
+        "backupVaultName": backup.vault_name,
+        "backupVaultArn": backup.vault_arn,
+        "backupPlanId": backup.plan_id,
     }
+    if backup.dr_vault_arn is not None:
+        outputs["drBackupVaultArn"] = backup.dr_vault_arn
+    if backup.restore_testing_plan_name is not None:
+        outputs["restoreTestingPlanName"] = backup.restore_testing_plan_name
+        outputs["restoreCheckFunctionName"] = backup.restore_check_function_name
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if edge.dns_provider == "none":

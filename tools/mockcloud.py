@@ -600,15 +600,18 @@ def evaluate(
     """Run the webstack program for `stack` (its Pulumi.<stack>.yaml plus overrides)."""
     from components.config import load_stack_config as load_program_config
     from components.stack import build_stack, region_availability_zones
-    from tools.lambda_package import offline_package
+    from tools.lambda_package import offline_package, offline_restore_check_package
 
     config, secret_keys = load_stack_config(stack, overrides, secret_overrides)
     package = offline_package()
+    restore_check = offline_restore_check_package()
     loaded: list[StackConfig] = []
 
     def program() -> Mapping[str, Any]:
         loaded.append(load_program_config(region_availability_zones))
-        return build_stack(loaded[0], migration_package=package)
+        return build_stack(
+            loaded[0], migration_package=package, restore_check_package=restore_check
+        )
 
     evaluation = run_program(stack, config, secret_keys, program)
     evaluation.config = loaded[0]

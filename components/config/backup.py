@@ -98,8 +98,8 @@ def _lock(section: Section, environment: str) -> tuple[str, int, int, int | None
     mode = section.get_str("vaultLock", choices=VAULT_LOCK_MODES)
     if environment == "prod" and mode != "compliance":
         section.error(
-            "vaultLock", f"must be compliance in prod (no one can delete a recovery point early), "
-            f"got {mode!r}",
+            "vaultLock",
+            f"must be compliance in prod (no one can delete a recovery point early), got {mode!r}",
         )
     minimum = section.get_int("lockMinRetentionDays", 7, min=1, max=BACKUP_MAX_RETENTION_DAYS)
     maximum = section.get_int("lockMaxRetentionDays", 365, min=1, max=BACKUP_MAX_RETENTION_DAYS)
@@ -176,9 +176,7 @@ def read_backup(
     schedule = _cron(section, "restoreTestSchedule", DEFAULT_RESTORE_TEST_SCHEDULE)
     instance_class = section.get_str("restoreTestInstanceClass", database.instance_class)
     if instance_class and instance_class not in INSTANCE_CLASS_MEMORY_GIB:
-        section.error(
-            "restoreTestInstanceClass", f"unknown RDS instance class {instance_class!r}"
-        )
+        section.error("restoreTestInstanceClass", f"unknown RDS instance class {instance_class!r}")
     hours = section.get_int(
         "restoreTestValidationHours", 2, min=1, max=RESTORE_TEST_MAX_VALIDATION_HOURS
     )
