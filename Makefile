@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .PHONY: help install plan plan-diff policy lint test bench package bench-migrations checkov \
-	checkov-test
+	checkov-test smoke
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench                     timings: plan per stack, the test suite, migrations"
 	@echo "make checkov [STACK=prod]      Checkov's AWS checks on every stack (or one), skips applied"
 	@echo "make checkov-test              the converter's tests against the real Checkov"
+	@echo "make smoke STACK=staging|prod  post-deploy checks of the live stack (SMOKE_ARGS=--markdown)"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -81,3 +82,7 @@ checkov: install $(CHECKOV)
 
 checkov-test: install $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(BIN)/pytest tests/checkov
+
+# Needs the pulumi CLI logged in to the stack's backend (it reads `pulumi stack output`).
+smoke: install
+	$(BIN)/python -m tools.smoke --stack $(STACK) $(SMOKE_ARGS)

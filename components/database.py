@@ -119,6 +119,9 @@ class Database(pulumi.ComponentResource):
     instance_identifier: pulumi.Output[str]
     arn: pulumi.Output[str]
     resource_id: pulumi.Output[str]
+    instance_arn: pulumi.Output[str]
+    subnet_group_name: pulumi.Output[str]
+    parameter_group_name: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
     allocated_storage_gb: int
@@ -148,7 +151,7 @@ class Database(pulumi.ComponentResource):
         ]
         database_url = _database_url(args, primary)
         url_secret_arn = self._url_secret(name, args, database_url)
-        self._publish(args, sg, primary, replicas, database_url, url_secret_arn)
+        self._publish(args, shared, primary, replicas, database_url, url_secret_arn)
 
     def _subnet_group(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
         return aws.rds.SubnetGroup(
@@ -343,7 +346,7 @@ class Database(pulumi.ComponentResource):
     def _publish(
         self,
         args: DatabaseArgs,
-        sg: aws.ec2.SecurityGroup,
+        shared: _InstanceBase,
         primary: aws.rds.Instance,
         replicas: list[aws.rds.Instance],
         database_url: pulumi.Output[str],
@@ -357,7 +360,12 @@ class Database(pulumi.ComponentResource):
         self.database_url_version = pulumi.Output.secret(url_digest)
         self.address = primary.address
         self.port = PORT
-        self.security_group_id = sg.id
+        self.security_group_id = shared.security_group.id
+        # Where a point-in-time or snapshot restore of the primary goes (the migration run's
+        # restore point names them in its restore command).
+        self.subnet_group_name = shared.subnet_group.name
+        self.parameter_group_name = shared.parameter_group.name
+        self.instance_arn = primary.arn
         # One entry, always, once manage_master_user_password is on.
         self.master_secret_arn = primary.master_user_secrets.apply(
             lambda secrets: secrets[0].secret_arn or ""

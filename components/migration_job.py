@@ -3,12 +3,15 @@
 Creates:
 - a Lambda function (Python 3.12) in the private subnets with the `migrations` workload security
   group, running `migrations.lambda_handler` from the zip `make package` builds;
-- egress rules on that group: the database port to the database's group only, 443 to Secrets
-  Manager (its interface endpoint in the VPC, or through NAT);
+- egress rules on that group: the database port to the database's group only, 443 to the AWS
+  APIs it calls (Secrets Manager, and RDS for snapshots: interface endpoints in the VPC, or NAT);
 - its execution role (trusted by Lambda for this account only): GetSecretValue on exactly the
   master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager, ENI
-  management for the VPC attachment, and writes to its own log group;
+  management for the VPC attachment, writes to its own log group and, with snapshots before
+  migrations on, creating and reading snapshots of the primary named `<primary>-before-*`;
 - that log group, with retention, encrypted with the data key;
+- the restore point's inputs in its environment: the primary, and the subnet group, security
+  group and parameter group a restored copy of it goes to (migrations/restore_point.py);
 - an `aws.lambda_.Invocation` of `{"command": "up"}`. It re-runs when what the run would do
   changes: the zip (runner, SQL, CA bundle), the DATABASE_URL secret's value (a rotated
   password reaches the API login role), the primary instance (a replaced, empty database is
@@ -28,6 +31,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -70,6 +74,16 @@ class MigrationJobArgs:
     """Changes whenever that secret gets a new value (a version id, or a digest of the value)."""
     database_resource_id: pulumi.Input[str]
     """The primary's immutable identity (RDS resource id): a replaced database is migrated."""
+    database_instance_identifier: pulumi.Input[str]
+    """The primary's identifier, which the restore point and its snapshot name."""
+    database_instance_arn: pulumi.Input[str]
+    """The primary's ARN (what snapshot permissions are scoped to)."""
+    database_subnet_group_name: pulumi.Input[str]
+    """The primary's DB subnet group: where a restored copy goes."""
+    database_parameter_group_name: pulumi.Input[str]
+    """The primary's parameter group (forced TLS), which a restored copy must keep."""
+    snapshot_before_migrations: bool
+    """Take a manual snapshot, and wait for it, before the first pending migration."""
     network_ready: Sequence[pulumi.Resource] = field(default_factory=list)
     """What the path to the database and Secrets Manager needs first (ingress, endpoints)."""
     app_connection_limit: int
@@ -80,8 +94,8 @@ class MigrationJobArgs:
     """idle_in_transaction_session_timeout of the API login role."""
     kms_key_arn: pulumi.Input[str]
     """The KMS key both secrets are encrypted with."""
-    secrets_manager_cidr: pulumi.Input[str]
-    """Where 443 may go: the VPC CIDR with a Secrets Manager endpoint, 0.0.0.0/0 through NAT."""
+    aws_api_cidr: pulumi.Input[str]
+    """Where 443 may go: the VPC CIDR with interface endpoints, 0.0.0.0/0 through NAT."""
     architecture: str = "arm64"
     """`arm64` (cheaper per GB-second) or `x86_64`; `make package ARCH=` must match."""
     timeout_seconds: int = 600
@@ -137,7 +151,7 @@ class MigrationJob(pulumi.ComponentResource):
         )
 
     def _egress(self, name: str, args: MigrationJobArgs) -> list[pulumi.Resource]:
-        """The function's way out: the database port to its group, 443 to Secrets Manager."""
+        """The function's way out: the database port to its group, 443 to the AWS APIs."""
         child = pulumi.ResourceOptions(parent=self)
         to_database = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-database",
@@ -152,11 +166,11 @@ class MigrationJob(pulumi.ComponentResource):
         to_secrets_manager = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-secrets-manager",
             security_group_id=args.security_group_id,
-            cidr_ipv4=args.secrets_manager_cidr,
+            cidr_ipv4=args.aws_api_cidr,
             ip_protocol="tcp",
             from_port=443,
             to_port=443,
-            description="migrations to Secrets Manager",
+            description="migrations to the AWS APIs (Secrets Manager, RDS)",
             opts=child,
         )
         return [to_database, to_secrets_manager]
@@ -224,6 +238,7 @@ class MigrationJob(pulumi.ComponentResource):
                     "MIGRATION_LOCK_TIMEOUT": args.lock_timeout,
                     "MIGRATION_STATEMENT_TIMEOUT": args.statement_timeout,
                     **_app_role(args),
+                    **_restore_point(args),
                 }
             ),
             # The role must be able to create ENIs and write logs before the function exists.
@@ -291,6 +306,42 @@ def _app_role(args: MigrationJobArgs) -> dict[str, str]:
     }
 
 
+def _restore_point(args: MigrationJobArgs) -> dict[str, pulumi.Input[str]]:
+    """What the run's restore point names (migrations/restore_point.py reads these)."""
+    return {
+        "DB_INSTANCE_IDENTIFIER": args.database_instance_identifier,
+        "DB_SUBNET_GROUP_NAME": args.database_subnet_group_name,
+        "DB_SECURITY_GROUP_IDS": args.database_security_group_id,
+        "DB_PARAMETER_GROUP_NAME": args.database_parameter_group_name,
+        "SNAPSHOT_BEFORE_MIGRATIONS": "true" if args.snapshot_before_migrations else "false",
+    }
+
+
+def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
+    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
+    if not args.snapshot_before_migrations:
+        return []
+    # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
+    snapshots = pulumi.Output.all(
+        args.database_instance_arn, args.database_instance_identifier
+    ).apply(lambda arn_id: arn_id[0].rsplit(":db:", 1)[0] + f":snapshot:{arn_id[1]}-before-*")
+    return [
+        {
+            "Sid": "SnapshotThePrimaryBeforeMigrations",
+            "Effect": "Allow",
+            "Action": ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
+            "Resource": [args.database_instance_arn, snapshots],
+        },
+        {
+            # Tags given to CreateDBSnapshot are authorized as AddTagsToResource on the snapshot.
+            "Sid": "TagThoseSnapshots",
+            "Effect": "Allow",
+            "Action": ["rds:AddTagsToResource"],
+            "Resource": [snapshots],
+        },
+    ]
+
+
 def _execution_policy(
     args: MigrationJobArgs, region: pulumi.Output[str], log_group: aws.cloudwatch.LogGroup
 ) -> pulumi.Output[str]:
@@ -320,6 +371,7 @@ def _execution_policy(
                 },
                 lambda_log_statement(log_group.arn),
                 LAMBDA_VPC_STATEMENT,
+                *_snapshot_statements(args),
             ],
         }
     )

@@ -74,6 +74,9 @@ class NetworkArgs:
     """`single`, `per_az` or `none` (private subnets then only reach AWS through endpoints)."""
     interface_endpoints: bool = True
     """Create interface endpoints for ECR, logs, Secrets Manager and STS."""
+    more_endpoint_services: tuple[str, ...] = ()
+    """Further interface endpoints (e.g. `rds`) that other components' calls need (with
+    `interface_endpoints` only: without them those calls go through NAT)."""
     flow_log_retention_days: int = 90
     """Retention of the flow-log group."""
 
@@ -334,7 +337,7 @@ class Network(pulumi.ComponentResource):
                     tags=_tags(args, service),
                     opts=child,
                 )
-                for service in INTERFACE_ENDPOINT_SERVICES
+                for service in (*INTERFACE_ENDPOINT_SERVICES, *args.more_endpoint_services)
             ),
         ]
 

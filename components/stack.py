@@ -90,6 +90,9 @@ def build_stack(
             availability_zones=cfg.availability_zones,
             nat_strategy=cfg.network.nat_strategy,
             interface_endpoints=cfg.network.interface_endpoints,
+            # The migration run's snapshot calls the RDS API, which 443 reaches only through
+            # an endpoint when there are endpoints.
+            more_endpoint_services=("rds",) if cfg.database.snapshot_before_migrations else (),
             flow_log_retention_days=cfg.network.flow_log_retention_days,
         ),
         opts=in_region,
@@ -310,6 +313,11 @@ def build_stack(
             database_url_secret_arn=database.database_url_secret_arn,
             database_url_version=database.database_url_version,
             database_resource_id=database.resource_id,
+            database_instance_identifier=database.instance_identifier,
+            database_instance_arn=database.instance_arn,
+            database_subnet_group_name=database.subnet_group_name,
+            database_parameter_group_name=database.parameter_group_name,
+            snapshot_before_migrations=cfg.database.snapshot_before_migrations,
             network_ready=[*database.client_ingress_rules, *network.private_egress],
             # The budget every API and worker pool together is sized to fit (DB_MAX_POOL_SIZE),
             # so the limit only stops a fleet that exceeds its own arithmetic.
@@ -317,11 +325,9 @@ def build_stack(
             app_statement_timeout_ms=cfg.api.db_statement_timeout_ms,
             app_idle_in_transaction_timeout_ms=cfg.api.db_idle_in_transaction_timeout_ms,
             kms_key_arn=secrets.kms_key_arn,
-            # Secrets Manager is reached through its interface endpoint when there is one,
+            # The AWS APIs are reached through their interface endpoints when there are some,
             # otherwise through NAT.
-            secrets_manager_cidr=(
-                network.vpc_cidr if cfg.network.interface_endpoints else "0.0.0.0/0"
-            ),
+            aws_api_cidr=(network.vpc_cidr if cfg.network.interface_endpoints else "0.0.0.0/0"),
             log_retention_days=cfg.api.log_retention_days,
             package=migration_package,
         ),

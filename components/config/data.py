@@ -76,6 +76,8 @@ class DatabaseConfig:
     """Apply instance changes at once, not in the maintenance window (a major upgrade needs it)."""
     ca_bundle_path: str
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
+    snapshot_before_migrations: bool
+    """A manual RDS snapshot before the first pending migration (default: on in prod only)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +194,9 @@ def read_database(section: Section, environment: str) -> DatabaseConfig:
             "must be an absolute path of letters, digits and . _ - / "
             f"(e.g. {DEFAULT_CA_BUNDLE_PATH}), got {ca_bundle_path!r}",
         )
+    # The point-in-time restore point is always recorded; a snapshot adds one that survives
+    # the instance and the retention window, at the price of waiting for it during `up`.
+    snapshot = section.get_bool("snapshotBeforeMigrations", environment == "prod")
     section.finish()
     return DatabaseConfig(
         engine_version=version,
@@ -206,6 +211,7 @@ def read_database(section: Section, environment: str) -> DatabaseConfig:
         log_retention_days=logs,
         apply_immediately=apply_immediately,
         ca_bundle_path=ca_bundle_path,
+        snapshot_before_migrations=snapshot,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse_problems, problems_of
+from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
 from tools.mockcloud import evaluate
 
 
@@ -47,6 +47,7 @@ from tools.mockcloud import evaluate
         ("prod", "database", "caBundlePath", "/etc/ssl/a.pem&sslmode=disable", ("absolute path",)),
         ("staging", "database", "caBundlePath", "/etc/ssl/my bundle.pem", ("absolute path",)),
         ("staging", "database", "caBundlePath", 5, ("must be a str",)),
+        ("prod", "database", "snapshotBeforeMigrations", "no", ("must be a bool", "'no'")),
     ],
 )
 def test_bad_data_tier_values(
@@ -75,6 +76,13 @@ def test_staging_may_keep_fewer_backups_and_one_cache_node() -> None:
     database = committed("staging", "database", backupRetentionDays=7)
     ev = evaluate("staging", overrides={"webstack:database": database})
     assert ev.one("aws:rds/instance:Instance").inputs["backupRetentionPeriod"] == 7
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("prod", True), ("staging", False)])
+def test_only_prod_snapshots_before_migrations_unless_told(stack: str, expected: bool) -> None:
+    assert parse(stack).database.snapshot_before_migrations is expected
+    database = committed(stack, "database", snapshotBeforeMigrations=not expected)
+    assert parse(stack, database=database).database.snapshot_before_migrations is not expected
 
 
 def test_plain_text_external_secrets_are_refused_without_echoing_them() -> None:

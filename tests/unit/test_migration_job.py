@@ -148,11 +148,16 @@ def evaluate_job(package: Path) -> Evaluation:
                 database_url_secret_arn=f"{secret}webstack-staging/DATABASE_URL",
                 database_url_version="url-digest",
                 database_resource_id="db-RESOURCEID",
+                database_instance_identifier="webstack-staging-postgres",
+                database_instance_arn=f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:webstack-staging-postgres",
+                database_subnet_group_name="webstack-staging-postgres",
+                database_parameter_group_name="webstack-staging-postgres17",
+                snapshot_before_migrations=False,
                 app_connection_limit=100,
                 app_statement_timeout_ms=30_000,
                 app_idle_in_transaction_timeout_ms=60_000,
                 kms_key_arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/data",
-                secrets_manager_cidr="10.20.0.0/16",
+                aws_api_cidr="10.20.0.0/16",
                 package=package,
             ),
         )
@@ -164,3 +169,39 @@ def evaluate_job(package: Path) -> Evaluation:
 def test_a_missing_package_fails_with_the_command_that_builds_it(tmp_path: Path) -> None:
     with pytest.raises(Exception, match=r"make package ARCH=arm64"):
         evaluate_job(tmp_path / "absent.zip")
+
+
+def _function_and_policy(ev: Evaluation) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    function = ev.one("aws:lambda/function:Function", "migrations-function")
+    policy = json.loads(
+        ev.one("aws:iam/rolePolicy:RolePolicy", "migrations-policy").inputs["policy"]
+    )
+    return function.inputs["environment"]["variables"], policy["Statement"]
+
+
+def test_the_run_knows_the_primary_and_where_a_restored_copy_goes(stack: Evaluation) -> None:
+    variables, _ = _function_and_policy(stack)
+    primary = stack.one("aws:rds/instance:Instance", "database-primary")
+    assert variables["DB_INSTANCE_IDENTIFIER"] == primary.inputs["identifier"]
+    assert variables["DB_SUBNET_GROUP_NAME"] == primary.inputs["dbSubnetGroupName"]
+    assert variables["DB_PARAMETER_GROUP_NAME"] == primary.inputs["parameterGroupName"]
+    assert variables["DB_SECURITY_GROUP_IDS"] == sg_id(stack, "database-sg")
+
+
+def test_prod_snapshots_before_migrations_with_permissions_on_those_snapshots_only(
+    evaluations: dict[str, Evaluation],
+) -> None:
+    prod_env, prod_statements = _function_and_policy(evaluations["prod"])
+    staging_env, staging_statements = _function_and_policy(evaluations["staging"])
+    assert (prod_env["SNAPSHOT_BEFORE_MIGRATIONS"], staging_env["SNAPSHOT_BEFORE_MIGRATIONS"]) == (
+        "true",
+        "false",
+    )
+    primary = evaluations["prod"].one("aws:rds/instance:Instance", "database-primary")
+    rds = [s for s in prod_statements if any(a.startswith("rds:") for a in s["Action"])]
+    actions = {a for s in rds for a in s["Action"]}
+    assert actions == {"rds:CreateDBSnapshot", "rds:DescribeDBSnapshots", "rds:AddTagsToResource"}
+    arn = primary.outputs["arn"]
+    snapshots = arn.replace(":db:", ":snapshot:") + "-before-*"
+    assert {r for s in rds for r in s["Resource"]} == {arn, snapshots}
+    assert not any(a.startswith("rds:") for s in staging_statements for a in s["Action"])
