@@ -346,7 +346,7 @@ def ecs_running_tasks(
 
 
 # ---------------------------------------------------------------------------------------------
-# CloudFront, the migration job, the scheduler
+# CloudFront, the migration job, the restore check, the scheduler
 
 
 def cdn_5xx_rate(distribution_id: pulumi.Input[str], t: AlarmThresholds) -> AlarmDefinition:
@@ -378,6 +378,27 @@ def migration_errors(function_name: pulumi.Input[str]) -> AlarmDefinition:
         description=(
             "The database migration function failed, so the rollout stopped before the API "
             "changed. Read the function's log, fix the migration, deploy again."
+        ),
+        signal=Metric(
+            namespace="AWS/Lambda",
+            name="Errors",
+            dimensions={"FunctionName": function_name},
+            stat="Sum",
+        ),
+        threshold=1,
+        comparison=AT_OR_ABOVE,
+        period=300,
+    )
+
+
+def restore_check_failures(function_name: pulumi.Input[str]) -> AlarmDefinition:
+    return AlarmDefinition(
+        key="restore-check-failed",
+        severity="critical",
+        description=(
+            "A restore test of the database failed its validation, or the validation could not "
+            "run: the backups may not restore. The verdict and its reason are on the restore "
+            "job in AWS Backup (docs/runbooks/restore-from-backup.md)."
         ),
         signal=Metric(
             namespace="AWS/Lambda",

@@ -388,6 +388,7 @@ def build_stack(
             cache_member_cluster_ids=cache.member_cluster_ids,
             distribution_id=frontend.distribution_id,
             migration_function_name=migrations.function_name,
+            restore_check_function_name=backup.restore_check_function_name,
             worker_log_group_name=app.worker_log_group_name,
             scheduler_failure_pattern=a.scheduler_failure_pattern,
             monthly_budget_usd=a.monthly_budget_usd,

@@ -379,6 +379,20 @@ COMPUTED: dict[str, Computed] = {
     "aws:cloudfront/function:Function": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{i.get('name', name)}",
     },
+    "aws:backup/vault:Vault": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-vault:{i.get('name', name)}",
+    },
+    "aws:backup/plan:Plan": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-plan:{_uuid(name)}",
+        "version": _digest(name + "version", 32),
+    },
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:restore-testing-plan:"
+        f"{i.get('name', name)}-{_uuid(name)}",
+    },
+    "aws:cloudwatch/eventRule:EventRule": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{i.get('name', name)}",
+    },
     "aws:wafv2/webAcl:WebAcl": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:"
         f"{'global' if i.get('scope') == 'CLOUDFRONT' else 'regional'}/webacl/"

@@ -15,7 +15,8 @@ Creates (all as children of the one `webstack:data:Backup` component):
   and the validation Lambda (restore_check/) in the private subnets, started by EventBridge when
   a restore job of that plan completes (`restore_testing`);
 - EventBridge rules that send a failed or aborted backup, copy or restore job to the critical
-  topic, and an alarm on the validation Lambda's errors (a FAILED verdict raises) (`alerts`).
+  topic (`alerts`); a FAILED verdict raises, and the Alarms component's alarm on the validation
+  Lambda's errors pages.
 
 The cache is not backed up here: AWS Backup does not support ElastiCache, and what the cache
 holds (sessions, rate limits, cached reads) is rebuilt by use; its own daily snapshots stay.

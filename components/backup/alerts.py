@@ -4,7 +4,7 @@ AWS Backup sends its job state changes to EventBridge (best effort, within minut
 kind of job sends the failed ones of this stack to the critical topic as they are (the event
 names the job, the resource and AWS Backup's message). Backup jobs report `state`, restore jobs
 `status`, as AWS Backup's API does. A FAILED validation is reported to AWS Backup and then
-raises, so the validation Lambda's errors alarm pages too.
+raises: the validation Lambda's errors alarm (components/alarms.py) pages.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def job_failure_rules(
     test: RestoreTest | None,
 ) -> None:
     """A rule per job kind of this stack (its vault, its restore testing plan) to the critical
-    topic, and the validation's error alarm."""
+    topic."""
     patterns: dict[str, tuple[str, dict[str, Any]]] = {
         "backup-job-failed": (
             "Backup Job State Change",
@@ -61,26 +61,5 @@ def job_failure_rules(
             f"{ctx.name}-{role}-target",
             rule=rule.name,
             arn=args.wiring.critical_topic_arn,
-            opts=ctx.child(),
-        )
-    if test is not None:
-        aws.cloudwatch.MetricAlarm(
-            f"{ctx.name}-validation-failed",
-            name=f"{args.name_prefix}-restore-check-failed",
-            alarm_description=(
-                "A restore test of the database failed its validation (or the validation could "
-                "not run): the verdict and its reason are on the restore job in AWS Backup"
-            ),
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": test.function.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            threshold=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            # Monthly runs: no data is the normal state.
-            treat_missing_data="notBreaching",
-            alarm_actions=[args.wiring.critical_topic_arn],
             opts=ctx.child(),
         )
