@@ -105,15 +105,24 @@ class Verdict:
     restore_minutes: float | None = None
 
 
-def connect(host: str, port: int, settings: Settings, token: Token, ca_bundle: Path) -> Any:
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a database answers."""
+
+    host: str
+    port: int
+    dbname: str
+
+
+def connect(at: Endpoint, settings: Settings, token: Token, ca_bundle: Path) -> Any:
     """A connection as `settings.user`, the server verified against `ca_bundle`."""
     return psycopg.connect(
         make_conninfo(
-            host=host,
-            port=str(port),
-            dbname=settings.dbname,
+            host=at.host,
+            port=str(at.port),
+            dbname=at.dbname,
             user=settings.user,
-            password=token(host, port, settings.user),
+            password=token(at.host, at.port, settings.user),
             sslmode="verify-full",
             sslrootcert=str(ca_bundle),
             connect_timeout=str(CONNECT_TIMEOUT_SECONDS),
@@ -122,7 +131,7 @@ def connect(host: str, port: int, settings: Settings, token: Token, ca_bundle: P
     )
 
 
-def _copy_endpoint(job: Mapping[str, Any], settings: Settings, rds: Any) -> tuple[str, int]:
+def _copy_endpoint(job: Mapping[str, Any], settings: Settings, rds: Any) -> Endpoint:
     """The restored instance's endpoint, once the job is known to be a test of our database."""
     if job.get("Status") != "COMPLETED":
         raise RestoreCheckError(f"the restore job is {job.get('Status')}, not COMPLETED")
@@ -135,22 +144,25 @@ def _copy_endpoint(job: Mapping[str, Any], settings: Settings, rds: Any) -> tupl
     if not identifier.startswith(RESTORED_PREFIX):
         # Never take a production instance for the copy: only restore testing's own names.
         raise RestoreCheckError(f"refusing to validate {created!r}: not a restore-test instance")
-    instances = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-    endpoint = instances[0]["Endpoint"]
-    return str(endpoint["Address"]), int(endpoint["Port"])
+    [instance] = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    endpoint = instance["Endpoint"]
+    # The copy's database is the snapshot's, as RDS reports it (the source's, by name).
+    dbname = str(instance.get("DBName") or settings.dbname)
+    return Endpoint(str(endpoint["Address"]), int(endpoint["Port"]), dbname)
 
 
 def validate(
     job: Mapping[str, Any], settings: Settings, rds: Any, token: Token, ca_bundle: Path
 ) -> Verdict:
     """The verdict on a described restore job; raises when it cannot be reached."""
-    host, port = _copy_endpoint(job, settings, rds)
+    copy_at = _copy_endpoint(job, settings, rds)
+    source_at = Endpoint(settings.source_host, settings.port, settings.dbname)
     backed_up_at: datetime = job["RecoveryPointCreationDate"]
     minutes = (job["CompletionDate"] - job["CreationDate"]).total_seconds() / 60
-    with connect(host, port, settings, token, ca_bundle) as copy:
+    with connect(copy_at, settings, token, ca_bundle) as copy:
         schema.answers(copy)
         copy_rows = schema.applied(copy)
-    with connect(settings.source_host, settings.port, settings, token, ca_bundle) as source:
+    with connect(source_at, settings, token, ca_bundle) as source:
         source_rows = schema.applied(source, at=backed_up_at)
     timing = f"restored in {minutes:.1f} min"
     problem = schema.difference(copy_rows, source_rows)
