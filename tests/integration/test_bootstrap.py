@@ -210,7 +210,7 @@ def test_the_lambda_handler_runs_the_same_runner_over_verified_tls(
     assert lambda_handler.run({"command": "up"}, env, fetch, ca_bundle=ca)["applied"] == []
     assert lambda_handler.run({"command": "verify"}, env, fetch, ca_bundle=ca) == {
         "command": "verify",
-        "verified": 2,
+        "verified": 3,
     }
     # a failure raises, so the Invocation (and `pulumi up`) fails before the API rolls
     with pytest.raises(runner.UnreachableError):
