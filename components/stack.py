@@ -441,6 +441,8 @@ def build_stack(
         "backupVaultName": backup.vault_name,
         "backupVaultArn": backup.vault_arn,
         "backupPlanId": backup.plan_id,
+        # `aws backup start-restore-job --iam-role-arn` (docs/runbooks/restore-from-backup.md)
+        "backupRoleArn": backup.role_arn,
     }
     if backup.dr_vault_arn is not None:
         outputs["drBackupVaultArn"] = backup.dr_vault_arn

@@ -77,6 +77,7 @@ class Backup(pulumi.ComponentResource):
     vault_arn: pulumi.Output[str]
     dr_vault_arn: pulumi.Output[str] | None
     plan_id: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
     restore_testing_plan_name: pulumi.Output[str] | None
     restore_check_function_name: pulumi.Output[str] | None
 
@@ -95,6 +96,7 @@ class Backup(pulumi.ComponentResource):
             else None
         )
         job_failure_rules(ctx, args, vault, test)
+        self.role_arn = role.arn
         self._publish(vault, dr_vault, plan, test)
 
     def _vaults(
@@ -147,6 +149,7 @@ class Backup(pulumi.ComponentResource):
                 "vault_arn": self.vault_arn,
                 "dr_vault_arn": self.dr_vault_arn,
                 "plan_id": self.plan_id,
+                "role_arn": self.role_arn,
                 "restore_testing_plan_name": self.restore_testing_plan_name,
                 "restore_check_function_name": self.restore_check_function_name,
             }
