@@ -103,7 +103,6 @@ class Backup(pulumi.ComponentResource):
         self, ctx: BackupContext, args: BackupArgs
     ) -> tuple[aws.backup.Vault, aws.backup.Vault | None]:
         """The primary vault and, with a DR region, its twin there."""
-        keep = {"kms_deletion_window_days": args.kms_deletion_window_days, "protect": args.protect}
         vault = backup_vault(
             ctx,
             VaultSpec(
@@ -112,7 +111,8 @@ class Backup(pulumi.ComponentResource):
                 description=f"{args.name_prefix}: the database's backup vault",
             ),
             args.config,
-            **keep,
+            kms_deletion_window_days=args.kms_deletion_window_days,
+            protect=args.protect,
         )
         if not args.config.dr_region:
             return vault, None
@@ -126,7 +126,8 @@ class Backup(pulumi.ComponentResource):
                 provider=args.wiring.dr_provider,
             ),
             args.config,
-            **keep,
+            kms_deletion_window_days=args.kms_deletion_window_days,
+            protect=args.protect,
         )
         return vault, dr_vault
 
