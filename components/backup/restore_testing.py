@@ -25,11 +25,13 @@ from components.backup.context import BackupContext
 from components.backup.iam import validator_policy
 from components.iam import service_trust_policy
 
+# The same Python as the migration Lambda: both zips carry the same wheels (tools/lambda_package.py).
+from components.migration_job import RUNTIME
+
 if TYPE_CHECKING:
     from components.backup.component import BackupArgs
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
 LOGIN = "restore_check"
 """The database login the validation uses (migrations/0003_restore_check_login.sql)."""
 # Restore testing names the copies it makes `awsbackup-restore-test-…` (inferred metadata).
