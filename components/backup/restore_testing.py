@@ -25,7 +25,7 @@ from components.backup.context import BackupContext
 from components.backup.iam import validator_policy
 from components.iam import service_trust_policy
 
-# The same Python as the migration Lambda: both zips carry the same wheels (tools/lambda_package.py).
+# The migration Lambda's Python: both zips carry the same wheels (tools/lambda_package.py).
 from components.migration_job import RUNTIME
 
 if TYPE_CHECKING:
