@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
-from components.backup.context import BackupContext
+from components.context import ComponentContext
 
 if TYPE_CHECKING:
     from components.backup.component import BackupArgs
@@ -25,7 +25,7 @@ FAILED_JOB_STATES = ["FAILED", "ABORTED", "EXPIRED"]
 
 
 def job_failure_rules(
-    ctx: BackupContext,
+    ctx: ComponentContext,
     args: BackupArgs,
     vault: aws.backup.Vault,
     test: RestoreTest | None,

@@ -11,11 +11,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup.alerts import job_failure_rules
-from components.backup.context import BackupContext
 from components.backup.plan import backup_plan, database_selection, service_role
 from components.backup.restore_testing import RestoreTest, restore_test
 from components.backup.vaults import VaultSpec, backup_vault
 from components.config import BackupConfig
+from components.context import ComponentContext
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,7 +85,7 @@ class Backup(pulumi.ComponentResource):
         if args.config.dr_region and args.wiring.dr_provider is None:
             raise ValueError(f"Backup: drRegion {args.config.dr_region} needs a dr_provider")
         super().__init__("webstack:data:Backup", name, None, opts)
-        ctx = BackupContext.of(name, self)
+        ctx = ComponentContext.of(name, self)
         vault, dr_vault = self._vaults(ctx, args)
         role, role_ready = service_role(ctx)
         plan = backup_plan(ctx, args.name_prefix, args.config, vault, dr_vault)
@@ -100,7 +100,7 @@ class Backup(pulumi.ComponentResource):
         self._publish(vault, dr_vault, plan, test)
 
     def _vaults(
-        self, ctx: BackupContext, args: BackupArgs
+        self, ctx: ComponentContext, args: BackupArgs
     ) -> tuple[aws.backup.Vault, aws.backup.Vault | None]:
         """The primary vault and, with a DR region, its twin there."""
         vault = backup_vault(

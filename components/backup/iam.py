@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import pulumi
 
-from components.backup.context import BackupContext
+from components.context import ComponentContext
 from components.iam import LAMBDA_VPC_STATEMENT, lambda_log_statement
 
 
 def validator_policy(
-    ctx: BackupContext, log_group_arn: pulumi.Input[str], *, login: str, copies: str
+    ctx: ComponentContext, log_group_arn: pulumi.Input[str], *, login: str, copies: str
 ) -> pulumi.Output[str]:
     """The inline policy of the validation Lambda's role; `copies`: the copies' identifiers."""
     return pulumi.Output.json_dumps(

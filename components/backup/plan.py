@@ -17,8 +17,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components.backup.context import BackupContext
 from components.config import BackupConfig
+from components.context import ComponentContext
 
 MANAGED_POLICIES = {
     "backups": "AWSBackupServiceRolePolicyForBackup",
@@ -31,7 +31,7 @@ START_WINDOW_MINUTES = 60
 COMPLETION_WINDOW_MINUTES = 24 * 60
 
 
-def service_role(ctx: BackupContext) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+def service_role(ctx: ComponentContext) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
     """The role AWS Backup assumes for jobs and restore tests, and its policy attachments."""
     role = aws.iam.Role(
         f"{ctx.name}-role",
@@ -67,7 +67,7 @@ def service_role(ctx: BackupContext) -> tuple[aws.iam.Role, list[pulumi.Resource
 
 
 def backup_plan(
-    ctx: BackupContext,
+    ctx: ComponentContext,
     name_prefix: str,
     config: BackupConfig,
     vault: aws.backup.Vault,
@@ -122,7 +122,7 @@ def backup_plan(
 
 
 def database_selection(
-    ctx: BackupContext,
+    ctx: ComponentContext,
     plan: aws.backup.Plan,
     role: aws.iam.Role,
     database_arn: pulumi.Input[str],

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import pulumi
 import pulumi_aws as aws
 
-from components.backup.context import BackupContext
 from components.backup.iam import validator_policy
+from components.context import ComponentContext
 from components.iam import service_trust_policy
 
 # The migration Lambda's Python: both zips carry the same wheels (tools/lambda_package.py).
@@ -57,7 +57,7 @@ class RestoreTest:
 
 
 def restore_test(
-    ctx: BackupContext,
+    ctx: ComponentContext,
     args: BackupArgs,
     vault: aws.backup.Vault,
     role: aws.iam.Role,
@@ -122,7 +122,7 @@ def _overrides(
 
 
 def _network(
-    ctx: BackupContext, args: BackupArgs
+    ctx: ComponentContext, args: BackupArgs
 ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup, list[pulumi.Resource]]:
     """The validation Lambda's group (egress: the copy's and the primary's port, 443 to the AWS
     APIs), the copy's group (ingress from the Lambda only), the primary admitting the Lambda."""
@@ -194,7 +194,7 @@ def _network(
 
 
 def _function(
-    ctx: BackupContext,
+    ctx: ComponentContext,
     args: BackupArgs,
     package: Path,
     security_group: aws.ec2.SecurityGroup,
@@ -269,7 +269,7 @@ def _function(
 
 
 def _trigger(
-    ctx: BackupContext, plan: aws.backup.RestoreTestingPlan, function: aws.lambda_.Function
+    ctx: ComponentContext, plan: aws.backup.RestoreTestingPlan, function: aws.lambda_.Function
 ) -> None:
     """EventBridge starts the validation when a restore job of the plan completes."""
     rule = aws.cloudwatch.EventRule(

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pulumi_aws as aws
 
-from components.backup.context import BackupContext
 from components.config import BackupConfig
+from components.context import ComponentContext
 from components.kms import encryption_key
 
 
@@ -30,7 +30,7 @@ class VaultSpec:
 
 
 def backup_vault(
-    ctx: BackupContext,
+    ctx: ComponentContext,
     spec: VaultSpec,
     config: BackupConfig,
     *,

@@ -1,5 +1,6 @@
-"""What every builder of the Backup component shares: the component that parents each child,
-the prefix of the children's logical names, and where the stack runs (looked up once)."""
+"""What the builders of a component packaged as plain functions share (components/app/,
+components/backup/): the component that parents each child, the prefix of the children's logical
+names, and where the stack runs (partition, account, region, looked up once)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
-class BackupContext:
-    """The owner of the Backup component's resources and the facts their ARNs need."""
+class ComponentContext:
+    """The owner of a component's resources and the facts their ARNs need."""
 
     name: str
     """The component's logical name: every child is `<name>-<role>`."""
@@ -22,7 +23,7 @@ class BackupContext:
     region: pulumi.Output[str]
 
     @classmethod
-    def of(cls, name: str, parent: pulumi.Resource) -> BackupContext:
+    def of(cls, name: str, parent: pulumi.Resource) -> ComponentContext:
         invoke = pulumi.InvokeOptions(parent=parent)
         return cls(
             name=name,
