@@ -23,7 +23,7 @@ Creates, from the alarm catalog (each alarm with alarm and OK actions to its sev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -42,7 +42,14 @@ from components.alarm_catalog import (
     restore_check_failures,
     scheduler_failures,
 )
-from components.config import DEFAULT_SCHEDULER_FAILURE_PATTERN, AlarmThresholds
+from components.config import (
+    AlarmsConfig,
+    ApiConfig,
+    DatabaseConfig,
+    PoolBudget,
+    StackWide,
+    WorkerConfig,
+)
 from components.dashboard import dashboard_body
 from components.data_alarms import (
     cache_engine_cpu,
@@ -63,11 +70,9 @@ RDS_WARNING_EVENTS = ("backup",)
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlarmsArgs:
-    """Inputs of Alarms: plain handles of what the other components built."""
+class AlarmsWiring:
+    """Plain handles of what the other components built."""
 
-    name_prefix: str
-    """Prefix of alarm, budget and dashboard names; also the custom metric namespace."""
     topics: AlarmTopics
     """Topics per severity in the stack's region."""
     us_east_1_topics: AlarmTopics
@@ -85,17 +90,9 @@ class AlarmsArgs:
     """ECS service name of the API; None before the first image (no ECS alarms or graphs)."""
     worker_service_name: pulumi.Input[str] | None
     """ECS service name of the scheduler worker; None before the first image."""
-    api_min_tasks: int
-    """The API's autoscaling minimum: fewer running tasks pages."""
-    worker_min_tasks: int = 1
-    """The worker's desired minimum: fewer running tasks pages."""
     db_instance_identifier: pulumi.Input[str]
     """The primary RDS instance identifier."""
-    db_allocated_storage_gb: int
-    """Allocated storage of the primary, GiB (free storage is judged as a share of it)."""
-    db_max_connections: int
-    """The primary's max_connections."""
-    db_replica_identifiers: Sequence[pulumi.Input[str]] = ()
+    db_replica_identifiers: Sequence[pulumi.Input[str]]
     """Read-replica instance identifiers; each gets a replica-lag alarm."""
     cache_member_cluster_ids: Sequence[pulumi.Input[str]]
     """The Redis replication group's member cluster ids (metrics are per node)."""
@@ -107,17 +104,28 @@ class AlarmsArgs:
     """Name of the restore tests' validation Lambda (its errors page); None without tests."""
     worker_log_group_name: pulumi.Input[str]
     """The worker's CloudWatch log group."""
-    scheduler_failure_pattern: str = DEFAULT_SCHEDULER_FAILURE_PATTERN
-    """CloudWatch Logs filter pattern matching one failed scheduler run."""
-    monthly_budget_usd: float
-    """Monthly cost budget in USD."""
-    budget_scope_tag: tuple[str, str] | None = None
-    """(key, value) of an activated cost-allocation tag limiting the budget to this stack;
-    None budgets the whole account (one account per environment)."""
-    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
-    """Alarm thresholds (`webstack:alarms`)."""
-    deployment_alarm_arns: Sequence[pulumi.Input[str]] = ()
+    deployment_alarm_arns: Sequence[pulumi.Input[str]]
     """DeploymentAlarms' alarms, shown with the others on the dashboard."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmsArgs:
+    """Inputs of Alarms."""
+
+    stack: StackWide
+    """Prefix of alarm, budget and dashboard names (also the custom metric namespace); the
+    budget covers the resources tagged with its `environment`."""
+    alarms: AlarmsConfig
+    """Thresholds, the scheduler-failure pattern and the monthly budget."""
+    api: ApiConfig
+    """The API's autoscaling minimum: fewer running tasks pages."""
+    worker: WorkerConfig
+    """The worker's desired count: fewer running tasks pages."""
+    database: DatabaseConfig
+    """Allocated storage of the primary (free storage is judged as a share of it)."""
+    pool_budget: PoolBudget
+    """The primary's max_connections (connections are judged as a share of it)."""
+    wiring: AlarmsWiring
 
 
 class Alarms(pulumi.ComponentResource):
@@ -132,20 +140,20 @@ class Alarms(pulumi.ComponentResource):
         regional = pulumi.ResourceOptions(parent=self)
         self._scheduler_failure_metric(name, args)
         regional_alarms = [
-            create_alarm(name, args.name_prefix, d, args.topics, regional)
+            create_alarm(name, args.stack.name_prefix, d, args.wiring.topics, regional)
             for d in _regional_definitions(args)
         ]
         create_alarm(
             name,
-            args.name_prefix,
-            cdn_5xx_rate(args.distribution_id, args.thresholds),
-            args.us_east_1_topics,
-            pulumi.ResourceOptions(parent=self, provider=args.us_east_1_provider),
+            args.stack.name_prefix,
+            cdn_5xx_rate(args.wiring.distribution_id, args.alarms.thresholds),
+            args.wiring.us_east_1_topics,
+            pulumi.ResourceOptions(parent=self, provider=args.wiring.us_east_1_provider),
         )
         self._rds_events(name, args)
         self._budget(name, args)
         dashboard = self._dashboard(
-            name, args, [*args.deployment_alarm_arns, *(a.arn for a in regional_alarms)]
+            name, args, [*args.wiring.deployment_alarm_arns, *(a.arn for a in regional_alarms)]
         )
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboard_name": self.dashboard_name})
@@ -154,14 +162,14 @@ class Alarms(pulumi.ComponentResource):
         """Failed scheduler runs counted from the worker's log lines."""
         aws.cloudwatch.LogMetricFilter(
             f"{name}-scheduler-failures",
-            name=f"{args.name_prefix}-scheduler-failures",
-            log_group_name=args.worker_log_group_name,
-            pattern=args.scheduler_failure_pattern,
+            name=f"{args.stack.name_prefix}-scheduler-failures",
+            log_group_name=args.wiring.worker_log_group_name,
+            pattern=args.alarms.scheduler_failure_pattern,
             # No default value: minutes without a failed run publish nothing, which the
             # alarm treats as not breaching, instead of a stream of zeros to pay for.
             metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
                 name=SCHEDULER_FAILURE_METRIC,
-                namespace=args.name_prefix,
+                namespace=args.stack.name_prefix,
                 value="1",
                 unit="Count",
             ),
@@ -169,14 +177,14 @@ class Alarms(pulumi.ComponentResource):
         )
 
     def _rds_events(self, name: str, args: AlarmsArgs) -> None:
-        db_sources = [args.db_instance_identifier, *args.db_replica_identifiers]
+        db_sources = [args.wiring.db_instance_identifier, *args.wiring.db_replica_identifiers]
         for role, categories, topic in (
-            ("critical", RDS_CRITICAL_EVENTS, args.topics.critical),
-            ("backup", RDS_WARNING_EVENTS, args.topics.warning),
+            ("critical", RDS_CRITICAL_EVENTS, args.wiring.topics.critical),
+            ("backup", RDS_WARNING_EVENTS, args.wiring.topics.warning),
         ):
             aws.rds.EventSubscription(
                 f"{name}-db-{role}-events",
-                name=f"{args.name_prefix}-db-{role}-events",
+                name=f"{args.stack.name_prefix}-db-{role}-events",
                 sns_topic=topic,
                 source_type="db-instance",
                 source_ids=db_sources,
@@ -188,26 +196,25 @@ class Alarms(pulumi.ComponentResource):
         """The monthly cost budget: forecast and actual at each alert percent, as warnings."""
         aws.budgets.Budget(
             f"{name}-monthly-budget",
-            name=f"{args.name_prefix}-monthly",
+            name=f"{args.stack.name_prefix}-monthly",
             budget_type="COST",
             time_unit="MONTHLY",
-            limit_amount=f"{args.monthly_budget_usd:.2f}",
+            limit_amount=f"{args.alarms.monthly_budget_usd:.2f}",
             limit_unit="USD",
+            # Only this stack's resources: the provider tags each with its environment (an
+            # activated cost-allocation tag).
             cost_filters=[
                 aws.budgets.BudgetCostFilterArgs(
-                    name="TagKeyValue",
-                    values=[f"user:{args.budget_scope_tag[0]}${args.budget_scope_tag[1]}"],
+                    name="TagKeyValue", values=[f"user:environment${args.stack.environment}"]
                 )
-            ]
-            if args.budget_scope_tag
-            else None,
+            ],
             notifications=[
                 aws.budgets.BudgetNotificationArgs(
                     notification_type=kind,
                     comparison_operator="GREATER_THAN",
                     threshold=percent,
                     threshold_type="PERCENTAGE",
-                    subscriber_sns_topic_arns=[args.topics.warning],
+                    subscriber_sns_topic_arns=[args.wiring.topics.warning],
                 )
                 for kind in ("FORECASTED", "ACTUAL")
                 for percent in BUDGET_ALERT_PERCENTS
@@ -220,11 +227,11 @@ class Alarms(pulumi.ComponentResource):
     ) -> aws.cloudwatch.Dashboard:
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         cdn_region = aws.get_region_output(
-            opts=pulumi.InvokeOptions(parent=self, provider=args.us_east_1_provider)
+            opts=pulumi.InvokeOptions(parent=self, provider=args.wiring.us_east_1_provider)
         ).region
         return aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=args.name_prefix,
+            dashboard_name=args.stack.name_prefix,
             dashboard_body=pulumi.Output.json_dumps(
                 dashboard_body(args, region, cdn_region, alarm_arns)
             ),
@@ -235,42 +242,40 @@ class Alarms(pulumi.ComponentResource):
 def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
     """Every alarm in the stack's region: API latency, ECS per existing service, RDS, Redis per
     member cluster, the migration Lambda and the scheduler."""
-    t = args.thresholds
+    t, w = args.alarms.thresholds, args.wiring
     definitions: list[AlarmDefinition] = [
-        api_latency_p95(args.alb_arn_suffix, args.target_group_arn_suffix, "warning", t),
-        api_latency_p95(args.alb_arn_suffix, args.target_group_arn_suffix, "critical", t),
+        api_latency_p95(w.alb_arn_suffix, w.target_group_arn_suffix, "warning", t),
+        api_latency_p95(w.alb_arn_suffix, w.target_group_arn_suffix, "critical", t),
     ]
     for label, service, minimum in (
-        ("api", args.api_service_name, args.api_min_tasks),
-        ("worker", args.worker_service_name, args.worker_min_tasks),
+        ("api", w.api_service_name, args.api.min_capacity),
+        ("worker", w.worker_service_name, args.worker.desired_count),
     ):
         if service is None:
             continue
         definitions += [
-            ecs_cpu(label, args.cluster_name, service, t),
-            ecs_memory(label, args.cluster_name, service, t),
-            ecs_running_tasks(label, args.cluster_name, service, minimum),
+            ecs_cpu(label, w.cluster_name, service, t),
+            ecs_memory(label, w.cluster_name, service, t),
+            ecs_running_tasks(label, w.cluster_name, service, minimum),
         ]
+    primary = w.db_instance_identifier
     definitions += [
-        db_cpu(args.db_instance_identifier, t),
-        db_free_storage(args.db_instance_identifier, args.db_allocated_storage_gb, t),
-        db_connections(args.db_instance_identifier, args.db_max_connections, t),
-        db_free_memory(args.db_instance_identifier, t),
-        *(
-            db_replica_lag(i, replica, t)
-            for i, replica in enumerate(args.db_replica_identifiers, 1)
-        ),
+        db_cpu(primary, t),
+        db_free_storage(primary, args.database.allocated_storage_gb, t),
+        db_connections(primary, args.pool_budget.db_max_connections, t),
+        db_free_memory(primary, t),
+        *(db_replica_lag(i, replica, t) for i, replica in enumerate(w.db_replica_identifiers, 1)),
     ]
-    for i, member in enumerate(args.cache_member_cluster_ids, 1):
+    for i, member in enumerate(w.cache_member_cluster_ids, 1):
         definitions += [
             cache_evictions(i, member, t),
             cache_engine_cpu(i, member, t),
             cache_memory(i, member, t),
         ]
-    if args.restore_check_function_name is not None:
-        definitions.append(restore_check_failures(args.restore_check_function_name))
+    if w.restore_check_function_name is not None:
+        definitions.append(restore_check_failures(w.restore_check_function_name))
     return [
         *definitions,
-        migration_errors(args.migration_function_name),
-        scheduler_failures(args.name_prefix, t),
+        migration_errors(w.migration_function_name),
+        scheduler_failures(args.stack.name_prefix, t),
     ]

@@ -3,7 +3,7 @@
 Creates:
 - a regional certificate for `api.<domain>` (the ALB's HTTPS listener);
 - a us-east-1 certificate for `<domain>` and `www.<domain>` (CloudFront only accepts
-  certificates from us-east-1), through the provider passed in `args.us_east_1`;
+  certificates from us-east-1), through the provider passed in `args.wiring.us_east_1`;
 - with Cloudflare, one DNS-only CNAME per validation record and an `aws.acm.CertificateValidation`
   per certificate, so listeners and the distribution only ever see issued certificates. With
   DNS provider `none` the validation records are exposed for a person to create, and the
@@ -20,6 +20,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_cloudflare as cloudflare
 
+from components.config import EdgeConfig, StackWide
+
 # Validation records are CNAMEs that never change; a short TTL only helps the first lookup.
 VALIDATION_TTL = 300
 
@@ -35,17 +37,22 @@ class DnsRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CertificatesWiring:
+    """What Certificates takes from the composition."""
+
+    us_east_1: aws.Provider
+    """A provider for us-east-1, where CloudFront's certificate must live."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CertificatesArgs:
     """Inputs of Certificates."""
 
-    domain: str
-    """The apex domain; the CDN certificate covers it and `www.`, the ALB one `api.`."""
-    api_hostname: str
-    """The ALB's hostname (`api.<domain>`)."""
-    us_east_1: aws.Provider
-    """A provider for us-east-1, where CloudFront's certificate must live."""
-    cloudflare_zone_id: str | None = None
-    """Create the validation records in this Cloudflare zone; None when DNS is managed by hand."""
+    stack: StackWide
+    """The CDN certificate covers its `domain` and `www.`, the ALB one its `api_hostname`."""
+    edge: EdgeConfig
+    """Its managed Cloudflare zone gets the validation records (none: exposed to a person)."""
+    wiring: CertificatesWiring
 
 
 def _option_for(
@@ -66,14 +73,15 @@ class Certificates(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webstack:edge:Certificates", name, None, opts)
         self.validation_records = []
+        domain = args.stack.domain
         self.api_certificate_arn = self._certificate(
-            f"{name}-api", args, (args.api_hostname,), pulumi.ResourceOptions(parent=self)
+            f"{name}-api", args, (args.stack.api_hostname,), pulumi.ResourceOptions(parent=self)
         )
         self.cdn_certificate_arn = self._certificate(
             f"{name}-cdn",
             args,
-            (args.domain, f"www.{args.domain}"),
-            pulumi.ResourceOptions(parent=self, provider=args.us_east_1),
+            (domain, f"www.{domain}"),
+            pulumi.ResourceOptions(parent=self, provider=args.wiring.us_east_1),
         )
         self.register_outputs(
             {
@@ -98,6 +106,7 @@ class Certificates(pulumi.ComponentResource):
             key_algorithm="RSA_2048",
             opts=opts,
         )
+        zone_id = args.edge.managed_zone_id
         fqdns: list[pulumi.Input[str]] = []
         for domain in domains:
             option = cert.domain_validation_options.apply(partial(_option_for, domain))
@@ -106,7 +115,7 @@ class Certificates(pulumi.ComponentResource):
             record_name = option.apply(lambda o: (o.resource_record_name or "").rstrip("."))
             record_value = option.apply(lambda o: (o.resource_record_value or "").rstrip("."))
             purpose = f"ACM validation of {domain}"
-            if args.cloudflare_zone_id is None:
+            if zone_id is None:
                 self.validation_records.append(
                     DnsRecord(name=record_name, type="CNAME", content=record_value, purpose=purpose)
                 )
@@ -114,7 +123,7 @@ class Certificates(pulumi.ComponentResource):
                 continue
             record = cloudflare.DnsRecord(
                 f"{name}-validation-{domain.replace('.', '-')}",
-                zone_id=args.cloudflare_zone_id,
+                zone_id=zone_id,
                 name=record_name,
                 type="CNAME",
                 content=record_value,

@@ -44,7 +44,10 @@ def dashboard_body(
 
 
 def _api(args: AlarmsArgs, region: Any) -> list[dict]:
-    tg = {"LoadBalancer": args.alb_arn_suffix, "TargetGroup": args.target_group_arn_suffix}
+    tg = {
+        "LoadBalancer": args.wiring.alb_arn_suffix,
+        "TargetGroup": args.wiring.target_group_arn_suffix,
+    }
     return [
         _graph(
             "API: requests / min",
@@ -93,24 +96,24 @@ def _api(args: AlarmsArgs, region: Any) -> list[dict]:
             ],
             stat="Maximum",
         ),
-        *_ecs_saturation(args, region, "API", args.api_service_name),
+        *_ecs_saturation(args, region, "API", args.wiring.api_service_name),
     ]
 
 
 def _worker(args: AlarmsArgs, region: Any) -> list[dict]:
     """The worker's scheduler runs and saturation, and the migration Lambda beside it."""
-    lam = {"FunctionName": args.migration_function_name}
+    lam = {"FunctionName": args.wiring.migration_function_name}
     return [
         _graph(
             "Worker: failed scheduler runs",
             region,
             [
-                _metric(args.name_prefix, SCHEDULER_FAILURE_METRIC, {}),
+                _metric(args.stack.name_prefix, SCHEDULER_FAILURE_METRIC, {}),
             ],
             stat="Sum",
             period=300,
         ),
-        *_ecs_saturation(args, region, "Worker", args.worker_service_name),
+        *_ecs_saturation(args, region, "Worker", args.wiring.worker_service_name),
         _graph(
             "Migrations: invocations and errors",
             region,
@@ -130,7 +133,7 @@ def _ecs_saturation(
     """CPU, memory and task counts of a service; nothing for one that does not exist yet."""
     if name is None:
         return []
-    service = {"ClusterName": args.cluster_name, "ServiceName": name}
+    service = {"ClusterName": args.wiring.cluster_name, "ServiceName": name}
     return [
         _graph(
             f"{label}: CPU and memory %",
@@ -153,8 +156,8 @@ def _ecs_saturation(
 
 
 def _database(args: AlarmsArgs, region: Any) -> list[dict]:
-    db = {"DBInstanceIdentifier": args.db_instance_identifier}
-    replicas = [{"DBInstanceIdentifier": r} for r in args.db_replica_identifiers]
+    db = {"DBInstanceIdentifier": args.wiring.db_instance_identifier}
+    replicas = [{"DBInstanceIdentifier": r} for r in args.wiring.db_replica_identifiers]
     return [
         _graph("Database: CPU %", region, [_metric("AWS/RDS", "CPUUtilization", db)]),
         _graph(
@@ -199,7 +202,7 @@ def _database(args: AlarmsArgs, region: Any) -> list[dict]:
 
 def _cache(args: AlarmsArgs, region: Any) -> list[dict]:
     """Per member cluster: Redis metrics are published per node."""
-    nodes = [{"CacheClusterId": m} for m in args.cache_member_cluster_ids]
+    nodes = [{"CacheClusterId": m} for m in args.wiring.cache_member_cluster_ids]
     return [
         _graph(
             "Cache: engine CPU %",
@@ -225,7 +228,7 @@ def _cache(args: AlarmsArgs, region: Any) -> list[dict]:
 
 def _cdn(args: AlarmsArgs, cdn_region: Any) -> list[dict]:
     """CloudFront publishes its metrics in us-east-1 only, as the `Global` region."""
-    cdn = {"DistributionId": args.distribution_id, "Region": "Global"}
+    cdn = {"DistributionId": args.wiring.distribution_id, "Region": "Global"}
     return [
         _graph(
             "CDN: requests",

@@ -21,7 +21,6 @@ Creates:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -29,79 +28,55 @@ from urllib.parse import quote, urlencode
 import pulumi
 import pulumi_aws as aws
 
-from components.aws_facts import max_connections
-from components.config import DEFAULT_CA_BUNDLE_PATH
+from components.config import DatabaseConfig, PoolBudget, SecretsConfig, StackWide
 from components.iam import service_trust_policy
 from components.secrets import store_secret
-from components.security_groups import data_tier_security_group
+from components.security_groups import DataStorePlacement, data_tier_security_group
 from components.snapshots import final_snapshot_identifier
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 # The CA RDS signs server certificates with; clients verify against AWS's RDS CA bundle.
 CA_CERT_IDENTIFIER = "rds-ca-rsa2048-g1"
+# Daily backups, then the weekly maintenance (UTC), which must not overlap them.
+BACKUP_WINDOW = "03:00-04:00"
+MAINTENANCE_WINDOW = "sun:04:30-sun:05:30"
+DATABASE_NAME = "app"
+# The application role (created by the migrations, not here) and the master user, whose
+# password RDS manages in Secrets Manager.
+APP_USERNAME = "app"
+MASTER_USERNAME = "dbadmin"
+# Statements slower than this are logged; sessions idle inside a transaction longer than this
+# are ended (they hold locks).
+LOG_MIN_DURATION_STATEMENT_MS = 1000
+IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 60_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseWiring:
+    """What Database takes from Network, WorkloadSecurityGroups and Secrets."""
+
+    placement: DataStorePlacement
+    """The VPC, the isolated subnets and the workload groups admitted on 5432."""
+    kms_key_arn: pulumi.Input[str]
+    """KMS key for storage, the master secret, Performance Insights, logs and the URL secret."""
+    app_password: pulumi.Input[str]
+    """Password of the application role (a secret Output); it goes into DATABASE_URL."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseArgs:
     """Inputs of Database."""
 
-    name_prefix: str
-    """Prefix of identifiers and Name tags (`webstack-prod`)."""
-    vpc_id: pulumi.Input[str]
-    """The VPC of the security group."""
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Isolated subnets, one per AZ."""
-    client_security_group_ids: Sequence[pulumi.Input[str]]
-    """Security groups admitted on 5432 (the order names the rules: append, don't reorder)."""
-    kms_key_arn: pulumi.Input[str]
-    """KMS key for storage, the master secret, Performance Insights, logs and the URL secret."""
-    app_password: pulumi.Input[str]
-    """Password of the application role (a secret Output); it goes into DATABASE_URL."""
-    engine_version: str
-    """A major (`17`) or `major.minor`."""
-    instance_class: str
-    """An RDS class known to INSTANCE_CLASS_MEMORY_GIB."""
-    allocated_storage_gb: int = 20
-    """Initial gp3 storage."""
-    max_allocated_storage_gb: int = 100
-    """Storage autoscaling ceiling."""
-    multi_az: bool = True
-    """A synchronous standby in another AZ."""
-    backup_retention_days: int = 30
-    """Automated backup retention."""
-    backup_window: str = "03:00-04:00"
-    """Daily backup window (UTC)."""
-    maintenance_window: str = "sun:04:30-sun:05:30"
-    """Weekly maintenance window (UTC); must not overlap the backup window."""
-    performance_insights_retention_days: int = 7
-    """Performance Insights retention (7 is free)."""
-    monitoring_interval_seconds: int = 60
-    """Enhanced monitoring granularity."""
-    read_replicas: int = 0
-    """Read replicas of the primary."""
-    log_retention_days: int = 90
-    """Retention of the exported logs."""
-    secret_recovery_window_days: int = 30
-    """Recovery window of the DATABASE_URL secret."""
-    database_name: str = "app"
-    """The application database."""
-    app_username: str = "app"
-    """The application role (created by the migrations, not here)."""
-    master_username: str = "dbadmin"
-    """The master user; its password is managed by RDS in Secrets Manager."""
-    log_min_duration_statement_ms: int = 1000
-    """Statements slower than this are logged."""
-    idle_in_transaction_session_timeout_ms: int = 60_000
-    """Sessions idle inside a transaction longer than this are ended (they hold locks)."""
-    deletion_protection: bool = True
-    """RDS deletion protection on the primary and replicas."""
-    apply_immediately: bool = False
-    """Apply modifications now, not in the next maintenance window (a major upgrade needs it)."""
-    ca_bundle_path: str = DEFAULT_CA_BUNDLE_PATH
-    """Path of the RDS CA bundle in the application image; DATABASE_URL's `sslrootcert`."""
-    protect: bool = True
-    """Pulumi `protect` on the instances and the URL secret."""
+    stack: StackWide
+    """Identifiers start with its `name_prefix`; `protect` also turns on deletion protection."""
+    database: DatabaseConfig
+    """Engine, class, storage, availability, backups, monitoring, replicas, logs, CA bundle."""
+    secrets: SecretsConfig
+    """The recovery window of the DATABASE_URL secret."""
+    pool_budget: PoolBudget
+    """The max_connections its instance class gives, which it publishes among its outputs."""
+    wiring: DatabaseWiring
 
 
 class Database(pulumi.ComponentResource):
@@ -115,16 +90,13 @@ class Database(pulumi.ComponentResource):
     database_url_version: pulumi.Output[str]
     client_ingress_rules: list[aws.vpc.SecurityGroupIngressRule]
     database_name: str
-    max_connections: int
     instance_identifier: pulumi.Output[str]
-    arn: pulumi.Output[str]
     resource_id: pulumi.Output[str]
     instance_arn: pulumi.Output[str]
     subnet_group_name: pulumi.Output[str]
     parameter_group_name: pulumi.Output[str]
     replica_identifiers: list[pulumi.Output[str]]
     replica_addresses: list[pulumi.Output[str]]
-    allocated_storage_gb: int
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -134,9 +106,8 @@ class Database(pulumi.ComponentResource):
             name,
             service="PostgreSQL",
             port=PORT,
-            vpc_id=args.vpc_id,
-            name_tag=f"{args.name_prefix}-postgres",
-            client_security_group_ids=args.client_security_group_ids,
+            placement=args.wiring.placement,
+            name_tag=f"{args.stack.name_prefix}-postgres",
             parent=self,
         )
         shared = _InstanceBase(
@@ -147,7 +118,8 @@ class Database(pulumi.ComponentResource):
         )
         primary = self._primary(name, args, shared)
         replicas = [
-            self._replica(name, args, shared, primary, n) for n in range(1, args.read_replicas + 1)
+            self._replica(name, args, shared, primary, n)
+            for n in range(1, args.database.read_replicas + 1)
         ]
         database_url = _database_url(args, primary)
         url_secret_arn = self._url_secret(name, args, database_url)
@@ -156,19 +128,19 @@ class Database(pulumi.ComponentResource):
     def _subnet_group(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
         return aws.rds.SubnetGroup(
             f"{name}-subnets",
-            subnet_ids=args.subnet_ids,
-            description=f"{args.name_prefix} PostgreSQL: isolated subnets",
+            subnet_ids=args.wiring.placement.subnet_ids,
+            description=f"{args.stack.name_prefix} PostgreSQL: isolated subnets",
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _parameter_group(self, name: str, args: DatabaseArgs) -> aws.rds.ParameterGroup:
         """TLS only, slow statements logged, idle-in-transaction sessions ended."""
-        major = args.engine_version.split(".")[0]
+        major = args.database.engine_version.split(".")[0]
         family = f"postgres{major}"
         parameters = {
             "rds.force_ssl": "1",
-            "log_min_duration_statement": str(args.log_min_duration_statement_ms),
-            "idle_in_transaction_session_timeout": str(args.idle_in_transaction_session_timeout_ms),
+            "log_min_duration_statement": str(LOG_MIN_DURATION_STATEMENT_MS),
+            "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS),
         }
         # RDS rejects `immediate` for static parameters; `pending-reboot` is accepted for static
         # and dynamic ones alike, and a new instance starts with the group fully applied.
@@ -181,7 +153,7 @@ class Database(pulumi.ComponentResource):
         return aws.rds.ParameterGroup(
             f"{name}-params-{family}",
             family=family,
-            description=f"{args.name_prefix} PostgreSQL {major}",
+            description=f"{args.stack.name_prefix} PostgreSQL {major}",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(
                     name=k,
@@ -225,8 +197,8 @@ class Database(pulumi.ComponentResource):
             aws.cloudwatch.LogGroup(
                 f"{logical}-logs-{log}",
                 name=f"/aws/rds/instance/{identifier}/{log}",
-                retention_in_days=args.log_retention_days,
-                kms_key_id=args.kms_key_arn,
+                retention_in_days=args.database.log_retention_days,
+                kms_key_id=args.wiring.kms_key_arn,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for log in LOG_EXPORTS
@@ -244,35 +216,35 @@ class Database(pulumi.ComponentResource):
         return aws.rds.Instance(
             logical,
             identifier=identifier,
-            instance_class=args.instance_class,
+            instance_class=args.database.instance_class,
             vpc_security_group_ids=[shared.security_group.id],
             db_subnet_group_name=shared.subnet_group.name,
             parameter_group_name=shared.parameter_group.name,
             publicly_accessible=False,
             port=PORT,
             storage_type="gp3",
-            max_allocated_storage=args.max_allocated_storage_gb,
+            max_allocated_storage=args.database.max_allocated_storage_gb,
             storage_encrypted=True,
-            kms_key_id=args.kms_key_arn,
+            kms_key_id=args.wiring.kms_key_arn,
             ca_cert_identifier=CA_CERT_IDENTIFIER,
             # Roles granted rds_iam (app_readonly) sign in with IAM tokens, not passwords.
             iam_database_authentication_enabled=True,
-            apply_immediately=args.apply_immediately,
+            apply_immediately=args.database.apply_immediately,
             auto_minor_version_upgrade=True,
-            maintenance_window=args.maintenance_window,
-            deletion_protection=args.deletion_protection,
+            maintenance_window=MAINTENANCE_WINDOW,
+            deletion_protection=args.stack.protect,
             copy_tags_to_snapshot=True,
             performance_insights_enabled=True,
-            performance_insights_kms_key_id=args.kms_key_arn,
-            performance_insights_retention_period=args.performance_insights_retention_days,
-            monitoring_interval=args.monitoring_interval_seconds,
+            performance_insights_kms_key_id=args.wiring.kms_key_arn,
+            performance_insights_retention_period=args.database.performance_insights_retention_days,
+            monitoring_interval=args.database.monitoring_interval_seconds,
             monitoring_role_arn=shared.monitoring.role.arn,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags={"Name": identifier},
             **role_specific,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=args.protect,
+                protect=args.stack.protect,
                 depends_on=[
                     shared.monitoring.attachment,
                     *self._log_groups(logical, identifier, args),
@@ -281,27 +253,27 @@ class Database(pulumi.ComponentResource):
         )
 
     def _primary(self, name: str, args: DatabaseArgs, shared: _InstanceBase) -> aws.rds.Instance:
-        identifier = f"{args.name_prefix}-postgres"
+        identifier = f"{args.stack.name_prefix}-postgres"
         return self._instance(
             f"{name}-primary",
             identifier,
             args,
             shared,
             engine="postgres",
-            engine_version=args.engine_version,
+            engine_version=args.database.engine_version,
             # Changing engineVersion's major in config is the deliberate act; RDS needs this
             # flag to carry it out.
             allow_major_version_upgrade=True,
-            db_name=args.database_name,
-            username=args.master_username,
+            db_name=DATABASE_NAME,
+            username=MASTER_USERNAME,
             # RDS keeps the master password in Secrets Manager and rotates it: never in Pulumi
             # state, never in a URL.
             manage_master_user_password=True,
-            master_user_secret_kms_key_id=args.kms_key_arn,
-            allocated_storage=args.allocated_storage_gb,
-            multi_az=args.multi_az,
-            backup_retention_period=args.backup_retention_days,
-            backup_window=args.backup_window,
+            master_user_secret_kms_key_id=args.wiring.kms_key_arn,
+            allocated_storage=args.database.allocated_storage_gb,
+            multi_az=args.database.multi_az,
+            backup_retention_period=args.database.backup_retention_days,
+            backup_window=BACKUP_WINDOW,
             # Automated backups outlive the instance until they expire.
             delete_automated_backups=False,
             skip_final_snapshot=False,
@@ -318,7 +290,7 @@ class Database(pulumi.ComponentResource):
     ) -> aws.rds.Instance:
         return self._instance(
             f"{name}-replica-{n}",
-            f"{args.name_prefix}-postgres-replica-{n}",
+            f"{args.stack.name_prefix}-postgres-replica-{n}",
             args,
             shared,
             replicate_source_db=primary.identifier,
@@ -334,12 +306,12 @@ class Database(pulumi.ComponentResource):
         """The DATABASE_URL secret; returns its ARN."""
         return store_secret(
             f"{name}-url",
-            secret_name=f"{args.name_prefix}/DATABASE_URL",
+            secret_name=f"{args.stack.name_prefix}/DATABASE_URL",
             description="DATABASE_URL of the application role (TLS, server verified by the RDS CA)",
             value=pulumi.Output.secret(database_url),
-            kms_key_arn=args.kms_key_arn,
-            recovery_window_days=args.secret_recovery_window_days,
-            protect=args.protect,
+            kms_key_arn=args.wiring.kms_key_arn,
+            recovery_window_days=args.secrets.recovery_window_days,
+            protect=args.stack.protect,
             parent=self,
         )
 
@@ -370,16 +342,12 @@ class Database(pulumi.ComponentResource):
         self.master_secret_arn = primary.master_user_secrets.apply(
             lambda secrets: secrets[0].secret_arn or ""
         )
-        self.database_name = args.database_name
-        self.max_connections = max_connections(args.instance_class)
+        self.database_name = DATABASE_NAME
         self.instance_identifier = primary.identifier
-        # What AWS Backup's plan and restore tests select the primary by.
-        self.arn = primary.arn
         # `rds-db:connect` policies name the instance by this id, not by its identifier.
         self.resource_id = primary.resource_id
         self.replica_identifiers = [r.identifier for r in replicas]
         self.replica_addresses = [r.address for r in replicas]
-        self.allocated_storage_gb = args.allocated_storage_gb
         self.register_outputs(
             {
                 "address": self.address,
@@ -387,7 +355,7 @@ class Database(pulumi.ComponentResource):
                 "security_group_id": self.security_group_id,
                 "master_secret_arn": self.master_secret_arn,
                 "database_url_secret_arn": self.database_url_secret_arn,
-                "max_connections": self.max_connections,
+                "max_connections": args.pool_budget.db_max_connections,
                 "resource_id": self.resource_id,
             }
         )
@@ -397,11 +365,13 @@ def _database_url(args: DatabaseArgs, primary: aws.rds.Instance) -> pulumi.Outpu
     """The application role's URL: TLS with the server verified (`sslmode=verify-full`)."""
     # verify-full checks the server's certificate against the RDS CA bundle the image ships
     # at sslrootcert (libpq and node-postgres's connection-string parser both read it).
-    tls = urlencode({"sslmode": "verify-full", "sslrootcert": args.ca_bundle_path}, safe="/")
-    return pulumi.Output.all(primary.address, args.app_password).apply(
+    tls = urlencode(
+        {"sslmode": "verify-full", "sslrootcert": args.database.ca_bundle_path}, safe="/"
+    )
+    return pulumi.Output.all(primary.address, args.wiring.app_password).apply(
         lambda a: (
-            f"postgresql://{quote(args.app_username, safe='')}:{quote(a[1], safe='')}"
-            f"@{a[0]}:{PORT}/{args.database_name}?{tls}"
+            f"postgresql://{quote(APP_USERNAME, safe='')}:{quote(a[1], safe='')}"
+            f"@{a[0]}:{PORT}/{DATABASE_NAME}?{tls}"
         )
     )
 

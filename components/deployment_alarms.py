@@ -8,33 +8,40 @@ same alarms page through the critical topic, so each signal exists once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 
 from components.alarm_catalog import (
-    AlarmThresholds,
     AlarmTopics,
     api_5xx_rate,
     api_unhealthy_hosts,
     create_alarm,
 )
+from components.config import AlarmsConfig, StackWide
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeploymentAlarmsArgs:
-    """Inputs of DeploymentAlarms."""
+class DeploymentAlarmsWiring:
+    """What DeploymentAlarms takes from LoadBalancer and Notifications."""
 
-    name_prefix: str
-    """Prefix of alarm names (`webstack-prod` -> `webstack-prod-api-5xx-rate`)."""
     alb_arn_suffix: pulumi.Input[str]
     """The load balancer's ARN suffix (`app/<name>/<id>`), its CloudWatch dimension."""
     target_group_arn_suffix: pulumi.Input[str]
     """The API target group's ARN suffix (`targetgroup/<name>/<id>`)."""
     topics: AlarmTopics
     """Topics per severity, in this component's region."""
-    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
-    """Alarm thresholds (`webstack:alarms`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentAlarmsArgs:
+    """Inputs of DeploymentAlarms."""
+
+    stack: StackWide
+    """Alarm names start with its `name_prefix` (`webstack-prod-api-5xx-rate`)."""
+    alarms: AlarmsConfig
+    """The alarms' thresholds."""
+    wiring: DeploymentAlarmsWiring
 
 
 class DeploymentAlarms(pulumi.ComponentResource):
@@ -47,13 +54,15 @@ class DeploymentAlarms(pulumi.ComponentResource):
         self, name: str, args: DeploymentAlarmsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:observability:DeploymentAlarms", name, None, opts)
+        wiring = args.wiring
+        alb, target_group = wiring.alb_arn_suffix, wiring.target_group_arn_suffix
         definitions = [
-            api_5xx_rate(args.alb_arn_suffix, args.target_group_arn_suffix, args.thresholds),
-            api_unhealthy_hosts(args.alb_arn_suffix, args.target_group_arn_suffix),
+            api_5xx_rate(alb, target_group, args.alarms.thresholds),
+            api_unhealthy_hosts(alb, target_group),
         ]
         alarms = [
             create_alarm(
-                name, args.name_prefix, d, args.topics, pulumi.ResourceOptions(parent=self)
+                name, args.stack.name_prefix, d, wiring.topics, pulumi.ResourceOptions(parent=self)
             )
             for d in definitions
         ]

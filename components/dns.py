@@ -20,27 +20,31 @@ import pulumi
 import pulumi_cloudflare as cloudflare
 
 from components.certificates import DnsRecord
+from components.config import EdgeConfig, StackWide
 
 TTL = 300
 ZONE_SETTINGS = (("ssl", "strict"), ("always_use_https", "on"), ("min_tls_version", "1.2"))
 
 
 @dataclass(frozen=True, kw_only=True)
-class DnsArgs:
-    """Inputs of Dns."""
+class DnsWiring:
+    """What Dns takes from LoadBalancer and Frontend."""
 
-    domain: str
-    """The apex domain (served by CloudFront with `www.`)."""
-    api_hostname: str
-    """The API's hostname (served by the ALB)."""
     alb_dns_name: pulumi.Input[str]
     """The ALB's DNS name."""
     distribution_domain_name: pulumi.Input[str]
     """The CloudFront distribution's `*.cloudfront.net` name."""
-    cloudflare_zone_id: str | None = None
-    """The Cloudflare zone to write to; None when DNS is managed by hand."""
-    manage_zone_settings: bool = False
-    """This stack owns the zone-wide TLS settings."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DnsArgs:
+    """Inputs of Dns."""
+
+    stack: StackWide
+    """Its `domain` (and `www.`) name CloudFront, its `api_hostname` the ALB."""
+    edge: EdgeConfig
+    """The Cloudflare zone written to (none: records for a person), and who owns its settings."""
+    wiring: DnsWiring
 
 
 class Dns(pulumi.ComponentResource):
@@ -54,32 +58,33 @@ class Dns(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webstack:edge:Dns", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        domain, zone_id = args.stack.domain, args.edge.managed_zone_id
         by_role = {
             "api": DnsRecord(
-                name=args.api_hostname,
+                name=args.stack.api_hostname,
                 type="CNAME",
-                content=args.alb_dns_name,
+                content=args.wiring.alb_dns_name,
                 purpose="the API on the load balancer",
             ),
             "apex": DnsRecord(
-                name=args.domain,
+                name=domain,
                 type="CNAME",
-                content=args.distribution_domain_name,
+                content=args.wiring.distribution_domain_name,
                 purpose="the frontend (apex: needs CNAME flattening or an ALIAS/ANAME record)",
             ),
             "www": DnsRecord(
-                name=f"www.{args.domain}",
+                name=f"www.{domain}",
                 type="CNAME",
-                content=args.distribution_domain_name,
+                content=args.wiring.distribution_domain_name,
                 purpose="redirected to the apex by CloudFront",
             ),
         }
         self.records = list(by_role.values())
-        if args.cloudflare_zone_id is not None:
+        if zone_id is not None:
             for role, record in by_role.items():
                 cloudflare.DnsRecord(
                     f"{name}-{role}",
-                    zone_id=args.cloudflare_zone_id,
+                    zone_id=zone_id,
                     name=record.name,
                     type=record.type,
                     content=record.content,
@@ -88,11 +93,11 @@ class Dns(pulumi.ComponentResource):
                     comment=record.purpose,
                     opts=child,
                 )
-            if args.manage_zone_settings:
+            if args.edge.manage_zone_settings:
                 for setting, value in ZONE_SETTINGS:
                     cloudflare.ZoneSetting(
                         f"{name}-{setting.replace('_', '-')}",
-                        zone_id=args.cloudflare_zone_id,
+                        zone_id=zone_id,
                         setting_id=setting,
                         value=value,
                         opts=child,

@@ -26,8 +26,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import deny_insecure_transport, private_bucket
+from components.config import EdgeConfig, StackWide
 from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
-from components.waf import WebAcl, WebAclArgs
+from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 ASSETS_PATH = "/assets/*"  # Vite's build.assetsDir: every file in it has a content hash
 API_PATH = "/api/*"
@@ -74,35 +75,26 @@ def viewer_request_code(domain: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FrontendArgs:
-    """Inputs of Frontend."""
+class FrontendWiring:
+    """What Frontend takes from Certificates, LoadBalancer and the composition."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-prod`)."""
-    domain: str
-    """The apex domain the site is served at; `www.<domain>` redirects to it."""
     certificate_arn: pulumi.Input[str]
     """A validated us-east-1 ACM certificate for the apex and www."""
     us_east_1: aws.Provider
     """A provider for us-east-1, for the CLOUDFRONT-scope WAF web ACL."""
-    allowed_origins: tuple[str, ...] = ()
-    """Origins allowed cross-origin reads (CORS); none means no CORS headers at all."""
-    content_security_policy: str = "default-src 'self'; frame-ancestors 'none'"
-    """The Content-Security-Policy of the app."""
-    hsts_preload: bool = False
-    """Add `preload` to HSTS."""
-    price_class: str = "PriceClass_100"
-    """CloudFront price class."""
-    api_origin_hostname: str | None = None
-    """Serve `/api/*` from this HTTPS origin (the ALB's hostname); None to leave it out."""
-    origin_verify_secret: pulumi.Input[str] | None = None
+    origin_verify_secret: pulumi.Input[str] | None
     """Value of the origin-verify header sent to the API origin (required with it)."""
-    waf_rate_limit: int = 2000
-    """Requests per viewer IP per 5 minutes (WAF on the distribution, with the API only)."""
-    waf_log_retention_days: int = 90
-    """Retention of that WAF's log group."""
-    protect: bool = False
-    """Pulumi `protect` on the bucket."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrontendArgs:
+    """Inputs of Frontend."""
+
+    stack: StackWide
+    """The site is served at its `domain` (`www.` redirects there); `protect` covers the bucket."""
+    edge: EdgeConfig
+    """CORS origins, CSP, HSTS preload, price class, the API through the CDN and its WAF."""
+    wiring: FrontendWiring
 
 
 class Frontend(pulumi.ComponentResource):
@@ -116,14 +108,18 @@ class Frontend(pulumi.ComponentResource):
         self, name: str, args: FrontendArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:edge:Frontend", name, None, opts)
-        if args.api_origin_hostname and args.origin_verify_secret is None:
+        origin_verify_secret = args.wiring.origin_verify_secret
+        if args.edge.api_via_cdn and origin_verify_secret is None:
             raise ValueError("an API origin needs origin_verify_secret")
-        bucket = private_bucket(f"{name}-bucket", parent=self, versioned=True, protect=args.protect)
+        bucket = private_bucket(
+            f"{name}-bucket", parent=self, versioned=True, protect=args.stack.protect
+        )
         routes = self._static_routes(name, args, bucket)
         web_acl_id: pulumi.Output[str] | None = None
-        if args.api_origin_hostname and args.origin_verify_secret is not None:
+        if args.edge.api_via_cdn and origin_verify_secret is not None:
+            # `/api/*` goes to the ALB by its own hostname, which its certificate matches.
             web_acl_id = self._api_route(
-                name, args, routes, args.api_origin_hostname, args.origin_verify_secret
+                name, args, routes, args.stack.api_hostname, origin_verify_secret
             )
         distribution = self._distribution(name, args, routes, web_acl_id)
         self._bucket_policy(name, bucket, distribution)
@@ -141,7 +137,7 @@ class Frontend(pulumi.ComponentResource):
     def _static_routes(self, name: str, args: FrontendArgs, bucket: aws.s3.Bucket) -> _Routes:
         """The bucket as origin (read with SigV4); `/assets/*` cached a year, everything else
         revalidated, through the viewer-request function."""
-        prefix = args.name_prefix
+        prefix = args.stack.name_prefix
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
             name=f"{prefix}-frontend",
@@ -164,7 +160,7 @@ class Frontend(pulumi.ComponentResource):
             name=f"{prefix}-viewer-request",
             runtime="cloudfront-js-2.0",
             comment="www to apex redirect; SPA routes to /index.html",
-            code=viewer_request_code(args.domain),
+            code=viewer_request_code(args.stack.domain),
             publish=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -243,7 +239,7 @@ class Frontend(pulumi.ComponentResource):
         )
         # The API answers CORS itself (ALLOWED_ORIGINS) and sets its own Cache-Control.
         api_headers = self._headers_policy(
-            f"{name}-api-headers", f"{args.name_prefix}-api", args, None, cors=False
+            f"{name}-api-headers", f"{args.stack.name_prefix}-api", args, None, cors=False
         )
         routes.behaviours.append(
             aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
@@ -262,13 +258,8 @@ class Frontend(pulumi.ComponentResource):
         # which sees CloudFront's servers.
         return WebAcl(
             f"{name}-waf",
-            WebAclArgs(
-                name_prefix=args.name_prefix,
-                scope="CLOUDFRONT",
-                rate_limit=args.waf_rate_limit,
-                log_retention_days=args.waf_log_retention_days,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.us_east_1}),
+            WebAclArgs(stack=args.stack, edge=args.edge, wiring=WebAclWiring(scope="CLOUDFRONT")),
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.wiring.us_east_1}),
         ).arn
 
     def _distribution(
@@ -278,21 +269,21 @@ class Frontend(pulumi.ComponentResource):
         routes: _Routes,
         web_acl_id: pulumi.Output[str] | None,
     ) -> aws.cloudfront.Distribution:
-        prefix = args.name_prefix
+        prefix = args.stack.name_prefix
         return aws.cloudfront.Distribution(
             f"{name}-cdn",
             enabled=True,
             comment=f"{prefix} frontend",
-            aliases=[args.domain, f"www.{args.domain}"],
+            aliases=[args.stack.domain, f"www.{args.stack.domain}"],
             default_root_object="index.html",
             http_version="http2and3",
             is_ipv6_enabled=True,
-            price_class=args.price_class,
+            price_class=args.edge.price_class,
             origins=routes.origins,
             default_cache_behavior=routes.default,
             ordered_cache_behaviors=routes.behaviours,
             viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
-                acm_certificate_arn=args.certificate_arn,
+                acm_certificate_arn=args.wiring.certificate_arn,
                 ssl_support_method="sni-only",
                 minimum_protocol_version="TLSv1.2_2021",
             ),
@@ -365,12 +356,12 @@ class Frontend(pulumi.ComponentResource):
     ) -> aws.cloudfront.ResponseHeadersPolicy:
         """Security headers on every response; CORS and Cache-Control where asked."""
         cors_config: aws.cloudfront.ResponseHeadersPolicyCorsConfigArgsDict | None = None
-        if cors and args.allowed_origins:
+        if cors and args.edge.allowed_origins:
             cors_config = {
                 "access_control_allow_credentials": False,
                 "access_control_allow_headers": {"items": ["Content-Type"]},
                 "access_control_allow_methods": {"items": ["GET", "HEAD", "OPTIONS"]},
-                "access_control_allow_origins": {"items": list(args.allowed_origins)},
+                "access_control_allow_origins": {"items": list(args.edge.allowed_origins)},
                 "access_control_max_age_sec": 600,
                 "origin_override": True,
             }
@@ -388,7 +379,7 @@ class Frontend(pulumi.ComponentResource):
                 "strict_transport_security": {
                     "access_control_max_age_sec": HSTS_MAX_AGE,
                     "include_subdomains": True,
-                    "preload": args.hsts_preload,
+                    "preload": args.edge.hsts_preload,
                     "override": True,
                 },
                 "content_type_options": {"override": True},
@@ -398,7 +389,7 @@ class Frontend(pulumi.ComponentResource):
                     "override": True,
                 },
                 "content_security_policy": {
-                    "content_security_policy": args.content_security_policy,
+                    "content_security_policy": args.edge.content_security_policy,
                     "override": True,
                 },
             },

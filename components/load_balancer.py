@@ -26,7 +26,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.buckets import deny_insecure_transport, private_bucket
-from components.waf import WebAcl, WebAclArgs
+from components.config import ApiConfig, EdgeConfig, StackWide
+from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
@@ -36,52 +37,30 @@ HSTS_MAX_AGE = 31536000  # one year: the minimum the HSTS preload list accepts
 
 
 @dataclass(frozen=True, kw_only=True)
-class LoadBalancerArgs:
-    """Inputs of LoadBalancer."""
+class LoadBalancerWiring:
+    """What LoadBalancer takes from Network, WorkloadSecurityGroups and Certificates."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-prod`)."""
     vpc_id: pulumi.Input[str]
     """The VPC of the ALB and its targets."""
     public_subnet_ids: pulumi.Input[Sequence[str]]
     """Subnets the ALB lives in (one per AZ)."""
     target_security_group_id: pulumi.Input[str]
     """The API workload's security group: the only place the ALB may send traffic."""
-    target_port: int
-    """The API container port the target group sends traffic to."""
     certificate_arn: pulumi.Input[str]
-    """A validated regional ACM certificate for `api_hostname`."""
-    api_hostname: str
-    """The hostname clients (and CloudFront) use for the API."""
-    health_check_path: str = "/api/ready"
-    """Readiness path of the API."""
-    health_check_interval_seconds: int = 30
-    """Seconds between health checks."""
-    health_check_timeout_seconds: int = 5
-    """Seconds before a health check counts as failed."""
-    healthy_threshold: int = 2
-    """Consecutive successes before a target receives traffic."""
-    unhealthy_threshold: int = 2
-    """Consecutive failures before a target is taken out."""
-    deregistration_delay_seconds: int = 30
-    """Seconds a deregistering target keeps its in-flight requests."""
-    ingress_cidrs: tuple[str, ...] = ()
-    """IPv4 ranges admitted on 80 and 443 (`0.0.0.0/0` for the internet); ignored with
-    `cloudfront_only`."""
-    cloudfront_only: bool = False
-    """Admit only CloudFront (prefix list, 443) and forward only requests with the secret."""
-    behind_cloudfront: bool = False
-    """CloudFront also fronts the API: create the origin-verify secret."""
-    hsts_preload: bool = False
-    """Add `preload` to the HSTS header."""
-    waf_rate_limit: int = 2000
-    """Requests per client IP per 5 minutes."""
-    waf_log_retention_days: int = 90
-    """Retention of the WAF log group."""
-    access_log_expiration_days: int = 90
-    """Days access logs are kept."""
-    deletion_protection: bool = True
-    """Refuse deletion of the ALB (the stack's `protect`)."""
+    """A validated regional ACM certificate for the API's hostname."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerArgs:
+    """Inputs of LoadBalancer."""
+
+    stack: StackWide
+    """Names start with its `name_prefix`; `protect` turns on deletion protection."""
+    edge: EdgeConfig
+    """Who may connect, health check and drain, HSTS, WAF, access-log expiry, CloudFront."""
+    api: ApiConfig
+    """The container port the target group sends traffic to."""
+    wiring: LoadBalancerWiring
 
 
 def hsts_value(preload: bool) -> str:
@@ -98,9 +77,8 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
     forwarding: list[pulumi.Resource]
-    """The HTTPS listener and, with `cloudfront_only`, the rule forwarding to the target group:
-    ECS refuses a service whose target group no listener forwards to yet."""
-    deregistration_delay_seconds: int
+    """The HTTPS listener and, when only CloudFront may connect, the rule forwarding to the
+    target group: ECS refuses a service whose target group no listener forwards to yet."""
     origin_verify_secret: pulumi.Output[str] | None
     """Secret value of the `X-Origin-Verify` header CloudFront must send (None without CDN)."""
 
@@ -108,10 +86,6 @@ class LoadBalancer(pulumi.ComponentResource):
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:edge:LoadBalancer", name, None, opts)
-        if not args.cloudfront_only and not args.ingress_cidrs:
-            raise ValueError("LoadBalancer needs ingress_cidrs unless cloudfront_only is set")
-        if args.cloudfront_only and not args.behind_cloudfront:
-            raise ValueError("cloudfront_only needs behind_cloudfront")
         sg = self._security_group(name, args)
         alb = self._alb(name, args, sg, self._access_logs(name, args))
         target_group = self._target_group(name, args)
@@ -126,9 +100,9 @@ class LoadBalancer(pulumi.ComponentResource):
         """The ALB's group: ingress by config, one egress rule to the API tasks."""
         sg = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            vpc_id=args.vpc_id,
+            vpc_id=args.wiring.vpc_id,
             description="Public entry to the API load balancer",
-            tags={"Name": f"{args.name_prefix}-alb"},
+            tags={"Name": f"{args.stack.name_prefix}-alb"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._ingress(name, args, sg)
@@ -137,16 +111,16 @@ class LoadBalancer(pulumi.ComponentResource):
             security_group_id=sg.id,
             description="To the API tasks on their container port",
             ip_protocol="tcp",
-            from_port=args.target_port,
-            to_port=args.target_port,
-            referenced_security_group_id=args.target_security_group_id,
+            from_port=args.api.port,
+            to_port=args.api.port,
+            referenced_security_group_id=args.wiring.target_security_group_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
         return sg
 
     def _ingress(self, name: str, args: LoadBalancerArgs, sg: aws.ec2.SecurityGroup) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        if args.cloudfront_only:
+        if _cloudfront_only(args):
             prefix_list = aws.ec2.get_managed_prefix_list_output(
                 name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOptions(parent=self)
             )
@@ -163,7 +137,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
             return
-        for cidr in args.ingress_cidrs:
+        for cidr in _ingress_cidrs(args):
             for port in (443, 80):
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-ingress-{cidr.replace('/', '-')}-{port}",
@@ -183,8 +157,8 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-access-logs",
             parent=self,
             versioned=False,
-            expiration_days=args.access_log_expiration_days,
-            protect=args.deletion_protection,
+            expiration_days=args.edge.access_log_expiration_days,
+            protect=args.stack.protect,
         )
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         # us-east-1 and every region older than August 2022 deliver ALB logs from a regional
@@ -228,37 +202,38 @@ class LoadBalancer(pulumi.ComponentResource):
             internal=False,
             ip_address_type="ipv4",
             security_groups=[sg.id],
-            subnets=args.public_subnet_ids,
+            subnets=args.wiring.public_subnet_ids,
             drop_invalid_header_fields=True,
-            enable_deletion_protection=args.deletion_protection,
+            enable_deletion_protection=args.stack.protect,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(
                 bucket=logs.bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
             ),
-            tags={"Name": f"{args.name_prefix}-api"},
+            tags={"Name": f"{args.stack.name_prefix}-api"},
             # ELB checks that it can write to the bucket when logging is switched on.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
         )
 
     def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+        health = args.edge.health_check
         return aws.lb.TargetGroup(
             f"{name}-api",
             target_type="ip",
             protocol="HTTP",
-            port=args.target_port,
-            vpc_id=args.vpc_id,
-            deregistration_delay=args.deregistration_delay_seconds,
+            port=args.api.port,
+            vpc_id=args.wiring.vpc_id,
+            deregistration_delay=args.edge.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
                 protocol="HTTP",
                 port="traffic-port",
-                path=args.health_check_path,
+                path=health.path,
                 matcher="200",
-                interval=args.health_check_interval_seconds,
-                timeout=args.health_check_timeout_seconds,
-                healthy_threshold=args.healthy_threshold,
-                unhealthy_threshold=args.unhealthy_threshold,
+                interval=health.interval_seconds,
+                timeout=health.timeout_seconds,
+                healthy_threshold=health.healthy_threshold,
+                unhealthy_threshold=health.unhealthy_threshold,
             ),
-            tags={"Name": f"{args.name_prefix}-api"},
+            tags={"Name": f"{args.stack.name_prefix}-api"},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -302,10 +277,10 @@ class LoadBalancer(pulumi.ComponentResource):
             port=443,
             protocol="HTTPS",
             ssl_policy=TLS_POLICY,
-            certificate_arn=args.certificate_arn,
-            default_actions=[refuse if args.cloudfront_only else forward],
+            certificate_arn=args.wiring.certificate_arn,
+            default_actions=[refuse if _cloudfront_only(args) else forward],
             routing_http_response_strict_transport_security_header_value=hsts_value(
-                args.hsts_preload
+                args.edge.hsts_preload
             ),
             routing_http_response_x_content_type_options_header_value="nosniff",
             routing_http_response_x_frame_options_header_value="DENY",
@@ -321,7 +296,7 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def _origin_verify_secret(self, name: str, args: LoadBalancerArgs) -> pulumi.Output[str] | None:
         """Behind CloudFront: the value of the header CloudFront sends and the ALB checks."""
-        if not args.behind_cloudfront:
+        if not args.edge.api_via_cdn:
             return None
         return random.RandomPassword(
             f"{name}-origin-verify",
@@ -337,8 +312,8 @@ class LoadBalancer(pulumi.ComponentResource):
         https: aws.lb.Listener,
         target_group: aws.lb.TargetGroup,
     ) -> list[aws.lb.ListenerRule]:
-        """With `cloudfront_only`, the one rule forwarding: requests carrying the secret."""
-        if not args.cloudfront_only or self.origin_verify_secret is None:
+        """When only CloudFront may connect, the one rule forwarding: requests with the secret."""
+        if not _cloudfront_only(args) or self.origin_verify_secret is None:
             return []
         # The prefix list admits every CloudFront distribution, not only ours; the secret
         # header tells ours apart.
@@ -370,11 +345,9 @@ class LoadBalancer(pulumi.ComponentResource):
         waf = WebAcl(
             f"{name}-waf",
             WebAclArgs(
-                name_prefix=args.name_prefix,
-                scope="REGIONAL",
-                rate_limit=args.waf_rate_limit,
-                log_retention_days=args.waf_log_retention_days,
-                rate_limit_exempt_header=exempt,
+                stack=args.stack,
+                edge=args.edge,
+                wiring=WebAclWiring(scope="REGIONAL", rate_limit_exempt_header=exempt),
             ),
             opts=child,
         )
@@ -396,7 +369,6 @@ class LoadBalancer(pulumi.ComponentResource):
         self.alb_dns_name = alb.dns_name
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.deregistration_delay_seconds = args.deregistration_delay_seconds
         self.register_outputs(
             {
                 "alb_security_group_id": self.alb_security_group_id,
@@ -407,6 +379,17 @@ class LoadBalancer(pulumi.ComponentResource):
                 "https_listener_arn": https.arn,
             }
         )
+
+
+def _cloudfront_only(args: LoadBalancerArgs) -> bool:
+    """Only CloudFront may connect (ingress `cloudfront`, which config allows with the CDN)."""
+    return args.edge.ingress == "cloudfront"
+
+
+def _ingress_cidrs(args: LoadBalancerArgs) -> tuple[str, ...]:
+    """The ranges admitted on 80 and 443: the internet, the configured ones, or none (only
+    CloudFront's prefix list)."""
+    return {"internet": ("0.0.0.0/0",), "cidrs": args.edge.ingress_cidrs}.get(args.edge.ingress, ())
 
 
 @dataclass(frozen=True)

@@ -29,18 +29,28 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.config import ApiConfig, DatabaseConfig, NetworkConfig, PoolBudget, StackWide
 from components.iam import LAMBDA_VPC_STATEMENT, lambda_log_statement, service_trust_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
-ARCHITECTURES = ("arm64", "x86_64")
+# arm64 is cheaper per GB-second than x86_64; `make package ARCH=` must match.
+ARCHITECTURE = "arm64"
+# Longer than the slowest migration (Lambda allows 900 s).
+TIMEOUT_SECONDS = 600
+MEMORY_MB = 512
+# How long a run waits for another runner's migration lock; per migration, how long a statement
+# may wait for a table lock held by live traffic, and how long it may run.
+LOCK_WAIT = "60s"
+LOCK_TIMEOUT = "5s"
+STATEMENT_TIMEOUT = "5min"
 
 
 def package_path(architecture: str) -> Path:
@@ -49,18 +59,22 @@ def package_path(architecture: str) -> Path:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MigrationJobArgs:
-    """Inputs of MigrationJob."""
+class MigrationJobWiring:
+    """What MigrationJob takes from Network, WorkloadSecurityGroups, Secrets and Database."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-staging`)."""
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Private subnets (with a route to Secrets Manager) the function attaches to."""
+    vpc_cidr: pulumi.Input[str]
+    """The VPC's range: where 443 goes when the AWS APIs are reached through endpoints."""
+    network_ready: Sequence[pulumi.Resource]
+    """What the path to the database and Secrets Manager needs first (ingress, endpoints)."""
     security_group_id: pulumi.Input[str]
     """The `migrations` workload group (WorkloadSecurityGroups.migrations); egress added here."""
+    kms_key_arn: pulumi.Input[str]
+    """The KMS key both secrets (and the function's logs) are encrypted with."""
     database_security_group_id: pulumi.Input[str]
     """The database's group, the only destination of database traffic."""
-    database_port: pulumi.Input[int] = 5432
+    database_port: pulumi.Input[int]
     """The database port."""
     database_host: pulumi.Input[str]
     """The database endpoint's host name."""
@@ -82,36 +96,25 @@ class MigrationJobArgs:
     """The primary's DB subnet group: where a restored copy goes."""
     database_parameter_group_name: pulumi.Input[str]
     """The primary's parameter group (forced TLS), which a restored copy must keep."""
-    snapshot_before_migrations: bool
-    """Take a manual snapshot, and wait for it, before the first pending migration."""
-    network_ready: Sequence[pulumi.Resource] = field(default_factory=list)
-    """What the path to the database and Secrets Manager needs first (ingress, endpoints)."""
-    app_connection_limit: int
-    """CONNECTION LIMIT of the API login role (every API and worker pool together)."""
-    app_statement_timeout_ms: int
-    """statement_timeout of the API login role (the API's own statement timeout)."""
-    app_idle_in_transaction_timeout_ms: int
-    """idle_in_transaction_session_timeout of the API login role."""
-    kms_key_arn: pulumi.Input[str]
-    """The KMS key both secrets are encrypted with."""
-    aws_api_cidr: pulumi.Input[str]
-    """Where 443 may go: the VPC CIDR with interface endpoints, 0.0.0.0/0 through NAT."""
-    architecture: str = "arm64"
-    """`arm64` (cheaper per GB-second) or `x86_64`; `make package ARCH=` must match."""
-    timeout_seconds: int = 600
-    """Function timeout; must exceed the slowest migration (Lambda allows 900)."""
-    memory_mb: int = 512
-    """Function memory."""
-    log_retention_days: int = 90
-    """Retention of the function's log group."""
-    lock_wait: str = "60s"
-    """How long a run waits for another runner's migration lock."""
-    lock_timeout: str = "5s"
-    """Per migration: how long a statement may wait for a table lock held by live traffic."""
-    statement_timeout: str = "5min"
-    """Per migration: how long a statement may run."""
     package: Path | None = None
-    """The Lambda zip; default build/migrations-lambda-<architecture>.zip."""
+    """The Lambda zip; default build/migrations-lambda-<ARCHITECTURE>.zip (`make package`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MigrationJobArgs:
+    """Inputs of MigrationJob."""
+
+    stack: StackWide
+    """The function and its log group are `<name_prefix>-migrations`."""
+    database: DatabaseConfig
+    """Whether the run snapshots the primary (and waits for it) before the first migration."""
+    api: ApiConfig
+    """The API login role's statement and idle-in-transaction timeouts; the log retention."""
+    network: NetworkConfig
+    """Whether the AWS APIs are reached through interface endpoints or through NAT."""
+    pool_budget: PoolBudget
+    """The API login role's CONNECTION LIMIT: every API and worker pool together."""
+    wiring: MigrationJobWiring
 
 
 class MigrationJob(pulumi.ComponentResource):
@@ -126,13 +129,13 @@ class MigrationJob(pulumi.ComponentResource):
         super().__init__("webstack:data:MigrationJob", name, None, opts)
         package = _checked_package(args)
         network_path = self._egress(name, args)
-        function_name = f"{args.name_prefix}-migrations"
+        function_name = f"{args.stack.name_prefix}-migrations"
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.log_retention_days,
+            retention_in_days=args.api.log_retention_days,
             # Its lines name migrations, roles and errors of the database: data-tier logs.
-            kms_key_id=args.kms_key_arn,
+            kms_key_id=args.wiring.kms_key_arn,
             opts=pulumi.ResourceOptions(parent=self),
         )
         role, policy = self._role(name, args, log_group)
@@ -155,18 +158,18 @@ class MigrationJob(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         to_database = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-database",
-            security_group_id=args.security_group_id,
-            referenced_security_group_id=args.database_security_group_id,
+            security_group_id=args.wiring.security_group_id,
+            referenced_security_group_id=args.wiring.database_security_group_id,
             ip_protocol="tcp",
-            from_port=args.database_port,
-            to_port=args.database_port,
+            from_port=args.wiring.database_port,
+            to_port=args.wiring.database_port,
             description="migrations to PostgreSQL",
             opts=child,
         )
         to_secrets_manager = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-secrets-manager",
-            security_group_id=args.security_group_id,
-            cidr_ipv4=args.aws_api_cidr,
+            security_group_id=args.wiring.security_group_id,
+            cidr_ipv4=_aws_api_cidr(args),
             ip_protocol="tcp",
             from_port=443,
             to_port=443,
@@ -214,29 +217,29 @@ class MigrationJob(pulumi.ComponentResource):
             role=role.arn,
             runtime=RUNTIME,
             handler="migrations.lambda_handler.handler",
-            architectures=[args.architecture],
+            architectures=[ARCHITECTURE],
             code=pulumi.FileArchive(str(package)),
             # What Lambda reports as CodeSha256, so a drifted function is redeployed too.
             code_sha256=base64.b64encode(code_sha256).decode(),
-            timeout=args.timeout_seconds,
-            memory_size=args.memory_mb,
+            timeout=TIMEOUT_SECONDS,
+            memory_size=MEMORY_MB,
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=args.private_subnet_ids,
-                security_group_ids=[args.security_group_id],
+                subnet_ids=args.wiring.private_subnet_ids,
+                security_group_ids=[args.wiring.security_group_id],
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=log_group.name
             ),
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
-                    "MASTER_SECRET_ARN": args.master_secret_arn,
-                    "DATABASE_URL_SECRET_ARN": args.database_url_secret_arn,
-                    "DB_HOST": args.database_host,
-                    "DB_PORT": pulumi.Output.from_input(args.database_port).apply(str),
-                    "DB_NAME": args.database_name,
-                    "MIGRATION_LOCK_WAIT": args.lock_wait,
-                    "MIGRATION_LOCK_TIMEOUT": args.lock_timeout,
-                    "MIGRATION_STATEMENT_TIMEOUT": args.statement_timeout,
+                    "MASTER_SECRET_ARN": args.wiring.master_secret_arn,
+                    "DATABASE_URL_SECRET_ARN": args.wiring.database_url_secret_arn,
+                    "DB_HOST": args.wiring.database_host,
+                    "DB_PORT": pulumi.Output.from_input(args.wiring.database_port).apply(str),
+                    "DB_NAME": args.wiring.database_name,
+                    "MIGRATION_LOCK_WAIT": LOCK_WAIT,
+                    "MIGRATION_LOCK_TIMEOUT": LOCK_TIMEOUT,
+                    "MIGRATION_STATEMENT_TIMEOUT": STATEMENT_TIMEOUT,
                     **_app_role(args),
                     **_restore_point(args),
                 }
@@ -262,37 +265,24 @@ class MigrationJob(pulumi.ComponentResource):
             # update (code, limits) happens first, since the invocation depends on it.
             triggers={
                 "package": code_sha256.hex(),
-                "databaseUrl": args.database_url_version,
-                "database": args.database_resource_id,
+                "databaseUrl": args.wiring.database_url_version,
+                "database": args.wiring.database_resource_id,
                 "appRole": ",".join(f"{k}={v}" for k, v in sorted(_app_role(args).items())),
             },
             # A run before its network path exists fails on a timeout, not a migration.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*network_path, *args.network_ready]
+                parent=self, depends_on=[*network_path, *args.wiring.network_ready]
             ),
         )
 
 
 def _checked_package(args: MigrationJobArgs) -> Path:
-    """The Lambda zip, once the arguments are known to be usable."""
-    if args.architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"MigrationJob architecture must be one of {ARCHITECTURES}, got {args.architecture!r}"
-        )
-    if not 1 <= args.timeout_seconds <= 900:
-        raise ValueError(f"MigrationJob timeout_seconds must be 1..900, got {args.timeout_seconds}")
-    for limit, value in (
-        ("app_connection_limit", args.app_connection_limit),
-        ("app_statement_timeout_ms", args.app_statement_timeout_ms),
-        ("app_idle_in_transaction_timeout_ms", args.app_idle_in_transaction_timeout_ms),
-    ):
-        if value < 1:
-            raise ValueError(f"MigrationJob {limit} must be at least 1, got {value}")
-    package = args.package or package_path(args.architecture)
+    """The Lambda zip, which `make package` must have built."""
+    package = args.wiring.package or package_path(ARCHITECTURE)
     if not package.is_file():
         raise FileNotFoundError(
             f"the migration Lambda package {package} does not exist: run "
-            f"`make package ARCH={args.architecture}` before `pulumi preview` or `pulumi up`"
+            f"`make package ARCH={ARCHITECTURE}` before `pulumi preview` or `pulumi up`"
         )
     return package
 
@@ -300,37 +290,47 @@ def _checked_package(args: MigrationJobArgs) -> Path:
 def _app_role(args: MigrationJobArgs) -> dict[str, str]:
     """The API login role's limits, which the run applies (environment and trigger alike)."""
     return {
-        "APP_CONNECTION_LIMIT": str(args.app_connection_limit),
-        "APP_STATEMENT_TIMEOUT": f"{args.app_statement_timeout_ms}ms",
-        "APP_IDLE_IN_TRANSACTION_TIMEOUT": f"{args.app_idle_in_transaction_timeout_ms}ms",
+        # Every API and worker pool together is sized to fit it (DB_MAX_POOL_SIZE), so the
+        # limit only stops a fleet that exceeds its own arithmetic.
+        "APP_CONNECTION_LIMIT": str(args.pool_budget.app_connection_limit),
+        "APP_STATEMENT_TIMEOUT": f"{args.api.db_statement_timeout_ms}ms",
+        "APP_IDLE_IN_TRANSACTION_TIMEOUT": f"{args.api.db_idle_in_transaction_timeout_ms}ms",
     }
+
+
+def _aws_api_cidr(args: MigrationJobArgs) -> pulumi.Input[str]:
+    """Where 443 may go: the AWS APIs are reached through their interface endpoints when there
+    are some, otherwise through NAT."""
+    return args.wiring.vpc_cidr if args.network.interface_endpoints else "0.0.0.0/0"
 
 
 def _restore_point(args: MigrationJobArgs) -> dict[str, pulumi.Input[str]]:
     """What the run's restore point names (migrations/restore_point.py reads these)."""
     return {
-        "DB_INSTANCE_IDENTIFIER": args.database_instance_identifier,
-        "DB_SUBNET_GROUP_NAME": args.database_subnet_group_name,
-        "DB_SECURITY_GROUP_IDS": args.database_security_group_id,
-        "DB_PARAMETER_GROUP_NAME": args.database_parameter_group_name,
-        "SNAPSHOT_BEFORE_MIGRATIONS": "true" if args.snapshot_before_migrations else "false",
+        "DB_INSTANCE_IDENTIFIER": args.wiring.database_instance_identifier,
+        "DB_SUBNET_GROUP_NAME": args.wiring.database_subnet_group_name,
+        "DB_SECURITY_GROUP_IDS": args.wiring.database_security_group_id,
+        "DB_PARAMETER_GROUP_NAME": args.wiring.database_parameter_group_name,
+        "SNAPSHOT_BEFORE_MIGRATIONS": "true"
+        if args.database.snapshot_before_migrations
+        else "false",
     }
 
 
 def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
     """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
-    if not args.snapshot_before_migrations:
+    if not args.database.snapshot_before_migrations:
         return []
     # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
     snapshots = pulumi.Output.all(
-        args.database_instance_arn, args.database_instance_identifier
+        args.wiring.database_instance_arn, args.wiring.database_instance_identifier
     ).apply(lambda arn_id: arn_id[0].rsplit(":db:", 1)[0] + f":snapshot:{arn_id[1]}-before-*")
     return [
         {
             "Sid": "SnapshotThePrimaryBeforeMigrations",
             "Effect": "Allow",
             "Action": ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
-            "Resource": [args.database_instance_arn, snapshots],
+            "Resource": [args.wiring.database_instance_arn, snapshots],
         },
         {
             # Tags given to CreateDBSnapshot are authorized as AddTagsToResource on the snapshot.
@@ -354,13 +354,16 @@ def _execution_policy(
                     "Sid": "ReadItsSecrets",
                     "Effect": "Allow",
                     "Action": ["secretsmanager:GetSecretValue"],
-                    "Resource": [args.master_secret_arn, args.database_url_secret_arn],
+                    "Resource": [
+                        args.wiring.master_secret_arn,
+                        args.wiring.database_url_secret_arn,
+                    ],
                 },
                 {
                     "Sid": "DecryptThemThroughSecretsManager",
                     "Effect": "Allow",
                     "Action": ["kms:Decrypt"],
-                    "Resource": [args.kms_key_arn],
+                    "Resource": [args.wiring.kms_key_arn],
                     "Condition": {
                         "StringEquals": {
                             "kms:ViaService": pulumi.Output.concat(

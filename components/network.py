@@ -21,6 +21,7 @@ from typing import NamedTuple
 import pulumi
 import pulumi_aws as aws
 
+from components.config import DatabaseConfig, NetworkConfig, StackWide
 from components.iam import service_trust_policy
 
 # Interface endpoints the ECS tasks and the migration Lambda need when they should not go
@@ -64,21 +65,12 @@ def subnet_plan(vpc_cidr: str, az_count: int) -> SubnetPlan:
 class NetworkArgs:
     """Inputs of Network."""
 
-    name_prefix: str
-    """Prefix of physical names and Name tags (`webstack-staging`)."""
-    cidr: str
-    """VPC CIDR block (private, /16 to /24)."""
-    availability_zones: tuple[str, ...]
-    """Zones to span; one subnet per tier in each."""
-    nat_strategy: str = "per_az"
-    """`single`, `per_az` or `none` (private subnets then only reach AWS through endpoints)."""
-    interface_endpoints: bool = True
-    """Create interface endpoints for ECR, logs, Secrets Manager and STS."""
-    more_endpoint_services: tuple[str, ...] = ()
-    """Further interface endpoints (e.g. `rds`) that other components' calls need (with
-    `interface_endpoints` only: without them those calls go through NAT)."""
-    flow_log_retention_days: int = 90
-    """Retention of the flow-log group."""
+    stack: StackWide
+    """Physical names and Name tags start with its `name_prefix`."""
+    network: NetworkConfig
+    """The VPC's range, its zones, NAT and interface endpoints, flow-log retention."""
+    database: DatabaseConfig
+    """With `snapshot_before_migrations`, the migration run calls the RDS API from the VPC."""
 
 
 class Network(pulumi.ComponentResource):
@@ -89,15 +81,14 @@ class Network(pulumi.ComponentResource):
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
     isolated_subnet_ids: pulumi.Output[list[str]]
-    availability_zones: list[str]
     private_egress: list[pulumi.Resource]
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:network:Network", name, None, opts)
-        plan = subnet_plan(args.cidr, len(args.availability_zones))
-        azs = list(args.availability_zones)
+        network = args.network
+        plan = subnet_plan(network.cidr, len(network.availability_zones))
         vpc = self._vpc(name, args)
         igw = aws.ec2.InternetGateway(
             f"{name}-igw",
@@ -122,7 +113,6 @@ class Network(pulumi.ComponentResource):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public.values()])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private.values()])
         self.isolated_subnet_ids = pulumi.Output.all(*[s.id for s in isolated.values()])
-        self.availability_zones = azs
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -130,7 +120,7 @@ class Network(pulumi.ComponentResource):
                 "public_subnet_ids": self.public_subnet_ids,
                 "private_subnet_ids": self.private_subnet_ids,
                 "isolated_subnet_ids": self.isolated_subnet_ids,
-                "availability_zones": azs,
+                "availability_zones": list(network.availability_zones),
             }
         )
 
@@ -139,7 +129,7 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=args.network.cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=_tags(args, "vpc"),
@@ -171,7 +161,7 @@ class Network(pulumi.ComponentResource):
                 tags={**_tags(args, f"{tier}-{az}"), "tier": tier},
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            for az, cidr in zip(args.availability_zones, cidrs, strict=True)
+            for az, cidr in zip(args.network.availability_zones, cidrs, strict=True)
         }
 
     def _public_routes(
@@ -208,7 +198,7 @@ class Network(pulumi.ComponentResource):
     ) -> dict[str, aws.ec2.NatGateway]:
         """NAT gateways (with their EIPs) by AZ: in every AZ, the first only, or none."""
         azs = list(public)
-        nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[args.nat_strategy]
+        nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[args.network.nat_strategy]
         nat_by_az: dict[str, aws.ec2.NatGateway] = {}
         for az in nat_azs:
             eip = aws.ec2.Eip(
@@ -305,7 +295,7 @@ class Network(pulumi.ComponentResource):
             tags=_tags(args, "s3"),
             opts=child,
         )
-        if not args.interface_endpoints:
+        if not args.network.interface_endpoints:
             return [s3]
         endpoint_sg = aws.ec2.SecurityGroup(
             f"{name}-endpoints-sg",
@@ -317,7 +307,7 @@ class Network(pulumi.ComponentResource):
                     protocol="tcp",
                     from_port=443,
                     to_port=443,
-                    cidr_blocks=[args.cidr],
+                    cidr_blocks=[args.network.cidr],
                 )
             ],
             tags=_tags(args, "endpoints"),
@@ -337,7 +327,7 @@ class Network(pulumi.ComponentResource):
                     tags=_tags(args, service),
                     opts=child,
                 )
-                for service in (*INTERFACE_ENDPOINT_SERVICES, *args.more_endpoint_services)
+                for service in (*INTERFACE_ENDPOINT_SERVICES, *_more_endpoint_services(args))
             ),
         ]
 
@@ -347,8 +337,8 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/vpc/{args.name_prefix}/flow-logs",
-            retention_in_days=args.flow_log_retention_days,
+            name=f"/vpc/{args.stack.name_prefix}/flow-logs",
+            retention_in_days=args.network.flow_log_retention_days,
             tags=tags,
             opts=child,
         )
@@ -399,5 +389,12 @@ class Network(pulumi.ComponentResource):
         )
 
 
+def _more_endpoint_services(args: NetworkArgs) -> tuple[str, ...]:
+    """Interface endpoints that other components' calls from the VPC need: with endpoints, 443
+    leaves the VPC through nothing else."""
+    # The migration run's snapshot before migrating calls the RDS API.
+    return ("rds",) if args.database.snapshot_before_migrations else ()
+
+
 def _tags(args: NetworkArgs, role: str) -> dict[str, str]:
-    return {"Name": f"{args.name_prefix}-{role}"}
+    return {"Name": f"{args.stack.name_prefix}-{role}"}

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarm_catalog import SEVERITIES, AlarmTopics, Severity
+from components.config import AlarmsConfig, SecretsConfig, StackWide
 from components.kms import ServiceGrant, encryption_key
 
 # The services that publish to the topics, as the principals AWS documents for them: CloudWatch
@@ -68,20 +68,13 @@ _TOPIC_OWNER_ACTIONS = [
 class NotificationsArgs:
     """Inputs of Notifications."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-prod` -> topic `webstack-prod-critical`)."""
-    critical_emails: Sequence[str] = ()
-    """Addresses told about critical alarms (each confirms its subscription once)."""
-    warning_emails: Sequence[str] = ()
-    """Addresses told about warnings, RDS backup events and budget alerts."""
-    critical_https_endpoint: pulumi.Input[str] | None = None
-    """Secret HTTPS URL for critical alarms (a pager integration), or None."""
-    warning_https_endpoint: pulumi.Input[str] | None = None
-    """Secret HTTPS URL for warnings (a chat webhook), or None."""
-    kms_deletion_window_days: int = 30
-    """Days a scheduled deletion of the topics' key can still be cancelled (7 to 30)."""
-    protect: bool = True
-    """Pulumi `protect` on the KMS key (a deleted key makes queued messages unreadable)."""
+    stack: StackWide
+    """Topic `<name_prefix>-<severity>`; `protect` covers the KMS key (a deleted key makes
+    queued messages unreadable)."""
+    alarms: AlarmsConfig
+    """Who is told: email addresses per severity (each confirms once), secret HTTPS endpoints."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the topics' key can still be cancelled."""
 
 
 def _slug(text: str) -> str:
@@ -103,11 +96,12 @@ class Notifications(pulumi.ComponentResource):
         account = aws.get_caller_identity_output(opts=invoke).account_id
         partition = aws.get_partition_output(opts=invoke).partition
         root = pulumi.Output.concat("arn:", partition, ":iam::", account, ":root")
+        prefix, alarms = args.stack.name_prefix, args.alarms
 
         key = encryption_key(
             f"{name}-key",
-            description=f"{args.name_prefix} alarm and event notifications (SNS)",
-            alias=f"alias/{args.name_prefix}-notifications",
+            description=f"{prefix} alarm and event notifications (SNS)",
+            alias=f"alias/{prefix}-notifications",
             partition=partition,
             account_id=account,
             grants=[
@@ -121,22 +115,22 @@ class Notifications(pulumi.ComponentResource):
                     condition={"StringEquals": {"aws:SourceAccount": account}},
                 )
             ],
-            deletion_window_days=args.kms_deletion_window_days,
-            protect=args.protect,
+            deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=args.stack.protect,
             parent=self,
         )
 
-        emails = {"critical": args.critical_emails, "warning": args.warning_emails}
-        endpoints = {
-            "critical": args.critical_https_endpoint,
-            "warning": args.warning_https_endpoint,
+        emails = {"critical": alarms.critical_emails, "warning": alarms.warning_emails}
+        endpoints: dict[str, pulumi.Input[str] | None] = {
+            "critical": alarms.critical_https_endpoint,
+            "warning": alarms.warning_https_endpoint,
         }
         arns: dict[Severity, pulumi.Output[str]] = {}
         for severity in SEVERITIES:
             topic = aws.sns.Topic(
                 f"{name}-{severity}",
-                name=f"{args.name_prefix}-{severity}",
-                display_name=f"{args.name_prefix} {severity}",
+                name=f"{prefix}-{severity}",
+                display_name=f"{prefix} {severity}",
                 kms_master_key_id=key.arn,
                 opts=child,
             )

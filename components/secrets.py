@@ -15,13 +15,13 @@ Every secret is KMS-encrypted and has a recovery window; only ARNs and secret Ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.config import SecretsConfig, StackWide
 from components.kms import cloudwatch_logs_grant, encryption_key
 
 JWT_SECRET_LENGTH = 64
@@ -33,16 +33,10 @@ REDIS_AUTH_TOKEN_LENGTH = 64
 class SecretsArgs:
     """Inputs of Secrets."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-prod`)."""
-    recovery_window_days: int = 30
-    """Days a deleted secret can be restored; a mistaken delete is then not data loss."""
-    kms_deletion_window_days: int = 30
-    """Days a scheduled key deletion can be cancelled."""
-    external_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Env var name -> secret value (secret Outputs from config) stored for the API."""
-    protect: bool = True
-    """Pulumi `protect` on the key, the generated values and the secrets."""
+    stack: StackWide
+    """Names start with its `name_prefix`; `protect` covers the key, generated values, secrets."""
+    secrets: SecretsConfig
+    """Recovery and key-deletion windows, and the external secrets stored for the API."""
 
 
 def store_secret(
@@ -93,15 +87,16 @@ class Secrets(pulumi.ComponentResource):
         self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:data:Secrets", name, None, opts)
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        prefix, protect = args.stack.name_prefix, args.stack.protect
+        keep = pulumi.ResourceOptions(parent=self, protect=protect)
         invoke = pulumi.InvokeOptions(parent=self)
         partition = aws.get_partition_output(opts=invoke).partition
         account = aws.get_caller_identity_output(opts=invoke).account_id
         region = aws.get_region_output(opts=invoke).region
         key = encryption_key(
             f"{name}-key",
-            description=f"{args.name_prefix}: secrets, database, cache and their logs",
-            alias=f"alias/{args.name_prefix}-data",
+            description=f"{prefix}: secrets, database, cache and their logs",
+            alias=f"alias/{prefix}-data",
             partition=partition,
             account_id=account,
             grants=[
@@ -112,8 +107,8 @@ class Secrets(pulumi.ComponentResource):
                     ),
                 )
             ],
-            deletion_window_days=args.kms_deletion_window_days,
-            protect=args.protect,
+            deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=protect,
             parent=self,
         )
 
@@ -137,12 +132,12 @@ class Secrets(pulumi.ComponentResource):
         def store(role: str, env_name: str, value: pulumi.Input[str]) -> pulumi.Output[str]:
             return store_secret(
                 f"{name}-{role}",
-                secret_name=f"{args.name_prefix}/{env_name}",
-                description=f"{env_name} for the {args.name_prefix} application",
+                secret_name=f"{prefix}/{env_name}",
+                description=f"{env_name} for the {prefix} application",
                 value=value,
                 kms_key_arn=key.arn,
-                recovery_window_days=args.recovery_window_days,
-                protect=args.protect,
+                recovery_window_days=args.secrets.recovery_window_days,
+                protect=protect,
                 parent=self,
             )
 
@@ -150,7 +145,7 @@ class Secrets(pulumi.ComponentResource):
         self.jwt_secret_arn = store("jwt", "JWT_SECRET", jwt_secret)
         self.external_secret_arns = {
             env: store(f"external-{env.lower().replace('_', '-')}", env, value)
-            for env, value in sorted(args.external_secrets.items())
+            for env, value in sorted(args.secrets.external.items())
         }
         self.register_outputs(
             {

@@ -6,7 +6,7 @@ component adds its own egress rules (and the API its ingress from the load balan
 standalone rules. AWS's default allow-all egress is removed by the provider on creation.
 
 `data_tier_security_group` is the other side: the group of a data store (Database, Cache) that
-admits its port from exactly those workload groups.
+admits its port from exactly those workload groups, given in the store's `DataStorePlacement`.
 """
 
 from __future__ import annotations
@@ -17,17 +17,38 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.config import StackWide
+
 WORKLOADS = ("api", "worker", "migrations")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkloadSecurityGroupsWiring:
+    """What WorkloadSecurityGroups takes from Network."""
+
+    vpc_id: pulumi.Input[str]
+    """The VPC the groups belong to."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class WorkloadSecurityGroupsArgs:
     """Inputs of WorkloadSecurityGroups."""
 
-    name_prefix: str
-    """Prefix of Name tags (`webstack-staging`)."""
+    stack: StackWide
+    """Name tags are `<name_prefix>-<workload>`."""
+    wiring: WorkloadSecurityGroupsWiring
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataStorePlacement:
+    """Where a data store (Database, Cache) lives and which workload groups may reach it."""
+
     vpc_id: pulumi.Input[str]
-    """The VPC the groups belong to."""
+    """The VPC of its security group."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Isolated subnets, one per AZ."""
+    client_security_group_ids: Sequence[pulumi.Input[str]]
+    """Groups admitted on its port (the order names the rules: append, don't reorder)."""
 
 
 def data_tier_security_group(
@@ -35,9 +56,8 @@ def data_tier_security_group(
     *,
     service: str,
     port: int,
-    vpc_id: pulumi.Input[str],
+    placement: DataStorePlacement,
     name_tag: str,
-    client_security_group_ids: Sequence[pulumi.Input[str]],
     parent: pulumi.Resource,
 ) -> tuple[aws.ec2.SecurityGroup, list[aws.vpc.SecurityGroupIngressRule]]:
     """The group `<name>-sg` of a data store and its rules `<name>-ingress-<i>`, one per client
@@ -49,7 +69,7 @@ def data_tier_security_group(
     child = pulumi.ResourceOptions(parent=parent)
     sg = aws.ec2.SecurityGroup(
         f"{name}-sg",
-        vpc_id=vpc_id,
+        vpc_id=placement.vpc_id,
         description=f"{service}: {port} from the application security groups only",
         tags={"Name": name_tag},
         opts=child,
@@ -65,7 +85,7 @@ def data_tier_security_group(
             description=f"{service} from an application security group",
             opts=child,
         )
-        for i, client in enumerate(client_security_group_ids)
+        for i, client in enumerate(placement.client_security_group_ids)
     ]
     return sg, rules
 
@@ -87,9 +107,9 @@ class WorkloadSecurityGroups(pulumi.ComponentResource):
         ids = {
             workload: aws.ec2.SecurityGroup(
                 f"{name}-{workload}",
-                vpc_id=args.vpc_id,
+                vpc_id=args.wiring.vpc_id,
                 description=f"{workload} workload; rules are added by its component",
-                tags={"Name": f"{args.name_prefix}-{workload}"},
+                tags={"Name": f"{args.stack.name_prefix}-{workload}"},
                 opts=pulumi.ResourceOptions(parent=self),
             ).id
             for workload in WORKLOADS

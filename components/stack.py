@@ -1,8 +1,10 @@
 """The composition of webstack: config in, components wired together, outputs out.
 
-`build_stack` is the one place that knows the data flow
-(config -> Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> Backup -> MigrationJob -> ApiService -> Alarms);
+`build_stack` is the one place that knows the data flow; it reads top to bottom in release
+order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
+-> Backup -> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
+component the config sections it reads as they are (`database=cfg.database`) and a wiring
+dataclass of what earlier components produced; nothing is copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -16,22 +18,33 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import Alarms, AlarmsArgs
-from components.app import ApiService, ApiServiceArgs
+from components.alarm_catalog import AlarmTopics
+from components.alarms import Alarms, AlarmsArgs, AlarmsWiring
+from components.app import ApiService, ApiServiceArgs, ApiServiceWiring
 from components.backup import Backup, BackupArgs, BackupWiring
-from components.cache import Cache, CacheArgs
-from components.certificates import Certificates, CertificatesArgs, DnsRecord
-from components.config import POOL_BUDGET_SHARE, StackConfig, load_stack_config
-from components.database import Database, DatabaseArgs
-from components.deployment_alarms import DeploymentAlarms, DeploymentAlarmsArgs
-from components.dns import Dns, DnsArgs
-from components.frontend import Frontend, FrontendArgs
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
-from components.migration_job import MigrationJob, MigrationJobArgs
+from components.cache import Cache, CacheArgs, CacheWiring
+from components.certificates import Certificates, CertificatesArgs, CertificatesWiring
+from components.config import StackConfig, load_stack_config
+from components.database import Database, DatabaseArgs, DatabaseWiring
+from components.deployment_alarms import (
+    DeploymentAlarms,
+    DeploymentAlarmsArgs,
+    DeploymentAlarmsWiring,
+)
+from components.dns import Dns, DnsArgs, DnsWiring
+from components.frontend import Frontend, FrontendArgs, FrontendWiring
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
+from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
+from components.outputs import stack_outputs
 from components.secrets import Secrets, SecretsArgs
-from components.security_groups import WorkloadSecurityGroups, WorkloadSecurityGroupsArgs
+from components.security_groups import (
+    DataStorePlacement,
+    WorkloadSecurityGroups,
+    WorkloadSecurityGroupsArgs,
+    WorkloadSecurityGroupsWiring,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,47 @@ class Providers:
     """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
     dr: aws.Provider | None
     """`backup.drRegion`, for the vault the backups are copied to; None without copies."""
+
+    @property
+    def in_region(self) -> pulumi.ResourceOptions:
+        """The options of a component in the stack's region."""
+        return pulumi.ResourceOptions(providers={"aws": self.regional})
+
+
+@dataclass(frozen=True)
+class Foundation:
+    """What everything else is built on: the VPC, the workloads' security groups, the data key
+    and the generated secrets."""
+
+    network: Network
+    workloads: WorkloadSecurityGroups
+    secrets: Secrets
+
+
+@dataclass(frozen=True)
+class DataTier:
+    database: Database
+    cache: Cache
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Certificates, the API's load balancer, the CDN and the public names."""
+
+    certificates: Certificates
+    load_balancer: LoadBalancer
+    frontend: Frontend
+    dns: Dns
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where alarms go, and the alarms that roll an API deployment back."""
+
+    notifications: Notifications
+    cdn_topics: AlarmTopics
+    """The topics of CloudFront's alarm, in us-east-1 (`notifications`' own when it is there)."""
+    deployment_alarms: DeploymentAlarms
 
 
 def region_availability_zones(region: str) -> Sequence[str]:
@@ -80,398 +134,301 @@ def build_stack(
     stand-ins without the psycopg wheels).
     """
     providers = make_providers(cfg)
-    in_region = pulumi.ResourceOptions(providers={"aws": providers.regional})
+    base = _foundation(cfg, providers)
+    data = _data_tier(cfg, providers, base)
+    edge = _edge(cfg, providers, base)
+    paging = _paging(cfg, providers, edge)
+    backup = _backup(cfg, providers, base, data, paging, restore_check_package)
+    migrations = _migrations(cfg, providers, base, data, migration_package)
+    app = _app(cfg, providers, base, data, edge, paging, migrations)
+    _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, backup)
 
+
+def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
+    """The VPC; the workloads' empty groups, which the data tier admits before the workloads
+    exist; the data key and the generated and external secrets."""
+    stack, in_region = cfg.stack_wide, providers.in_region
     network = Network(
-        "network",
-        NetworkArgs(
-            name_prefix=cfg.name_prefix,
-            cidr=cfg.network.cidr,
-            availability_zones=cfg.availability_zones,
-            nat_strategy=cfg.network.nat_strategy,
-            interface_endpoints=cfg.network.interface_endpoints,
-            # The migration run's snapshot calls the RDS API, which 443 reaches only through
-            # an endpoint when there are endpoints.
-            more_endpoint_services=("rds",) if cfg.database.snapshot_before_migrations else (),
-            flow_log_retention_days=cfg.network.flow_log_retention_days,
-        ),
-        opts=in_region,
+        "network", NetworkArgs(stack=stack, network=cfg.network, database=cfg.database), in_region
     )
-
     workloads = WorkloadSecurityGroups(
         "workloads",
-        WorkloadSecurityGroupsArgs(name_prefix=cfg.name_prefix, vpc_id=network.vpc_id),
-        opts=in_region,
-    )
-
-    secrets = Secrets(
-        "secrets",
-        SecretsArgs(
-            name_prefix=cfg.name_prefix,
-            recovery_window_days=cfg.secrets.recovery_window_days,
-            kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
-            external_secrets=cfg.secrets.external,
-            protect=cfg.protect,
+        WorkloadSecurityGroupsArgs(
+            stack=stack, wiring=WorkloadSecurityGroupsWiring(vpc_id=network.vpc_id)
         ),
-        opts=in_region,
+        in_region,
     )
+    secrets = Secrets("secrets", SecretsArgs(stack=stack, secrets=cfg.secrets), in_region)
+    return Foundation(network, workloads, secrets)
 
-    db = cfg.database
+
+def _data_tier(cfg: StackConfig, providers: Providers, base: Foundation) -> DataTier:
+    """RDS and ElastiCache in the isolated subnets, admitting exactly their clients."""
+    network, workloads, secrets = base.network, base.workloads, base.secrets
+
+    def admitting(*clients: pulumi.Input[str]) -> DataStorePlacement:
+        return DataStorePlacement(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.isolated_subnet_ids,
+            client_security_group_ids=clients,
+        )
+
     database = Database(
         "database",
         DatabaseArgs(
-            name_prefix=cfg.name_prefix,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            client_security_group_ids=[workloads.api, workloads.worker, workloads.migrations],
-            kms_key_arn=secrets.kms_key_arn,
-            app_password=secrets.db_app_password,
-            engine_version=db.engine_version,
-            instance_class=db.instance_class,
-            allocated_storage_gb=db.allocated_storage_gb,
-            max_allocated_storage_gb=db.max_allocated_storage_gb,
-            multi_az=db.multi_az,
-            backup_retention_days=db.backup_retention_days,
-            performance_insights_retention_days=db.performance_insights_retention_days,
-            monitoring_interval_seconds=db.monitoring_interval_seconds,
-            read_replicas=db.read_replicas,
-            log_retention_days=db.log_retention_days,
-            secret_recovery_window_days=cfg.secrets.recovery_window_days,
-            deletion_protection=cfg.protect,
-            apply_immediately=db.apply_immediately,
-            ca_bundle_path=db.ca_bundle_path,
-            protect=cfg.protect,
+            stack=cfg.stack_wide,
+            database=cfg.database,
+            secrets=cfg.secrets,
+            pool_budget=cfg.pool_budget,
+            wiring=DatabaseWiring(
+                placement=admitting(workloads.api, workloads.worker, workloads.migrations),
+                kms_key_arn=secrets.kms_key_arn,
+                app_password=secrets.db_app_password,
+            ),
         ),
-        opts=in_region,
+        providers.in_region,
     )
-
     cache = Cache(
         "cache",
         CacheArgs(
-            name_prefix=cfg.name_prefix,
-            vpc_id=network.vpc_id,
-            subnet_ids=network.isolated_subnet_ids,
-            client_security_group_ids=[workloads.api, workloads.worker],
-            kms_key_arn=secrets.kms_key_arn,
-            auth_token=secrets.redis_auth_token,
-            engine=cfg.cache.engine,
-            engine_version=cfg.cache.engine_version,
-            node_type=cfg.cache.node_type,
-            nodes=cfg.cache.nodes,
-            maxmemory_policy=cfg.cache.maxmemory_policy,
-            snapshot_retention_days=cfg.cache.snapshot_retention_days,
-            log_retention_days=cfg.cache.log_retention_days,
-            secret_recovery_window_days=cfg.secrets.recovery_window_days,
-            apply_immediately=cfg.cache.apply_immediately,
-            protect=cfg.protect,
+            stack=cfg.stack_wide,
+            cache=cfg.cache,
+            secrets=cfg.secrets,
+            wiring=CacheWiring(
+                placement=admitting(workloads.api, workloads.worker),
+                kms_key_arn=secrets.kms_key_arn,
+                auth_token=secrets.redis_auth_token,
+            ),
         ),
-        opts=in_region,
+        providers.in_region,
     )
+    return DataTier(database, cache)
 
-    edge = cfg.edge
-    zone_id = edge.cloudflare_zone_id if edge.dns_provider == "cloudflare" else None
+
+def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
+    """Certificates, then the ALB (with its WAF) and the CDN in front of it, then the names."""
+    stack, edge, in_region = cfg.stack_wide, cfg.edge, providers.in_region
     certificates = Certificates(
         "certificates",
         CertificatesArgs(
-            domain=cfg.domain,
-            api_hostname=cfg.api_hostname,
-            us_east_1=providers.us_east_1,
-            cloudflare_zone_id=zone_id,
+            stack=stack, edge=edge, wiring=CertificatesWiring(us_east_1=providers.us_east_1)
         ),
-        opts=in_region,
+        in_region,
     )
     load_balancer = LoadBalancer(
         "load-balancer",
         LoadBalancerArgs(
-            name_prefix=cfg.name_prefix,
-            vpc_id=network.vpc_id,
-            public_subnet_ids=network.public_subnet_ids,
-            target_security_group_id=workloads.api,
-            target_port=cfg.api.port,
-            certificate_arn=certificates.api_certificate_arn,
-            api_hostname=cfg.api_hostname,
-            health_check_path=edge.health_check.path,
-            health_check_interval_seconds=edge.health_check.interval_seconds,
-            health_check_timeout_seconds=edge.health_check.timeout_seconds,
-            healthy_threshold=edge.health_check.healthy_threshold,
-            unhealthy_threshold=edge.health_check.unhealthy_threshold,
-            deregistration_delay_seconds=edge.deregistration_delay_seconds,
-            ingress_cidrs={"internet": ("0.0.0.0/0",), "cidrs": edge.ingress_cidrs}.get(
-                edge.ingress, ()
+            stack=stack,
+            edge=edge,
+            api=cfg.api,
+            wiring=LoadBalancerWiring(
+                vpc_id=base.network.vpc_id,
+                public_subnet_ids=base.network.public_subnet_ids,
+                target_security_group_id=base.workloads.api,
+                certificate_arn=certificates.api_certificate_arn,
             ),
-            cloudfront_only=edge.ingress == "cloudfront",
-            behind_cloudfront=edge.api_via_cdn,
-            hsts_preload=edge.hsts_preload,
-            waf_rate_limit=edge.waf_rate_limit,
-            waf_log_retention_days=edge.waf_log_retention_days,
-            access_log_expiration_days=edge.access_log_expiration_days,
-            deletion_protection=cfg.protect,
         ),
-        opts=in_region,
+        in_region,
+    )
+    frontend_wiring = FrontendWiring(
+        certificate_arn=certificates.cdn_certificate_arn,
+        us_east_1=providers.us_east_1,
+        origin_verify_secret=load_balancer.origin_verify_secret,
     )
     frontend = Frontend(
-        "frontend",
-        FrontendArgs(
-            name_prefix=cfg.name_prefix,
-            domain=cfg.domain,
-            certificate_arn=certificates.cdn_certificate_arn,
-            us_east_1=providers.us_east_1,
-            allowed_origins=edge.allowed_origins,
-            content_security_policy=edge.content_security_policy,
-            hsts_preload=edge.hsts_preload,
-            price_class=edge.price_class,
-            api_origin_hostname=cfg.api_hostname if edge.api_via_cdn else None,
-            origin_verify_secret=load_balancer.origin_verify_secret,
-            waf_rate_limit=edge.waf_rate_limit,
-            waf_log_retention_days=edge.waf_log_retention_days,
-            protect=cfg.protect,
-        ),
-        opts=in_region,
+        "frontend", FrontendArgs(stack=stack, edge=edge, wiring=frontend_wiring), in_region
     )
-    dns = Dns(
-        "dns",
-        DnsArgs(
-            domain=cfg.domain,
-            api_hostname=cfg.api_hostname,
-            alb_dns_name=load_balancer.alb_dns_name,
-            distribution_domain_name=frontend.distribution_domain_name,
-            cloudflare_zone_id=zone_id,
-            manage_zone_settings=edge.manage_zone_settings,
-        ),
-        opts=in_region,
+    dns_wiring = DnsWiring(
+        alb_dns_name=load_balancer.alb_dns_name,
+        distribution_domain_name=frontend.distribution_domain_name,
     )
+    dns = Dns("dns", DnsArgs(stack=stack, edge=edge, wiring=dns_wiring), in_region)
+    return Edge(certificates, load_balancer, frontend, dns)
 
-    a = cfg.alarms
-    notification_args = NotificationsArgs(
-        name_prefix=cfg.name_prefix,
-        critical_emails=a.critical_emails,
-        warning_emails=a.warning_emails,
-        critical_https_endpoint=a.critical_https_endpoint,
-        warning_https_endpoint=a.warning_https_endpoint,
-        kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
-        protect=cfg.protect,
-    )
-    notifications = Notifications("notifications", notification_args, opts=in_region)
+
+def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
+    """The topics (and, outside us-east-1, their twins there for CloudFront's alarm), then the
+    deployment alarms, which exist before the API whose rollouts they watch."""
+    args = NotificationsArgs(stack=cfg.stack_wide, alarms=cfg.alarms, secrets=cfg.secrets)
+    notifications = Notifications("notifications", args, providers.in_region)
     cdn_topics = notifications.topics
     if cfg.region != "us-east-1":
         # Alarm actions cannot cross regions, and CloudFront's metrics live in us-east-1.
         cdn_topics = Notifications(
             "notifications-us-east-1",
-            notification_args,
+            args,
             opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
         ).topics
     deployment_alarms = DeploymentAlarms(
         "deployment-alarms",
         DeploymentAlarmsArgs(
-            name_prefix=cfg.name_prefix,
-            alb_arn_suffix=load_balancer.alb_arn_suffix,
-            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
-            topics=notifications.topics,
-            thresholds=a.thresholds,
-        ),
-        opts=in_region,
-    )
-
-    backup = Backup(
-        "backup",
-        BackupArgs(
-            name_prefix=cfg.name_prefix,
-            environment=cfg.environment,
-            config=cfg.backup,
-            wiring=BackupWiring(
-                database_arn=database.arn,
-                database_host=database.address,
-                database_port=database.port,
-                database_name=database.database_name,
-                database_security_group_id=database.security_group_id,
-                vpc_id=network.vpc_id,
-                isolated_subnet_ids=network.isolated_subnet_ids,
-                private_subnet_ids=network.private_subnet_ids,
-                logs_kms_key_arn=secrets.kms_key_arn,
-                critical_topic_arn=notifications.critical_topic_arn,
-                dr_provider=providers.dr,
+            stack=cfg.stack_wide,
+            alarms=cfg.alarms,
+            wiring=DeploymentAlarmsWiring(
+                alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
+                target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+                topics=notifications.topics,
             ),
-            kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
-            log_retention_days=cfg.api.log_retention_days,
-            package=restore_check_package,
-            protect=cfg.protect,
         ),
-        opts=in_region,
+        providers.in_region,
     )
+    return Paging(notifications, cdn_topics, deployment_alarms)
 
-    migrations = MigrationJob(
-        "migrations",
-        MigrationJobArgs(
-            name_prefix=cfg.name_prefix,
-            private_subnet_ids=network.private_subnet_ids,
-            security_group_id=workloads.migrations,
-            database_security_group_id=database.security_group_id,
-            database_port=database.port,
-            database_host=database.address,
-            database_name=database.database_name,
-            master_secret_arn=database.master_secret_arn,
-            database_url_secret_arn=database.database_url_secret_arn,
-            database_url_version=database.database_url_version,
-            database_resource_id=database.resource_id,
-            database_instance_identifier=database.instance_identifier,
-            database_instance_arn=database.instance_arn,
-            database_subnet_group_name=database.subnet_group_name,
-            database_parameter_group_name=database.parameter_group_name,
-            snapshot_before_migrations=cfg.database.snapshot_before_migrations,
-            network_ready=[*database.client_ingress_rules, *network.private_egress],
-            # The budget every API and worker pool together is sized to fit (DB_MAX_POOL_SIZE),
-            # so the limit only stops a fleet that exceeds its own arithmetic.
-            app_connection_limit=int(database.max_connections * POOL_BUDGET_SHARE),
-            app_statement_timeout_ms=cfg.api.db_statement_timeout_ms,
-            app_idle_in_transaction_timeout_ms=cfg.api.db_idle_in_transaction_timeout_ms,
-            kms_key_arn=secrets.kms_key_arn,
-            # The AWS APIs are reached through their interface endpoints when there are some,
-            # otherwise through NAT.
-            aws_api_cidr=(network.vpc_cidr if cfg.network.interface_endpoints else "0.0.0.0/0"),
-            log_retention_days=cfg.api.log_retention_days,
-            package=migration_package,
-        ),
-        opts=in_region,
+
+def _backup(
+    cfg: StackConfig,
+    providers: Providers,
+    base: Foundation,
+    data: DataTier,
+    paging: Paging,
+    package: Path | None,
+) -> Backup:
+    """AWS Backup of the database, its copies in the DR region and the restore tests, once the
+    database and the critical topic exist."""
+    network, database = base.network, data.database
+    wiring = BackupWiring(
+        database_arn=database.instance_arn,
+        database_host=database.address,
+        database_port=database.port,
+        database_name=database.database_name,
+        database_security_group_id=database.security_group_id,
+        vpc_id=network.vpc_id,
+        isolated_subnet_ids=network.isolated_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        logs_kms_key_arn=base.secrets.kms_key_arn,
+        critical_topic_arn=paging.notifications.critical_topic_arn,
+        dr_provider=providers.dr,
+        package=package,
     )
-
-    app = ApiService(
-        "app",
-        ApiServiceArgs(
-            name_prefix=cfg.name_prefix,
-            api=cfg.api,
-            worker=cfg.worker,
-            private_subnet_ids=network.private_subnet_ids,
-            api_security_group_id=workloads.api,
-            worker_security_group_id=workloads.worker,
-            alb_security_group_id=load_balancer.alb_security_group_id,
-            database_security_group_id=database.security_group_id,
-            cache_security_group_id=cache.security_group_id,
-            target_group_arn=load_balancer.target_group_arn,
-            target_group_forwarding=load_balancer.forwarding,
-            deregistration_delay_seconds=load_balancer.deregistration_delay_seconds,
-            allowed_origins=edge.allowed_origins,
-            secret_arns={
-                "DATABASE_URL": database.database_url_secret_arn,
-                "REDIS_URL": cache.redis_url_secret_arn,
-                "JWT_SECRET": secrets.jwt_secret_arn,
-                **secrets.external_secret_arns,
-            },
-            kms_key_arn=secrets.kms_key_arn,
-            db_max_connections=database.max_connections,
-            deployment_alarm_names=deployment_alarms.alarm_names,
-            # The release order: migrations, then the services; a failed migration stops here.
-            run_after=[migrations.invocation],
-            kms_deletion_window_days=cfg.secrets.kms_deletion_window_days,
-            protect=cfg.protect,
-        ),
-        opts=in_region,
+    args = BackupArgs(
+        stack=cfg.stack_wide, backup=cfg.backup, secrets=cfg.secrets, api=cfg.api, wiring=wiring
     )
+    return Backup("backup", args, providers.in_region)
 
-    Alarms(
-        "alarms",
-        AlarmsArgs(
-            name_prefix=cfg.name_prefix,
-            topics=notifications.topics,
-            us_east_1_topics=cdn_topics,
-            us_east_1_provider=providers.us_east_1,
-            alb_arn_suffix=load_balancer.alb_arn_suffix,
-            target_group_arn_suffix=load_balancer.target_group_arn_suffix,
-            cluster_name=app.cluster_name,
-            api_service_name=app.api_service_name,
-            worker_service_name=app.worker_service_name,
-            api_min_tasks=app.api_min_capacity,
-            worker_min_tasks=app.worker_min_capacity,
-            db_instance_identifier=database.instance_identifier,
-            db_allocated_storage_gb=database.allocated_storage_gb,
-            db_max_connections=database.max_connections,
-            db_replica_identifiers=database.replica_identifiers,
-            cache_member_cluster_ids=cache.member_cluster_ids,
-            distribution_id=frontend.distribution_id,
-            migration_function_name=migrations.function_name,
-            restore_check_function_name=backup.restore_check_function_name,
-            worker_log_group_name=app.worker_log_group_name,
-            scheduler_failure_pattern=a.scheduler_failure_pattern,
-            monthly_budget_usd=a.monthly_budget_usd,
-            budget_scope_tag=("environment", cfg.environment),
-            thresholds=a.thresholds,
-            deployment_alarm_arns=deployment_alarms.alarm_arns,
-        ),
-        opts=in_region,
+
+def _migrations(
+    cfg: StackConfig,
+    providers: Providers,
+    base: Foundation,
+    data: DataTier,
+    package: Path | None,
+) -> MigrationJob:
+    """The migration run, once its way to the database and Secrets Manager exists."""
+    network, database = base.network, data.database
+    wiring = MigrationJobWiring(
+        private_subnet_ids=network.private_subnet_ids,
+        vpc_cidr=network.vpc_cidr,
+        network_ready=[*database.client_ingress_rules, *network.private_egress],
+        security_group_id=base.workloads.migrations,
+        kms_key_arn=base.secrets.kms_key_arn,
+        database_security_group_id=database.security_group_id,
+        database_port=database.port,
+        database_host=database.address,
+        database_name=database.database_name,
+        master_secret_arn=database.master_secret_arn,
+        database_url_secret_arn=database.database_url_secret_arn,
+        database_url_version=database.database_url_version,
+        database_resource_id=database.resource_id,
+        database_instance_identifier=database.instance_identifier,
+        database_instance_arn=database.instance_arn,
+        database_subnet_group_name=database.subnet_group_name,
+        database_parameter_group_name=database.parameter_group_name,
+        package=package,
     )
-
-    outputs: dict[str, Any] = {
-        "environment": cfg.environment,
-        "vpcId": network.vpc_id,
-        "vpcCidr": network.vpc_cidr,
-        "availabilityZones": network.availability_zones,
-        "publicSubnetIds": network.public_subnet_ids,
-        "privateSubnetIds": network.private_subnet_ids,
-        "isolatedSubnetIds": network.isolated_subnet_ids,
-        "dataKmsKeyArn": secrets.kms_key_arn,
-        "jwtSecretArn": secrets.jwt_secret_arn,
-        "externalSecretArns": secrets.external_secret_arns,
-        "databaseAddress": database.address,
-        "databasePort": database.port,
-        "databaseSecurityGroupId": database.security_group_id,
-        "databaseMasterSecretArn": database.master_secret_arn,
-        "databaseUrlSecretArn": database.database_url_secret_arn,
-        "databaseMaxConnections": database.max_connections,
-        "databaseReplicaAddresses": database.replica_addresses,
-        "databaseResourceId": database.resource_id,
-        "cachePrimaryEndpoint": cache.primary_endpoint,
-        "cachePort": cache.port,
-        "cacheSecurityGroupId": cache.security_group_id,
-        "cacheUrlSecretArn": cache.redis_url_secret_arn,
-        "cacheMemberClusterIds": cache.member_cluster_ids,
-        "apiUrl": f"https://{cfg.api_hostname}",
-        "frontendUrl": f"https://{cfg.domain}",
-        "allowedOrigins": list(edge.allowed_origins),
-        "albDnsName": load_balancer.alb_dns_name,
-        "albArnSuffix": load_balancer.alb_arn_suffix,
-        "targetGroupArnSuffix": load_balancer.target_group_arn_suffix,
-        "distributionId": frontend.distribution_id,
-        "distributionDomainName": frontend.distribution_domain_name,
-        "frontendBucketName": frontend.frontend_bucket_name,
-        "repositoryUrl": app.repository_url,
-        "clusterName": app.cluster_name,
-        "migrationFunctionName": migrations.function_name,
-        "criticalTopicArn": notifications.critical_topic_arn,
-        "warningTopicArn": notifications.warning_topic_arn,
-        "deploymentAlarmNames": deployment_alarms.alarm_names,
-        "backupVaultName": backup.vault_name,
-        "backupVaultArn": backup.vault_arn,
-        "backupPlanId": backup.plan_id,
-        # `aws backup start-restore-job --iam-role-arn` (docs/runbooks/restore-from-backup.md)
-        "backupRoleArn": backup.role_arn,
-    }
-    if backup.dr_vault_arn is not None:
-        outputs["drBackupVaultArn"] = backup.dr_vault_arn
-    if backup.restore_testing_plan_name is not None:
-        outputs["restoreTestingPlanName"] = backup.restore_testing_plan_name
-        outputs["restoreCheckFunctionName"] = backup.restore_check_function_name
-    if app.first_deploy is not None:
-        outputs["firstDeploy"] = app.first_deploy
-    if edge.dns_provider == "none":
-        outputs["dnsRecordsToCreate"] = _record_list(
-            [*certificates.validation_records, *dns.records]
-        )
-    return outputs
+    args = MigrationJobArgs(
+        stack=cfg.stack_wide,
+        database=cfg.database,
+        api=cfg.api,
+        network=cfg.network,
+        pool_budget=cfg.pool_budget,
+        wiring=wiring,
+    )
+    return MigrationJob("migrations", args, providers.in_region)
 
 
-def _record_list(records: Sequence[DnsRecord]) -> pulumi.Output[list[dict[str, str]]]:
-    """Records as plain data for `pulumi stack output dnsRecordsToCreate`."""
+def _app(
+    cfg: StackConfig,
+    providers: Providers,
+    base: Foundation,
+    data: DataTier,
+    edge: Edge,
+    paging: Paging,
+    migrations: MigrationJob,
+) -> ApiService:
+    """The API behind the load balancer and the scheduler worker, after the migration run."""
+    secrets, load_balancer = base.secrets, edge.load_balancer
+    wiring = ApiServiceWiring(
+        private_subnet_ids=base.network.private_subnet_ids,
+        api_security_group_id=base.workloads.api,
+        worker_security_group_id=base.workloads.worker,
+        alb_security_group_id=load_balancer.alb_security_group_id,
+        database_security_group_id=data.database.security_group_id,
+        cache_security_group_id=data.cache.security_group_id,
+        target_group_arn=load_balancer.target_group_arn,
+        target_group_forwarding=load_balancer.forwarding,
+        secret_arns={
+            "DATABASE_URL": data.database.database_url_secret_arn,
+            "REDIS_URL": data.cache.redis_url_secret_arn,
+            "JWT_SECRET": secrets.jwt_secret_arn,
+            **secrets.external_secret_arns,
+        },
+        kms_key_arn=secrets.kms_key_arn,
+        deployment_alarm_names=paging.deployment_alarms.alarm_names,
+        # The release order: migrations, then the services; a failed migration stops here.
+        run_after=[migrations.invocation],
+    )
+    args = ApiServiceArgs(
+        stack=cfg.stack_wide,
+        api=cfg.api,
+        worker=cfg.worker,
+        edge=cfg.edge,
+        secrets=cfg.secrets,
+        pool_budget=cfg.pool_budget,
+        wiring=wiring,
+    )
+    return ApiService("app", args, providers.in_region)
 
-    def as_dict(record: DnsRecord) -> pulumi.Output[dict[str, str]]:
-        return pulumi.Output.all(record.name, record.content).apply(
-            lambda nc: {
-                "name": nc[0],
-                "type": record.type,
-                "content": nc[1],
-                "purpose": record.purpose,
-            }
-        )
 
-    return pulumi.Output.all(*[as_dict(r) for r in records])
+def _alarms(
+    cfg: StackConfig,
+    providers: Providers,
+    data: DataTier,
+    edge: Edge,
+    paging: Paging,
+    migrations: MigrationJob,
+    app: ApiService,
+    backup: Backup,
+) -> Alarms:
+    """Everything else that pages, the cost budget and the dashboard, over all of the above."""
+    wiring = AlarmsWiring(
+        topics=paging.notifications.topics,
+        us_east_1_topics=paging.cdn_topics,
+        us_east_1_provider=providers.us_east_1,
+        alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
+        target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+        cluster_name=app.cluster_name,
+        api_service_name=app.api_service_name,
+        worker_service_name=app.worker_service_name,
+        db_instance_identifier=data.database.instance_identifier,
+        db_replica_identifiers=data.database.replica_identifiers,
+        cache_member_cluster_ids=data.cache.member_cluster_ids,
+        distribution_id=edge.frontend.distribution_id,
+        migration_function_name=migrations.function_name,
+        restore_check_function_name=backup.restore_check_function_name,
+        worker_log_group_name=app.worker_log_group_name,
+        deployment_alarm_arns=paging.deployment_alarms.alarm_arns,
+    )
+    args = AlarmsArgs(
+        stack=cfg.stack_wide,
+        alarms=cfg.alarms,
+        api=cfg.api,
+        worker=cfg.worker,
+        database=cfg.database,
+        pool_budget=cfg.pool_budget,
+        wiring=wiring,
+    )
+    return Alarms("alarms", args, providers.in_region)
 
 
 def main() -> None:

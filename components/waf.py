@@ -20,6 +20,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.config import EdgeConfig, StackWide
+
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
@@ -83,19 +85,24 @@ def waf_rules(
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebAclWiring:
+    """What WebAcl takes from the component that guards itself with it."""
+
+    scope: str
+    """`REGIONAL` (ALB) or `CLOUDFRONT` (create with a us-east-1 provider)."""
+    rate_limit_exempt_header: tuple[str, pulumi.Input[str]] | None = None
+    """(header, secret value) whose requests skip the rate limit; the header is redacted."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class WebAclArgs:
     """Inputs of WebAcl."""
 
-    name_prefix: str
-    """Prefix of the ACL, metric and log group names (`webstack-prod`)."""
-    scope: str
-    """`REGIONAL` (ALB) or `CLOUDFRONT` (create with a us-east-1 provider)."""
-    rate_limit: int
-    """Requests per client IP per 5 minutes before that IP is blocked."""
-    log_retention_days: int = 90
-    """Retention of the WAF log group."""
-    rate_limit_exempt_header: tuple[str, pulumi.Input[str]] | None = None
-    """(header, secret value) whose requests skip the rate limit; the header is redacted."""
+    stack: StackWide
+    """The ACL, metric and log group names start with its `name_prefix`."""
+    edge: EdgeConfig
+    """Requests per client IP per 5 minutes before that IP is blocked; log retention."""
+    wiring: WebAclWiring
 
 
 class WebAcl(pulumi.ComponentResource):
@@ -108,22 +115,23 @@ class WebAcl(pulumi.ComponentResource):
     ) -> None:
         super().__init__("webstack:edge:WebAcl", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        acl_name = f"{args.name_prefix}-{name}"
+        acl_name = f"{args.stack.name_prefix}-{name}"
+        rate_limit = args.edge.waf_rate_limit
 
-        if args.rate_limit_exempt_header is None:
-            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(waf_rules(args.rate_limit))
+        if args.wiring.rate_limit_exempt_header is None:
+            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(waf_rules(rate_limit))
             redacted: tuple[str, ...] = REDACTED_HEADERS
         else:
-            header, value = args.rate_limit_exempt_header
+            header, value = args.wiring.rate_limit_exempt_header
             rule_json = pulumi.Output.from_input(value).apply(
-                lambda v: json.dumps(waf_rules(args.rate_limit, (header, v)))
+                lambda v: json.dumps(waf_rules(rate_limit, (header, v)))
             )
             redacted = (*REDACTED_HEADERS, header.lower())
 
         acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=acl_name,
-            scope=args.scope,
+            scope=args.wiring.scope,
             default_action=aws.wafv2.WebAclDefaultActionArgs(
                 allow=aws.wafv2.WebAclDefaultActionAllowArgs()
             ),
@@ -138,7 +146,7 @@ class WebAcl(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"aws-waf-logs-{acl_name}",
-            retention_in_days=args.log_retention_days,
+            retention_in_days=args.edge.waf_log_retention_days,
             opts=child,
         )
         aws.wafv2.WebAclLoggingConfiguration(

@@ -25,6 +25,6 @@ definitions, services and their autoscaling are left out, since no task could pu
 and `pulumi up` would fail waiting for steady state; `first_deploy` then says what to do.
 """
 
-from components.app.api_service import ApiService, ApiServiceArgs
+from components.app.api_service import ApiService, ApiServiceArgs, ApiServiceWiring
 
-__all__ = ["ApiService", "ApiServiceArgs"]
+__all__ = ["ApiService", "ApiServiceArgs", "ApiServiceWiring"]

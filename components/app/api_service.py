@@ -25,8 +25,11 @@ from components.config import (
     GENERATED_SECRET_NAMES,
     MANAGED_ENV_NAMES,
     ApiConfig,
+    EdgeConfig,
+    PoolBudget,
+    SecretsConfig,
+    StackWide,
     WorkerConfig,
-    db_max_pool_size,
     looks_secret,
 )
 
@@ -36,15 +39,9 @@ WORKER_SCALE_IN_COOLDOWN_SECONDS = 600
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApiServiceArgs:
-    """Inputs of ApiService."""
+class ApiServiceWiring:
+    """What ApiService takes from the network, data, edge, alarm and migration components."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-staging`)."""
-    api: ApiConfig
-    """API settings (image, size, capacity, scaling, logs, pool, extra environment)."""
-    worker: WorkerConfig
-    """Worker settings (command, size, count, scaling)."""
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Subnets of the tasks (private, with a route to NAT or endpoints)."""
     api_security_group_id: pulumi.Input[str]
@@ -62,24 +59,35 @@ class ApiServiceArgs:
     target_group_forwarding: Sequence[pulumi.Resource]
     """The listener (and rule) forwarding to `target_group_arn`: the API service waits for them,
     as ECS refuses a target group that no load balancer forwards to yet."""
-    deregistration_delay_seconds: int
-    """The target group's deregistration delay; the API's container stop timeout matches it."""
-    allowed_origins: Sequence[str]
-    """Origins the API accepts cross-origin requests from (ALLOWED_ORIGINS)."""
     secret_arns: Mapping[str, pulumi.Input[str]]
     """ENV_NAME -> Secrets Manager secret ARN: DATABASE_URL, REDIS_URL, JWT_SECRET and more."""
     kms_key_arn: pulumi.Input[str]
     """The key the secrets are encrypted with."""
-    db_max_connections: int
-    """The database's max_connections; DB_MAX_POOL_SIZE is derived from it."""
     deployment_alarm_names: Sequence[pulumi.Input[str]]
     """CloudWatch alarms (target 5xx rate, unhealthy hosts) that roll an API deployment back."""
-    run_after: Sequence[pulumi.Resource] = ()
+    run_after: Sequence[pulumi.Resource]
     """Resources both services wait for: the migration run."""
-    kms_deletion_window_days: int = 30
-    """Days a scheduled deletion of the logs key can still be cancelled (7 to 30)."""
-    protect: bool = True
-    """Pulumi `protect` on the image repository and the logs key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiServiceArgs:
+    """Inputs of ApiService."""
+
+    stack: StackWide
+    """Physical names start with its `name_prefix`; `protect` covers the repository and the
+    logs key."""
+    api: ApiConfig
+    """API settings (image, size, capacity, scaling, logs, pool, extra environment)."""
+    worker: WorkerConfig
+    """Worker settings (command, size, count, scaling)."""
+    edge: EdgeConfig
+    """The CORS allow-list (ALLOWED_ORIGINS) and the target group's deregistration delay, which
+    the API's container stop timeout matches."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the logs key can still be cancelled."""
+    pool_budget: PoolBudget
+    """DB_MAX_POOL_SIZE of every API and worker task."""
+    wiring: ApiServiceWiring
 
 
 class ApiService(pulumi.ComponentResource):
@@ -93,33 +101,22 @@ class ApiService(pulumi.ComponentResource):
     """What the operator does next when the stack has no image yet; None once it has."""
     worker_log_group_name: pulumi.Output[str]
     repository_url: pulumi.Output[str]
-    api_min_capacity: int
-    worker_min_capacity: int
 
     def __init__(
         self, name: str, args: ApiServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         _check_args(args)
-        # parse_stack_config already rejects a budget the configured instance class cannot
-        # carry; this raises only for a caller that wires in a database with fewer connections.
-        pool_size = db_max_pool_size(
-            db_max_connections=args.db_max_connections,
-            api_max_tasks=args.api.max_capacity,
-            worker_max_tasks=args.worker.max_capacity,
-            min_pool_size=args.api.db_min_pool_size,
-            max_pool_size=args.api.db_max_pool_size,
-        )
         super().__init__("webstack:app:ApiService", name, None, opts)
         ctx = AppContext.of(name, self)
         platform = _platform(ctx, args)
-        environment = _shared_environment(args.api, pool_size)
+        environment = _shared_environment(args)
         from_alb = _api_ingress(ctx, args)
         api = workload(ctx, platform, _api_spec(args, environment, ingress=from_alb))
         worker = workload(ctx, platform, _worker_spec(args, environment))
-        self._publish(args, platform, api, worker, pool_size)
+        self._publish(args, platform, api, worker)
 
     def _publish(
-        self, args: ApiServiceArgs, platform: Platform, api: Workload, worker: Workload, pool: int
+        self, args: ApiServiceArgs, platform: Platform, api: Workload, worker: Workload
     ) -> None:
         """The handles other components use, and the component's outputs."""
         self.cluster_name = platform.cluster.name
@@ -138,8 +135,6 @@ class ApiService(pulumi.ComponentResource):
         )
         self.worker_log_group_name = worker.log_group.name
         self.repository_url = platform.repository.repository_url
-        self.api_min_capacity = args.api.min_capacity
-        self.worker_min_capacity = args.worker.desired_count
         self.register_outputs(
             {
                 "cluster_name": self.cluster_name,
@@ -149,37 +144,35 @@ class ApiService(pulumi.ComponentResource):
                 "worker_log_group_name": self.worker_log_group_name,
                 "repository_url": self.repository_url,
                 "first_deploy": self.first_deploy,
-                "db_max_pool_size": pool,
+                "db_max_pool_size": args.pool_budget.db_max_pool_size,
             }
         )
 
 
 def _platform(ctx: AppContext, args: ApiServiceArgs) -> Platform:
     """The repository, the logs key and ECS Exec's session log (by config), and the cluster."""
-    api = args.api
-    repository = image_repository(ctx, name_prefix=args.name_prefix, protect=args.protect)
+    api, prefix, protect = args.api, args.stack.name_prefix, args.stack.protect
+    repository = image_repository(ctx, name_prefix=prefix, protect=protect)
     key = (
         logs_key(
             ctx,
-            name_prefix=args.name_prefix,
-            deletion_window_days=args.kms_deletion_window_days,
-            protect=args.protect,
+            name_prefix=prefix,
+            deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=protect,
         )
         if api.logs_kms_key
         else None
     )
     exec_logs = (
-        exec_session_logs(
-            ctx, name_prefix=args.name_prefix, retention_days=api.log_retention_days, key=key
-        )
+        exec_session_logs(ctx, name_prefix=prefix, retention_days=api.log_retention_days, key=key)
         if api.enable_execute_command
         else None
     )
     cluster = ecs_cluster(
-        ctx, name_prefix=args.name_prefix, exec_logs=exec_logs, encrypted_logs=key is not None
+        ctx, name_prefix=prefix, exec_logs=exec_logs, encrypted_logs=key is not None
     )
     return Platform(
-        name_prefix=args.name_prefix,
+        name_prefix=prefix,
         repository=repository,
         cluster=cluster,
         image_tag=api.image_tag,
@@ -187,23 +180,24 @@ def _platform(ctx: AppContext, args: ApiServiceArgs) -> Platform:
         log_retention_days=api.log_retention_days,
         logs_key=key,
         exec_logs=exec_logs,
-        private_subnet_ids=args.private_subnet_ids,
-        database_security_group_id=args.database_security_group_id,
-        cache_security_group_id=args.cache_security_group_id,
-        secret_arns=args.secret_arns,
-        secrets_key_arn=args.kms_key_arn,
-        run_after=args.run_after,
+        private_subnet_ids=args.wiring.private_subnet_ids,
+        database_security_group_id=args.wiring.database_security_group_id,
+        cache_security_group_id=args.wiring.cache_security_group_id,
+        secret_arns=args.wiring.secret_arns,
+        secrets_key_arn=args.wiring.kms_key_arn,
+        run_after=args.wiring.run_after,
     )
 
 
-def _shared_environment(api: ApiConfig, pool_size: int) -> dict[str, str]:
+def _shared_environment(args: ApiServiceArgs) -> dict[str, str]:
     """The plain environment both services get: config's extras, logging, the pool settings."""
+    api = args.api
     return {
         **api.environment,
         "NODE_ENV": "production",
         "LOG_LEVEL": api.log_level,
         "SSL_REJECT_UNAUTHORIZED": "true",
-        "DB_MAX_POOL_SIZE": str(pool_size),
+        "DB_MAX_POOL_SIZE": str(args.pool_budget.db_max_pool_size),
         "DB_MIN_POOL_SIZE": str(api.db_min_pool_size),
         "DB_CONNECTION_TIMEOUT_MS": str(api.db_connection_timeout_ms),
         "DB_STATEMENT_TIMEOUT_MS": str(api.db_statement_timeout_ms),
@@ -215,8 +209,8 @@ def _api_ingress(ctx: AppContext, args: ApiServiceArgs) -> aws.vpc.SecurityGroup
     """The API's only ingress: the load balancer, on the container port."""
     return aws.vpc.SecurityGroupIngressRule(
         f"{ctx.name}-api-from-alb",
-        security_group_id=args.api_security_group_id,
-        referenced_security_group_id=args.alb_security_group_id,
+        security_group_id=args.wiring.api_security_group_id,
+        referenced_security_group_id=args.wiring.alb_security_group_id,
         ip_protocol="tcp",
         from_port=args.api.port,
         to_port=args.api.port,
@@ -235,13 +229,13 @@ def _api_spec(
         role="api",
         cpu=api.cpu,
         memory=api.memory,
-        security_group_id=args.api_security_group_id,
+        security_group_id=args.wiring.api_security_group_id,
         environment={
             **shared,
             "PORT": str(api.port),
-            "ALLOWED_ORIGINS": ",".join(args.allowed_origins),
+            "ALLOWED_ORIGINS": ",".join(args.edge.allowed_origins),
             "RUN_SCHEDULERS_IN_API": "false",
-            "DB_APPLICATION_NAME": f"{args.name_prefix}-api",
+            "DB_APPLICATION_NAME": f"{args.stack.name_prefix}-api",
         },
         # Two grace periods, one after the other. On a stop (deployment, scale-in) ECS first
         # deregisters the task: the load balancer sends it no new requests and lets those in
@@ -250,7 +244,7 @@ def _api_spec(
         # pools) before SIGKILL. The delay already states how long the longest request may
         # take, so the shutdown gets the same bound (capped by Fargate); an app that exits
         # promptly never waits it out.
-        stop_timeout_seconds=min(args.deregistration_delay_seconds, MAX_STOP_TIMEOUT_SECONDS),
+        stop_timeout_seconds=min(args.edge.deregistration_delay_seconds, MAX_STOP_TIMEOUT_SECONDS),
         desired_count=api.min_capacity,
         scaling=Scaling(
             min_capacity=api.min_capacity,
@@ -263,12 +257,12 @@ def _api_spec(
             scale_in_cooldown_seconds=api.scale_in_cooldown_seconds,
         ),
         load_balancing=LoadBalancing(
-            target_group_arn=args.target_group_arn,
+            target_group_arn=args.wiring.target_group_arn,
             container_port=api.port,
             health_check_grace_period_seconds=api.health_check_grace_period_seconds,
         ),
-        rollback_alarm_names=args.deployment_alarm_names,
-        depends_on=[ingress, *args.target_group_forwarding],
+        rollback_alarm_names=args.wiring.deployment_alarm_names,
+        depends_on=[ingress, *args.wiring.target_group_forwarding],
     )
 
 
@@ -280,11 +274,11 @@ def _worker_spec(args: ApiServiceArgs, shared: Mapping[str, str]) -> WorkloadSpe
         role="worker",
         cpu=worker.cpu,
         memory=worker.memory,
-        security_group_id=args.worker_security_group_id,
+        security_group_id=args.wiring.worker_security_group_id,
         environment={
             **shared,
             "RUN_SCHEDULERS": "true",
-            "DB_APPLICATION_NAME": f"{args.name_prefix}-worker",
+            "DB_APPLICATION_NAME": f"{args.stack.name_prefix}-worker",
         },
         command=worker.command,
         # The longest ECS allows: a job in progress gets every second to finish.
@@ -305,23 +299,25 @@ def _worker_spec(args: ApiServiceArgs, shared: Mapping[str, str]) -> WorkloadSpe
 def _check_args(args: ApiServiceArgs) -> None:
     """Wiring mistakes the config cannot see: missing secrets, unsafe names, no alarms."""
     problems = []
-    if not args.target_group_forwarding:
+    if not args.wiring.target_group_forwarding:
         problems.append(
             "target_group_forwarding is empty: ECS would create the API service before a "
             "listener forwards to its target group"
         )
-    missing = [s for s in GENERATED_SECRET_NAMES if s not in args.secret_arns]
+    missing = [s for s in GENERATED_SECRET_NAMES if s not in args.wiring.secret_arns]
     if missing:
         problems.append(f"secret_arns lacks {', '.join(missing)}")
-    clashing = sorted(set(args.secret_arns) & (MANAGED_ENV_NAMES | set(args.api.environment)))
+    clashing = sorted(
+        set(args.wiring.secret_arns) & (MANAGED_ENV_NAMES | set(args.api.environment))
+    )
     if clashing:
         problems.append(f"secret_arns and the plain environment both set {', '.join(clashing)}")
     leaking = sorted(n for n in args.api.environment if looks_secret(n))
     if leaking:
         problems.append(f"secret-looking names in the plain environment: {', '.join(leaking)}")
-    if not args.deployment_alarm_names:
+    if not args.wiring.deployment_alarm_names:
         problems.append("deployment_alarm_names is empty: a bad deployment would not roll back")
-    if not args.allowed_origins:
+    if not args.edge.allowed_origins:
         problems.append("allowed_origins is empty: browsers could not call the API")
     if problems:
         raise ValueError("ApiService: " + "; ".join(problems))

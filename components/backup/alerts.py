@@ -38,7 +38,7 @@ def job_failure_rules(
             {"state": FAILED_JOB_STATES, "backupVaultName": [vault.name]},
         ),
     }
-    if args.config.dr_region:
+    if args.backup.dr_region:
         patterns["copy-job-failed"] = (
             "Copy Job State Change",
             {"state": ["FAILED", "ABORTED"], "sourceBackupVaultArn": [vault.arn]},
@@ -51,7 +51,7 @@ def job_failure_rules(
     for role, (detail_type, detail) in patterns.items():
         rule = aws.cloudwatch.EventRule(
             f"{ctx.name}-{role}",
-            description=f"{args.name_prefix}: AWS Backup {detail_type}, failed: page",
+            description=f"{args.stack.name_prefix}: AWS Backup {detail_type}, failed: page",
             event_pattern=pulumi.Output.json_dumps(
                 {"source": ["aws.backup"], "detail-type": [detail_type], "detail": detail}
             ),

@@ -14,7 +14,7 @@ from components.backup.alerts import job_failure_rules
 from components.backup.plan import backup_plan, database_selection, service_role
 from components.backup.restore_testing import RestoreTest, restore_test
 from components.backup.vaults import VaultSpec, backup_vault
-from components.config import BackupConfig
+from components.config import ApiConfig, BackupConfig, SecretsConfig, StackWide
 from components.context import ComponentContext
 
 
@@ -44,30 +44,23 @@ class BackupWiring:
     """Where failed jobs and failed validations page."""
     dr_provider: aws.Provider | None = None
     """The DR region's provider; required when the config names a `drRegion`."""
+    package: Path | None = None
+    """The validation Lambda's zip; default build/restore-check-lambda-<ARCHITECTURE>.zip."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class BackupArgs:
     """Inputs of Backup."""
 
-    name_prefix: str
-    """Prefix of physical names (`webstack-prod`)."""
-    environment: str
-    """`staging` or `prod`: the dimension of the restore tests' metrics."""
-    config: BackupConfig
+    stack: StackWide
+    """Names (`<name_prefix>-database`), the metrics' environment, `protect` on vaults and keys."""
+    backup: BackupConfig
     """`webstack:backup`."""
+    secrets: SecretsConfig
+    """The deletion window of the vaults' keys."""
+    api: ApiConfig
+    """The log retention of the validation Lambda (the application's, as the migrations')."""
     wiring: BackupWiring
-    """What the database, network and notifications produced."""
-    kms_deletion_window_days: int = 30
-    """Days a scheduled deletion of a vault key can still be cancelled (7 to 30)."""
-    log_retention_days: int = 90
-    """Retention of the validation Lambda's log group."""
-    architecture: str = "arm64"
-    """The validation Lambda's architecture; `make package ARCH=` must match."""
-    package: Path | None = None
-    """The validation Lambda's zip; default build/restore-check-lambda-<architecture>.zip."""
-    protect: bool = True
-    """Pulumi `protect` on the vaults, their keys and locks."""
 
 
 class Backup(pulumi.ComponentResource):
@@ -82,17 +75,17 @@ class Backup(pulumi.ComponentResource):
     restore_check_function_name: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: BackupArgs, opts: pulumi.ResourceOptions | None = None):
-        if args.config.dr_region and args.wiring.dr_provider is None:
-            raise ValueError(f"Backup: drRegion {args.config.dr_region} needs a dr_provider")
+        if args.backup.dr_region and args.wiring.dr_provider is None:
+            raise ValueError(f"Backup: drRegion {args.backup.dr_region} needs a dr_provider")
         super().__init__("webstack:data:Backup", name, None, opts)
         ctx = ComponentContext.of(name, self)
         vault, dr_vault = self._vaults(ctx, args)
         role, role_ready = service_role(ctx)
-        plan = backup_plan(ctx, args.name_prefix, args.config, vault, dr_vault)
+        plan = backup_plan(ctx, args.stack.name_prefix, args.backup, vault, dr_vault)
         database_selection(ctx, plan, role, args.wiring.database_arn, role_ready)
         test = (
             restore_test(ctx, args, vault, role, role_ready)
-            if args.config.restore_testing
+            if args.backup.restore_testing
             else None
         )
         job_failure_rules(ctx, args, vault, test)
@@ -107,27 +100,27 @@ class Backup(pulumi.ComponentResource):
             ctx,
             VaultSpec(
                 role="vault",
-                vault_name=f"{args.name_prefix}-database",
-                description=f"{args.name_prefix}: the database's backup vault",
+                vault_name=f"{args.stack.name_prefix}-database",
+                description=f"{args.stack.name_prefix}: the database's backup vault",
             ),
-            args.config,
-            kms_deletion_window_days=args.kms_deletion_window_days,
-            protect=args.protect,
+            args.backup,
+            kms_deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=args.stack.protect,
         )
-        if not args.config.dr_region:
+        if not args.backup.dr_region:
             return vault, None
         dr_vault = backup_vault(
             ctx,
             VaultSpec(
                 role="dr-vault",
-                vault_name=f"{args.name_prefix}-database-dr",
-                description=f"{args.name_prefix}: copies of the database's backups "
-                f"({args.config.dr_region})",
+                vault_name=f"{args.stack.name_prefix}-database-dr",
+                description=f"{args.stack.name_prefix}: copies of the database's backups "
+                f"({args.backup.dr_region})",
                 provider=args.wiring.dr_provider,
             ),
-            args.config,
-            kms_deletion_window_days=args.kms_deletion_window_days,
-            protect=args.protect,
+            args.backup,
+            kms_deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=args.stack.protect,
         )
         return vault, dr_vault
 

@@ -25,8 +25,9 @@ from components.backup.iam import validator_policy
 from components.context import ComponentContext
 from components.iam import service_trust_policy
 
-# The migration Lambda's Python: both zips carry the same wheels (tools/lambda_package.py).
-from components.migration_job import RUNTIME
+# The migration Lambda's Python and architecture: both zips carry the same wheels
+# (tools/lambda_package.py), which `make package ARCH=` downloads for both at once.
+from components.migration_job import ARCHITECTURE, RUNTIME
 
 if TYPE_CHECKING:
     from components.backup.component import BackupArgs
@@ -69,8 +70,8 @@ def restore_test(
     plan = aws.backup.RestoreTestingPlan(
         f"{ctx.name}-restore-plan",
         # Restore testing names take letters, digits and underscores only.
-        name=f"{args.name_prefix}_database".replace("-", "_"),
-        schedule_expression=args.config.restore_test_schedule,
+        name=f"{args.stack.name_prefix}_database".replace("-", "_"),
+        schedule_expression=args.backup.restore_test_schedule,
         recovery_point_selection=aws.backup.RestoreTestingPlanRecoveryPointSelectionArgs(
             algorithm="LATEST_WITHIN_WINDOW",
             include_vaults=[vault.arn],
@@ -85,7 +86,7 @@ def restore_test(
     subnets = aws.rds.SubnetGroup(
         f"{ctx.name}-restore-subnets",
         subnet_ids=args.wiring.isolated_subnet_ids,
-        description=f"{args.name_prefix} restore tests: isolated subnets",
+        description=f"{args.stack.name_prefix} restore tests: isolated subnets",
         opts=ctx.child(),
     )
     aws.backup.RestoreTestingSelection(
@@ -95,7 +96,7 @@ def restore_test(
         protected_resource_type="RDS",
         protected_resource_arns=[args.wiring.database_arn],
         iam_role_arn=role.arn,
-        validation_window_hours=args.config.restore_test_validation_hours,
+        validation_window_hours=args.backup.restore_test_validation_hours,
         restore_metadata_overrides=_overrides(args, subnets, copy_sg),
         opts=ctx.child(depends_on=role_ready),
     )
@@ -115,7 +116,7 @@ def _overrides(
             "vpcSecurityGroupIds": json.dumps([values[1]]),
             "publiclyAccessible": "false",
             "multiAz": "false",
-            "dbInstanceClass": args.config.restore_test_instance_class,
+            "dbInstanceClass": args.backup.restore_test_instance_class,
             "enableIamDatabaseAuthentication": "true",
         }
     )
@@ -131,14 +132,14 @@ def _network(
         f"{ctx.name}-validator-sg",
         vpc_id=w.vpc_id,
         description="restore-test validation Lambda; rules are standalone",
-        tags={"Name": f"{args.name_prefix}-restore-check"},
+        tags={"Name": f"{args.stack.name_prefix}-restore-check"},
         opts=ctx.child(),
     )
     copy = aws.ec2.SecurityGroup(
         f"{ctx.name}-restored-sg",
         vpc_id=w.vpc_id,
         description="restore-test copies of the database: PostgreSQL from the validation only",
-        tags={"Name": f"{args.name_prefix}-restore-test"},
+        tags={"Name": f"{args.stack.name_prefix}-restore-test"},
         opts=ctx.child(),
     )
     port = w.database_port
@@ -203,11 +204,11 @@ def _function(
 ) -> aws.lambda_.Function:
     """The validation Lambda, its role (validator_policy), its log group."""
     w = args.wiring
-    function_name = f"{args.name_prefix}-restore-check"
+    function_name = f"{args.stack.name_prefix}-restore-check"
     log_group = aws.cloudwatch.LogGroup(
         f"{ctx.name}-validator-logs",
         name=f"/aws/lambda/{function_name}",
-        retention_in_days=args.log_retention_days,
+        retention_in_days=args.api.log_retention_days,
         kms_key_id=w.logs_kms_key_arn,
         opts=ctx.child(),
     )
@@ -231,7 +232,7 @@ def _function(
         role=role.arn,
         runtime=RUNTIME,
         handler="restore_check.handler.handler",
-        architectures=[args.architecture],
+        architectures=[ARCHITECTURE],
         code=pulumi.FileArchive(str(package)),
         # What Lambda reports as CodeSha256, so a drifted function is redeployed too.
         code_sha256=base64.b64encode(digest).decode(),
@@ -251,7 +252,7 @@ def _function(
                 "DB_PORT": str(w.database_port),
                 "DB_NAME": w.database_name,
                 "DB_USER": LOGIN,
-                "ENVIRONMENT": args.environment,
+                "ENVIRONMENT": args.stack.environment,
             }
         ),
         # ENIs and logs need the policy first; a run needs its way to the databases.
@@ -302,10 +303,10 @@ def _trigger(
 
 def _checked_package(args: BackupArgs) -> Path:
     """The validation Lambda's zip, which `make package` builds."""
-    package = args.package or package_path(args.architecture)
+    package = args.wiring.package or package_path(ARCHITECTURE)
     if not package.is_file():
         raise FileNotFoundError(
             f"the restore-check Lambda package {package} does not exist: run "
-            f"`make package ARCH={args.architecture}` before `pulumi preview` or `pulumi up`"
+            f"`make package ARCH={ARCHITECTURE}` before `pulumi preview` or `pulumi up`"
         )
     return package

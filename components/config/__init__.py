@@ -5,8 +5,8 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `alarms`,
-`backup`) and `stack_config` (the assembly).
+its reader (`network`, `services`, `data`, `edge`, `alarms`, `backup`) and `stack_config` (the
+assembly, and `StackWide`: what every component takes from the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
@@ -43,6 +43,7 @@ from components.config.services import (
 from components.config.stack_config import (
     ENVIRONMENTS,
     StackConfig,
+    StackWide,
     load_stack_config,
     parse_stack_config,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "SecretsConfig",
     "Section",
     "StackConfig",
+    "StackWide",
     "WorkerConfig",
     "db_max_pool_size",
     "load_stack_config",

@@ -72,6 +72,12 @@ class EdgeConfig:
     manage_zone_settings: bool
     """This stack owns the zone-wide settings (SSL strict, always HTTPS, min TLS 1.2)."""
 
+    @property
+    def managed_zone_id(self) -> str | None:
+        """The Cloudflare zone this stack writes its records to; None when a person creates
+        them (`dnsProvider: none`)."""
+        return self.cloudflare_zone_id if self.dns_provider == "cloudflare" else None
+
 
 _LOCALHOSTS = ("localhost", "127.0.0.1")
 

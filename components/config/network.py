@@ -29,6 +29,8 @@ class NetworkConfig:
     """Private interface endpoints for ECR, CloudWatch Logs, Secrets Manager and STS."""
     flow_log_retention_days: int
     """How long VPC flow logs are kept in CloudWatch Logs."""
+    availability_zones: tuple[str, ...]
+    """The zones the network spans: the first `az_count` available zones of the region."""
 
 
 def read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
@@ -68,4 +70,5 @@ def read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
         nat_strategy=nat,
         interface_endpoints=endpoints,
         flow_log_retention_days=retention,
+        availability_zones=tuple(region_azs[:az_count]),
     )

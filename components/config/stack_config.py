@@ -49,6 +49,28 @@ TOOLING_KEYS = ("costAssumptions",)
 
 
 @dataclass(frozen=True, kw_only=True)
+class StackWide:
+    """What every component takes from the stack as a whole: its `args.stack`."""
+
+    environment: str
+    """`staging` or `prod`: part of every physical name."""
+    domain: str
+    """The product's apex domain (`example.com`)."""
+    protect: bool
+    """Pulumi `protect` (and the provider's deletion protection) on stateful resources."""
+
+    @property
+    def name_prefix(self) -> str:
+        """`webstack-<environment>`: the prefix of physical names."""
+        return f"{PROJECT}-{self.environment}"
+
+    @property
+    def api_hostname(self) -> str:
+        """`api.<domain>`: where the ALB answers (and CloudFront's API origin)."""
+        return f"api.{self.domain}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Everything that differs between stacks, validated."""
 
@@ -58,8 +80,6 @@ class StackConfig:
     """`staging` or `prod`; used in names and tags."""
     region: str
     """`aws:region` — the region of everything but the CloudFront certificate."""
-    availability_zones: tuple[str, ...]
-    """The zones the network spans (the first `network.az_count` zones of the region)."""
     domain: str
     """The product's apex domain (`example.com`); the API lives at `api.<domain>`."""
     account_id: str
@@ -85,14 +105,17 @@ class StackConfig:
     """Default tags applied by the AWS provider to every taggable resource."""
 
     @property
+    def stack_wide(self) -> StackWide:
+        """The stack-wide values every component takes."""
+        return StackWide(environment=self.environment, domain=self.domain, protect=self.protect)
+
+    @property
     def name_prefix(self) -> str:
-        """`webstack-<environment>`: the prefix of physical names."""
-        return f"{PROJECT}-{self.environment}"
+        return self.stack_wide.name_prefix
 
     @property
     def api_hostname(self) -> str:
-        """`api.<domain>`: where the ALB answers (and CloudFront's API origin)."""
-        return f"api.{self.domain}"
+        return self.stack_wide.api_hostname
 
 
 def _read_region(problems: Problems, region: str | None) -> str | None:
@@ -199,7 +222,6 @@ def parse_stack_config(
         stack=stack,
         environment=environment,
         region=region or "",
-        availability_zones=tuple(azs[: network.az_count]),
         domain=domain,
         account_id=account_id,
         owner=owner,

@@ -8,27 +8,28 @@ the component itself are exercised in isolation.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from unittest.mock import Mock
 
 import pulumi
+import pulumi_random as random
 import pytest
 
-from components.app import ApiService, ApiServiceArgs
+from components.app import ApiService, ApiServiceArgs, ApiServiceWiring
 from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
+from components.aws_facts import max_connections
 from components.config import (
     FARGATE_SIZES,
     GENERATED_SECRET_NAMES,
     POOL_BUDGET_SHARE,
-    PoolBudgetError,
     StackConfig,
     looks_secret,
 )
-from components.database import max_connections
-from tests.helpers import committed, config_of, sg_id
+from tests.helpers import committed, config_of, parse, sg_id
 from tests.unit.edge_helpers import edge_variant
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.mockcloud import Evaluation, Resource, evaluate, run_program
 from tools.plan import tree_lines
 
 SERVICE = "aws:ecs/service:Service"
@@ -537,65 +538,84 @@ def test_services_reach_the_real_data_tier_and_it_admits_them(stack: Evaluation)
 # The component's own guards, in isolation (they fire before anything is registered)
 
 
-def isolated_args(cfg: StackConfig, **changes: Any) -> ApiServiceArgs:
-    """ApiService's args for `cfg` with plain stand-in handles."""
+def isolated_args(
+    cfg: StackConfig, forwarding: Sequence[pulumi.Resource] | None = None
+) -> ApiServiceArgs:
+    """ApiService's args for `cfg` with plain stand-in handles; `forwarding` stands in for the
+    listener (a placeholder when the component is not run)."""
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
-    values: dict[str, Any] = {
-        "name_prefix": cfg.name_prefix,
-        "api": cfg.api,
-        "worker": cfg.worker,
-        "private_subnet_ids": ["subnet-private-a"],
-        "api_security_group_id": "sg-api",
-        "worker_security_group_id": "sg-worker",
-        "alb_security_group_id": "sg-alb",
-        "database_security_group_id": "sg-database",
-        "cache_security_group_id": "sg-cache",
-        "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x",
-        "deregistration_delay_seconds": 30,
-        "allowed_origins": cfg.edge.allowed_origins,
-        "secret_arns": {name: f"{arn}{name}" for name in GENERATED_SECRET_NAMES},
-        "kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/x",
-        "db_max_connections": max_connections(cfg.database.instance_class),
-        "deployment_alarm_names": ["webstack-staging-api-5xx-rate"],
-        "target_group_forwarding": [Mock(spec=pulumi.Resource)],
-    }
-    return ApiServiceArgs(**{**values, **changes})
+    wiring = ApiServiceWiring(
+        private_subnet_ids=["subnet-private-a"],
+        api_security_group_id="sg-api",
+        worker_security_group_id="sg-worker",
+        alb_security_group_id="sg-alb",
+        database_security_group_id="sg-database",
+        cache_security_group_id="sg-cache",
+        target_group_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x",
+        target_group_forwarding=forwarding or [Mock(spec=pulumi.Resource)],
+        secret_arns={name: f"{arn}{name}" for name in GENERATED_SECRET_NAMES},
+        kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x",
+        deployment_alarm_names=["webstack-staging-api-5xx-rate"],
+        run_after=[],
+    )
+    return ApiServiceArgs(
+        stack=cfg.stack_wide,
+        api=cfg.api,
+        worker=cfg.worker,
+        edge=cfg.edge,
+        secrets=cfg.secrets,
+        pool_budget=cfg.pool_budget,
+        wiring=wiring,
+    )
+
+
+def _wired(args: ApiServiceArgs, **changes: Any) -> ApiServiceArgs:
+    return replace(args, wiring=replace(args.wiring, **changes))
 
 
 @pytest.mark.parametrize(
     ("change", "words"),
     [
         (
-            lambda a: {
-                "secret_arns": {k: v for k, v in a.secret_arns.items() if k != "JWT_SECRET"}
-            },
+            lambda a: _wired(
+                a,
+                secret_arns={k: v for k, v in a.wiring.secret_arns.items() if k != "JWT_SECRET"},
+            ),
             ("secret_arns lacks JWT_SECRET",),
         ),
-        (lambda a: {"deployment_alarm_names": []}, ("deployment_alarm_names",)),
+        (lambda a: _wired(a, deployment_alarm_names=[]), ("deployment_alarm_names",)),
         (
-            lambda a: {"secret_arns": {**a.secret_arns, "PORT": a.kms_key_arn}},
+            lambda a: _wired(a, secret_arns={**a.wiring.secret_arns, "PORT": a.wiring.kms_key_arn}),
             ("both set PORT",),
         ),
-        (lambda a: {"allowed_origins": ()}, ("allowed_origins",)),
-        (lambda a: {"target_group_forwarding": []}, ("target_group_forwarding", "listener")),
+        (lambda a: replace(a, edge=replace(a.edge, allowed_origins=())), ("allowed_origins",)),
+        (
+            lambda a: _wired(a, target_group_forwarding=[]),
+            ("target_group_forwarding", "listener"),
+        ),
     ],
 )
 def test_wiring_mistakes_are_rejected(
-    evaluations: dict[str, Evaluation],
-    change: Callable[[ApiServiceArgs], dict[str, Any]],
-    words: tuple[str, ...],
+    change: Callable[[ApiServiceArgs], ApiServiceArgs], words: tuple[str, ...]
 ) -> None:
-    base = isolated_args(config_of(evaluations["staging"]))
     with pytest.raises(ValueError, match="ApiService") as info:
-        ApiService("app", isolated_args(config_of(evaluations["staging"]), **change(base)))
+        ApiService("app", change(isolated_args(parse("staging"))))
     assert all(w in str(info.value) for w in words)
 
 
-def test_a_database_smaller_than_the_config_checked_fails_the_component(
-    evaluations: dict[str, Evaluation],
-) -> None:
-    with pytest.raises(PoolBudgetError):
-        ApiService("app", isolated_args(config_of(evaluations["prod"]), db_max_connections=20))
+def test_the_tasks_get_the_pool_size_as_config_computed_it() -> None:
+    cfg = parse("prod")
+    # A budget no arithmetic over this config gives: it can only arrive as it was handed in.
+    budget = replace(cfg.pool_budget, db_max_pool_size=7)
+    assert budget.db_max_pool_size != cfg.pool_budget.db_max_pool_size
+
+    def program() -> dict[str, Any]:
+        listener = random.RandomId("listener", byte_length=4)
+        ApiService("app", replace(isolated_args(cfg, [listener]), pool_budget=budget))
+        return {}
+
+    ev = run_program("prod", {"aws:region": "us-east-1"}, [], program)
+    assert {env(ev, name)["DB_MAX_POOL_SIZE"] for name in ("api", "worker")} == {"7"}
 
 
 def test_offline_plan_shows_both_services(evaluations: dict[str, Evaluation]) -> None:

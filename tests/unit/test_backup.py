@@ -351,17 +351,18 @@ def test_eventbridge_may_publish_to_the_encrypted_topics(stack: Evaluation) -> N
 # --- the component alone ---------------------------------------------------------------------
 
 
-def _alone(tmp_path: Path, stack: str = "prod", **changes: Any) -> Evaluation:
+def _alone(tmp_path: Path, stack: str = "prod", package: Path | None = None) -> Evaluation:
     """The component on its own with the committed stack's config and stand-in wiring."""
     from tests.helpers import parse
 
-    config = parse(stack).backup
+    config = parse(stack)
 
     def program() -> dict[str, Any]:
         args = BackupArgs(
-            name_prefix=f"webstack-{stack}",
-            environment=stack,
-            config=config,
+            stack=config.stack_wide,
+            backup=config.backup,
+            secrets=config.secrets,
+            api=config.api,
             wiring=BackupWiring(
                 database_arn="arn:aws:rds:us-east-1:123456789012:db:webstack-test-postgres",
                 database_host="webstack-test-postgres.example.internal",
@@ -373,8 +374,8 @@ def _alone(tmp_path: Path, stack: str = "prod", **changes: Any) -> Evaluation:
                 private_subnet_ids=["subnet-3", "subnet-4"],
                 logs_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
                 critical_topic_arn="arn:aws:sns:us-east-1:123456789012:critical",
+                package=package,
             ),
-            **changes,
         )
         Backup("backup", args)
         return {}

@@ -8,13 +8,16 @@ the program does not vary (the migration files, the package path) runs the compo
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from components.migration_job import MigrationJob, MigrationJobArgs
-from tests.helpers import sg_id
+from components.config import PoolBudget
+from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
+from tests.helpers import parse, sg_id
+from tools.lambda_package import offline_package
 from tools.mockcloud import ACCOUNT_ID, Evaluation, run_program
 
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -129,36 +132,42 @@ def test_invocation_runs_up_after_the_function_its_permissions_and_network_path(
 # The component alone: inputs the program does not vary
 
 
-def evaluate_job(package: Path) -> Evaluation:
-    """MigrationJob with plain stand-in handles (nothing else of the stack)."""
+def evaluate_job(package: Path, pool_budget: PoolBudget | None = None) -> Evaluation:
+    """MigrationJob for the committed staging config with plain stand-in handles (nothing else
+    of the stack); `pool_budget` replaces the one config computed."""
     region = "us-east-1"
     secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT_ID}:secret:"
+    cfg = parse("staging")
 
     def program() -> dict[str, Any]:
         MigrationJob(
             "migrations",
             MigrationJobArgs(
-                name_prefix="webstack-staging",
-                private_subnet_ids=["subnet-private-a", "subnet-private-b"],
-                security_group_id="sg-migrations",
-                database_security_group_id="sg-database",
-                database_host="webstack-staging-postgres.internal",
-                database_name="webstack",
-                master_secret_arn=f"{secret}rds!db-master",
-                database_url_secret_arn=f"{secret}webstack-staging/DATABASE_URL",
-                database_url_version="url-digest",
-                database_resource_id="db-RESOURCEID",
-                database_instance_identifier="webstack-staging-postgres",
-                database_instance_arn=f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:webstack-staging-postgres",
-                database_subnet_group_name="webstack-staging-postgres",
-                database_parameter_group_name="webstack-staging-postgres17",
-                snapshot_before_migrations=False,
-                app_connection_limit=100,
-                app_statement_timeout_ms=30_000,
-                app_idle_in_transaction_timeout_ms=60_000,
-                kms_key_arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/data",
-                aws_api_cidr="10.20.0.0/16",
-                package=package,
+                stack=cfg.stack_wide,
+                database=cfg.database,
+                api=cfg.api,
+                network=cfg.network,
+                pool_budget=pool_budget or cfg.pool_budget,
+                wiring=MigrationJobWiring(
+                    private_subnet_ids=["subnet-private-a", "subnet-private-b"],
+                    vpc_cidr="10.20.0.0/16",
+                    network_ready=[],
+                    security_group_id="sg-migrations",
+                    kms_key_arn=f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/data",
+                    database_security_group_id="sg-database",
+                    database_port=5432,
+                    database_host="webstack-staging-postgres.internal",
+                    database_name="webstack",
+                    master_secret_arn=f"{secret}rds!db-master",
+                    database_url_secret_arn=f"{secret}webstack-staging/DATABASE_URL",
+                    database_url_version="url-digest",
+                    database_resource_id="db-RESOURCEID",
+                    database_instance_identifier="webstack-staging-postgres",
+                    database_instance_arn=f"arn:aws:rds:{region}:{ACCOUNT_ID}:db:webstack-staging-postgres",
+                    database_subnet_group_name="webstack-staging-postgres",
+                    database_parameter_group_name="webstack-staging-postgres17",
+                    package=package,
+                ),
             ),
         )
         return {}
@@ -169,6 +178,18 @@ def evaluate_job(package: Path) -> Evaluation:
 def test_a_missing_package_fails_with_the_command_that_builds_it(tmp_path: Path) -> None:
     with pytest.raises(Exception, match=r"make package ARCH=arm64"):
         evaluate_job(tmp_path / "absent.zip")
+
+
+def test_the_login_role_gets_the_connection_limit_as_config_computed_it() -> None:
+    budget = parse("staging").pool_budget
+    # A limit no arithmetic over this config gives: it can only arrive as it was handed in.
+    handed_in = replace(budget, app_connection_limit=123)
+    assert handed_in.app_connection_limit != budget.app_connection_limit
+    ev = evaluate_job(offline_package(), handed_in)
+    variables, _ = _function_and_policy(ev)
+    assert variables["APP_CONNECTION_LIMIT"] == "123"
+    run = ev.one("aws:lambda/invocation:Invocation")
+    assert "APP_CONNECTION_LIMIT=123" in run.inputs["triggers"]["appRole"].split(",")
 
 
 def _function_and_policy(ev: Evaluation) -> tuple[dict[str, str], list[dict[str, Any]]]:
