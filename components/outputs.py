@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from components.alarms import Alarms
 from components.app import ApiService
 from components.backup import Backup
 from components.certificates import DnsRecord
@@ -27,6 +28,7 @@ def stack_outputs(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    alarms: Alarms,
     backup: Backup,
 ) -> dict[str, Any]:
     """The stack outputs: the handles operators, the smoke checks and deploy jobs read."""
@@ -51,17 +53,20 @@ def stack_outputs(
         "databaseMaxConnections": cfg.pool_budget.db_max_connections,
         "databaseReplicaAddresses": database.replica_addresses,
         "databaseResourceId": database.resource_id,
+        "databaseInstanceIdentifier": database.instance_identifier,
         "cachePrimaryEndpoint": cache.primary_endpoint,
         "cachePort": cache.port,
         "cacheSecurityGroupId": cache.security_group_id,
         "cacheUrlSecretArn": cache.redis_url_secret_arn,
         "cacheMemberClusterIds": cache.member_cluster_ids,
+        "cacheReplicationGroupId": cache.replication_group_id,
         "apiUrl": f"https://{cfg.api_hostname}",
         "frontendUrl": f"https://{cfg.domain}",
         "allowedOrigins": list(cfg.edge.allowed_origins),
         "albDnsName": load_balancer.alb_dns_name,
         "albArnSuffix": load_balancer.alb_arn_suffix,
         "targetGroupArnSuffix": load_balancer.target_group_arn_suffix,
+        "targetGroupArn": load_balancer.target_group_arn,
         "distributionId": frontend.distribution_id,
         "distributionDomainName": frontend.distribution_domain_name,
         "frontendBucketName": frontend.frontend_bucket_name,
@@ -71,6 +76,7 @@ def stack_outputs(
         "criticalTopicArn": paging.notifications.critical_topic_arn,
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
+        "dashboardName": alarms.dashboard_name,
         "backupVaultName": backup.vault_name,
         "backupVaultArn": backup.vault_arn,
         "backupPlanId": backup.plan_id,

@@ -141,8 +141,8 @@ def build_stack(
     backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app, backup)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms, backup)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:

@@ -47,7 +47,7 @@ class BackupConfig:
     continuous_retention_days: int
     """Days of point-in-time recovery: `database.backupRetentionDays` (see the module docstring)."""
     dr_region: str | None
-    """The region the daily snapshots are copied to (`drRegion`); None: no copies (staging)."""
+    """The region the daily snapshots are copied to; unset: no copies (staging)."""
     copy_retention_days: int
     """Days each copy in the DR region is kept."""
     vault_lock: str
