@@ -88,6 +88,13 @@ def stack_outputs(
     if backup.restore_testing_plan_name is not None:
         outputs["restoreTestingPlanName"] = backup.restore_testing_plan_name
         outputs["restoreCheckFunctionName"] = backup.restore_check_function_name
+    # The runbooks' commands name the services (`aws ecs update-service --service ...`).
+    for key, service in (
+        ("apiServiceName", app.api_service_name),
+        ("workerServiceName", app.worker_service_name),
+    ):
+        if service is not None:
+            outputs[key] = service
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if cfg.edge.dns_provider == "none":
