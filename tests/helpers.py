@@ -3,7 +3,8 @@ lookups in an evaluated stack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,19 @@ def write_files(directory: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return directory
+
+
+@contextmanager
+def stubbed_client(service: str, region: str) -> Iterator[tuple[Any, Any]]:
+    """A real botocore client of `service` whose calls botocore's Stubber answers: a call with no
+    queued response, or other parameters than expected, fails the test."""
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.stub import Stubber
+
+    client = botocore.session.get_session().create_client(
+        service, region_name=region, config=Config(signature_version=UNSIGNED)
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber

@@ -16,14 +16,12 @@ from typing import Any
 import botocore.session
 import psycopg
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from components.migration_job import restore_point_of
 from migrations import lambda_handler, runner
 from migrations.__main__ import main
-from tests.helpers import write_files
+from tests.helpers import stubbed_client, write_files
 from tests.integration.conftest import Db
 
 PRIMARY = "webstack-test-postgres"
@@ -54,11 +52,8 @@ class FakeClock:
 @pytest.fixture
 def rds() -> Iterator[tuple[Any, Stubber]]:
     """A real botocore RDS client whose calls the Stubber answers (or refuses, if unexpected)."""
-    client = botocore.session.get_session().create_client(
-        "rds", region_name="eu-west-1", config=Config(signature_version=UNSIGNED)
-    )
-    with Stubber(client) as stubber:
-        yield client, stubber
+    with stubbed_client("rds", "eu-west-1") as stubbed:
+        yield stubbed
 
 
 @pytest.fixture

@@ -13,14 +13,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
 from botocore.stub import Stubber
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.frontend_retention import RetentionProvider, advance
+from tests.helpers import stubbed_client
 from tools.stackfile import ROOT
 
 BUCKET = "frontend-bucket-aadf729"
@@ -31,11 +29,8 @@ NEW = ["assets/index-BBBBBBBB.js", "assets/vendor-BDvB1qOM.js", "index.html"]
 
 @pytest.fixture
 def s3() -> Iterator[tuple[Any, Stubber]]:
-    """A real botocore S3 client whose calls the Stubber answers (or refuses, if unexpected)."""
-    client = botocore.session.get_session().create_client(
-        "s3", region_name="eu-west-1", config=Config(signature_version=UNSIGNED)
-    )
-    with Stubber(client) as stubber:
+    """A real botocore S3 client whose calls the Stubber answers; every answer queued is used."""
+    with stubbed_client("s3", "eu-west-1") as (client, stubber):
         yield client, stubber
         stubber.assert_no_pending_responses()
 
