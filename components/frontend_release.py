@@ -33,7 +33,7 @@ import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pulumi
 import pulumi_aws as aws
@@ -122,17 +122,18 @@ class FrontendRelease(pulumi.ComponentResource):
         self, name: str, args: FrontendReleaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:edge:FrontendRelease", name, None, opts)
-        dist_dir = args.frontend.dist_dir
+        dist_dir, after = args.frontend.dist_dir, args.wiring.after
         if dist_dir is None:
             raise ValueError("FrontendRelease needs frontend.dist_dir (the build to publish)")
+        bucket = args.wiring.bucket_name
         hashed = [k for k in args.frontend.files if is_hashed_asset(k)]
         entry = [k for k in args.frontend.files if not is_hashed_asset(k)]
-        assets = [self._object(name, args, k, args.wiring.after) for k in hashed]
-        entries = [self._object(name, args, k, [*args.wiring.after, *assets]) for k in entry]
+        assets = [self._object(name, bucket, dist_dir, k, after) for k in hashed]
+        entries = [self._object(name, bucket, dist_dir, k, [*after, *assets]) for k in entry]
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         retention = FrontendRetention(
             f"{name}-retention",
-            bucket=args.wiring.bucket_name,
+            bucket=bucket,
             region=region,
             files=args.frontend.files,
             keep_removed_days=args.frontend.keep_removed_days,
@@ -143,16 +144,17 @@ class FrontendRelease(pulumi.ComponentResource):
     def _object(
         self,
         name: str,
-        args: FrontendReleaseArgs,
+        bucket: pulumi.Input[str],
+        dist_dir: Path,
         key: str,
         after: Sequence[pulumi.Resource],
     ) -> aws.s3.BucketObjectv2:
-        assert args.frontend.dist_dir is not None
+        """The file at `key` of the build, as an object of the bucket, after `after`."""
         return aws.s3.BucketObjectv2(
             object_name(name, key),
-            bucket=args.wiring.bucket_name,
+            bucket=bucket,
             key=key,
-            source=pulumi.FileAsset(str(args.frontend.dist_dir / key)),
+            source=pulumi.FileAsset(str(dist_dir / key)),
             content_type=content_type(key),
             cache_control=cache_control(key),
             # FrontendRetention deletes it, days after it leaves the build.
