@@ -34,11 +34,7 @@ from components.deployment_alarms import (
 )
 from components.dns import Dns, DnsArgs, DnsWiring
 from components.frontend import Frontend, FrontendArgs, FrontendWiring
-from components.frontend_release import (
-    FrontendRelease,
-    FrontendReleaseArgs,
-    FrontendReleaseWiring,
-)
+from components.frontend_release import FrontendRelease, FrontendReleaseArgs, FrontendReleaseWiring
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
 from components.network import Network, NetworkArgs
@@ -397,16 +393,12 @@ def _app(
     return ApiService("app", args, providers.in_region)
 
 
-def _frontend_release(
-    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
-) -> FrontendRelease | None:
-    """The built frontend into the CDN's bucket once the API it calls has rolled; nothing
-    without `frontend.distDir`."""
-    if cfg.frontend.dist_dir is None:
-        return None
-    wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
-    args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
-    return FrontendRelease("frontend-release", args, providers.in_region)
+def _frontend_release(cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService) -> None:
+    """The built frontend into the CDN's bucket after the API it calls (with frontend.distDir)."""
+    if cfg.frontend.dist_dir is not None:
+        wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
+        args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
+        FrontendRelease("frontend-release", args, providers.in_region)
 
 
 def _alarms(
