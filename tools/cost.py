@@ -208,6 +208,11 @@ NO_CHARGE = frozenset(
 NOT_AWS = ("pulumi:", "random:", "cloudflare:", "tls:")
 
 
+def per_day(monthly: float) -> float:
+    """A monthly figure per day: 24 of the month's HOURS_PER_MONTH hours (monthly / 30.4)."""
+    return monthly * 24 / HOURS_PER_MONTH
+
+
 @dataclass(frozen=True)
 class CostLine:
     """One line of the estimate. `unit_price` None means unpriced: see `note`."""
@@ -238,8 +243,8 @@ class Estimate:
 
     @property
     def per_day(self) -> float:
-        """USD per day: 24 of the month's HOURS_PER_MONTH hours (the total / 30.4)."""
-        return self.total * 24 / HOURS_PER_MONTH
+        """USD per day of the priced lines."""
+        return per_day(self.total)
 
     @property
     def unpriced(self) -> list[CostLine]:
