@@ -189,9 +189,7 @@ def _read_disposable(top: Section, environment: str, protect: bool) -> bool:
         top.error("disposable", "must be false in prod: destroy would delete its data")
     if is_preview_stack(environment):
         if not disposable:
-            top.error(
-                "disposable", "must be true for a preview: closing the PR must leave nothing"
-            )
+            top.error("disposable", "must be true for a preview: closing the PR must leave nothing")
         if protect:
             top.error("protect", "must be false for a preview: it is destroyed with its PR")
     return disposable
