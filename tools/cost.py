@@ -399,9 +399,11 @@ def _task_shares(r: Resource, tasks: float) -> dict[str, float] | str:
         base = min(left, _num(s.get("base")))
         shares[s["capacityProvider"]] += base
         left -= base
-    weights = sum(_num(s.get("weight")) for s in strategies) or 1.0
-    for s in strategies:
-        shares[s["capacityProvider"]] += left * _num(s.get("weight")) / weights
+    weights = [_num(s.get("weight")) for s in strategies]
+    if not sum(weights):  # no weight given (ECS's default is 0): an even split
+        weights = [1.0] * len(strategies)
+    for s, weight in zip(strategies, weights, strict=True):
+        shares[s["capacityProvider"]] += left * weight / sum(weights)
     return shares
 
 
