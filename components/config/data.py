@@ -107,8 +107,8 @@ def read_secrets(
     section: Section, external: Mapping[str, pulumi.Output[str]], *, disposable: bool
 ) -> SecretsConfig:
     recovery = section.get_int("recoveryWindowDays", 30, max=30)
-    # Secrets Manager takes 7 to 30 days, or 0 for a deletion without recovery (which lets a
-    # re-created stack reuse the names at once).
+    # Secrets Manager takes 7 to 30 days, or 0 for a deletion without recovery: the secret is
+    # gone when `destroy` returns, instead of lingering, restorable, for a week.
     if recovery == 0 and not disposable:
         section.error(
             "recoveryWindowDays", "0 deletes secrets beyond recovery: only a disposable stack may"
