@@ -106,7 +106,7 @@ class CacheConfig:
 def read_secrets(
     section: Section, external: Mapping[str, pulumi.Output[str]], *, disposable: bool
 ) -> SecretsConfig:
-    recovery = section.get_int("recoveryWindowDays", 30, max=30)
+    recovery = section.get_int("recoveryWindowDays", 30, min=0, max=30)
     # Secrets Manager takes 7 to 30 days, or 0 for a deletion without recovery: the secret is
     # gone when `destroy` returns, instead of lingering, restorable, for a week.
     if recovery == 0 and not disposable:
