@@ -53,10 +53,13 @@ def load(name: str) -> dict[str, Any]:
 
 def program_runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]], int]]:
     """(workflow, job, job steps, index) of every step that runs the program: a pulumi/actions
-    step with command up or preview, or a `pulumi up|preview` in a shell step."""
+    step with command up or preview, or a `pulumi up|preview` in a shell step. The job's `env`
+    includes the workflow's."""
     found = []
     for path in WORKFLOWS:
-        for job in load(path.name)["jobs"].values():
+        workflow = load(path.name)
+        for job in workflow["jobs"].values():
+            job = {**job, "env": {**workflow.get("env", {}), **job.get("env", {})}}
             steps = job.get("steps", [])
             for i, step in enumerate(steps):
                 action = str(step.get("uses", "")).startswith("pulumi/actions@")
