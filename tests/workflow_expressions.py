@@ -75,21 +75,22 @@ class _Parser:
         self.at += 1
         return token
 
-    def expression(self) -> Any:
-        value = self.conjunction()
-        while self.peek() == "||":
+    def _chain(
+        self, operator: str, operand: Callable[[], Any], pick: Callable[[Any, Any], Any]
+    ) -> Any:
+        """`operand (operator operand)*`, folded left with `pick(left, right)`."""
+        value = operand()
+        while self.peek() == operator:
             self.take()
-            right = self.conjunction()
-            value = value if _truthy(value) else right
+            value = pick(value, operand())
         return value
 
+    def expression(self) -> Any:
+        # `a || b` is a when a is truthy, else b (a value, not a bool).
+        return self._chain("||", self.conjunction, lambda a, b: a if _truthy(a) else b)
+
     def conjunction(self) -> Any:
-        value = self.comparison()
-        while self.peek() == "&&":
-            self.take()
-            right = self.comparison()
-            value = right if _truthy(value) else value
-        return value
+        return self._chain("&&", self.comparison, lambda a, b: b if _truthy(a) else a)
 
     def comparison(self) -> Any:
         value = self.unary()

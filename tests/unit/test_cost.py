@@ -88,21 +88,25 @@ def test_read_replica_takes_storage_from_its_source_and_has_no_backup_charge() -
     )
 
 
-def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> None:
+def fargate_service(*, cpu: str, memory: str, arch: str, **service: Any) -> list[Resource]:
+    """A task definition `api` and the service `api` running it (`service`: its inputs)."""
     task = res(
         "aws:ecs/taskDefinition:TaskDefinition",
         "api-task",
         family="api",
-        cpu="1024",
-        memory="2048",
-        runtimePlatform={"cpuArchitecture": "ARM64"},
+        cpu=cpu,
+        memory=memory,
+        runtimePlatform={"cpuArchitecture": arch},
     )
-    service = res(
-        "aws:ecs/service:Service",
-        "api",
-        name="api",
-        desiredCount=2.0,
-        taskDefinition="arn:test:api-task",
+    return [
+        task,
+        res("aws:ecs/service:Service", "api", taskDefinition="arn:test:api-task", **service),
+    ]
+
+
+def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> None:
+    task, service = fargate_service(
+        cpu="1024", memory="2048", arch="ARM64", name="api", desiredCount=2.0
     )
     target = res(
         "aws:appautoscaling/target:Target",
@@ -121,19 +125,9 @@ def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> No
     assert monthly(low, "Fargate ARM64 vCPU") == pytest.approx(47.2748)
 
 
-def spot_service(**inputs: Any) -> list[Resource]:
-    task = res(
-        "aws:ecs/taskDefinition:TaskDefinition",
-        "api-task",
-        family="api",
-        cpu="512",
-        memory="1024",
-        runtimePlatform={"cpuArchitecture": "X86_64"},
-    )
-    return [
-        task,
-        res("aws:ecs/service:Service", "api", taskDefinition="arn:test:api-task", **inputs),
-    ]
+def spot_service(**service: Any) -> list[Resource]:
+    """A 0.5 vCPU / 1 GB X86_64 service with the given inputs (its capacity)."""
+    return fargate_service(cpu="512", memory="1024", arch="X86_64", **service)
 
 
 def test_fargate_spot_tasks_are_priced_at_the_spot_rate() -> None:
