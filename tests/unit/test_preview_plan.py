@@ -23,6 +23,10 @@ LONGEST = "pr-" + "9" * (MAX_NAME_PREFIX_LENGTH - len(f"{PROJECT}-pr-"))
 # resource type and input (tag values: 256). The ALB, its target group, the buckets and the IAM
 # roles are named by Pulumi's autonaming from their logical names, which hold no PR number.
 NAME_LIMITS: dict[tuple[str, str], int] = {
+    ("aws:backup/plan:Plan", "name"): 50,
+    ("aws:backup/restoreTestingPlan:RestoreTestingPlan", "name"): 50,
+    ("aws:backup/restoreTestingSelection:RestoreTestingSelection", "name"): 50,
+    ("aws:backup/vault:Vault", "name"): 50,
     ("aws:budgets/budget:Budget", "name"): 100,
     ("aws:cloudfront/cachePolicy:CachePolicy", "name"): 128,
     ("aws:cloudfront/distribution:Distribution", "comment"): 128,
@@ -63,7 +67,9 @@ def preview() -> Evaluation:
 
 @pytest.fixture(scope="module")
 def longest() -> Evaluation:
-    return evaluate(LONGEST)
+    """The longest preview, with restore tests on too: every name the program can build."""
+    backup = {**read_stack_file(LONGEST)["config"]["webstack:backup"], "restoreTesting": True}
+    return evaluate(LONGEST, overrides={"webstack:backup": backup})
 
 
 def test_the_plan_protects_nothing(preview: Evaluation) -> None:
@@ -92,6 +98,10 @@ def _destroy_blockers(r: Resource) -> Iterator[str]:
         yield "cannot be deleted while it holds images"
     if r.type == "aws:secretsmanager/secret:Secret" and inputs.get("recoveryWindowInDays") != 0:
         yield "lingers for its recovery window"
+    if r.type == "aws:backup/vault:Vault" and not inputs.get("forceDestroy"):
+        yield "cannot be deleted while it holds recovery points"
+    if r.type == "aws:backup/vaultLockConfiguration:VaultLockConfiguration":
+        yield "locks recovery points against deletion"
 
 
 def test_nothing_blocks_destroy_or_outlives_it(preview: Evaluation) -> None:
@@ -107,6 +117,7 @@ def test_nothing_blocks_destroy_or_outlives_it(preview: Evaluation) -> None:
         "aws:s3/bucket:Bucket",
         "aws:ecr/repository:Repository",
         "aws:secretsmanager/secret:Secret",
+        "aws:backup/vault:Vault",
     } <= kinds
     # KMS keys cannot go at once (7 days at least); the deletion is scheduled, not waited for.
     assert {r.inputs["deletionWindowInDays"] for r in preview.of_type("aws:kms/key:Key")} == {7}
@@ -122,19 +133,27 @@ def test_a_committed_stack_keeps_its_data_at_destroy(evaluations: dict[str, Eval
         "cannot be deleted while it holds objects",
         "cannot be deleted while it holds images",
         "lingers for its recovery window",
+        "cannot be deleted while it holds recovery points",
+        "locks recovery points against deletion",
     } <= reasons
 
 
 def _names(ev: Evaluation) -> Iterator[tuple[Resource, str, str]]:
-    """(resource, input, value) of every name input and tag value that holds the prefix."""
+    """(resource, input, value) of every name input and tag value that holds the prefix (or
+    its underscore form, which restore testing plans take)."""
     prefix = config_of(ev).name_prefix
+    forms = (prefix, prefix.replace("-", "_"))
+
+    def named(value: object) -> bool:
+        return isinstance(value, str) and any(form in value for form in forms)
+
     for r in ev.resources:
         for key, value in r.inputs.items():
-            if key in NAME_INPUTS and isinstance(value, str) and prefix in value:
-                yield r, key, value
+            if key in NAME_INPUTS and named(value):
+                yield r, key, str(value)
         for tag, value in (r.inputs.get("tags") or {}).items():
-            if isinstance(value, str) and prefix in value:
-                yield r, f"tags.{tag}", value
+            if named(value):
+                yield r, f"tags.{tag}", str(value)
 
 
 @pytest.mark.parametrize("stack_fixture", ["preview", "longest"])
