@@ -77,7 +77,12 @@ def stack_outputs(
         # point with its exact restore commands; null when that run had nothing pending.
         "migrationRestorePoint": migrations.restore_point,
         "apiImageTag": cfg.api.image_tag,
-        "criticalTopicArn": paging.notifications.critical_topic_arn,
+        # No critical topic when nobody is paged (`alarms.paging` off).
+        **(
+            {"criticalTopicArn": paging.notifications.critical_topic_arn}
+            if paging.notifications.critical_topic_arn is not None
+            else {}
+        ),
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
         "dashboardName": alarms.dashboard_name,
