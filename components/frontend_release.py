@@ -20,10 +20,11 @@ characters than letters, digits and `._/@+-`, or a long one, is shortened and su
 digest): one URN per path, stable across builds, so an unchanged file is no change and a changed
 one an in-place update.
 
-Not Pulumi's synced-folder component: it needs its own provider plugin (a Node.js component),
-sets one Cache-Control for every file, creates the files in no order (no way to put hashed assets
-before index.html), deletes a file the moment it leaves the build, and names each object
-`<name>-<path>` unhashed.
+Not Pulumi's synced-folder component (S3BucketFolder, v0.12): it needs its own provider plugin
+(a Node.js component), its inputs (acl, bucketName, path, includeHiddenFiles, managedObjects)
+have no Cache-Control at all, it creates the files in no order (no way to put hashed assets
+before index.html), it deletes a file the moment it leaves the build, and it manages the
+deprecated `aws.s3.BucketObject`.
 """
 
 from __future__ import annotations
