@@ -6,8 +6,9 @@ Creates (through `encryption_key`, as children of the calling component):
   caller names (each with its conditions);
 - its alias.
 
-Secrets (the data key), Notifications (the topics' key) and ApiService (the service logs' key)
-all build their keys here.
+Secrets (the data key), Notifications (the topics' key), ApiService (the service logs' key),
+Network (the flow logs' key) and WebAcl (its log group's key) all build their keys here;
+`log_group_key` is the key of a set of log groups named in advance.
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ def cloudwatch_logs_grant(
     )
 
 
+def log_group_arn(
+    *,
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    account_id: pulumi.Input[str],
+    name: str,
+) -> pulumi.Output[str]:
+    """The ARN of the log group `name` (`*` matches several), known before the group exists:
+    what CloudWatch Logs names in the encryption context of its requests to the group's key."""
+    return pulumi.Output.concat(
+        "arn:", partition, ":logs:", region, ":", account_id, ":log-group:", name
+    )
+
+
 def key_policy(
     *,
     partition: pulumi.Input[str],
@@ -158,3 +173,39 @@ def encryption_key(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return key
+
+
+def log_group_key(
+    name: str,
+    *,
+    description: str,
+    alias: str,
+    log_group_name: str,
+    deletion_window_days: int,
+    protect: bool,
+    parent: pulumi.Resource,
+) -> aws.kms.Key:
+    """A key (`encryption_key`) that CloudWatch Logs may use for the log groups named
+    `log_group_name` (`*` matches several) only, in the region of `parent`'s provider.
+
+    A log group's key must be in the group's region, and its policy must admit CloudWatch Logs
+    there before the group can be associated with it.
+    """
+    invoke = pulumi.InvokeOptions(parent=parent)
+    partition = aws.get_partition_output(opts=invoke).partition
+    account = aws.get_caller_identity_output(opts=invoke).account_id
+    region = aws.get_region_output(opts=invoke).region
+    arns = log_group_arn(
+        partition=partition, region=region, account_id=account, name=log_group_name
+    )
+    return encryption_key(
+        name,
+        description=description,
+        alias=alias,
+        partition=partition,
+        account_id=account,
+        grants=[cloudwatch_logs_grant(region=region, log_group_arns=arns)],
+        deletion_window_days=deletion_window_days,
+        protect=protect,
+        parent=parent,
+    )

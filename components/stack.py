@@ -138,7 +138,9 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
     exist; the data key and the generated and external secrets."""
     stack, in_region = cfg.stack_wide, providers.in_region
     network = Network(
-        "network", NetworkArgs(stack=stack, network=cfg.network, database=cfg.database), in_region
+        "network",
+        NetworkArgs(stack=stack, network=cfg.network, database=cfg.database, secrets=cfg.secrets),
+        in_region,
     )
     workloads = WorkloadSecurityGroups(
         "workloads",
@@ -210,6 +212,7 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
             stack=stack,
             edge=edge,
             api=cfg.api,
+            secrets=cfg.secrets,
             wiring=LoadBalancerWiring(
                 vpc_id=base.network.vpc_id,
                 public_subnet_ids=base.network.public_subnet_ids,
@@ -225,7 +228,9 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
         origin_verify_secret=load_balancer.origin_verify_secret,
     )
     frontend = Frontend(
-        "frontend", FrontendArgs(stack=stack, edge=edge, wiring=frontend_wiring), in_region
+        "frontend",
+        FrontendArgs(stack=stack, edge=edge, secrets=cfg.secrets, wiring=frontend_wiring),
+        in_region,
     )
     dns_wiring = DnsWiring(
         alb_dns_name=load_balancer.alb_dns_name,
