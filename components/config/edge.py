@@ -47,13 +47,13 @@ class EdgeConfig:
     content_security_policy: str
     """Content-Security-Policy the CDN adds to every frontend response."""
     hsts_preload: bool
-    """Add `preload` to HSTS (a commitment for the whole registrable domain; see README)."""
+    """Add `preload` to HSTS: prod only, a commitment for the whole registrable domain."""
     waf_rate_limit: int
     """Requests per client IP per 5 minutes before WAF blocks that IP."""
     waf_log_retention_days: int
     """Retention of the WAF log groups."""
     access_log_expiration_days: int
-    """Days ALB access logs are kept in their bucket."""
+    """Days the ALB's and CloudFront's access logs are kept in their buckets."""
     health_check: HealthCheckConfig
     deregistration_delay_seconds: int
     """Seconds the ALB drains a stopping API task; the task's stop timeout should match."""

