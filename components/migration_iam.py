@@ -18,31 +18,6 @@ if TYPE_CHECKING:
     from components.migration_job import MigrationJobArgs
 
 
-def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
-    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
-    if not args.database.snapshot_before_migrations:
-        return []
-    # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
-    snapshots = pulumi.Output.all(
-        args.wiring.database_instance_arn, args.wiring.database_instance_identifier
-    ).apply(lambda arn_id: arn_id[0].rsplit(":db:", 1)[0] + f":snapshot:{arn_id[1]}-before-*")
-    return [
-        {
-            "Sid": "SnapshotThePrimaryBeforeMigrations",
-            "Effect": "Allow",
-            "Action": ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
-            "Resource": [args.wiring.database_instance_arn, snapshots],
-        },
-        {
-            # Tags given to CreateDBSnapshot are authorized as AddTagsToResource on the snapshot.
-            "Sid": "TagThoseSnapshots",
-            "Effect": "Allow",
-            "Action": ["rds:AddTagsToResource"],
-            "Resource": [snapshots],
-        },
-    ]
-
-
 @dataclass(frozen=True)
 class ExecutionScope:
     """Where the run acts, known before its function exists (the role comes first)."""
@@ -89,16 +64,14 @@ def execution_policy(
                 },
                 {
                     # Lambda decrypts the environment with the role's credentials, naming the
-                    # function in the encryption context.
+                    # function's ARN in the encryption context (as CloudTrail records it), so
+                    # this statement opens this function's environment and nothing else.
                     "Sid": "DecryptItsEnvironment",
                     "Effect": "Allow",
                     "Action": ["kms:Decrypt"],
                     "Resource": [args.wiring.kms_key_arn],
                     "Condition": {
                         "StringEquals": {
-                            "kms:ViaService": pulumi.Output.concat(
-                                "lambda.", region, ".amazonaws.com"
-                            ),
                             "kms:EncryptionContext:aws:lambda:FunctionArn": scope.function_arn,
                         }
                     },
@@ -141,3 +114,28 @@ def execution_policy(
             ],
         }
     )
+
+
+def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
+    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
+    if not args.database.snapshot_before_migrations:
+        return []
+    # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
+    snapshots = pulumi.Output.all(
+        args.wiring.database_instance_arn, args.wiring.database_instance_identifier
+    ).apply(lambda arn_id: arn_id[0].rsplit(":db:", 1)[0] + f":snapshot:{arn_id[1]}-before-*")
+    return [
+        {
+            "Sid": "SnapshotThePrimaryBeforeMigrations",
+            "Effect": "Allow",
+            "Action": ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
+            "Resource": [args.wiring.database_instance_arn, snapshots],
+        },
+        {
+            # Tags given to CreateDBSnapshot are authorized as AddTagsToResource on the snapshot.
+            "Sid": "TagThoseSnapshots",
+            "Effect": "Allow",
+            "Action": ["rds:AddTagsToResource"],
+            "Resource": [snapshots],
+        },
+    ]
