@@ -6,9 +6,8 @@ Creates (through `encryption_key`, as children of the calling component):
   caller names (each with its conditions);
 - its alias.
 
-Secrets (the data key), Notifications (the topics' key), ApiService (the service logs' key),
-Network (the flow logs' key) and WebAcl (its log group's key) all build their keys here;
-`log_group_key` is the key of a set of log groups named in advance.
+Secrets (the data key), Notifications (the topics' key), ApiService (the service logs' key)
+and `components.log_groups` (a log group's own key) all build their keys here.
 """
 
 from __future__ import annotations
@@ -173,39 +172,3 @@ def encryption_key(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return key
-
-
-def log_group_key(
-    name: str,
-    *,
-    description: str,
-    alias: str,
-    log_group_name: str,
-    deletion_window_days: int,
-    protect: bool,
-    parent: pulumi.Resource,
-) -> aws.kms.Key:
-    """A key (`encryption_key`) that CloudWatch Logs may use for the log groups named
-    `log_group_name` (`*` matches several) only, in the region of `parent`'s provider.
-
-    A log group's key must be in the group's region, and its policy must admit CloudWatch Logs
-    there before the group can be associated with it.
-    """
-    invoke = pulumi.InvokeOptions(parent=parent)
-    partition = aws.get_partition_output(opts=invoke).partition
-    account = aws.get_caller_identity_output(opts=invoke).account_id
-    region = aws.get_region_output(opts=invoke).region
-    arns = log_group_arn(
-        partition=partition, region=region, account_id=account, name=log_group_name
-    )
-    return encryption_key(
-        name,
-        description=description,
-        alias=alias,
-        partition=partition,
-        account_id=account,
-        grants=[cloudwatch_logs_grant(region=region, log_group_arns=arns)],
-        deletion_window_days=deletion_window_days,
-        protect=protect,
-        parent=parent,
-    )

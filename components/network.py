@@ -24,7 +24,7 @@ import pulumi_aws as aws
 
 from components.config import DatabaseConfig, NetworkConfig, SecretsConfig, StackWide
 from components.iam import service_trust_policy
-from components.kms import log_group_key
+from components.log_groups import log_group_with_key
 
 # Interface endpoints the ECS tasks and the migration Lambda need when they should not go
 # through NAT: image pulls (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint),
@@ -340,25 +340,18 @@ class Network(pulumi.ComponentResource):
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.stack.name_prefix
-        log_group_name = f"/vpc/{prefix}/flow-logs"
         # Every connection's addresses and ports: kept under a customer-managed key like the
-        # data tier's logs. The key admits CloudWatch Logs for this one group only.
-        key = log_group_key(
-            f"{name}-flow-logs-key",
+        # data tier's logs.
+        log_group = log_group_with_key(
+            f"{name}-flow-logs",
+            log_group_name=f"/vpc/{prefix}/flow-logs",
+            retention_days=args.network.flow_log_retention_days,
             description=f"{prefix} VPC flow logs",
             alias=f"alias/{prefix}-flow-logs",
-            log_group_name=log_group_name,
             deletion_window_days=args.secrets.kms_deletion_window_days,
             protect=args.stack.protect,
             parent=self,
-        )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=log_group_name,
-            retention_in_days=args.network.flow_log_retention_days,
-            kms_key_id=key.arn,
             tags=tags,
-            opts=child,
         )
         account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)

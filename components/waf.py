@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import EdgeConfig, SecretsConfig, StackWide
-from components.kms import log_group_key
+from components.log_groups import log_group_with_key
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -147,24 +147,16 @@ class WebAcl(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        log_group_name = f"aws-waf-logs-{acl_name}"
-        # Client addresses, URIs and headers. A key of the ACL's own, in its region: a
-        # CLOUDFRONT-scope ACL logs in us-east-1, where the stack's data key may not be.
-        key = log_group_key(
-            f"{name}-logs-key",
+        # Client addresses, URIs and headers, on a key of the ACL's own in its region.
+        log_group = log_group_with_key(
+            f"{name}-logs",
+            log_group_name=f"aws-waf-logs-{acl_name}",
+            retention_days=args.edge.waf_log_retention_days,
             description=f"{acl_name} WAF logs",
             alias=f"alias/{acl_name}-logs",
-            log_group_name=log_group_name,
             deletion_window_days=args.secrets.kms_deletion_window_days,
             protect=args.stack.protect,
             parent=self,
-        )
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=log_group_name,
-            retention_in_days=args.edge.waf_log_retention_days,
-            kms_key_id=key.arn,
-            opts=child,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging",
