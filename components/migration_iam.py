@@ -14,6 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from components.iam import (
+    LAMBDA_TRACING_STATEMENT,
+    lambda_environment_statement,
+    lambda_log_statement,
+    lambda_vpc_statements,
+)
+
 if TYPE_CHECKING:
     from components.migration_job import MigrationJobArgs
 
@@ -62,54 +69,10 @@ def execution_policy(
                         }
                     },
                 },
-                {
-                    # Lambda decrypts the environment with the role's credentials, naming the
-                    # function's ARN in the encryption context (as CloudTrail records it), so
-                    # this statement opens this function's environment and nothing else.
-                    "Sid": "DecryptItsEnvironment",
-                    "Effect": "Allow",
-                    "Action": ["kms:Decrypt"],
-                    "Resource": [args.wiring.kms_key_arn],
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:EncryptionContext:aws:lambda:FunctionArn": scope.function_arn,
-                        }
-                    },
-                },
-                {
-                    "Sid": "WriteItsLogs",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
-                },
-                {
-                    # X-Ray's write actions take no resource.
-                    "Sid": "SendItsTraces",
-                    "Effect": "Allow",
-                    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    "Resource": "*",
-                },
-                {
-                    # AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls them with this
-                    # role on ENIs it names itself (and validates them with a dry run at create
-                    # time), so they are scoped to this account and region, the form Lambda's
-                    # guide gives; the Describe actions take no resource.
-                    "Sid": "AttachToTheVpc",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    "Resource": scope.ec2,
-                },
-                {
-                    "Sid": "SeeItsSubnetsAndInterfaces",
-                    "Effect": "Allow",
-                    "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
-                    "Resource": "*",
-                },
+                lambda_environment_statement(args.wiring.kms_key_arn, scope.function_arn),
+                lambda_log_statement(log_group_arn),
+                LAMBDA_TRACING_STATEMENT,
+                *lambda_vpc_statements(scope.ec2),
                 *_snapshot_statements(args),
             ],
         }

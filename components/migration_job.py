@@ -39,6 +39,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import ApiConfig, DatabaseConfig, NetworkConfig, PoolBudget, StackWide
+from components.context import ComponentContext
 from components.iam import service_trust_policy
 from components.migration_iam import ExecutionScope, execution_policy
 
@@ -189,20 +190,18 @@ class MigrationJob(pulumi.ComponentResource):
         log_group: aws.cloudwatch.LogGroup,
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """The execution role (this account's Lambda only) and its one inline policy."""
-        invoke = pulumi.InvokeOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
-        partition = aws.get_partition_output(opts=invoke).partition
+        ctx = ComponentContext.of(name, self)
         scope = ExecutionScope(
-            region=region,
-            ec2=pulumi.Output.concat("arn:", partition, ":ec2:", region, ":", account, ":*/*"),
-            function_arn=pulumi.Output.concat(
-                "arn:", partition, ":lambda:", region, ":", account, ":function:", function_name
-            ),
+            region=ctx.region,
+            ec2=ctx.arn("ec2", "*/*"),
+            # Known before the function exists: the role comes first.
+            function_arn=ctx.arn("lambda", f"function:{function_name}"),
         )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=service_trust_policy("lambda.amazonaws.com", account_id=account),
+            assume_role_policy=service_trust_policy(
+                "lambda.amazonaws.com", account_id=ctx.account_id
+            ),
             description="migration Lambda: its two secrets, its log group, VPC attachment",
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -240,9 +239,7 @@ class MigrationJob(pulumi.ComponentResource):
             memory_size=MEMORY_MB,
             # Two runs at once would only wait on each other's advisory lock; Lambda refuses
             # the second outright. None leaves the function on the account's unreserved pool.
-            reserved_concurrent_executions=1
-            if args.database.reserve_migration_concurrency
-            else None,
+            reserved_concurrent_executions=1 if args.database.reserve_lambda_concurrency else None,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
             # The environment names the database, its secrets and the restore point's targets.
             kms_key_arn=args.wiring.kms_key_arn,

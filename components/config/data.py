@@ -79,10 +79,11 @@ class DatabaseConfig:
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
     snapshot_before_migrations: bool
     """A manual RDS snapshot before the first pending migration (default: on in prod only)."""
-    reserve_migration_concurrency: bool
-    """Reserved concurrency 1 on the migration function, so Lambda itself runs one migration at
-    a time (default: on). Lambda keeps 100 of the account's concurrency unreserved, so this
-    needs a regional quota above 100: set it false in a new account (quota 10) until raised."""
+    reserve_lambda_concurrency: bool
+    """Reserved concurrency 1 on the database's Lambdas (migrations, restore check), so Lambda
+    itself runs one of each at a time (default: on). Lambda keeps 100 of the account's
+    concurrency unreserved, so this needs a regional quota above 101: set it false in a new
+    account (quota 10) until raised."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,7 +199,7 @@ def read_database(section: Section, environment: str) -> DatabaseConfig:
     # The point-in-time restore point is always recorded; a snapshot adds one that survives
     # the instance and the retention window, at the price of waiting for it during `up`.
     snapshot = section.get_bool("snapshotBeforeMigrations", environment == "prod")
-    reserve_concurrency = section.get_bool("reserveMigrationConcurrency", True)
+    reserve_concurrency = section.get_bool("reserveLambdaConcurrency", True)
     section.finish()
     return DatabaseConfig(
         engine_version=version,
@@ -214,7 +215,7 @@ def read_database(section: Section, environment: str) -> DatabaseConfig:
         apply_immediately=apply_immediately,
         ca_bundle_path=ca_bundle_path,
         snapshot_before_migrations=snapshot,
-        reserve_migration_concurrency=reserve_concurrency,
+        reserve_lambda_concurrency=reserve_concurrency,
     )
 
 

@@ -48,7 +48,7 @@ from tools.mockcloud import evaluate
         ("staging", "database", "caBundlePath", "/etc/ssl/my bundle.pem", ("absolute path",)),
         ("staging", "database", "caBundlePath", 5, ("must be a str",)),
         ("prod", "database", "snapshotBeforeMigrations", "no", ("must be a bool", "'no'")),
-        ("staging", "database", "reserveMigrationConcurrency", 1, ("must be a bool",)),
+        ("staging", "database", "reserveLambdaConcurrency", 1, ("must be a bool",)),
     ],
 )
 def test_bad_data_tier_values(
@@ -88,9 +88,9 @@ def test_only_prod_snapshots_before_migrations_unless_told(stack: str, expected:
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_migration_concurrency_is_reserved_unless_told(stack: str) -> None:
-    assert parse(stack).database.reserve_migration_concurrency is True
-    database = committed(stack, "database", reserveMigrationConcurrency=False)
-    assert parse(stack, database=database).database.reserve_migration_concurrency is False
+    assert parse(stack).database.reserve_lambda_concurrency is True
+    database = committed(stack, "database", reserveLambdaConcurrency=False)
+    assert parse(stack, database=database).database.reserve_lambda_concurrency is False
 
 
 def test_plain_text_external_secrets_are_refused_without_echoing_them() -> None:
