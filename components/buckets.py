@@ -44,8 +44,10 @@ def private_bucket(
     expiration_days: int | None = None,
     noncurrent_expiration_days: int = NONCURRENT_EXPIRATION_DAYS,
     protect: bool = False,
+    force_destroy: bool = False,
 ) -> aws.s3.Bucket:
-    """A private, encrypted bucket named `name` (Pulumi auto-names the physical bucket)."""
+    """A private, encrypted bucket named `name` (Pulumi auto-names the physical bucket);
+    `force_destroy` lets `pulumi destroy` delete it with its objects (and their versions)."""
     bucket, _ = _private_bucket(
         name,
         parent=parent,
@@ -53,6 +55,7 @@ def private_bucket(
         expiration_days=expiration_days,
         noncurrent_expiration_days=noncurrent_expiration_days,
         protect=protect,
+        force_destroy=force_destroy,
     )
     return bucket
 
@@ -65,6 +68,7 @@ def _private_bucket(
     expiration_days: int | None,
     noncurrent_expiration_days: int,
     protect: bool,
+    force_destroy: bool,
     acl_log_delivery: bool = False,
     provider: pulumi.ProviderResource | None = None,
 ) -> tuple[aws.s3.Bucket, aws.s3.BucketOwnershipControls]:
@@ -72,7 +76,11 @@ def _private_bucket(
     log delivery that still writes with them; `provider` puts the bucket in another region."""
     child = pulumi.ResourceOptions(parent=parent, provider=provider)
     bucket = aws.s3.Bucket(
-        name, opts=pulumi.ResourceOptions(parent=parent, provider=provider, protect=protect)
+        name,
+        # None leaves the provider's default (false) out of the inputs, so a kept bucket's
+        # inputs stay exactly what they were.
+        force_destroy=force_destroy or None,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, protect=protect),
     )
     ownership = aws.s3.BucketOwnershipControls(
         f"{name}-ownership",
@@ -131,6 +139,7 @@ def cloudfront_log_bucket(
     provider: pulumi.ProviderResource,
     expiration_days: int,
     protect: bool,
+    force_destroy: bool,
 ) -> pulumi.Output[str]:
     """The bucket of a distribution's standard logs, in `provider`'s region (us-east-1); returns
     the domain name the distribution's `logging_config` names.
@@ -149,6 +158,7 @@ def cloudfront_log_bucket(
         expiration_days=expiration_days,
         noncurrent_expiration_days=NONCURRENT_EXPIRATION_DAYS,
         protect=protect,
+        force_destroy=force_destroy,
         acl_log_delivery=True,
         provider=provider,
     )
