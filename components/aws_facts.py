@@ -99,3 +99,26 @@ MAXMEMORY_POLICIES = (
 # region it does not list is one `pulumi up` would refuse anyway (the provider validates
 # `region`), and a provider upgrade brings new regions with it.
 AWS_REGIONS: frozenset[str] = frozenset(region.value for region in pulumi_aws.Region)
+
+# Route 53's health-checking regions (its API's HealthCheckRegion enum); a check that names its
+# regions must name at least three.
+ROUTE53_HEALTH_CHECK_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+ROUTE53_MIN_HEALTH_CHECK_REGIONS = 3
+# Longest ResourcePath and SearchString a health check takes; the string is looked for in the
+# first 5,120 bytes of the response body.
+ROUTE53_MAX_PATH_LENGTH = 255
+ROUTE53_MAX_SEARCH_STRING_LENGTH = 255
+ROUTE53_SEARCHED_BODY_BYTES = 5120
+
+# How much of a request body WAF sees: an ALB forwards a fixed 8 KB; CloudFront 16 KB unless the
+# web ACL's association config buys more (up to 64 KB, at extra cost).
+WAF_BODY_INSPECTION_BYTES = {"REGIONAL": 8 * 1024, "CLOUDFRONT": 16 * 1024}

@@ -5,7 +5,7 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `alarms`) and `stack_config` (the assembly,
+its reader (`network`, `services`, `data`, `edge`, `alarms`, `uptime`) and `stack_config` (the assembly,
 and `StackWide`: what every component takes from the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
@@ -39,6 +39,7 @@ from components.config.services import (
     WorkerConfig,
     looks_secret,
 )
+from components.config.uptime import UptimeCheckConfig, UptimeConfig
 from components.config.stack_config import (
     ENVIRONMENTS,
     StackConfig,
@@ -73,6 +74,8 @@ __all__ = [
     "Section",
     "StackConfig",
     "StackWide",
+    "UptimeCheckConfig",
+    "UptimeConfig",
     "WorkerConfig",
     "db_max_pool_size",
     "load_stack_config",

@@ -40,6 +40,7 @@ from components.config.reader import (
     valid_hostname,
 )
 from components.config.services import ApiConfig, WorkerConfig, read_api, read_worker
+from components.config.uptime import UptimeConfig, read_uptime
 
 ENVIRONMENTS = ("staging", "prod")
 # Keys in the stack files that the offline tooling reads and validates, not the program:
@@ -99,6 +100,7 @@ class StackConfig:
     pool_budget: PoolBudget
     """The database connection budget of the API and worker fleets (DB_MAX_POOL_SIZE)."""
     edge: EdgeConfig
+    uptime: UptimeConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -194,6 +196,7 @@ def parse_stack_config(
     database = read_database(top.section("database"), environment)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
+    uptime = read_uptime(top.section("uptime"))
     for key in TOOLING_KEYS:
         top.skip(key)
     top.finish()
@@ -227,6 +230,7 @@ def parse_stack_config(
         cache=cache,
         pool_budget=pool_budget,
         edge=edge,
+        uptime=uptime,
         tags=tags,
     )
 
