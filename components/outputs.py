@@ -13,6 +13,7 @@ from components.app import ApiService
 from components.certificates import DnsRecord
 from components.config import StackConfig
 from components.migration_job import MigrationJob
+from components.uptime_checks import UptimeChecks
 
 if TYPE_CHECKING:
     # Only the annotations: build_stack imports this module to make its outputs.
@@ -27,6 +28,7 @@ def stack_outputs(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    uptime: UptimeChecks,
     alarms: Alarms,
 ) -> dict[str, Any]:
     """The stack outputs: the handles operators, the smoke checks and deploy jobs read."""
@@ -75,6 +77,8 @@ def stack_outputs(
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
         "dashboardName": alarms.dashboard_name,
+        # The site-down runbook asks Route 53 for each check's per-region results.
+        **{f"{t.role}HealthCheckId": t.health_check_id for t in uptime.targets},
     }
     # The runbooks' commands name the services (`aws ecs update-service --service ...`).
     for key, service in (

@@ -2,9 +2,9 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
-component the config sections it reads as they are (`database=cfg.database`) and a wiring
-dataclass of what earlier components produced; nothing is copied out of a section here.
+-> MigrationJob -> ApiService -> UptimeChecks -> Alarms), one named step per component. A step
+hands its component the config sections it reads as they are (`database=cfg.database`) and a
+wiring dataclass of what earlier components produced; nothing is copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -44,6 +44,7 @@ from components.security_groups import (
     WorkloadSecurityGroupsArgs,
     WorkloadSecurityGroupsWiring,
 )
+from components.uptime_checks import UptimeChecks, UptimeChecksArgs, UptimeChecksWiring
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,9 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
     paging = _paging(cfg, providers, edge)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms)
+    uptime = _uptime_checks(cfg, providers, edge, app)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, uptime)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
@@ -347,6 +349,19 @@ def _app(
     return ApiService("app", args, providers.in_region)
 
 
+def _uptime_checks(
+    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+) -> UptimeChecks:
+    """Route 53's checks of the API and the site, once the names, the CDN and the API serve."""
+    args = UptimeChecksArgs(
+        stack=cfg.stack_wide,
+        uptime=cfg.uptime,
+        edge=cfg.edge,
+        wiring=UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app]),
+    )
+    return UptimeChecks("uptime", args, providers.in_region)
+
+
 def _alarms(
     cfg: StackConfig,
     providers: Providers,
@@ -355,6 +370,7 @@ def _alarms(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    uptime: UptimeChecks,
 ) -> Alarms:
     """Everything else that pages, the cost budget and the dashboard, over all of the above."""
     wiring = AlarmsWiring(
@@ -373,6 +389,9 @@ def _alarms(
         migration_function_name=migrations.function_name,
         worker_log_group_name=app.worker_log_group_name,
         deployment_alarm_arns=paging.deployment_alarms.alarm_arns,
+        uptime_targets=uptime.targets,
+        api_certificate_arn=edge.certificates.api_certificate_arn,
+        cdn_certificate_arn=edge.certificates.cdn_certificate_arn,
     )
     args = AlarmsArgs(
         stack=cfg.stack_wide,

@@ -54,6 +54,10 @@ class AlarmThresholds:
     """CloudFront 5xx error rate that pages (origin and edge errors, all paths)."""
     scheduler_failures: int = 3
     """Failed scheduler runs in 15 minutes that page."""
+    certificate_expiry_days: int = 30
+    """Days before an ACM certificate expires at which it pages: ACM renews from 60 days
+    before, so a certificate this close to expiry has failed to renew (a validation record
+    gone from DNS)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,7 +77,10 @@ class AlarmsConfig:
     scheduler_failure_pattern: str
     """CloudWatch Logs filter pattern matching one failed scheduler run in the worker's log."""
     monthly_budget_usd: float
-    """Monthly AWS cost budget in USD; forecast and actual alerts at 80 % and 100 %."""
+    """Monthly cost budget in USD of the whole AWS account the stack deploys into (forecast and
+    actual alerts at 80 % and 100 %). It has no cost filter, so it counts from the first day
+    without a cost-allocation tag to activate; give each environment its own account
+    (`webstack:accountId`), or it also counts what else runs there."""
 
 
 _HTTPS_ENDPOINTS = ("criticalHttpsEndpoint", "warningHttpsEndpoint")
@@ -139,6 +146,10 @@ def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
         cache_memory_percent=percent("cacheMemoryPercent", d.cache_memory_percent),
         cdn_5xx_rate_percent=percent("cdn5xxRatePercent", d.cdn_5xx_rate_percent),
         scheduler_failures=section.get_int("schedulerFailures", d.scheduler_failures, min=1),
+        # ACM starts renewing 60 days ahead; alarming earlier would fire on every renewal.
+        certificate_expiry_days=section.get_int(
+            "certificateExpiryDays", d.certificate_expiry_days, min=1, max=59
+        ),
     )
     if thresholds.api_latency_p95_critical_seconds <= thresholds.api_latency_p95_warning_seconds:
         section.error(
