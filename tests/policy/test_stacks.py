@@ -26,7 +26,7 @@ SSL_RULES = {
     "alb-listener-tls",
     "cloudfront-tls",
     "s3-tls-and-private",
-    "cloudflare-ssl-strict",
+    "cloudflare-zone-settings",
 }
 CORS_RULES = {"cors-https-origins", "cors-origins-within-domains"}
 SECRET_RULES = {
@@ -46,7 +46,7 @@ def insecure_stack() -> None:
         edge.alb_weak,
         edge.cloudfront_weak,
         edge.bucket_open,
-        edge.cloudflare_full,
+        edge.cloudflare_proxied_full,
         cors.cors_wildcard,
         credentials.env_plain_secrets,
         credentials.jwt_short,
