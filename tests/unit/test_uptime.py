@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse, parse_problems
+from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
 from tests.unit.edge_helpers import edge_variant, provider_region
 from tools.mockcloud import Evaluation, Resource, evaluate
 
@@ -231,3 +231,10 @@ def test_the_budget_counts_the_whole_account_with_nothing_to_activate(stack: Eva
     assert {a for n in budget["notifications"] for a in n["subscriberSnsTopicArns"]} == {
         warning.outputs["arn"]
     }
+
+
+def test_bad_uptime_and_zone_config_register_nothing() -> None:
+    edge = {**committed("prod", "edge"), "manageZoneSettings": True}
+    problems = problems_of("prod", uptime={"regions": ["us-east-1"]}, edge=edge)
+    assert_problem(problems, "webstack:uptime.regions", "prod", "at least 3")
+    assert_problem(problems, "webstack:edge.manageZoneSettings", "prod", "proxied")
