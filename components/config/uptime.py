@@ -35,7 +35,7 @@ class UptimeCheckConfig:
     """One checked URL: the path on its host and the text its response must contain."""
 
     path: str
-    """Path (and optional query) requested on the host, e.g. `/api/health`."""
+    """Path (and optional query) requested on the host."""
     search_string: str
     """Text the first 5,120 bytes of the response body must contain (case-sensitive); the
     response must also be 2xx or 3xx."""
