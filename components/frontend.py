@@ -123,23 +123,19 @@ class Frontend(pulumi.ComponentResource):
         html_headers = self._headers_policy(
             f"{name}-html-headers", f"{prefix}-html", args, HTML_CACHE_CONTROL, cors=True
         )
-        function = aws.cloudfront.Function(
-            f"{name}-viewer-request",
-            name=f"{prefix}-viewer-request",
-            runtime="cloudfront-js-2.0",
-            comment="www to apex redirect; SPA routes to /index.html",
-            code=viewer_request_code(args.stack.domain),
-            publish=True,
-            opts=pulumi.ResourceOptions(parent=self),
+        function = self._function(
+            name,
+            prefix,
+            "viewer-request",
+            "www to apex redirect; SPA routes to /index.html",
+            viewer_request_code(args.stack.domain),
         )
-        www_redirect = aws.cloudfront.Function(
-            f"{name}-www-redirect",
-            name=f"{prefix}-www-redirect",
-            runtime="cloudfront-js-2.0",
-            comment="www to apex redirect",
-            code=www_redirect_code(args.stack.domain),
-            publish=True,
-            opts=pulumi.ResourceOptions(parent=self),
+        www_redirect = self._function(
+            name,
+            prefix,
+            "www-redirect",
+            "www to apex redirect",
+            www_redirect_code(args.stack.domain),
         )
         static_methods = ["GET", "HEAD", "OPTIONS"]
         return _Routes(
@@ -178,6 +174,20 @@ class Frontend(pulumi.ComponentResource):
                 ],
             ),
             www_redirect=www_redirect,
+        )
+
+    def _function(
+        self, name: str, prefix: str, role: str, comment: str, code: str
+    ) -> aws.cloudfront.Function:
+        """A published viewer-request CloudFront Function named `<prefix>-<role>`."""
+        return aws.cloudfront.Function(
+            f"{name}-{role}",
+            name=f"{prefix}-{role}",
+            runtime="cloudfront-js-2.0",
+            comment=comment,
+            code=code,
+            publish=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _api_route(
