@@ -11,7 +11,7 @@ import re
 import secrets
 from typing import Any
 
-from components.alarm_catalog import GIB, AlarmThresholds
+from components.alarm_catalog import AlarmThresholds
 from components.data_alarms import db_connections, db_free_storage
 from tests.helpers import config_of
 from tools.mockcloud import Evaluation, Resource, evaluate
@@ -249,7 +249,7 @@ def test_defaults_are_the_deployment_guide() -> None:
 
 def test_storage_and_connection_thresholds_are_shares_of_the_instance() -> None:
     t = AlarmThresholds(db_free_storage_percent=25, db_connections_percent=90)
-    assert db_free_storage("db", 200, t).threshold == 50 * GIB
+    assert db_free_storage("db", 200, t).threshold == 50 * 2**30
     assert db_connections("db", 500, t).threshold == 450
 
 
