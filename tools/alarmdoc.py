@@ -4,9 +4,10 @@ where to look and which config key tunes it.
 The alarms are read off the evaluated program (the MetricAlarm, RDS event subscription and
 budget resources each stack registers, and the topics' subscriptions), so the page lists exactly
 what `pulumi up` creates; the description is the catalog's (components/alarm_catalog.py,
-components/data_alarms.py, components/edge_alarms.py), the one a notification carries. Which `webstack:alarms.*` key tunes
-an alarm is read from the catalog function that defines it: the `AlarmThresholds` fields it
-uses (`t.db_cpu_percent` -> `webstack:alarms.dbCpuPercent`), matched by the definition's `key`.
+components/data_alarms.py, components/edge_alarms.py), the one a notification carries. Which
+`webstack:alarms.*` key tunes an alarm is read from the catalog function that defines it: the
+`AlarmThresholds` fields it uses (`t.db_cpu_percent` -> `webstack:alarms.dbCpuPercent`),
+matched by the definition's `key`.
 """
 
 from __future__ import annotations
