@@ -13,7 +13,7 @@ Creates, from the alarm catalog (each alarm with alarm and OK actions to its sev
 - from outside: each Route 53 health check of UptimeChecks unhealthy (critical, in us-east-1
   where Route 53 publishes), and each edge certificate at `certificate_expiry_days` or fewer
   days from expiry (critical; the ALB's in the stack's region, CloudFront's in us-east-1);
-- the migration Lambda's errors (warning);
+- the migration Lambda's errors (warning), and the restore-test validation's (critical);
 - a log metric filter on the worker's log group counting failed scheduler runs, and an alarm at
   `scheduler_failures` or more in 15 minutes (critical);
 - RDS event subscriptions: failover, failure, low storage -> critical; backup -> warning;
@@ -43,6 +43,7 @@ from components.alarm_catalog import (
     ecs_memory,
     ecs_running_tasks,
     migration_errors,
+    restore_check_failures,
     scheduler_failures,
 )
 from components.config import (
@@ -105,6 +106,8 @@ class AlarmsWiring:
     """The CloudFront distribution id."""
     migration_function_name: pulumi.Input[str]
     """Name of the migration Lambda function."""
+    restore_check_function_name: pulumi.Input[str] | None = None
+    """Name of the restore tests' validation Lambda (its errors page); None without tests."""
     worker_log_group_name: pulumi.Input[str]
     """The worker's CloudWatch log group."""
     deployment_alarm_arns: Sequence[pulumi.Input[str]]
@@ -284,6 +287,8 @@ def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
             cache_engine_cpu(i, member, t),
             cache_memory(i, member, t),
         ]
+    if w.restore_check_function_name is not None:
+        definitions.append(restore_check_failures(w.restore_check_function_name))
     return [
         *definitions,
         migration_errors(w.migration_function_name),

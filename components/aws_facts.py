@@ -122,3 +122,12 @@ ROUTE53_SEARCHED_BODY_BYTES = 5120
 # How much of a request body WAF sees: an ALB forwards a fixed 8 KB; CloudFront 16 KB unless the
 # web ACL's association config buys more (up to 64 KB, at extra cost).
 WAF_BODY_INSPECTION_BYTES = {"REGIONAL": 8 * 1024, "CLOUDFRONT": 16 * 1024}
+
+# AWS Backup: continuous backups (point-in-time recovery) keep at most 35 days; lifecycles and
+# vault-lock retention go up to 100 years; a compliance vault lock has at least 3 days of grace
+# (ChangeableForDays) before it becomes immutable; a restore test's validation window is at
+# most a week.
+BACKUP_CONTINUOUS_MAX_RETENTION_DAYS = 35
+BACKUP_MAX_RETENTION_DAYS = 36500
+VAULT_LOCK_MIN_CHANGEABLE_DAYS = 3
+RESTORE_TEST_MAX_VALIDATION_HOURS = 168

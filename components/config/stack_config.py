@@ -17,6 +17,7 @@ import pulumi
 
 from components.aws_facts import AWS_REGIONS
 from components.config.alarms import AlarmsConfig, read_alarms
+from components.config.backup import BackupConfig, read_backup
 from components.config.data import (
     CacheConfig,
     DatabaseConfig,
@@ -101,6 +102,7 @@ class StackConfig:
     """The database connection budget of the API and worker fleets (DB_MAX_POOL_SIZE)."""
     edge: EdgeConfig
     uptime: UptimeConfig
+    backup: BackupConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -197,6 +199,13 @@ def parse_stack_config(
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
     uptime = read_uptime(top.section("uptime"))
+    backup = read_backup(
+        top.section("backup"),
+        environment=environment,
+        region=region,
+        database=database,
+        network=network,
+    )
     for key in TOOLING_KEYS:
         top.skip(key)
     top.finish()
@@ -231,6 +240,7 @@ def parse_stack_config(
         pool_budget=pool_budget,
         edge=edge,
         uptime=uptime,
+        backup=backup,
         tags=tags,
     )
 

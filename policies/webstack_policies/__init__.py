@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cloudflare, cors, ingress, safety, secrets, tls
+from . import backups, cloudflare, cors, ingress, safety, secrets, tls
 
 ALL = [
     *tls.POLICIES,
@@ -11,4 +11,5 @@ ALL = [
     *secrets.POLICIES,
     *ingress.POLICIES,
     *safety.POLICIES,
+    *backups.POLICIES,
 ]

@@ -69,6 +69,7 @@ FIXED_ALARMS = {
     "cdn-5xx-rate",
     "migration-errors",
     "scheduler-failures",
+    "restore-check-failed",
     "api-unreachable",
     "frontend-unreachable",
     "api-certificate-expiry",
@@ -145,7 +146,7 @@ def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
         "CacheClusterId": set(o["cacheMemberClusterIds"]),
         "DistributionId": {o["distributionId"]},
         "Region": {"Global"},
-        "FunctionName": {o["migrationFunctionName"]},
+        "FunctionName": {o["migrationFunctionName"], o["restoreCheckFunctionName"]},
         "ClusterName": {o["clusterName"]},
         "ServiceName": {s.inputs["name"] for s in stack.of_type("aws:ecs/service:Service")},
         "HealthCheckId": {o["apiHealthCheckId"], o["frontendHealthCheckId"]},
@@ -311,12 +312,13 @@ def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(stack: Eval
     assert key.protect is config_of(stack).protect
     statements = json.loads(key.inputs["policy"])["Statement"]
     services = {s for st in statements for s in st["Principal"].get("Service", [])}
-    # Exactly the publishers the stack has: alarms, RDS event subscriptions, budgets (nothing
-    # publishes through EventBridge, so events.amazonaws.com has no business here).
+    # Exactly the publishers the stack has: alarms, RDS event subscriptions, budgets and the
+    # EventBridge rules of AWS Backup's failed jobs.
     assert services == {
         "cloudwatch.amazonaws.com",
         "events.rds.amazonaws.com",
         "budgets.amazonaws.com",
+        "events.amazonaws.com",
     }
     assert not any(a in ("*", "kms:*") for st in statements for a in st["Action"])
     for topic in stack.of_type(TOPIC):

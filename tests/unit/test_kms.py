@@ -55,6 +55,7 @@ def test_notification_publishers_act_only_for_this_account(stack: Evaluation) ->
         "cloudwatch.amazonaws.com",
         "events.rds.amazonaws.com",
         "budgets.amazonaws.com",
+        "events.amazonaws.com",
     }
     assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     assert sorted(publishers["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
