@@ -39,6 +39,7 @@ from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJo
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.outputs import stack_outputs
+from components.providers import Providers, make_providers
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import (
     DataStorePlacement,
@@ -47,23 +48,6 @@ from components.security_groups import (
     WorkloadSecurityGroupsWiring,
 )
 from components.uptime_checks import UptimeChecks, UptimeChecksArgs, UptimeChecksWiring
-
-
-@dataclass(frozen=True)
-class Providers:
-    """Explicit providers; every AWS resource goes through one of them."""
-
-    regional: aws.Provider
-    """The stack's region, with the stack's default tags."""
-    us_east_1: aws.Provider
-    """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
-    dr: aws.Provider | None
-    """`backup.drRegion`, for the vault the backups are copied to; None without copies."""
-
-    @property
-    def in_region(self) -> pulumi.ResourceOptions:
-        """The options of a component in the stack's region."""
-        return pulumi.ResourceOptions(providers={"aws": self.regional})
 
 
 @dataclass(frozen=True)
@@ -105,23 +89,6 @@ class Paging:
 def region_availability_zones(region: str) -> Sequence[str]:
     """Names of the region's available zones (a data-source invoke, mocked offline)."""
     return aws.get_availability_zones(state="available", region=region).names
-
-
-def make_providers(cfg: StackConfig) -> Providers:
-    def provider(name: str, region: str) -> aws.Provider:
-        return aws.Provider(
-            name,
-            region=region,
-            allowed_account_ids=[cfg.account_id] if cfg.account_id else None,
-            default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)),
-        )
-
-    dr_region = cfg.backup.dr_region
-    return Providers(
-        regional=provider("aws", cfg.region),
-        us_east_1=provider("aws-us-east-1", "us-east-1"),
-        dr=provider("aws-dr", dr_region) if dr_region else None,
-    )
 
 
 def build_stack(
@@ -397,12 +364,8 @@ def _uptime_checks(
     cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
 ) -> UptimeChecks:
     """Route 53's checks of the API and the site, once the names, the CDN and the API serve."""
-    args = UptimeChecksArgs(
-        stack=cfg.stack_wide,
-        uptime=cfg.uptime,
-        edge=cfg.edge,
-        wiring=UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app]),
-    )
+    wiring = UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app])
+    args = UptimeChecksArgs(stack=cfg.stack_wide, uptime=cfg.uptime, edge=cfg.edge, wiring=wiring)
     return UptimeChecks("uptime", args, providers.in_region)
 
 
