@@ -79,17 +79,18 @@ class AlarmsConfig:
     """Every alarm threshold."""
     scheduler_failure_pattern: str
     """CloudWatch Logs filter pattern matching one failed scheduler run in the worker's log."""
-    monthly_budget_usd: float
+    monthly_budget_usd: float | None
     """Monthly cost budget in USD of the whole AWS account the stack deploys into (forecast and
     actual alerts at 80 % and 100 %). It has no cost filter, so it counts from the first day
     without a cost-allocation tag to activate; give each environment its own account
-    (`webstack:accountId`), or it also counts what else runs there."""
+    (`webstack:accountId`), or it also counts what else runs there. None for a disposable stack
+    (a preview), which shares staging's account and so staging's budget."""
 
 
 _HTTPS_ENDPOINTS = ("criticalHttpsEndpoint", "warningHttpsEndpoint")
 
 
-def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
+def read_alarms(section: Section, secret: bool, *, disposable: bool) -> AlarmsConfig:
     """`webstack:alarms`; `secret` says whether the key holds `secure:` values."""
     emails = {}
     for key in ("criticalEmails", "warningEmails"):
@@ -174,7 +175,17 @@ def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
         section.error("schedulerFailurePattern", "must not be empty (it would match every line)")
     elif len(pattern) > 1024:
         section.error("schedulerFailurePattern", f"must be <= 1024 characters, got {len(pattern)}")
-    budget = section.get_number("monthlyBudgetUsd", above=0)
+    budget: float | None = None
+    if not disposable:
+        budget = section.get_number("monthlyBudgetUsd", above=0)
+    elif section.get_number("monthlyBudgetUsd", 0, min=0):
+        # A budget counts the whole account: a preview's would count staging and every other
+        # preview, and fire from the start.
+        section.error(
+            "monthlyBudgetUsd",
+            "a disposable stack has no budget of its own: budgets count the whole account, "
+            "and the account's budget is the stack that owns it (staging's)",
+        )
     section.finish()
     return AlarmsConfig(
         paging=paging,

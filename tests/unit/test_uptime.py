@@ -238,3 +238,12 @@ def test_bad_uptime_and_zone_config_register_nothing() -> None:
     problems = problems_of("prod", uptime={"regions": ["us-east-1"]}, edge=edge)
     assert_problem(problems, "webstack:uptime.regions", "prod", "at least 3")
     assert_problem(problems, "webstack:edge.manageZoneSettings", "prod", "proxied")
+
+
+def test_a_preview_has_no_budget_of_its_own() -> None:
+    # Budgets count the whole account: a preview's would count staging and every other preview.
+    ev = evaluate("pr-7")
+    assert ev.of_type("aws:budgets/budget:Budget") == []
+    alarms = {**committed("staging", "alarms"), "paging": False, "criticalEmails": []}
+    problems = parse_problems("pr-7", alarms={**alarms, "monthlyBudgetUsd": 50})
+    assert_problem(problems, "webstack:alarms.monthlyBudgetUsd", "pr-7", "disposable")
