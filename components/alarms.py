@@ -208,7 +208,7 @@ class Alarms(pulumi.ComponentResource):
 
     def _budget(self, name: str, args: AlarmsArgs) -> None:
         """The monthly cost budget: forecast and actual at each alert percent, as warnings
-        (none for a disposable stack, which the account's budget counts)."""
+        (none for a preview, which staging's budget counts)."""
         if args.alarms.monthly_budget_usd is None:
             return
         aws.budgets.Budget(

@@ -83,15 +83,16 @@ class AlarmsConfig:
     """Monthly cost budget in USD of the whole AWS account the stack deploys into (forecast and
     actual alerts at 80 % and 100 %). It has no cost filter, so it counts from the first day
     without a cost-allocation tag to activate; give each environment its own account
-    (`webstack:accountId`), or it also counts what else runs there. None for a disposable stack
-    (a preview), which shares staging's account and so staging's budget."""
+    (`webstack:accountId`), or it also counts what else runs there. None for a preview, which
+    deploys into staging's account and so is counted by staging's budget."""
 
 
 _HTTPS_ENDPOINTS = ("criticalHttpsEndpoint", "warningHttpsEndpoint")
 
 
-def read_alarms(section: Section, secret: bool, *, disposable: bool) -> AlarmsConfig:
-    """`webstack:alarms`; `secret` says whether the key holds `secure:` values."""
+def read_alarms(section: Section, secret: bool, *, preview: bool) -> AlarmsConfig:
+    """`webstack:alarms`; `secret` says whether the key holds `secure:` values, `preview`
+    whether the stack is a PR's preview (which has no budget)."""
     emails = {}
     for key in ("criticalEmails", "warningEmails"):
         emails[key] = section.get_str_list(key, [])
@@ -176,15 +177,15 @@ def read_alarms(section: Section, secret: bool, *, disposable: bool) -> AlarmsCo
     elif len(pattern) > 1024:
         section.error("schedulerFailurePattern", f"must be <= 1024 characters, got {len(pattern)}")
     budget: float | None = None
-    if not disposable:
+    if not preview:
         budget = section.get_number("monthlyBudgetUsd", above=0)
     elif section.get_number("monthlyBudgetUsd", 0, min=0):
         # A budget counts the whole account: a preview's would count staging and every other
         # preview, and fire from the start.
         section.error(
             "monthlyBudgetUsd",
-            "a disposable stack has no budget of its own: budgets count the whole account, "
-            "and the account's budget is the stack that owns it (staging's)",
+            "a preview has no budget of its own: budgets count the whole account, and a "
+            "preview deploys into staging's, which staging's budget counts",
         )
     section.finish()
     return AlarmsConfig(

@@ -238,7 +238,9 @@ def parse_stack_config(
     network = read_network(top.section("network"), azs)
     api = read_api(top.section("api"), environment)
     worker = read_worker(top.section("worker"))
-    alarms = read_alarms(top.section("alarms"), "alarms" in secret_keys, disposable=disposable)
+    alarms = read_alarms(
+        top.section("alarms"), "alarms" in secret_keys, preview=is_preview_stack(environment)
+    )
     secrets = read_secrets(
         top.section("secrets"), read_external_secrets(top, secret_keys), disposable=disposable
     )

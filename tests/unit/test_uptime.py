@@ -260,4 +260,4 @@ def test_a_preview_has_no_budget_of_its_own() -> None:
     assert ev.of_type("aws:budgets/budget:Budget") == []
     alarms = {**committed("staging", "alarms"), "paging": False, "criticalEmails": []}
     problems = parse_problems("pr-7", alarms={**alarms, "monthlyBudgetUsd": 50})
-    assert_problem(problems, "webstack:alarms.monthlyBudgetUsd", "pr-7", "disposable")
+    assert_problem(problems, "webstack:alarms.monthlyBudgetUsd", "pr-7", "preview", "staging")
