@@ -5,8 +5,9 @@ Creates:
   built with a us-east-1 provider) that allows by default and runs, in order: a per-client-IP
   rate-based block (per CF-Connecting-IP behind Cloudflare's proxy), AWS's Common, Known Bad
   Inputs and SQL injection rule groups, and the API's body-size limit (413);
-- a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, and the
-  logging configuration, with credentials and the origin-verify header redacted.
+- a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
+  with a key of its own, and the logging configuration, with credentials and the origin-verify
+  header redacted.
 
 Both ACLs guard the API (the CDN's exists only when it serves `/api/*`), so on both the Common
 rules that break JSON APIs only count (COUNTED_COMMON_RULES) and `edge.apiMaxBodyBytes` takes
@@ -24,7 +25,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_facts import WAF_BODY_INSPECTION_BYTES
-from components.config import EdgeConfig, StackWide
+from components.config import EdgeConfig, SecretsConfig, StackWide
+from components.log_groups import log_group_with_key
 
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 MANAGED_RULE_GROUPS = (
@@ -191,6 +193,8 @@ class WebAclArgs:
     edge: EdgeConfig
     """The rate limit (and whether clients come through Cloudflare), the API's body limit, log
     retention."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the log group's key can still be cancelled."""
     wiring: WebAclWiring
 
 
@@ -232,11 +236,16 @@ class WebAcl(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        # Client addresses, URIs and headers, on a key of the ACL's own in its region.
+        log_group = log_group_with_key(
             f"{name}-logs",
-            name=f"aws-waf-logs-{acl_name}",
-            retention_in_days=args.edge.waf_log_retention_days,
-            opts=child,
+            log_group_name=f"aws-waf-logs-{acl_name}",
+            retention_days=args.edge.waf_log_retention_days,
+            description=f"{acl_name} WAF logs",
+            alias=f"alias/{acl_name}-logs",
+            deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=args.stack.protect,
+            parent=self,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging",

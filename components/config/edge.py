@@ -62,7 +62,7 @@ class EdgeConfig:
     judged by its Content-Length and a chunked one without it passes: the API's body parser
     must enforce the same limit."""
     access_log_expiration_days: int
-    """Days ALB access logs are kept in their bucket."""
+    """Days the ALB's and CloudFront's access logs are kept in their buckets."""
     health_check: HealthCheckConfig
     deregistration_delay_seconds: int
     """Seconds the ALB drains a stopping API task; the task's stop timeout should match."""
