@@ -2,8 +2,8 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> Backup -> MigrationJob -> ApiService -> the frontend's files -> Alarms), one named step per
-component. A step hands its component the config sections it reads as they are
+-> Backup -> MigrationJob -> ApiService -> the frontend's files -> UptimeChecks -> Alarms), one
+named step per component. A step hands its component the config sections it reads as they are
 (`database=cfg.database`) and a wiring dataclass of what earlier components produced; nothing is
 copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
@@ -48,6 +48,7 @@ from components.security_groups import (
     WorkloadSecurityGroupsArgs,
     WorkloadSecurityGroupsWiring,
 )
+from components.uptime_checks import UptimeChecks, UptimeChecksArgs, UptimeChecksWiring
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,9 @@ def build_stack(
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
     _frontend_release(cfg, providers, edge, app)
-    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms, backup)
+    uptime = _uptime_checks(cfg, providers, edge, app)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup, uptime)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms, backup)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
@@ -379,6 +381,15 @@ def _frontend_release(cfg: StackConfig, providers: Providers, edge: Edge, app: A
         FrontendRelease("frontend-release", args, providers.in_region)
 
 
+def _uptime_checks(
+    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+) -> UptimeChecks:
+    """Route 53's checks of the API and the site, once the names, the CDN and the API serve."""
+    wiring = UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app])
+    args = UptimeChecksArgs(stack=cfg.stack_wide, uptime=cfg.uptime, edge=cfg.edge, wiring=wiring)
+    return UptimeChecks("uptime", args, providers.in_region)
+
+
 def _alarms(
     cfg: StackConfig,
     providers: Providers,
@@ -388,6 +399,7 @@ def _alarms(
     migrations: MigrationJob,
     app: ApiService,
     backup: Backup,
+    uptime: UptimeChecks,
 ) -> Alarms:
     """Everything else that pages, the cost budget and the dashboard, over all of the above."""
     wiring = AlarmsWiring(
@@ -407,6 +419,9 @@ def _alarms(
         restore_check_function_name=backup.restore_check_function_name,
         worker_log_group_name=app.worker_log_group_name,
         deployment_alarm_arns=paging.deployment_alarms.alarm_arns,
+        uptime_targets=uptime.targets,
+        api_certificate_arn=edge.certificates.api_certificate_arn,
+        cdn_certificate_arn=edge.certificates.cdn_certificate_arn,
     )
     args = AlarmsArgs(
         stack=cfg.stack_wide,

@@ -5,7 +5,7 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `frontend`, `alarms`, `backup`) and
+its reader (`network`, `services`, `data`, `edge`, `frontend`, `alarms`, `backup`, `uptime`) and
 `stack_config` (the assembly, and `StackWide`: what every component takes from the stack as a
 whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
@@ -50,6 +50,7 @@ from components.config.stack_config import (
     load_stack_config,
     parse_stack_config,
 )
+from components.config.uptime import UptimeCheckConfig, UptimeConfig
 
 __all__ = [
     "ASSETS_DIR",
@@ -81,6 +82,8 @@ __all__ = [
     "Section",
     "StackConfig",
     "StackWide",
+    "UptimeCheckConfig",
+    "UptimeConfig",
     "WorkerConfig",
     "db_max_pool_size",
     "is_hashed_asset",
