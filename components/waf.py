@@ -38,8 +38,8 @@ ANONYMOUS_IP_RULE_SET = "AWSManagedRulesAnonymousIpList"
 # The anonymous IP list's two rules only count at the CDN (labels, metrics and logs show how
 # much traffic they would stop): blocking VPN, Tor and proxy users (AnonymousIPList) shuts out
 # real viewers, a product decision nobody has taken, and HostingProviderIPList matches cloud
-# addresses, where the Route 53 health checks of the site and the CI runners' smoke checks come
-# from. Changing one override below is all a decision to block takes.
+# addresses, which is where the Route 53 health checks of the site and the CI runners' smoke
+# checks connect from. Dropping a name here is all a decision to block takes.
 ANONYMOUS_IP_RULES = ("AnonymousIPList", "HostingProviderIPList")
 # Common rules that block legitimate JSON API requests, set to count (their labels and metrics
 # stay): SizeRestrictions_BODY blocks every body over 8 KB (`api-body-size` enforces the API's

@@ -75,8 +75,8 @@ class EdgeConfig:
     cdn_waf: bool
     """A CLOUDFRONT-scope WAF web ACL (us-east-1) on the distribution: a per-viewer rate limit,
     AWS's IP reputation list, its anonymous IP list (counting only) and Known Bad Inputs rules,
-    plus the API's rules with `apiViaCdn` (which needs it). About $9 a month plus $0.60 per
-    million requests (default: on in prod only, and whenever `apiViaCdn`)."""
+    plus the API's rules with `apiViaCdn` (which needs it). $9 a month plus $0.60 per million
+    requests and its logs (default: on in prod only, and whenever `apiViaCdn`)."""
     price_class: str
     """CloudFront price class: which edge locations serve the frontend."""
     dns_provider: str
