@@ -14,7 +14,7 @@ guide's defaults).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pulumi
@@ -165,6 +165,29 @@ def create_alarm(
 
 # ---------------------------------------------------------------------------------------------
 # API behind the ALB
+
+# The label of the second target group of a traffic-shifting deployment: its alarms' keys end
+# in it. The first group's alarms keep the names they have always had.
+ALTERNATE_TARGET_GROUP = "alt"
+
+
+def target_group_variants(
+    primary: pulumi.Input[str], alternate: pulumi.Input[str] | None
+) -> list[tuple[str, pulumi.Input[str]]]:
+    """(label, ARN suffix) of each API target group: "" for the first, ALTERNATE_TARGET_GROUP
+    for the second when there is one."""
+    return [("", primary), *([(ALTERNATE_TARGET_GROUP, alternate)] if alternate else [])]
+
+
+def for_target_group(definition: AlarmDefinition, label: str) -> AlarmDefinition:
+    """`definition` as the alarm of the target group `label` (unchanged for the first)."""
+    if not label:
+        return definition
+    return replace(
+        definition,
+        key=f"{definition.key}-{label}",
+        description=f"Target group {label}: {definition.description}",
+    )
 
 
 def _target_group(alb_arn_suffix: pulumi.Input[str], tg_arn_suffix: pulumi.Input[str]) -> dict:

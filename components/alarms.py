@@ -1,8 +1,9 @@
 """Alarms: what pages whom once the stack runs, and the dashboard to look at when it does.
 
 Creates, from the alarm catalog (each alarm with alarm and OK actions to its severity's topic):
-- API: p95 target response time, a warning and a critical alarm (the 5xx-rate and
-  unhealthy-hosts alarms belong to DeploymentAlarms, which ECS watches for rollback);
+- API, per target group (both with a traffic-shifting deployment strategy): p95 target
+  response time, a warning and a critical alarm (the 5xx-rate, unhealthy-hosts and release
+  latency alarms belong to DeploymentAlarms, which ECS watches for rollback);
 - ECS, for the api and the worker service once they exist (a stack waiting for its first
   image has none): CPU (warning), memory (critical), running tasks below the minimum
   (critical);
@@ -30,6 +31,7 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import (
     SCHEDULER_FAILURE_METRIC,
+    SEVERITIES,
     AlarmDefinition,
     AlarmTopics,
     api_latency_p95,
@@ -38,8 +40,10 @@ from components.alarm_catalog import (
     ecs_cpu,
     ecs_memory,
     ecs_running_tasks,
+    for_target_group,
     migration_errors,
     scheduler_failures,
+    target_group_variants,
 )
 from components.config import (
     AlarmsConfig,
@@ -103,6 +107,8 @@ class AlarmsWiring:
     """The worker's CloudWatch log group."""
     deployment_alarm_arns: Sequence[pulumi.Input[str]]
     """DeploymentAlarms' alarms, shown with the others on the dashboard."""
+    alternate_target_group_arn_suffix: pulumi.Input[str] | None = None
+    """The second API target group of a traffic-shifting strategy (None with ROLLING)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -241,8 +247,11 @@ def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
     member cluster, the migration Lambda and the scheduler."""
     t, w = args.alarms.thresholds, args.wiring
     definitions: list[AlarmDefinition] = [
-        api_latency_p95(w.alb_arn_suffix, w.target_group_arn_suffix, "warning", t),
-        api_latency_p95(w.alb_arn_suffix, w.target_group_arn_suffix, "critical", t),
+        for_target_group(api_latency_p95(w.alb_arn_suffix, group, severity, t), label)
+        for label, group in target_group_variants(
+            w.target_group_arn_suffix, w.alternate_target_group_arn_suffix
+        )
+        for severity in SEVERITIES
     ]
     for label, service, minimum in (
         ("api", w.api_service_name, args.api.min_capacity),

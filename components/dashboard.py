@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.alarm_catalog import SCHEDULER_FAILURE_METRIC
+from components.alarm_catalog import SCHEDULER_FAILURE_METRIC, target_group_variants
 
 if TYPE_CHECKING:
     # Only the annotation: Alarms imports this module to build its dashboard.
@@ -44,59 +44,55 @@ def dashboard_body(
 
 
 def _api(args: AlarmsArgs, region: Any) -> list[dict]:
-    tg = {
-        "LoadBalancer": args.wiring.alb_arn_suffix,
-        "TargetGroup": args.wiring.target_group_arn_suffix,
-    }
+    """Traffic, errors, latency and health per target group (both, side by side, while a
+    traffic-shifting strategy keeps two), then the service's saturation."""
+    w = args.wiring
+    groups = target_group_variants(w.target_group_arn_suffix, w.alternate_target_group_arn_suffix)
+    both = len(groups) > 1
+    requests, rates, latency, health = [], [], [], []
+    for label, suffix in groups:
+        tg = {"LoadBalancer": w.alb_arn_suffix, "TargetGroup": suffix}
+        # One group keeps the plain graphs; two get each line named after its group.
+        name = f" api{'-' + label if label else ''}" if both else ""
+        ids = f"_{label}" if label else ""
+
+        def named(text: str, **options: Any) -> dict[str, Any]:
+            return {**options, "label": f"{text}{name}".strip()} if both else options
+
+        requests.append(_metric("AWS/ApplicationELB", "RequestCount", tg, **named("")))
+        rates += [
+            [
+                {
+                    "expression": f"100 * FILL(errors{ids}, 0) / requests{ids}",
+                    "label": f"5xx %{name}",
+                    "id": f"rate{ids}",
+                }
+            ],
+            _metric(
+                "AWS/ApplicationELB",
+                "HTTPCode_Target_5XX_Count",
+                tg,
+                id=f"errors{ids}",
+                visible=False,
+            ),
+            _metric(
+                "AWS/ApplicationELB", "RequestCount", tg, id=f"requests{ids}", visible=False
+            ),
+        ]
+        latency += [
+            _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=f"{p}{name}")
+            for p in ("p50", "p95", "p99")
+        ]
+        health += [
+            _metric("AWS/ApplicationELB", metric, tg, **named(metric))
+            for metric in ("HealthyHostCount", "UnHealthyHostCount")
+        ]
     return [
-        _graph(
-            "API: requests / min",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "RequestCount", tg),
-            ],
-            stat="Sum",
-        ),
-        _graph(
-            "API: target 5xx rate %",
-            region,
-            [
-                [
-                    {
-                        "expression": "100 * FILL(errors, 0) / requests",
-                        "label": "5xx %",
-                        "id": "rate",
-                    }
-                ],
-                _metric(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    tg,
-                    id="errors",
-                    visible=False,
-                ),
-                _metric("AWS/ApplicationELB", "RequestCount", tg, id="requests", visible=False),
-            ],
-            stat="Sum",
-        ),
-        _graph(
-            "API: response time (s)",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=p)
-                for p in ("p50", "p95", "p99")
-            ],
-        ),
-        _graph(
-            "API: healthy / unhealthy targets",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "HealthyHostCount", tg),
-                _metric("AWS/ApplicationELB", "UnHealthyHostCount", tg),
-            ],
-            stat="Maximum",
-        ),
-        *_ecs_saturation(args, region, "API", args.wiring.api_service_name),
+        _graph("API: requests / min", region, requests, stat="Sum"),
+        _graph("API: target 5xx rate %", region, rates, stat="Sum"),
+        _graph("API: response time (s)", region, latency),
+        _graph("API: healthy / unhealthy targets", region, health, stat="Maximum"),
+        *_ecs_saturation(args, region, "API", w.api_service_name),
     ]
 
 

@@ -8,10 +8,14 @@ Creates:
   protection by config, access logs to a private SSE-S3 bucket with lifecycle expiry;
 - an HTTPS listener (TLS 1.3 policy, ACM certificate) adding HSTS, nosniff, X-Frame-Options
   DENY and a locked-down CSP to every response, and an HTTP listener that only redirects;
-- the API target group (ip targets, readiness health check, short deregistration delay);
+- the API target group (ip targets, readiness health check, short deregistration delay) and,
+  with a traffic-shifting deployment strategy (`api.deployment`), its twin (`<name>-api-alt`)
+  that ECS starts each new release in;
 - when CloudFront fronts the API, a random origin-verify secret: CloudFront sends it as a header,
   the ALB's WAF exempts those requests from its per-IP limit and, when only CloudFront may
   connect, the listener forwards nothing else;
+- the listener rules (components/listener_rules.py): CloudFront's, and the production and test
+  rules ECS shifts between the two target groups;
 - a regional WAF web ACL (components/waf.py) associated with the ALB.
 """
 
@@ -27,10 +31,10 @@ import pulumi_random as random
 
 from components.buckets import deny_insecure_transport, private_bucket
 from components.config import ApiConfig, EdgeConfig, StackWide
+from components.listener_rules import ORIGIN_VERIFY_HEADER, ListenerRules, listener_rules
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 ACCESS_LOG_PREFIX = "alb"
 HSTS_MAX_AGE = 31536000  # one year: the minimum the HSTS preload list accepts
@@ -59,7 +63,8 @@ class LoadBalancerArgs:
     edge: EdgeConfig
     """Who may connect, health check and drain, HSTS, WAF, access-log expiry, CloudFront."""
     api: ApiConfig
-    """The container port the target group sends traffic to."""
+    """The container port the target groups send traffic to; the deployment strategy (a second
+    target group and the rules ECS shifts, or neither)."""
     wiring: LoadBalancerWiring
 
 
@@ -76,9 +81,18 @@ class LoadBalancer(pulumi.ComponentResource):
     alb_dns_name: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
+    alternate_target_group_arn: pulumi.Output[str] | None
+    """The second target group of a traffic-shifting strategy (None with ROLLING)."""
+    alternate_target_group_arn_suffix: pulumi.Output[str] | None
+    production_rule_arn: pulumi.Output[str] | None
+    """The listener rule ECS shifts production traffic with (None with ROLLING)."""
+    test_rule_arn: pulumi.Output[str] | None
+    """The rule sending `X-Webstack-Test` requests to the new release (None without one)."""
+    test_header_value: pulumi.Output[str] | None
+    """The secret value of `X-Webstack-Test` that rule matches."""
     forwarding: list[pulumi.Resource]
-    """The HTTPS listener and, when only CloudFront may connect, the rule forwarding to the
-    target group: ECS refuses a service whose target group no listener forwards to yet."""
+    """The HTTPS listener and the rules forwarding to the target groups: ECS refuses a service
+    whose target group no listener forwards to yet."""
     origin_verify_secret: pulumi.Output[str] | None
     """Secret value of the `X-Origin-Verify` header CloudFront must send (None without CDN)."""
 
@@ -89,12 +103,27 @@ class LoadBalancer(pulumi.ComponentResource):
         sg = self._security_group(name, args)
         alb = self._alb(name, args, sg, self._access_logs(name, args))
         target_group = self._target_group(name, args)
+        # ECS starts each release in whichever group is idle; `-alt` is only the second name.
+        alternate = (
+            self._target_group(name, args, role="alt")
+            if args.api.deployment.shifts_traffic
+            else None
+        )
         self._http_redirect(name, alb)
         https = self._https_listener(name, args, alb, target_group)
         self.origin_verify_secret = self._origin_verify_secret(name, args)
-        self.forwarding = [https, *self._cloudfront_rule(name, args, https, target_group)]
+        rules = listener_rules(
+            self,
+            name,
+            listener=https,
+            primary=target_group,
+            alternate=alternate,
+            origin_verify_secret=self.origin_verify_secret if _cloudfront_only(args) else None,
+            test_traffic=args.api.deployment.test_traffic,
+        )
+        self.forwarding = [https, *rules.forwarding]
         self._waf(name, args, alb)
-        self._publish(args, sg, alb, target_group, https)
+        self._publish(args, sg, alb, (target_group, alternate), https, rules)
 
     def _security_group(self, name: str, args: LoadBalancerArgs) -> aws.ec2.SecurityGroup:
         """The ALB's group: ingress by config, one egress rule to the API tasks."""
@@ -213,10 +242,14 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
         )
 
-    def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+    def _target_group(
+        self, name: str, args: LoadBalancerArgs, role: str = ""
+    ) -> aws.lb.TargetGroup:
+        """An API target group; `role` suffixes the second one's names."""
         health = args.edge.health_check
+        suffix = f"-{role}" if role else ""
         return aws.lb.TargetGroup(
-            f"{name}-api",
+            f"{name}-api{suffix}",
             target_type="ip",
             protocol="HTTP",
             port=args.api.port,
@@ -233,7 +266,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 healthy_threshold=health.healthy_threshold,
                 unhealthy_threshold=health.unhealthy_threshold,
             ),
-            tags={"Name": f"{args.stack.name_prefix}-api"},
+            tags={"Name": f"{args.stack.name_prefix}-api{suffix}"},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -305,37 +338,6 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         ).result
 
-    def _cloudfront_rule(
-        self,
-        name: str,
-        args: LoadBalancerArgs,
-        https: aws.lb.Listener,
-        target_group: aws.lb.TargetGroup,
-    ) -> list[aws.lb.ListenerRule]:
-        """When only CloudFront may connect, the one rule forwarding: requests with the secret."""
-        if not _cloudfront_only(args) or self.origin_verify_secret is None:
-            return []
-        # The prefix list admits every CloudFront distribution, not only ours; the secret
-        # header tells ours apart.
-        rule = aws.lb.ListenerRule(
-            f"{name}-from-cloudfront",
-            listener_arn=https.arn,
-            priority=10,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                        http_header_name=ORIGIN_VERIFY_HEADER,
-                        values=[self.origin_verify_secret],
-                    )
-                )
-            ],
-            actions=[
-                aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return [rule]
-
     def _waf(self, name: str, args: LoadBalancerArgs, alb: aws.lb.LoadBalancer) -> None:
         """The regional web ACL; requests with the origin-verify secret skip its rate limit."""
         exempt: tuple[str, pulumi.Input[str]] | None = None
@@ -360,25 +362,34 @@ class LoadBalancer(pulumi.ComponentResource):
         args: LoadBalancerArgs,
         sg: aws.ec2.SecurityGroup,
         alb: aws.lb.LoadBalancer,
-        target_group: aws.lb.TargetGroup,
+        target_groups: tuple[aws.lb.TargetGroup, aws.lb.TargetGroup | None],
         https: aws.lb.Listener,
+        rules: ListenerRules,
     ) -> None:
         """The handles other components use, and the component's outputs."""
+        target_group, alternate = target_groups
+        shifting = alternate is not None
         self.alb_security_group_id = sg.id
         self.alb_arn_suffix = alb.arn_suffix
         self.alb_dns_name = alb.dns_name
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.register_outputs(
-            {
-                "alb_security_group_id": self.alb_security_group_id,
-                "alb_arn_suffix": self.alb_arn_suffix,
-                "alb_dns_name": self.alb_dns_name,
-                "target_group_arn": self.target_group_arn,
-                "target_group_arn_suffix": self.target_group_arn_suffix,
-                "https_listener_arn": https.arn,
-            }
-        )
+        self.alternate_target_group_arn = alternate.arn if alternate else None
+        self.alternate_target_group_arn_suffix = alternate.arn_suffix if alternate else None
+        self.production_rule_arn = rules.production.arn if shifting and rules.production else None
+        self.test_rule_arn = rules.test.arn if rules.test else None
+        self.test_header_value = rules.test_header_value
+        outputs: dict[str, pulumi.Input[str]] = {
+            "alb_security_group_id": self.alb_security_group_id,
+            "alb_arn_suffix": self.alb_arn_suffix,
+            "alb_dns_name": self.alb_dns_name,
+            "target_group_arn": self.target_group_arn,
+            "target_group_arn_suffix": self.target_group_arn_suffix,
+            "https_listener_arn": https.arn,
+        }
+        if alternate is not None:
+            outputs["alternate_target_group_arn"] = alternate.arn
+        self.register_outputs(outputs)
 
 
 def _cloudfront_only(args: LoadBalancerArgs) -> bool:

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import AlarmTopics
 from components.alarms import Alarms, AlarmsArgs, AlarmsWiring
-from components.app import ApiService, ApiServiceArgs, ApiServiceWiring
+from components.app import ApiService, ApiServiceArgs, ApiServiceWiring, TrafficShiftWiring
 from components.cache import Cache, CacheArgs, CacheWiring
 from components.certificates import Certificates, CertificatesArgs, CertificatesWiring
 from components.config import StackConfig, load_stack_config
@@ -256,6 +256,9 @@ def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
             wiring=DeploymentAlarmsWiring(
                 alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
                 target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+                alternate_target_group_arn_suffix=(
+                    edge.load_balancer.alternate_target_group_arn_suffix
+                ),
                 topics=notifications.topics,
             ),
         ),
@@ -334,6 +337,7 @@ def _app(
         deployment_alarm_names=paging.deployment_alarms.alarm_names,
         # The release order: migrations, then the services; a failed migration stops here.
         run_after=[migrations.invocation],
+        traffic_shift=_traffic_shift_wiring(load_balancer),
     )
     args = ApiServiceArgs(
         stack=cfg.stack_wide,
@@ -345,6 +349,18 @@ def _app(
         wiring=wiring,
     )
     return ApiService("app", args, providers.in_region)
+
+
+def _traffic_shift_wiring(load_balancer: LoadBalancer) -> TrafficShiftWiring | None:
+    """The second target group and the rules ECS shifts, when the strategy made them."""
+    alternate, production = load_balancer.alternate_target_group_arn, load_balancer.production_rule_arn
+    if alternate is None or production is None:
+        return None
+    return TrafficShiftWiring(
+        alternate_target_group_arn=alternate,
+        production_listener_rule_arn=production,
+        test_listener_rule_arn=load_balancer.test_rule_arn,
+    )
 
 
 def _alarms(
@@ -363,6 +379,7 @@ def _alarms(
         us_east_1_provider=providers.us_east_1,
         alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
         target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=edge.load_balancer.alternate_target_group_arn_suffix,
         cluster_name=app.cluster_name,
         api_service_name=app.api_service_name,
         worker_service_name=app.worker_service_name,

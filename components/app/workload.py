@@ -7,9 +7,10 @@
 - an execution role that pulls the image, writes that log group and reads exactly the injected
   secrets; a task role, empty unless ECS Exec is on;
 - once there is an image to run: the task definition (read-only root filesystem, task-local
-  scratch volumes, non-blocking logs), the service in the private subnets (zero-downtime rolling
-  deployments with circuit breaker, waiting for the release order), and its target-tracking
-  autoscaling when the spec asks for it.
+  scratch volumes, non-blocking logs), the service in the private subnets (zero-downtime
+  deployments with circuit breaker, rolling or, for a load-balanced spec that asks for it,
+  shifting traffic between two target groups; waiting for the release order), and its
+  target-tracking autoscaling when the spec asks for it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ import pulumi_aws as aws
 from components.app.cluster import log_group_name
 from components.app.context import AppContext
 from components.app.iam import exec_policy, execution_policy, task_trust_policy
+from components.app.traffic_shift import (
+    TrafficShift,
+    advanced_configuration,
+    deployment_configuration,
+)
 
 # ECS rejects a stopTimeout above 120 s on Fargate.
 MAX_STOP_TIMEOUT_SECONDS = 120
@@ -95,6 +101,8 @@ class LoadBalancing:
     target_group_arn: pulumi.Input[str]
     container_port: int
     health_check_grace_period_seconds: int
+    traffic_shift: TrafficShift | None = None
+    """None: rolling deployments behind the one target group."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -337,6 +345,8 @@ def _service(
     depends_on: Sequence[pulumi.Resource],
 ) -> aws.ecs.Service:
     lb = spec.load_balancing
+    shift = lb.traffic_shift if lb else None
+    timeouts = f"{shift.timeout_minutes}m" if shift else None
     return aws.ecs.Service(
         f"{ctx.name}-{spec.role}",
         name=spec.role,
@@ -355,6 +365,7 @@ def _service(
                 target_group_arn=lb.target_group_arn,
                 container_name=spec.role,
                 container_port=lb.container_port,
+                advanced_configuration=advanced_configuration(shift),
             )
         ]
         if lb
@@ -363,6 +374,10 @@ def _service(
         # Zero downtime: the old tasks serve until the new ones are healthy.
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
+        # The deployment controller stays ECS's own (the default): the one that runs the
+        # traffic-shifting strategies.
+        deployment_configuration=deployment_configuration(shift.deployment) if shift else None,
+        # Tasks that never get healthy stop the release under every strategy.
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
             enable=True, rollback=True
         ),
@@ -375,7 +390,8 @@ def _service(
         enable_execute_command=platform.execute_command,
         enable_ecs_managed_tags=True,
         propagate_tags="SERVICE",
-        # `pulumi up` returns only once the new tasks are running and healthy.
+        # `pulumi up` returns only once the new tasks are running and healthy, and the old ones
+        # are gone: with a shifting strategy that is after the bake, hence the timeouts.
         wait_for_steady_state=True,
         opts=ctx.child(
             # The migration must have succeeded, and the task must be able to fetch its image
@@ -384,6 +400,9 @@ def _service(
             depends_on=[*platform.run_after, *depends_on, *spec.depends_on],
             # After creation the autoscaler owns the count; Pulumi must not reset it.
             ignore_changes=["desiredCount"] if spec.scaling else None,
+            custom_timeouts=pulumi.CustomTimeouts(create=timeouts, update=timeouts)
+            if timeouts
+            else None,
         ),
     )
 

@@ -5,7 +5,7 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `alarms`) and `stack_config` (the assembly,
+its reader (`network`, `services` with its `deployment` subsection, `data`, `edge`, `alarms`) and `stack_config` (the assembly,
 and `StackWide`: what every component takes from the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
@@ -29,6 +29,7 @@ from components.config.data import (
     SecretsConfig,
     db_max_pool_size,
 )
+from components.config.deployment import DeploymentConfig
 from components.config.edge import EdgeConfig, HealthCheckConfig
 from components.config.network import MAX_AZS, NetworkConfig
 from components.config.reader import PROJECT, ConfigError, Section
@@ -64,6 +65,7 @@ __all__ = [
     "CacheConfig",
     "ConfigError",
     "DatabaseConfig",
+    "DeploymentConfig",
     "EdgeConfig",
     "HealthCheckConfig",
     "NetworkConfig",

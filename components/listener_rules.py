@@ -1,0 +1,147 @@
+"""The HTTPS listener's rules: which requests reach the API's target groups, and the rules ECS
+moves traffic with during a traffic-shifting deployment (CANARY, LINEAR, BLUE_GREEN).
+
+Plain functions the LoadBalancer calls with itself as the parent (the children keep their
+`<load balancer>-...` names). What they create:
+- when only CloudFront may connect, the rule forwarding requests that carry the origin-verify
+  secret (`<name>-from-cloudfront`); without that, the listener's default action forwards;
+- with a traffic-shifting strategy, the production rule ECS shifts: the CloudFront rule, or a
+  rule matching every path (`<name>-production-traffic`). Its forward action names both target
+  groups, weights 100 and 0; ECS rewrites the weights as the release moves, and `pulumi up`
+  must never move them back, so exactly those weights are ignored (SHIFTED_WEIGHTS). The
+  listener's default action keeps forwarding to the primary group: every request matches the
+  rule first, and switching a live stack to a shifting strategy adds the rule without a moment
+  in which nothing forwards;
+- with `testTraffic`, a test rule ahead of it for requests with the `X-Webstack-Test` header
+  and a generated value: ECS points it at the new release as soon as that is healthy, before
+  production traffic moves, so smoke checks reach the new version first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+TEST_TRAFFIC_HEADER = "X-Webstack-Test"
+# The test rule must be evaluated before the production rule that would also match.
+TEST_RULE_PRIORITY = 5
+PRODUCTION_RULE_PRIORITY = 10
+# What ECS rewrites on the rules it shifts: the forward action's target-group weights. pulumi-aws
+# lists the groups (an index per group), so the inner wildcard reaches both (pulumi-aws#5771).
+SHIFTED_WEIGHTS = "actions[0].forward.targetGroups[*].weight"
+
+
+@dataclass(frozen=True)
+class ListenerRules:
+    """The rules `listener_rules` made (None where the configuration needs none)."""
+
+    production: aws.lb.ListenerRule | None
+    """The rule that forwards production traffic: ECS's production listener rule when traffic
+    shifts; only CloudFront's rule otherwise (None when the default action forwards)."""
+    test: aws.lb.ListenerRule | None
+    """The test rule of a traffic-shifting deployment with test traffic on."""
+    test_header_value: pulumi.Output[str] | None
+    """The generated value of `X-Webstack-Test` that the test rule matches (a secret)."""
+
+    @property
+    def forwarding(self) -> list[aws.lb.ListenerRule]:
+        return [rule for rule in (self.test, self.production) if rule is not None]
+
+
+def listener_rules(
+    owner: pulumi.Resource,
+    name: str,
+    *,
+    listener: aws.lb.Listener,
+    primary: aws.lb.TargetGroup,
+    alternate: aws.lb.TargetGroup | None,
+    origin_verify_secret: pulumi.Input[str] | None,
+    test_traffic: bool,
+) -> ListenerRules:
+    """The listener's rules; `alternate` is the second target group of a shifting strategy and
+    `origin_verify_secret` is set when only CloudFront may connect."""
+    only_from_cloudfront = (
+        []
+        if origin_verify_secret is None
+        else [_header_condition(ORIGIN_VERIFY_HEADER, origin_verify_secret)]
+    )
+    production = _production_rule(owner, name, listener, primary, alternate, only_from_cloudfront)
+    if alternate is None or not test_traffic:
+        return ListenerRules(production, None, None)
+    secret = random.RandomPassword(
+        f"{name}-test-traffic-header", length=32, special=False, opts=_child(owner)
+    ).result
+    test = aws.lb.ListenerRule(
+        f"{name}-test-traffic",
+        listener_arn=listener.arn,
+        priority=TEST_RULE_PRIORITY,
+        conditions=[*only_from_cloudfront, _header_condition(TEST_TRAFFIC_HEADER, secret)],
+        actions=[_forward(primary, alternate)],
+        opts=_child(owner, ignore_changes=[SHIFTED_WEIGHTS]),
+    )
+    return ListenerRules(production, test, secret)
+
+
+def _production_rule(
+    owner: pulumi.Resource,
+    name: str,
+    listener: aws.lb.Listener,
+    primary: aws.lb.TargetGroup,
+    alternate: aws.lb.TargetGroup | None,
+    only_from_cloudfront: list[aws.lb.ListenerRuleConditionArgs],
+) -> aws.lb.ListenerRule | None:
+    if only_from_cloudfront:
+        # The prefix list admits every CloudFront distribution, not only ours; the secret
+        # header tells ours apart.
+        logical, conditions = f"{name}-from-cloudfront", only_from_cloudfront
+    elif alternate is not None:
+        logical = f"{name}-production-traffic"
+        conditions = [
+            aws.lb.ListenerRuleConditionArgs(
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=["/*"])
+            )
+        ]
+    else:
+        return None  # the listener's default action forwards
+    return aws.lb.ListenerRule(
+        logical,
+        listener_arn=listener.arn,
+        priority=PRODUCTION_RULE_PRIORITY,
+        conditions=conditions,
+        actions=[_forward(primary, alternate)],
+        opts=_child(owner, ignore_changes=[SHIFTED_WEIGHTS] if alternate is not None else None),
+    )
+
+
+def _forward(
+    primary: aws.lb.TargetGroup, alternate: aws.lb.TargetGroup | None
+) -> aws.lb.ListenerRuleActionArgs:
+    """To the primary group alone, or to both with all the weight on the primary (where ECS
+    expects a shifting deployment to start)."""
+    if alternate is None:
+        return aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=primary.arn)
+    return aws.lb.ListenerRuleActionArgs(
+        type="forward",
+        forward=aws.lb.ListenerRuleActionForwardArgs(
+            target_groups=[
+                aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=primary.arn, weight=100),
+                aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=alternate.arn, weight=0),
+            ]
+        ),
+    )
+
+
+def _header_condition(header: str, value: pulumi.Input[str]) -> aws.lb.ListenerRuleConditionArgs:
+    return aws.lb.ListenerRuleConditionArgs(
+        http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+            http_header_name=header, values=[value]
+        )
+    )
+
+
+def _child(owner: pulumi.Resource, ignore_changes: list[str] | None = None) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=owner, ignore_changes=ignore_changes)
