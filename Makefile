@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .PHONY: help install plan plan-diff policy lint test bench package bench-migrations checkov \
-	checkov-test smoke
+	checkov-test smoke docs diagram
 
 help:
 	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
@@ -23,6 +23,8 @@ help:
 	@echo "make checkov [STACK=prod]      Checkov's AWS checks on every stack (or one), skips applied"
 	@echo "make checkov-test              the converter's tests against the real Checkov"
 	@echo "make smoke STACK=staging|prod  post-deploy checks of the live stack (SMOKE_ARGS=--markdown)"
+	@echo "make docs                      regenerate docs/: configuration, alarm runbook, diagrams"
+	@echo "make diagram                   regenerate only the diagrams (docs/diagrams, Graphviz)"
 
 $(BIN)/python:
 	tools/install-system-deps
@@ -43,6 +45,15 @@ policy: install
 
 plan-diff: install
 	$(BIN)/python -m tools.plandiff $(BASE)
+
+# Graphviz (`dot`) renders the diagrams' SVGs; tools/install-system-deps installs it.
+docs: install
+	tools/install-system-deps
+	$(BIN)/python -m tools.docs
+
+diagram: install
+	tools/install-system-deps
+	$(BIN)/python -m tools.docs --only diagrams
 
 bench: install
 	$(BIN)/python -m tools.bench

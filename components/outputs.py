@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from components.alarms import Alarms
 from components.app import ApiService
 from components.certificates import DnsRecord
 from components.config import StackConfig
@@ -26,6 +27,7 @@ def stack_outputs(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    alarms: Alarms,
 ) -> dict[str, Any]:
     """The stack outputs: the handles operators, the smoke checks and deploy jobs read."""
     network, secrets, database, cache = base.network, base.secrets, data.database, data.cache
@@ -49,17 +51,20 @@ def stack_outputs(
         "databaseMaxConnections": cfg.pool_budget.db_max_connections,
         "databaseReplicaAddresses": database.replica_addresses,
         "databaseResourceId": database.resource_id,
+        "databaseInstanceIdentifier": database.instance_identifier,
         "cachePrimaryEndpoint": cache.primary_endpoint,
         "cachePort": cache.port,
         "cacheSecurityGroupId": cache.security_group_id,
         "cacheUrlSecretArn": cache.redis_url_secret_arn,
         "cacheMemberClusterIds": cache.member_cluster_ids,
+        "cacheReplicationGroupId": cache.replication_group_id,
         "apiUrl": f"https://{cfg.api_hostname}",
         "frontendUrl": f"https://{cfg.domain}",
         "allowedOrigins": list(cfg.edge.allowed_origins),
         "albDnsName": load_balancer.alb_dns_name,
         "albArnSuffix": load_balancer.alb_arn_suffix,
         "targetGroupArnSuffix": load_balancer.target_group_arn_suffix,
+        "targetGroupArn": load_balancer.target_group_arn,
         "distributionId": frontend.distribution_id,
         "distributionDomainName": frontend.distribution_domain_name,
         "frontendBucketName": frontend.frontend_bucket_name,
@@ -69,7 +74,15 @@ def stack_outputs(
         "criticalTopicArn": paging.notifications.critical_topic_arn,
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
+        "dashboardName": alarms.dashboard_name,
     }
+    # The runbooks' commands name the services (`aws ecs update-service --service ...`).
+    for key, service in (
+        ("apiServiceName", app.api_service_name),
+        ("workerServiceName", app.worker_service_name),
+    ):
+        if service is not None:
+            outputs[key] = service
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if cfg.edge.dns_provider == "none":

@@ -129,8 +129,8 @@ def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict
     paging = _paging(cfg, providers, edge)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    _alarms(cfg, providers, data, edge, paging, migrations, app)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:

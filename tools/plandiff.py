@@ -240,10 +240,30 @@ def _res(r: Mapping[str, Any]) -> str:
     return f"`{r['type']}` **{r['name']}**"
 
 
+def changed_components(d: StackDiff) -> list[str]:
+    """The top-level components (their type tokens) holding a resource the diff lists: the
+    clusters of docs/architecture.md's component picture a reviewer should look at."""
+    resources = [*d.added, *d.removed, *(new for _, new in d.moved), *(r for r, _ in d.changed)]
+    resources += [old for old, _ in d.moved]
+    found = set()
+    for r in resources:
+        chain = r["urn"].split("::")[2].split("$")  # the types of the parents, then its own
+        found.add(chain[0] if len(chain) > 1 else "(the stack itself)")
+    return sorted(found)
+
+
 def render_stack(d: StackDiff) -> list[str]:
     out = [f"### {d.stack}", ""]
     if d.empty:
         return [*out, "No changes.", ""]
+    components = changed_components(d)
+    if components:
+        out += [
+            "Components changed: "
+            + ", ".join(f"`{c}`" for c in components)
+            + " (see their clusters in docs/architecture.md)",
+            "",
+        ]
     for title, items in (("Added", d.added), ("Removed", d.removed)):
         if items:
             out += [f"**{title}** ({len(items)})", *[f"- {_res(r)}" for r in items], ""]

@@ -178,11 +178,7 @@ def read_database(section: Section, environment: str) -> DatabaseConfig:
             "performanceInsightsRetentionDays",
             f"must be 7 or a multiple of 31 up to 731, got {insights}",
         )
-    interval = section.get_int("monitoringIntervalSeconds", 60)
-    if interval not in RDS_MONITORING_INTERVALS:
-        section.error(
-            "monitoringIntervalSeconds", f"must be one of 1, 5, 10, 15, 30, 60, got {interval}"
-        )
+    interval = section.get_int("monitoringIntervalSeconds", 60, one_of=RDS_MONITORING_INTERVALS)
     replicas = section.get_int("readReplicas", 0, min=0, max=5)
     logs = get_log_retention(section, "logRetentionDays", 90)
     apply_immediately = section.get_bool("applyImmediately", False)

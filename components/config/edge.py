@@ -47,7 +47,7 @@ class EdgeConfig:
     content_security_policy: str
     """Content-Security-Policy the CDN adds to every frontend response."""
     hsts_preload: bool
-    """Add `preload` to HSTS (a commitment for the whole registrable domain; see README)."""
+    """Add `preload` to HSTS: prod only, a commitment for the whole registrable domain."""
     waf_rate_limit: int
     """Requests per client IP per 5 minutes before WAF blocks that IP."""
     waf_log_retention_days: int

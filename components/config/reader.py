@@ -15,7 +15,9 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import pulumi
 
@@ -27,6 +29,38 @@ REQUIRED: Any = object()
 _HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # How far (in edits) a namespace may be from `webstack` and still be taken for a misspelling.
 NAMESPACE_TYPO_DISTANCE = 2
+
+
+class SameAs(NamedTuple):
+    """A default that is another key's value (`worker.maxCapacity` defaults to `desiredCount`)."""
+
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class KeyRead:
+    """One getter call, as the reader states it: what `tools/configdoc.py` documents."""
+
+    section: Section
+    name: str
+    kind: str
+    """How the value must be written: `string`, `integer`, `number`, `boolean`, ..."""
+    default: Any
+    """The default as passed (REQUIRED when the key must be set, or a SameAs)."""
+    bounds: Mapping[str, Any] = field(default_factory=dict)
+    """The getter's own checks: min, above, max, choices, one_of."""
+
+    @property
+    def key(self) -> str:
+        return self.section.path(self.name)
+
+
+# Set only while the configuration reference is generated: it sees every getter call, so the
+# reference lists each key with the default and bounds its reader passes (not a copy of them).
+READ_OBSERVER: ContextVar[Callable[[KeyRead], None] | None] = ContextVar(
+    "READ_OBSERVER", default=None
+)
 
 
 class ConfigError(ValueError):
@@ -82,14 +116,23 @@ class Section:
         self._scalars_are_strings = scalars_are_strings
         self._read: set[str] = set()
 
-    def _path(self, name: str) -> str:
+    def path(self, name: str) -> str:
+        """The full key of `name` in this section (`webstack:api.cpu`)."""
         return f"{self.key}{self._separator}{name}"
 
     def error(self, name: str, message: str) -> None:
-        self._problems.add(self._path(name), message)
+        self._problems.add(self.path(name), message)
+
+    def _declare(self, name: str, kind: str, default: Any, **bounds: Any) -> None:
+        observer = READ_OBSERVER.get()
+        if observer is not None:
+            given = {k: v for k, v in bounds.items() if v is not None and v != ()}
+            observer(KeyRead(self, name, kind, default, given))
 
     def _raw(self, name: str, default: Any) -> Any:
         self._read.add(name)
+        if isinstance(default, SameAs):
+            default = default.value
         value = self._data.get(name, REQUIRED)
         if value is REQUIRED or value is None:
             if default is REQUIRED:
@@ -111,6 +154,7 @@ class Section:
         return value
 
     def get_str(self, name: str, default: Any = REQUIRED, *, choices: Sequence[str] = ()) -> str:
+        self._declare(name, "string", default, choices=tuple(choices))
         value = self._typed(name, default, str)
         if value is None:
             return ""
@@ -125,11 +169,18 @@ class Section:
         *,
         min: int | None = None,
         max: int | None = None,
+        one_of: Sequence[int] = (),
+        one_of_label: str = "one of",
     ) -> int:
+        """An int within min..max and, when `one_of` is given, one of those values
+        (`must be <one_of_label> (1, 3, 5), got 4`)."""
+        self._declare(name, "integer", default, min=min, max=max, one_of=tuple(one_of))
         value = self._typed(name, default, int)
         if value is None:
             return min or 0
         self._check_bounds(name, value, min=min, max=max, show=str)
+        if one_of and value not in one_of:
+            self.error(name, f"must be {one_of_label} ({', '.join(map(str, one_of))}), got {value}")
         return value
 
     def get_number(
@@ -142,6 +193,7 @@ class Section:
         max: float | None = None,
     ) -> float:
         """An int or a float (YAML writes `2` and `2.5` differently); `above` is exclusive."""
+        self._declare(name, "number", default, min=min, above=above, max=max)
         value = self._raw(name, default)
         if value is REQUIRED:
             return min or 0.0
@@ -177,9 +229,11 @@ class Section:
             self.error(name, f"must be <= {show(max)}, got {show(value)}")
 
     def get_bool(self, name: str, default: Any = REQUIRED) -> bool:
+        self._declare(name, "boolean", default)
         return bool(self._typed(name, default, bool))
 
     def get_str_list(self, name: str, default: Any = REQUIRED) -> tuple[str, ...]:
+        self._declare(name, "list of strings", default)
         value = self._typed(name, default, list) or []
         bad = [v for v in value if not isinstance(v, str)]
         if bad:
@@ -188,6 +242,7 @@ class Section:
         return tuple(value)
 
     def get_str_map(self, name: str, default: Any = REQUIRED) -> dict[str, str]:
+        self._declare(name, "map of strings", default)
         value = self._typed(name, default, dict) or {}
         bad = {k: v for k, v in value.items() if not isinstance(v, str)}
         for k, v in bad.items():
@@ -196,6 +251,7 @@ class Section:
 
     def get_secret_map(self, name: str) -> dict[str, str]:
         """A map of name -> secret text; problems never quote a value (it may be a secret)."""
+        self._declare(name, "map of secrets", {})
         value = self._raw(name, {})
         if self._scalars_are_strings and isinstance(value, str):
             value = parse_value(value)
@@ -212,7 +268,7 @@ class Section:
 
     def section(self, name: str) -> Section:
         value = self._typed(name, {}, dict)
-        return Section(self._problems, self._path(name), value)
+        return Section(self._problems, self.path(name), value)
 
     def has(self, name: str) -> bool:
         """Whether `name` is set, without reading it."""
@@ -239,14 +295,9 @@ def _decode_scalar(value: str) -> Any:
 
 def get_log_retention(section: Section, name: str, default: int) -> int:
     """A retention in days that CloudWatch Logs accepts."""
-    days = section.get_int(name, default)
-    if days not in LOG_RETENTION_DAYS:
-        section.error(
-            name,
-            f"must be one of CloudWatch's values ({', '.join(map(str, LOG_RETENTION_DAYS))}), "
-            f"got {days}",
-        )
-    return days
+    return section.get_int(
+        name, default, one_of=LOG_RETENTION_DAYS, one_of_label="one of CloudWatch's values"
+    )
 
 
 def valid_hostname(name: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from components.aws_facts import CPU_ARCHITECTURES, ECR_IMAGE_TAG_PATTERN, FARGATE_SIZES
 from components.config.deployment import DeploymentConfig, read_deployment
-from components.config.reader import REQUIRED, Section, get_log_retention
+from components.config.reader import REQUIRED, SameAs, Section, get_log_retention
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 # Variables the ApiService sets itself; plain environment from config may not override them.
@@ -138,11 +138,11 @@ class WorkerConfig:
 
 
 def _read_task_size(section: Section, cpu_default: Any, memory_default: Any) -> tuple[int, int]:
-    cpu = section.get_int("cpu", cpu_default)
+    cpu = section.get_int(
+        "cpu", cpu_default, one_of=tuple(FARGATE_SIZES), one_of_label="a Fargate size"
+    )
     memory = section.get_int("memory", memory_default)
-    if cpu not in FARGATE_SIZES:
-        section.error("cpu", f"must be a Fargate size ({', '.join(map(str, FARGATE_SIZES))})")
-    elif memory not in FARGATE_SIZES[cpu]:
+    if cpu in FARGATE_SIZES and memory not in FARGATE_SIZES[cpu]:
         accepted = FARGATE_SIZES[cpu]
         section.error(
             "memory",
@@ -252,7 +252,7 @@ def read_worker(section: Section) -> WorkerConfig:
         )
     cpu, memory = _read_task_size(section, 256, 512)
     desired = section.get_int("desiredCount", 1, min=1)
-    max_capacity = section.get_int("maxCapacity", desired, min=1)
+    max_capacity = section.get_int("maxCapacity", SameAs("desiredCount", desired), min=1)
     if max_capacity < desired:
         section.error("maxCapacity", f"must be >= desiredCount ({desired}), got {max_capacity}")
     worker = WorkerConfig(

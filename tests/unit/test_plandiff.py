@@ -81,3 +81,23 @@ def test_identical_plans_show_no_changes() -> None:
     diff = plandiff.diff_plans("staging", base, copy.deepcopy(base))
     assert diff.empty
     assert "No changes." in plandiff.render("`main`", [diff], [])
+
+
+def test_changed_components_name_the_top_level_components_a_change_touches() -> None:
+    waf = (
+        "urn:pulumi:prod::webstack::webstack:edge:LoadBalancer$webstack:edge:WebAcl"
+        "$aws:wafv2/webAcl:WebAcl::load-balancer-waf-acl"
+    )
+    provider = "urn:pulumi:prod::webstack::pulumi:providers:aws::aws"
+    base = a_plan(resource(instanceClass="db.t4g.medium"), resource(provider))
+    head = a_plan(resource(instanceClass="db.r6g.large"), resource(waf), resource(provider))
+    diff = plandiff.diff_plans("prod", base, head)
+    assert plandiff.changed_components(diff) == [
+        "webstack:data:Database",
+        "webstack:edge:LoadBalancer",
+    ]
+    assert (
+        "Components changed: `webstack:data:Database`, `webstack:edge:LoadBalancer`"
+        in "\n".join(plandiff.render_stack(diff))
+    )
+    assert plandiff.changed_components(plandiff.diff_plans("prod", base, base)) == []
