@@ -31,9 +31,9 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import (
     SCHEDULER_FAILURE_METRIC,
-    SEVERITIES,
     AlarmDefinition,
     AlarmTopics,
+    Severity,
     api_latency_p95,
     cdn_5xx_rate,
     create_alarm,
@@ -66,6 +66,8 @@ from components.data_alarms import (
 )
 
 BUDGET_ALERT_PERCENTS = (80, 100)
+# The API's latency alarms, in the order the dashboard lists them.
+LATENCY_SEVERITIES: tuple[Severity, ...] = ("warning", "critical")
 # Failover, a failed instance and a filling disk need someone now; backup events (a failed
 # automated backup among routine start/finish messages) can wait for working hours.
 RDS_CRITICAL_EVENTS = ("failover", "failure", "low storage")
@@ -251,7 +253,7 @@ def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
         for label, group in target_group_variants(
             w.target_group_arn_suffix, w.alternate_target_group_arn_suffix
         )
-        for severity in SEVERITIES
+        for severity in LATENCY_SEVERITIES
     ]
     for label, service, minimum in (
         ("api", w.api_service_name, args.api.min_capacity),

@@ -48,19 +48,36 @@ def _api(args: AlarmsArgs, region: Any) -> list[dict]:
     traffic-shifting strategy keeps two), then the service's saturation."""
     w = args.wiring
     groups = target_group_variants(w.target_group_arn_suffix, w.alternate_target_group_arn_suffix)
-    both = len(groups) > 1
-    requests, rates, latency, health = [], [], [], []
+    lines: dict[str, list] = {"requests": [], "rates": [], "latency": [], "health": []}
     for label, suffix in groups:
-        tg = {"LoadBalancer": w.alb_arn_suffix, "TargetGroup": suffix}
-        # One group keeps the plain graphs; two get each line named after its group.
-        name = f" api{'-' + label if label else ''}" if both else ""
-        ids = f"_{label}" if label else ""
+        for graph, metrics in _target_group_lines(w.alb_arn_suffix, suffix, label, groups).items():
+            lines[graph] += metrics
+    return [
+        _graph("API: requests / min", region, lines["requests"], stat="Sum"),
+        _graph("API: target 5xx rate %", region, lines["rates"], stat="Sum"),
+        _graph("API: response time (s)", region, lines["latency"]),
+        _graph("API: healthy / unhealthy targets", region, lines["health"], stat="Maximum"),
+        *_ecs_saturation(args, region, "API", w.api_service_name),
+    ]
 
-        def named(text: str, **options: Any) -> dict[str, Any]:
-            return {**options, "label": f"{text}{name}".strip()} if both else options
 
-        requests.append(_metric("AWS/ApplicationELB", "RequestCount", tg, **named("")))
-        rates += [
+def _target_group_lines(
+    alb: Any, suffix: Any, label: str, groups: Sequence[tuple[str, Any]]
+) -> dict[str, list]:
+    """One target group's lines of the API graphs. Alone it keeps the plain lines; beside the
+    other group, each line is named after its group (`api`, `api-alt`)."""
+    tg = {"LoadBalancer": alb, "TargetGroup": suffix}
+    both = len(groups) > 1
+    name = (" api-" + label if label else " api") if both else ""
+    ids = f"_{label}" if label else ""
+
+    def named(text: str) -> dict[str, Any]:
+        return {"label": f"{text}{name}".strip()} if both else {}
+
+    elb = "AWS/ApplicationELB"
+    return {
+        "requests": [_metric(elb, "RequestCount", tg, **named(""))],
+        "rates": [
             [
                 {
                     "expression": f"100 * FILL(errors{ids}, 0) / requests{ids}",
@@ -68,32 +85,18 @@ def _api(args: AlarmsArgs, region: Any) -> list[dict]:
                     "id": f"rate{ids}",
                 }
             ],
-            _metric(
-                "AWS/ApplicationELB",
-                "HTTPCode_Target_5XX_Count",
-                tg,
-                id=f"errors{ids}",
-                visible=False,
-            ),
-            _metric(
-                "AWS/ApplicationELB", "RequestCount", tg, id=f"requests{ids}", visible=False
-            ),
-        ]
-        latency += [
-            _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=f"{p}{name}")
+            _metric(elb, "HTTPCode_Target_5XX_Count", tg, id=f"errors{ids}", visible=False),
+            _metric(elb, "RequestCount", tg, id=f"requests{ids}", visible=False),
+        ],
+        "latency": [
+            _metric(elb, "TargetResponseTime", tg, stat=p, label=f"{p}{name}")
             for p in ("p50", "p95", "p99")
-        ]
-        health += [
-            _metric("AWS/ApplicationELB", metric, tg, **named(metric))
+        ],
+        "health": [
+            _metric(elb, metric, tg, **named(metric))
             for metric in ("HealthyHostCount", "UnHealthyHostCount")
-        ]
-    return [
-        _graph("API: requests / min", region, requests, stat="Sum"),
-        _graph("API: target 5xx rate %", region, rates, stat="Sum"),
-        _graph("API: response time (s)", region, latency),
-        _graph("API: healthy / unhealthy targets", region, health, stat="Maximum"),
-        *_ecs_saturation(args, region, "API", w.api_service_name),
-    ]
+        ],
+    }
 
 
 def _worker(args: AlarmsArgs, region: Any) -> list[dict]:

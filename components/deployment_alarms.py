@@ -65,7 +65,10 @@ def deployment_alarm_definitions(
     for label, group in target_group_variants(
         target_group_arn_suffix, alternate_target_group_arn_suffix
     ):
-        signals = [api_5xx_rate(alb_arn_suffix, group, t), api_unhealthy_hosts(alb_arn_suffix, group)]
+        signals = [
+            api_5xx_rate(alb_arn_suffix, group, t),
+            api_unhealthy_hosts(alb_arn_suffix, group),
+        ]
         if shifting:
             signals.append(api_release_latency_p95(alb_arn_suffix, group, t))
         definitions += [for_target_group(d, label) for d in signals]
@@ -73,7 +76,9 @@ def deployment_alarm_definitions(
 
 
 def api_release_latency_p95(
-    alb_arn_suffix: pulumi.Input[str], target_group_arn_suffix: pulumi.Input[str], t: AlarmThresholds
+    alb_arn_suffix: pulumi.Input[str],
+    target_group_arn_suffix: pulumi.Input[str],
+    t: AlarmThresholds,
 ) -> AlarmDefinition:
     """p95 latency at one-minute resolution: the rollback trigger of a release that is slow
     rather than failing (the five-minute api-latency-p95 alarms would outlast a canary)."""

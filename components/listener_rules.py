@@ -143,5 +143,7 @@ def _header_condition(header: str, value: pulumi.Input[str]) -> aws.lb.ListenerR
     )
 
 
-def _child(owner: pulumi.Resource, ignore_changes: list[str] | None = None) -> pulumi.ResourceOptions:
+def _child(
+    owner: pulumi.Resource, ignore_changes: list[str] | None = None
+) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=owner, ignore_changes=ignore_changes)

@@ -353,7 +353,10 @@ def _app(
 
 def _traffic_shift_wiring(load_balancer: LoadBalancer) -> TrafficShiftWiring | None:
     """The second target group and the rules ECS shifts, when the strategy made them."""
-    alternate, production = load_balancer.alternate_target_group_arn, load_balancer.production_rule_arn
+    alternate, production = (
+        load_balancer.alternate_target_group_arn,
+        load_balancer.production_rule_arn,
+    )
     if alternate is None or production is None:
         return None
     return TrafficShiftWiring(

@@ -2,7 +2,8 @@
 
 Runs the real program under the mock cloud and prints the resource tree by component, with
 each resource's key settings, the stack outputs, the verdicts of the real policy pack with the
-stack's `policies/config/<stack>.json` (tools/policycheck.py), and the estimated monthly cost
+stack's `policies/config/<stack>.json` (tools/policycheck.py), the modeled deployment timeline
+of an API release beside ROLLING (tools/timeline.py), and the estimated monthly cost
 (tools/cost.py). Secrets are never printed. Exits 1 when a mandatory policy is violated (the
 plan is still printed), 2 on bad stack or policy config.
 
@@ -27,7 +28,7 @@ from google.protobuf import json_format
 from pulumi.runtime import rpc
 
 from components.config import ConfigError
-from tools import cost, policycheck
+from tools import cost, policycheck, timeline
 from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, evaluate, unwrap_secrets
 from tools.policycheck import Violation
@@ -205,6 +206,8 @@ def render(
         lines.append(f"  {key}: {shown}")
     if violations is not None:
         lines += ["", *policycheck.render(violations, evaluation)]
+    if evaluation.config is not None:
+        lines += ["", *timeline.render(evaluation.config)]
     lines += ["", "Estimated monthly cost:", *cost.render(estimate)]
     return "\n".join(lines)
 
@@ -265,6 +268,8 @@ def plan_json(
     }
     if violations is not None:
         plan["policy"] = [vars(v) for v in violations]
+    if evaluation.config is not None:
+        plan["deploymentTimeline"] = timeline.to_json(evaluation.config)
     return plan
 
 

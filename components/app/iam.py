@@ -6,8 +6,9 @@
   through Secrets Manager);
 - `exec_policy`: the task role's ECS Exec permissions (session channels, the session log);
 - `infrastructure_trust_policy` and `traffic_shift_policy`: the ECS infrastructure role for load
-  balancers of a traffic-shifting deployment, AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers
-  narrowed to this stack's two target groups and its listener rules.
+  balancers of a traffic-shifting deployment: AWS's managed
+  AmazonECSInfrastructureRolePolicyForLoadBalancers narrowed to this stack's two target groups
+  and its listener rules.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services` with its `deployment` subsection, `data`, `edge`, `alarms`) and `stack_config` (the assembly,
-and `StackWide`: what every component takes from the stack as a whole).
+its reader (`network`, `services` and its subsection `deployment`, `data`, `edge`, `alarms`) and
+`stack_config` (the assembly, and `StackWide`: what every component takes from the stack as a
+whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
