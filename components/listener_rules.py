@@ -13,8 +13,9 @@ Plain functions the LoadBalancer calls with itself as the parent (the children k
   rule first, and switching a live stack to a shifting strategy adds the rule without a moment
   in which nothing forwards;
 - with `testTraffic`, a test rule ahead of it for requests with the `X-Webstack-Test` header
-  and a generated value: ECS points it at the new release as soon as that is healthy, before
-  production traffic moves, so smoke checks reach the new version first.
+  and its generated value (Secrets makes and stores it): ECS points the rule at the new release
+  as soon as that is healthy, before production traffic moves, so smoke checks reach the new
+  version first.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 TEST_TRAFFIC_HEADER = "X-Webstack-Test"
@@ -44,8 +44,6 @@ class ListenerRules:
     shifts; only CloudFront's rule otherwise (None when the default action forwards)."""
     test: aws.lb.ListenerRule | None
     """The test rule of a traffic-shifting deployment with test traffic on."""
-    test_header_value: pulumi.Output[str] | None
-    """The generated value of `X-Webstack-Test` that the test rule matches (a secret)."""
 
     @property
     def forwarding(self) -> list[aws.lb.ListenerRule]:
@@ -60,30 +58,31 @@ def listener_rules(
     primary: aws.lb.TargetGroup,
     alternate: aws.lb.TargetGroup | None,
     origin_verify_secret: pulumi.Input[str] | None,
-    test_traffic: bool,
+    test_header_value: pulumi.Input[str] | None,
 ) -> ListenerRules:
-    """The listener's rules; `alternate` is the second target group of a shifting strategy and
-    `origin_verify_secret` is set when only CloudFront may connect."""
+    """The listener's rules; `alternate` is the second target group of a shifting strategy,
+    `origin_verify_secret` is set when only CloudFront may connect and `test_header_value`
+    when the shifting strategy has test traffic."""
     only_from_cloudfront = (
         []
         if origin_verify_secret is None
         else [_header_condition(ORIGIN_VERIFY_HEADER, origin_verify_secret)]
     )
     production = _production_rule(owner, name, listener, primary, alternate, only_from_cloudfront)
-    if alternate is None or not test_traffic:
-        return ListenerRules(production, None, None)
-    secret = random.RandomPassword(
-        f"{name}-test-traffic-header", length=32, special=False, opts=_child(owner)
-    ).result
+    if alternate is None or test_header_value is None:
+        return ListenerRules(production, None)
     test = aws.lb.ListenerRule(
         f"{name}-test-traffic",
         listener_arn=listener.arn,
         priority=TEST_RULE_PRIORITY,
-        conditions=[*only_from_cloudfront, _header_condition(TEST_TRAFFIC_HEADER, secret)],
+        conditions=[
+            *only_from_cloudfront,
+            _header_condition(TEST_TRAFFIC_HEADER, test_header_value),
+        ],
         actions=[_forward(primary, alternate)],
         opts=_child(owner, ignore_changes=[SHIFTED_WEIGHTS]),
     )
-    return ListenerRules(production, test, secret)
+    return ListenerRules(production, test)
 
 
 def _production_rule(

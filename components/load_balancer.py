@@ -52,6 +52,9 @@ class LoadBalancerWiring:
     """The API workload's security group: the only place the ALB may send traffic."""
     certificate_arn: pulumi.Input[str]
     """A validated regional ACM certificate for the API's hostname."""
+    test_header_value: pulumi.Input[str] | None = None
+    """The generated `X-Webstack-Test` value of a shifting strategy's test rule (a secret);
+    required exactly when `api.deployment` has test traffic."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,8 +91,6 @@ class LoadBalancer(pulumi.ComponentResource):
     """The listener rule ECS shifts production traffic with (None with ROLLING)."""
     test_rule_arn: pulumi.Output[str] | None
     """The rule sending `X-Webstack-Test` requests to the new release (None without one)."""
-    test_header_value: pulumi.Output[str] | None
-    """The secret value of `X-Webstack-Test` that rule matches."""
     forwarding: list[pulumi.Resource]
     """The HTTPS listener and the rules forwarding to the target groups: ECS refuses a service
     whose target group no listener forwards to yet."""
@@ -99,6 +100,7 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        _check_args(args)
         super().__init__("webstack:edge:LoadBalancer", name, None, opts)
         sg = self._security_group(name, args)
         alb = self._alb(name, args, sg, self._access_logs(name, args))
@@ -119,7 +121,7 @@ class LoadBalancer(pulumi.ComponentResource):
             primary=target_group,
             alternate=alternate,
             origin_verify_secret=self.origin_verify_secret if _cloudfront_only(args) else None,
-            test_traffic=args.api.deployment.test_traffic,
+            test_header_value=args.wiring.test_header_value,
         )
         self.forwarding = [https, *rules.forwarding]
         self._waf(name, args, alb)
@@ -378,7 +380,6 @@ class LoadBalancer(pulumi.ComponentResource):
         self.alternate_target_group_arn_suffix = alternate.arn_suffix if alternate else None
         self.production_rule_arn = rules.production.arn if shifting and rules.production else None
         self.test_rule_arn = rules.test.arn if rules.test else None
-        self.test_header_value = rules.test_header_value
         outputs: dict[str, pulumi.Input[str]] = {
             "alb_security_group_id": self.alb_security_group_id,
             "alb_arn_suffix": self.alb_arn_suffix,
@@ -390,6 +391,19 @@ class LoadBalancer(pulumi.ComponentResource):
         if alternate is not None:
             outputs["alternate_target_group_arn"] = alternate.arn
         self.register_outputs(outputs)
+
+
+def _check_args(args: LoadBalancerArgs) -> None:
+    """A test header exactly when the deployment strategy has a test route."""
+    deployment = args.api.deployment
+    wanted = deployment.shifts_traffic and deployment.test_traffic
+    if wanted and args.wiring.test_header_value is None:
+        raise ValueError(
+            f"LoadBalancer: strategy {deployment.strategy} with test traffic needs "
+            "wiring.test_header_value"
+        )
+    if not wanted and args.wiring.test_header_value is not None:
+        raise ValueError("LoadBalancer: test_header_value is set, but there is no test rule")
 
 
 def _cloudfront_only(args: LoadBalancerArgs) -> bool:

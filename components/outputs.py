@@ -12,7 +12,6 @@ from components.alarms import Alarms
 from components.app import ApiService
 from components.certificates import DnsRecord
 from components.config import StackConfig
-from components.listener_rules import TEST_TRAFFIC_HEADER
 from components.migration_job import MigrationJob
 
 if TYPE_CHECKING:
@@ -86,12 +85,11 @@ def stack_outputs(
             outputs[key] = service
     if load_balancer.alternate_target_group_arn_suffix is not None:
         # What a traffic-shifting strategy adds: the second group's CloudWatch dimension and,
-        # with test traffic, the header that reaches the new release first (`curl -H`).
+        # with test traffic, where CI reads the X-Webstack-Test value that reaches the new
+        # release first (never the value itself: no output is a secret).
         outputs["alternateTargetGroupArnSuffix"] = load_balancer.alternate_target_group_arn_suffix
-    if load_balancer.test_header_value is not None:
-        outputs["apiTestHeader"] = pulumi.Output.secret(
-            pulumi.Output.concat(TEST_TRAFFIC_HEADER, ": ", load_balancer.test_header_value)
-        )
+    if secrets.api_test_header_secret_arn is not None:
+        outputs["apiTestHeaderSecretArn"] = secrets.api_test_header_secret_arn
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if cfg.edge.dns_provider == "none":

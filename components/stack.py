@@ -147,7 +147,9 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
         ),
         in_region,
     )
-    secrets = Secrets("secrets", SecretsArgs(stack=stack, secrets=cfg.secrets), in_region)
+    secrets = Secrets(
+        "secrets", SecretsArgs(stack=stack, secrets=cfg.secrets, api=cfg.api), in_region
+    )
     return Foundation(network, workloads, secrets)
 
 
@@ -215,6 +217,7 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
                 public_subnet_ids=base.network.public_subnet_ids,
                 target_security_group_id=base.workloads.api,
                 certificate_arn=certificates.api_certificate_arn,
+                test_header_value=base.secrets.api_test_header_value,
             ),
         ),
         in_region,

@@ -51,7 +51,16 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
     "aws:ecs/cluster:Cluster": ("name", "configuration.executeCommandConfiguration.logging"),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
-    "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
+    "aws:ecs/service:Service": (
+        "name",
+        "desiredCount",
+        "enableExecuteCommand",
+        # How a release reaches traffic (absent: ROLLING); the rest is in --json.
+        "deploymentConfiguration.strategy",
+        "deploymentConfiguration.bakeTimeInMinutes",
+        "deploymentConfiguration.canaryConfiguration",
+        "deploymentConfiguration.linearConfiguration",
+    ),
     "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
     # What makes `pulumi up` run the migrations again.
     "aws:lambda/invocation:Invocation": (
@@ -107,6 +116,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lb/loadBalancer:LoadBalancer": ("internal", "enableDeletionProtection"),
     "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy"),
     "aws:lb/targetGroup:TargetGroup": ("targetType", "port", "deregistrationDelay"),
+    "aws:lb/listenerRule:ListenerRule": ("priority",),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
         "fromPort",
         "cidrIpv4",
