@@ -1,7 +1,7 @@
 """The deployment timeline section of `make plan` (and its `--json`): a stack's API release
 under its configured strategy, beside the same release under ROLLING.
 
-The figures are components.app.rollout's model (its docstring, and docs/deployments.md, state
+The figures are components.app.rollout's model (its docstring, and docs/deploying.md, state
 every assumption) fed with the stack's config: `api.deployment`, the target group's health check
 and deregistration delay, and the detection time of the deployment alarms the strategy gets
 (components.deployment_alarms), so a change to any of them shows here.
@@ -111,7 +111,7 @@ def render(cfg: StackConfig) -> list[str]:
     widths = [max(len(cells[i]) for _, cells in rows) for i in range(len(models))]
     lines = [
         "Deployment timeline (modeled from api.deployment, the health check and the deployment "
-        "alarms; assumptions in docs/deployments.md):"
+        "alarms; assumptions in docs/deploying.md):"
     ]
     for label, cells in rows:
         row = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))

@@ -4,7 +4,7 @@ gets the old version back, and how much traffic a bad release reaches before tha
 Pure arithmetic over config. `schedule` is what any release does (the ApiService sizes the
 service's custom timeouts from it); `exposure` is what a bad one gets away with before its
 deployment alarm rolls it back; `make plan` prints both for every stack, beside ROLLING. The
-model (docs/deployments.md says the same in prose):
+model (docs/deploying.md, "The modeled timeline", says the same in prose):
 
 - t = 0 is the moment ECS starts the deployment. The new tasks are healthy, and may take
   traffic, after TASK_START_SECONDS (Fargate placement, image pull, boot: an assumption) plus
