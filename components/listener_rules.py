@@ -8,10 +8,10 @@ Plain functions the LoadBalancer calls with itself as the parent (the children k
 - with a traffic-shifting strategy, the production rule ECS shifts: the CloudFront rule, or a
   rule matching every path (`<name>-production-traffic`). Its forward action names both target
   groups, weights 100 and 0; ECS rewrites the weights as the release moves, and `pulumi up`
-  must never move them back, so exactly those weights are ignored (SHIFTED_WEIGHTS). The
-  listener's default action keeps forwarding to the primary group: every request matches the
-  rule first, and switching a live stack to a shifting strategy adds the rule without a moment
-  in which nothing forwards;
+  must never move them back, so exactly those weights are ignored (SHIFTED_WEIGHTS). Outside
+  CloudFront-only ingress the listener's default action keeps forwarding to the primary group:
+  every request matches the rule first, and switching a live stack to a shifting strategy adds
+  the rule without a moment in which nothing forwards;
 - with `testTraffic`, a test rule ahead of it for requests with the `X-Webstack-Test` header
   and its generated value (Secrets makes and stores it): ECS points the rule at the new release
   as soon as that is healthy, before production traffic moves, so smoke checks reach the new

@@ -604,6 +604,14 @@ def _wired(args: ApiServiceArgs, **changes: Any) -> ApiServiceArgs:
             lambda a: _wired(a, target_group_forwarding=[]),
             ("target_group_forwarding", "listener"),
         ),
+        # staging deploys BLUE_GREEN: ECS needs the second group and the rules.
+        (lambda a: _wired(a, traffic_shift=None), ("traffic_shift is missing", "BLUE_GREEN")),
+        (
+            lambda a: replace(
+                a, api=replace(a.api, deployment=replace(a.api.deployment, strategy="ROLLING"))
+            ),
+            ("traffic_shift is set", "ROLLING"),
+        ),
     ],
 )
 def test_wiring_mistakes_are_rejected(

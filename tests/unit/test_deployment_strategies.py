@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from components.listener_rules import SHIFTED_WEIGHTS
-from tests.helpers import committed, config_of
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
+from tests.helpers import committed, config_of, parse
 from tests.unit.edge_helpers import edge_section
 from tools.mockcloud import Evaluation, Resource, evaluate
 
@@ -222,6 +223,30 @@ def test_the_test_rule_matches_the_generated_header_first(stack: Evaluation) -> 
     assert secret.inputs["kmsKeyId"] == stack.one("aws:kms/key:Key", "secrets-key").outputs["arn"]
     assert stack.outputs["apiTestHeaderSecretArn"] == secret.outputs["arn"]
     assert value.outputs["result"] not in json.dumps(stack.outputs)
+
+
+@pytest.mark.parametrize(
+    ("deployment", "header", "words"),
+    [
+        ({"strategy": "CANARY"}, None, "needs wiring.test_header_value"),
+        ({"strategy": "ROLLING"}, "x", "there is no test rule"),
+        ({"strategy": "BLUE_GREEN", "testTraffic": False}, "x", "there is no test rule"),
+    ],
+)
+def test_the_load_balancer_takes_a_test_header_exactly_with_a_test_rule(
+    deployment: dict[str, Any], header: str | None, words: str
+) -> None:
+    cfg = parse("prod", api=committed("prod", "api", deployment=deployment))
+    wiring = LoadBalancerWiring(
+        vpc_id="vpc-1",
+        public_subnet_ids=["subnet-a"],
+        target_security_group_id="sg-api",
+        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/x",
+        test_header_value=header,
+    )
+    args = LoadBalancerArgs(stack=cfg.stack_wide, edge=cfg.edge, api=cfg.api, wiring=wiring)
+    with pytest.raises(ValueError, match=words):
+        LoadBalancer("load-balancer", args)
 
 
 def test_without_test_traffic_there_is_no_test_rule_or_header(
