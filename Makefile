@@ -2,13 +2,20 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# uv installs .venv from uv.lock. It is bootstrapped with pip into a venv of its own (not
+# `pip install --user`): no write outside the checkout, no clash with a uv the user already has,
+# and its version and hashes come from the lock (tools/uv-requirements.txt).
+TOOLS  := .venv-tools
+UV     := $(TOOLS)/bin/uv
 STACK  ?= staging
 ARCH   ?= arm64
 BASE   ?= main
 export PYTHONPATH := $(CURDIR)
 export PYTHONWARNINGS := ignore::DeprecationWarning
+# No uv-managed Python downloads: .venv uses $(PYTHON), like the policy pack and the tooling.
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help install plan plan-diff policy lint test bench package bench-migrations checkov \
+.PHONY: help install lock plan plan-diff policy lint test bench package bench-migrations checkov \
 	checkov-test smoke docs diagram
 
 help:
@@ -25,17 +32,23 @@ help:
 	@echo "make smoke STACK=staging|prod  post-deploy checks of the live stack (SMOKE_ARGS=--markdown)"
 	@echo "make docs                      regenerate docs/: configuration, alarm runbook, diagrams"
 	@echo "make diagram                   regenerate only the diagrams (docs/diagrams, Graphviz)"
+	@echo "make lock                      re-resolve uv.lock after editing pyproject.toml"
 
-$(BIN)/python:
+$(UV): tools/uv-requirements.txt
 	tools/install-system-deps
-	$(PYTHON) -m venv $(VENV)
-
-$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --require-hashes --no-deps -r tools/uv-requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Always run: `uv sync --locked` takes well under a second when .venv already matches the lock,
+# fails when uv.lock is stale against pyproject.toml, and removes what the lock does not name.
+install: $(UV)
+	$(UV) sync --locked --quiet --python $(PYTHON)
+
+lock: $(UV)
+	$(UV) lock
+	$(UV) sync --locked --quiet --python $(PYTHON)
+	$(BIN)/python -m tools.lockfiles
 
 plan: install
 	$(BIN)/python -m tools.plan $(STACK)
@@ -63,9 +76,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every core (pytest-xdist). worksteal: an idle worker takes queued tests from a busy one,
+# so the few long tests (plan-diff end to end) do not leave a core idle at the end.
 test: lint
 	tools/install-system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 package: install
 	$(BIN)/python -m tools.lambda_package --arch $(ARCH) $(if $(RDS_CA_BUNDLE),--rds-ca-bundle $(RDS_CA_BUNDLE))
@@ -78,12 +93,8 @@ bench-migrations: install
 # the program's. Only these two targets install it.
 CHECKOV_ENV := tools/checkov
 CHECKOV     := $(CURDIR)/$(CHECKOV_ENV)/.venv/bin/checkov
-UV          ?= $(BIN)/uv
 
-$(BIN)/uv: $(BIN)/python
-	$(BIN)/pip install --quiet uv
-
-$(CHECKOV): $(CHECKOV_ENV)/pyproject.toml $(CHECKOV_ENV)/uv.lock | $(BIN)/uv
+$(CHECKOV): $(CHECKOV_ENV)/pyproject.toml $(CHECKOV_ENV)/uv.lock | $(UV)
 	$(UV) sync --quiet --project $(CHECKOV_ENV) --locked --python $(PYTHON)
 	touch $@
 

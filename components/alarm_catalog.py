@@ -369,7 +369,7 @@ def ecs_running_tasks(
 
 
 # ---------------------------------------------------------------------------------------------
-# CloudFront, the migration job, the scheduler
+# CloudFront, the migration job, the restore check, the scheduler
 
 
 def cdn_5xx_rate(distribution_id: pulumi.Input[str], t: AlarmThresholds) -> AlarmDefinition:
@@ -394,14 +394,14 @@ def cdn_5xx_rate(distribution_id: pulumi.Input[str], t: AlarmThresholds) -> Alar
     )
 
 
-def migration_errors(function_name: pulumi.Input[str]) -> AlarmDefinition:
+def _lambda_errors(
+    key: str, severity: Severity, description: str, function_name: pulumi.Input[str]
+) -> AlarmDefinition:
+    """Any error of a Lambda function within 5 minutes."""
     return AlarmDefinition(
-        key="migration-errors",
-        severity="warning",
-        description=(
-            "The database migration function failed, so the rollout stopped before the API "
-            "changed. Read the function's log, fix the migration, deploy again."
-        ),
+        key=key,
+        severity=severity,
+        description=description,
         signal=Metric(
             namespace="AWS/Lambda",
             name="Errors",
@@ -411,6 +411,27 @@ def migration_errors(function_name: pulumi.Input[str]) -> AlarmDefinition:
         threshold=1,
         comparison=AT_OR_ABOVE,
         period=300,
+    )
+
+
+def migration_errors(function_name: pulumi.Input[str]) -> AlarmDefinition:
+    return _lambda_errors(
+        "migration-errors",
+        "warning",
+        "The database migration function failed, so the rollout stopped before the API "
+        "changed. Read the function's log, fix the migration, deploy again.",
+        function_name,
+    )
+
+
+def restore_check_failures(function_name: pulumi.Input[str]) -> AlarmDefinition:
+    return _lambda_errors(
+        "restore-check-failed",
+        "critical",
+        "A restore test of the database failed its validation, or the validation could not "
+        "run: the backups may not restore. The verdict and its reason are on the restore job in "
+        "AWS Backup (docs/runbooks/restore-from-backup.md).",
+        function_name,
     )
 
 

@@ -11,7 +11,7 @@ Creates, from the alarm catalog (each alarm with alarm and OK actions to its sev
   (warnings), free storage as a share of allocated storage (critical);
 - Redis, per member cluster: evictions and engine CPU (warnings), memory (critical);
 - CloudFront: 5xx error rate, in us-east-1 (where its metrics live) with the us-east-1 topics;
-- the migration Lambda's errors (warning);
+- the migration Lambda's errors (warning), and the restore-test validation's (critical);
 - a log metric filter on the worker's log group counting failed scheduler runs, and an alarm at
   `scheduler_failures` or more in 15 minutes (critical);
 - RDS event subscriptions: failover, failure, low storage -> critical; backup -> warning;
@@ -42,6 +42,7 @@ from components.alarm_catalog import (
     ecs_running_tasks,
     for_target_group,
     migration_errors,
+    restore_check_failures,
     scheduler_failures,
     target_group_variants,
 )
@@ -105,6 +106,8 @@ class AlarmsWiring:
     """The CloudFront distribution id."""
     migration_function_name: pulumi.Input[str]
     """Name of the migration Lambda function."""
+    restore_check_function_name: pulumi.Input[str] | None = None
+    """Name of the restore tests' validation Lambda (its errors page); None without tests."""
     worker_log_group_name: pulumi.Input[str]
     """The worker's CloudWatch log group."""
     deployment_alarm_arns: Sequence[pulumi.Input[str]]
@@ -280,6 +283,8 @@ def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
             cache_engine_cpu(i, member, t),
             cache_memory(i, member, t),
         ]
+    if w.restore_check_function_name is not None:
+        definitions.append(restore_check_failures(w.restore_check_function_name))
     return [
         *definitions,
         migration_errors(w.migration_function_name),

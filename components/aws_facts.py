@@ -109,3 +109,12 @@ MAXMEMORY_POLICIES = (
 # region it does not list is one `pulumi up` would refuse anyway (the provider validates
 # `region`), and a provider upgrade brings new regions with it.
 AWS_REGIONS: frozenset[str] = frozenset(region.value for region in pulumi_aws.Region)
+
+# AWS Backup: continuous backups (point-in-time recovery) keep at most 35 days; lifecycles and
+# vault-lock retention go up to 100 years; a compliance vault lock has at least 3 days of grace
+# (ChangeableForDays) before it becomes immutable; a restore test's validation window is at
+# most a week.
+BACKUP_CONTINUOUS_MAX_RETENTION_DAYS = 35
+BACKUP_MAX_RETENTION_DAYS = 36500
+VAULT_LOCK_MIN_CHANGEABLE_DAYS = 3
+RESTORE_TEST_MAX_VALIDATION_HOURS = 168

@@ -1,8 +1,10 @@
-"""IAM: the trust policy of a role that an AWS service assumes.
+"""IAM: the trust policy of a role that an AWS service assumes, and the statements every VPC
+Lambda's execution role has.
 
 Creates nothing itself; `service_trust_policy` gives the roles of Network (flow logs), Database
-(enhanced monitoring), MigrationJob (its Lambda) and ApiService (task execution and task roles)
-one shape.
+(enhanced monitoring), MigrationJob and Backup (their Lambdas) and ApiService (task execution
+and task roles) one shape, and `lambda_log_statement` / `LAMBDA_VPC_STATEMENT` give the two VPC
+Lambdas (migrations, restore check) theirs.
 """
 
 from __future__ import annotations
@@ -40,3 +42,32 @@ def service_trust_policy(
             ],
         }
     )
+
+
+def lambda_log_statement(log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
+    """A Lambda writing its own log group (and nothing else)."""
+    return {
+        "Sid": "WriteItsLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
+    }
+
+
+LAMBDA_VPC_STATEMENT: dict[str, Any] = {
+    # Exactly AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls them with the role on
+    # ENIs it names itself (and validates them with a dry run at create time), so they are not
+    # scoped further.
+    "Sid": "AttachToTheVpc",
+    "Effect": "Allow",
+    "Action": [
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ],
+    "Resource": "*",
+}
+"""A VPC Lambda attaching to its subnets."""

@@ -6,8 +6,8 @@ Creates (through `encryption_key`, as children of the calling component):
   caller names (each with its conditions);
 - its alias.
 
-Secrets (the data key), Notifications (the topics' key) and ApiService (the service logs' key)
-all build their keys here.
+Secrets (the data key), Notifications (the topics' key), ApiService (the service logs' key) and
+Backup (its vaults' keys) all build their keys here.
 """
 
 from __future__ import annotations
@@ -138,10 +138,12 @@ def encryption_key(
     deletion_window_days: int,
     protect: bool,
     parent: pulumi.Resource,
+    provider: aws.Provider | None = None,
 ) -> aws.kms.Key:
     """A rotating symmetric key named `name` under `parent`, its policy, and alias `alias`.
 
-    The alias is the child `<name>-alias`.
+    The alias is the child `<name>-alias`. `provider`: another region's (Backup's DR vault key);
+    by default the parent's.
     """
     key = aws.kms.Key(
         name,
@@ -149,12 +151,12 @@ def encryption_key(
         enable_key_rotation=True,
         deletion_window_in_days=deletion_window_days,
         policy=key_policy(partition=partition, account_id=account_id, grants=grants),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, provider=provider),
     )
     aws.kms.Alias(
         f"{name}-alias",
         name=alias,
         target_key_id=key.key_id,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
     return key

@@ -37,7 +37,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import ApiConfig, DatabaseConfig, NetworkConfig, PoolBudget, StackWide
-from components.iam import service_trust_policy
+from components.iam import LAMBDA_VPC_STATEMENT, lambda_log_statement, service_trust_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
@@ -372,28 +372,8 @@ def _execution_policy(
                         }
                     },
                 },
-                {
-                    "Sid": "WriteItsLogs",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
-                },
-                {
-                    # Exactly AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls them
-                    # with this role on ENIs it names itself (and validates them with a dry run
-                    # at create time), so they are not scoped further.
-                    "Sid": "AttachToTheVpc",
-                    "Effect": "Allow",
-                    "Action": [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSubnets",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    "Resource": "*",
-                },
+                lambda_log_statement(log_group.arn),
+                LAMBDA_VPC_STATEMENT,
                 *_snapshot_statements(args),
             ],
         }

@@ -2,8 +2,8 @@
 
 Creates, in the region of its provider:
 - a customer-managed KMS key (rotation on, deletion window from config) whose policy lets
-  CloudWatch alarms, RDS event subscriptions and AWS Budgets of this account publish to topics
-  encrypted with it, and its alias;
+  CloudWatch alarms, RDS event subscriptions, AWS Budgets and EventBridge rules of this account
+  publish to topics encrypted with it, and its alias;
 - two SNS topics, `critical` (pages) and `warning` (the team channel), encrypted with that key;
 - a topic policy per topic: the account manages it, those services may publish only on behalf
   of this account, and nothing is accepted over plain HTTP;
@@ -28,12 +28,13 @@ from components.config import AlarmsConfig, SecretsConfig, StackWide
 from components.kms import ServiceGrant, encryption_key
 
 # The services that publish to the topics, as the principals AWS documents for them: CloudWatch
-# alarms, RDS event subscriptions (`events.rds`, not EventBridge's `events`) and budget
-# notifications. Nothing in the stack publishes through EventBridge, so it gets no grant.
+# alarms, RDS event subscriptions (`events.rds`), budget notifications, and EventBridge rules
+# (`events`: AWS Backup's failed jobs, components/backup/alerts.py).
 PUBLISHERS = (
     "cloudwatch.amazonaws.com",
     "events.rds.amazonaws.com",
     "budgets.amazonaws.com",
+    "events.amazonaws.com",
 )
 
 # SNS's default HTTPS retry policy gives up after 3 tries in ~20 s; a pager that blips for a

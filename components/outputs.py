@@ -10,6 +10,7 @@ import pulumi
 
 from components.alarms import Alarms
 from components.app import ApiService
+from components.backup import Backup
 from components.certificates import DnsRecord
 from components.config import StackConfig
 from components.migration_job import MigrationJob
@@ -28,6 +29,7 @@ def stack_outputs(
     migrations: MigrationJob,
     app: ApiService,
     alarms: Alarms,
+    backup: Backup,
 ) -> dict[str, Any]:
     """The stack outputs: the handles operators, the smoke checks and deploy jobs read."""
     network, secrets, database, cache = base.network, base.secrets, data.database, data.cache
@@ -75,7 +77,17 @@ def stack_outputs(
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
         "dashboardName": alarms.dashboard_name,
+        "backupVaultName": backup.vault_name,
+        "backupVaultArn": backup.vault_arn,
+        "backupPlanId": backup.plan_id,
+        # `aws backup start-restore-job --iam-role-arn` (docs/runbooks/restore-from-backup.md)
+        "backupRoleArn": backup.role_arn,
     }
+    if backup.dr_vault_arn is not None:
+        outputs["drBackupVaultArn"] = backup.dr_vault_arn
+    if backup.restore_testing_plan_name is not None:
+        outputs["restoreTestingPlanName"] = backup.restore_testing_plan_name
+        outputs["restoreCheckFunctionName"] = backup.restore_check_function_name
     # The runbooks' commands name the services (`aws ecs update-service --service ...`).
     for key, service in (
         ("apiServiceName", app.api_service_name),

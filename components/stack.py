@@ -2,7 +2,7 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
+-> Backup -> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
 component the config sections it reads as they are (`database=cfg.database`) and a wiring
 dataclass of what earlier components produced; nothing is copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from components.alarm_catalog import AlarmTopics
 from components.alarms import Alarms, AlarmsArgs, AlarmsWiring
 from components.app import ApiService, ApiServiceArgs, ApiServiceWiring, TrafficShiftWiring
+from components.backup import Backup, BackupArgs, BackupWiring
 from components.cache import Cache, CacheArgs, CacheWiring
 from components.certificates import Certificates, CertificatesArgs, CertificatesWiring
 from components.config import StackConfig, load_stack_config
@@ -54,6 +55,8 @@ class Providers:
     """The stack's region, with the stack's default tags."""
     us_east_1: aws.Provider
     """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
+    dr: aws.Provider | None
+    """`backup.drRegion`, for the vault the backups are copied to; None without copies."""
 
     @property
     def in_region(self) -> pulumi.ResourceOptions:
@@ -111,26 +114,35 @@ def make_providers(cfg: StackConfig) -> Providers:
             default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)),
         )
 
+    dr_region = cfg.backup.dr_region
     return Providers(
-        regional=provider("aws", cfg.region), us_east_1=provider("aws-us-east-1", "us-east-1")
+        regional=provider("aws", cfg.region),
+        us_east_1=provider("aws-us-east-1", "us-east-1"),
+        dr=provider("aws-dr", dr_region) if dr_region else None,
     )
 
 
-def build_stack(cfg: StackConfig, migration_package: Path | None = None) -> dict[str, Any]:
+def build_stack(
+    cfg: StackConfig,
+    migration_package: Path | None = None,
+    restore_check_package: Path | None = None,
+) -> dict[str, Any]:
     """Create every component of the stack; return the stack outputs.
 
-    `migration_package` is the migration Lambda's zip; by default the one `make package`
-    builds (the offline tooling passes a stand-in without the psycopg wheels).
+    `migration_package` and `restore_check_package` are the migration and restore-check
+    Lambdas' zips; by default the ones `make package` builds (the offline tooling passes
+    stand-ins without the psycopg wheels).
     """
     providers = make_providers(cfg)
     base = _foundation(cfg, providers)
     data = _data_tier(cfg, providers, base)
     edge = _edge(cfg, providers, base)
     paging = _paging(cfg, providers, edge)
+    backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms, backup)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
@@ -270,6 +282,37 @@ def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
     return Paging(notifications, cdn_topics, deployment_alarms)
 
 
+def _backup(
+    cfg: StackConfig,
+    providers: Providers,
+    base: Foundation,
+    data: DataTier,
+    paging: Paging,
+    package: Path | None,
+) -> Backup:
+    """AWS Backup of the database, its copies in the DR region and the restore tests, once the
+    database and the critical topic exist."""
+    network, database = base.network, data.database
+    wiring = BackupWiring(
+        database_arn=database.instance_arn,
+        database_host=database.address,
+        database_port=database.port,
+        database_name=database.database_name,
+        database_security_group_id=database.security_group_id,
+        vpc_id=network.vpc_id,
+        isolated_subnet_ids=network.isolated_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+        logs_kms_key_arn=base.secrets.kms_key_arn,
+        critical_topic_arn=paging.notifications.critical_topic_arn,
+        dr_provider=providers.dr,
+        package=package,
+    )
+    args = BackupArgs(
+        stack=cfg.stack_wide, backup=cfg.backup, secrets=cfg.secrets, api=cfg.api, wiring=wiring
+    )
+    return Backup("backup", args, providers.in_region)
+
+
 def _migrations(
     cfg: StackConfig,
     providers: Providers,
@@ -377,6 +420,7 @@ def _alarms(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    backup: Backup,
 ) -> Alarms:
     """Everything else that pages, the cost budget and the dashboard, over all of the above."""
     wiring = AlarmsWiring(
@@ -394,6 +438,7 @@ def _alarms(
         cache_member_cluster_ids=data.cache.member_cluster_ids,
         distribution_id=edge.frontend.distribution_id,
         migration_function_name=migrations.function_name,
+        restore_check_function_name=backup.restore_check_function_name,
         worker_log_group_name=app.worker_log_group_name,
         deployment_alarm_arns=paging.deployment_alarms.alarm_arns,
     )

@@ -43,6 +43,7 @@ SOURCES = {
     "kms": "https://aws.amazon.com/kms/pricing/",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/",
     "waf": "https://aws.amazon.com/waf/pricing/",
+    "backup": "https://aws.amazon.com/backup/pricing/",
 }
 
 
@@ -91,6 +92,10 @@ PRICES = {
     "waf.acl": Price(5.00, "web ACL-month", "waf"),
     "waf.rule": Price(1.00, "rule-month", "waf"),
     "waf.requests": Price(0.60, "1M requests", "waf"),
+    # AWS Backup bills RDS snapshots at RDS's snapshot rate, and a copy's transfer to another
+    # region (US to US) per GB.
+    "backup.rds.warm": Price(0.095, "GB-month", "backup"),
+    "backup.transfer": Price(0.02, "GB", "backup"),
 }
 
 # RDS for PostgreSQL, Single-AZ, USD per instance-hour (Multi-AZ instances bill twice).
@@ -157,6 +162,17 @@ NO_CHARGE = frozenset(
         "aws:budgets/budget:Budget",
         "aws:rds/eventSubscription:EventSubscription",
         "aws:appautoscaling/target:Target",
+        # A vault, its lock and a selection cost nothing themselves: the recovery points (the
+        # plan's rules) and the restore tests' copies (their selection) are priced.
+        "aws:backup/vault:Vault",
+        "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+        "aws:backup/selection:Selection",
+        "aws:backup/restoreTestingPlan:RestoreTestingPlan",
+        # AWS services' events on the default bus, and the rules matching them, are free.
+        "aws:cloudwatch/eventRule:EventRule",
+        "aws:cloudwatch/eventTarget:EventTarget",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        "aws:lambda/permission:Permission",
         "aws:cloudfront/cachePolicy:CachePolicy",
         "aws:cloudfront/originAccessControl:OriginAccessControl",
         "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
@@ -686,6 +702,144 @@ def _web_acl(p: _Pricer, r: Resource) -> None:
             p.unpriced(group, "subscription and per-request fees of this rule group not modelled")
 
 
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
+
+
+def _backed_up_storage(p: _Pricer, plan: Resource) -> float:
+    """GB of the RDS instances the plan's selections name by ARN."""
+    plan_ids = {plan.outputs.get("id"), plan.id}
+    total = 0.0
+    for selection in p.resources:
+        if selection.type != "aws:backup/selection:Selection":
+            continue
+        if selection.inputs.get("planId") not in plan_ids:
+            continue
+        for arn in selection.inputs.get("resources") or []:
+            database = p.find("aws:rds/instance:Instance", arn)
+            if database is not None:
+                total += _num(database.inputs.get("allocatedStorage"))
+    return total
+
+
+def _backup_plan(p: _Pricer, r: Resource) -> None:
+    # A chain of snapshots is one full copy plus each retained day's changed blocks, whatever
+    # the schedule. Continuous rules keep RDS's own automated backups (priced on the instance).
+    storage = _backed_up_storage(p, r)
+    rate = p.usage.db_daily_change_percent / 100
+    for rule in r.inputs.get("rules") or []:
+        if rule.get("enableContinuousBackup"):
+            continue
+        name = rule.get("ruleName", "?")
+        days = _num((rule.get("lifecycle") or {}).get("deleteAfter"))
+        note = f"{storage:g} GB + {days:g} days × {rate:.0%} daily change"
+        p.add(f"{name} snapshots (warm)", storage * (1 + rate * days), "backup.rds.warm", note)
+        for copy in rule.get("copyActions") or []:
+            kept = _num((copy.get("lifecycle") or {}).get("deleteAfter"))
+            p.add(
+                f"{name} copies to the DR region: transfer",
+                storage * rate * DAYS_PER_MONTH,
+                "backup.transfer",
+                f"each day's change; the first copy moves the full {storage:g} GB once",
+            )
+            p.add(
+                f"{name} copies in the DR vault (warm)",
+                storage * (1 + rate * kept),
+                "backup.rds.warm",
+                f"{storage:g} GB + {kept:g} days × {rate:.0%} daily change, at {REGION}'s rate",
+            )
+
+
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+# Cron's names of days (SUN is 1) and months (JAN is 1).
+_NAMES = {name: str(n) for names in (_DAYS, _MONTHS) for n, name in enumerate(names, 1)}
+
+
+def _cron_count(field: str, low: int, high: int) -> float | None:
+    """How many values of [low, high] an AWS cron field matches (None: not understood)."""
+    for name, number in _NAMES.items():
+        field = field.upper().replace(name, number)
+    if field in ("*", "?"):
+        return float(high - low + 1)
+    total = 0
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        first_text, _, last_text = base.partition("-")
+        if base == "*":
+            first, last = low, high
+        elif first_text.isdigit() and (last_text.isdigit() or not last_text):
+            first = int(first_text)
+            last = int(last_text) if last_text else (high if step else first)
+        else:
+            return None
+        if step and not step.isdigit():
+            return None
+        total += len(range(first, last + 1, int(step or 1)))
+    return float(total)
+
+
+def runs_per_month(expression: str) -> float | None:
+    """Average runs a month of an AWS `cron(min hour day-of-month month day-of-week year)`
+    (None: an expression this reading does not understand)."""
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    if len(fields) != 6:
+        return None
+    minute, hour, dom, month, dow, _ = fields
+    days: float | None
+    if dom == "?" and ("#" in dow or dow.endswith("L")):
+        days = 1.0  # `2#1`: the first Monday; `6L`: the last Friday
+    elif dom == "?":
+        weekdays = _cron_count(dow, 1, 7)
+        days = None if weekdays is None else weekdays * WEEKS_PER_MONTH
+    elif dom.endswith(("L", "W")):
+        days = 1.0  # the last day, the weekday nearest a date
+    elif dom == "*":
+        days = DAYS_PER_MONTH
+    else:
+        days = _cron_count(dom, 1, 31)  # each listed date once a month
+    counts = (_cron_count(minute, 0, 59), _cron_count(hour, 0, 23), _cron_count(month, 1, 12))
+    if days is None or any(c is None for c in counts):
+        return None
+    minutes, hours, months = (float(c or 0) for c in counts)
+    return minutes * hours * days * months / 12
+
+
+def _restore_test(p: _Pricer, r: Resource) -> None:
+    plan = p.find(
+        "aws:backup/restoreTestingPlan:RestoreTestingPlan", r.inputs.get("restoreTestingPlanName")
+    )
+    database = next(
+        (
+            d
+            for arn in r.inputs.get("protectedResourceArns") or []
+            if (d := p.find("aws:rds/instance:Instance", arn)) is not None
+        ),
+        None,
+    )
+    if plan is None or database is None:
+        p.unpriced("restore tests", "its restore testing plan or its database is not in the stack")
+        return
+    schedule = str(plan.inputs.get("scheduleExpression") or "cron(0 5 ? * * *)")
+    runs = runs_per_month(schedule)
+    if runs is None:
+        p.unpriced("restore tests", f"cannot count the runs of {schedule}")
+        return
+    overrides = {k.lower(): v for k, v in (r.inputs.get("restoreMetadataOverrides") or {}).items()}
+    cls = overrides.get("dbinstanceclass") or database.inputs.get("instanceClass", "")
+    hours = _num(r.inputs.get("validationWindowHours"), 1) * runs
+    note = f"{runs:g} runs/month × the {_num(r.inputs.get('validationWindowHours'), 1):g} h window"
+    if cls not in RDS_HOURLY:
+        p.unpriced(f"restored instance {cls or '?'}", "instance class not in the price table")
+        return
+    # The copy lives until the verdict is in or the window ends: the window bounds it above.
+    p.add_hourly(f"restored instance {cls}", hours / HOURS_PER_MONTH, RDS_HOURLY[cls], note)
+    storage = _num(database.inputs.get("allocatedStorage"))
+    kind = database.inputs.get("storageType", "gp2")
+    if f"rds.{kind}" in PRICES:
+        p.add(f"restored storage {kind}", storage * hours / HOURS_PER_MONTH, f"rds.{kind}", note)
+
+
 Rule = Callable[[_Pricer, Resource], None]
 RULES: dict[str, Rule] = {
     "aws:ecs/service:Service": _ecs_service,
@@ -706,6 +860,8 @@ RULES: dict[str, Rule] = {
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:cloudwatch/dashboard:Dashboard": _dashboard,
     "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:backup/plan:Plan": _backup_plan,
+    "aws:backup/restoreTestingSelection:RestoreTestingSelection": _restore_test,
 }
 
 

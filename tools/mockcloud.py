@@ -385,6 +385,20 @@ COMPUTED: dict[str, Computed] = {
     "aws:cloudfront/function:Function": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:cloudfront::{ACCOUNT_ID}:function/{i.get('name', name)}",
     },
+    "aws:backup/vault:Vault": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-vault:{i.get('name', name)}",
+    },
+    "aws:backup/plan:Plan": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:backup-plan:{_uuid(name)}",
+        "version": _digest(name + "version", 32),
+    },
+    "aws:backup/restoreTestingPlan:RestoreTestingPlan": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:backup:{region}:{ACCOUNT_ID}:restore-testing-plan:"
+        f"{i.get('name', name)}-{_uuid(name)}",
+    },
+    "aws:cloudwatch/eventRule:EventRule": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{i.get('name', name)}",
+    },
     "aws:wafv2/webAcl:WebAcl": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:wafv2:{region}:{ACCOUNT_ID}:"
         f"{'global' if i.get('scope') == 'CLOUDFRONT' else 'regional'}/webacl/"
@@ -611,15 +625,18 @@ def evaluate(
     """Run the webstack program for `stack` (its Pulumi.<stack>.yaml plus overrides)."""
     from components.config import load_stack_config as load_program_config
     from components.stack import build_stack, region_availability_zones
-    from tools.lambda_package import offline_package
+    from tools.lambda_package import offline_package, offline_restore_check_package
 
     config, secret_keys = load_stack_config(stack, overrides, secret_overrides)
     package = offline_package()
+    restore_check = offline_restore_check_package()
     loaded: list[StackConfig] = []
 
     def program() -> Mapping[str, Any]:
         loaded.append(load_program_config(region_availability_zones))
-        return build_stack(loaded[0], migration_package=package)
+        return build_stack(
+            loaded[0], migration_package=package, restore_check_package=restore_check
+        )
 
     evaluation = run_program(stack, config, secret_keys, program)
     evaluation.config = loaded[0]

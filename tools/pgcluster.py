@@ -6,7 +6,9 @@ allow CREATE DATABASE and CREATE ROLE), otherwise a cluster in a temp dir (in me
 `postgres` user when running as root (initdb refuses root), on a unix socket in the temp dir
 (trust) plus a free localhost port (SCRAM passwords; TLS with a certificate for the name
 `localhost` signed by a throwaway CA, so clients can use `sslmode=verify-full` as against RDS).
-Like RDS it preloads pg_stat_statements. The cluster is stopped and removed on exit.
+Like RDS it preloads pg_stat_statements. The cluster is stopped and removed on exit. Each caller
+gets its own cluster (each pytest-xdist worker starts one); a port another process took in the
+meantime is retried with a new one.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+PORT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class Server:
     """host/port where password authentication applies."""
     ca_file: Path | None = None
     """The CA that signed the server's certificate (None: a DATABASE_URL server, unknown)."""
+    shared: bool = False
+    """Other processes may use it at once (DATABASE_URL): cluster-wide state such as roles is
+    not this caller's alone."""
 
     def url(self, dbname: str, user: str | None = None, password: str | None = None) -> str:
         params = {**self.admin, "dbname": dbname}
@@ -104,11 +111,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start(pg_ctl: list[str], settings: Mapping[str, object], log: Path) -> int:
+    """Start the cluster on a free localhost port and return it. The port is free when chosen
+    but may be taken before the server binds it (other clusters start on this machine at the
+    same time), so a start that fails on exactly that is retried on another port."""
+    for _ in range(PORT_ATTEMPTS):
+        port = _free_port()
+        options = " ".join(f"-c {k}={v}" for k, v in {**settings, "port": port}.items())
+        logged = log.stat().st_size if log.exists() else 0
+        start = [*pg_ctl, "-w", "-t", "60", "-o", options, "start"]
+        if subprocess.run(start, capture_output=True, check=False).returncode == 0:
+            return port
+        with log.open(errors="replace") as text:
+            text.seek(logged)
+            failure = text.read()
+        if "Address already in use" not in failure:
+            raise RuntimeError(f"PostgreSQL did not start:\n{failure.strip()}")
+    raise RuntimeError(f"PostgreSQL found no free port in {PORT_ATTEMPTS} attempts")
+
+
 @contextmanager
 def throwaway_server() -> Iterator[Server]:
     if os.environ.get("DATABASE_URL"):
         params = {k: str(v) for k, v in conninfo_to_dict(os.environ["DATABASE_URL"]).items()}
-        yield Server(admin=params, tcp={k: params[k] for k in ("host", "port") if k in params})
+        tcp: dict[str, str] = {k: params[k] for k in ("host", "port") if k in params}
+        yield Server(admin=params, tcp=tcp, shared=True)
         return
     bindir = _newest_bindir()
     root = Path(tempfile.mkdtemp(prefix="webstack-pg-", dir=_scratch_dir()))
@@ -117,7 +144,7 @@ def throwaway_server() -> Iterator[Server]:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
+    data = root / "data"
     tls = root / "tls"
     tls.mkdir()
     ca = make_ca(tls, "webstack-test-ca")
@@ -135,7 +162,6 @@ def throwaway_server() -> Iterator[Server]:
     )
     settings = {
         "listen_addresses": "127.0.0.1",
-        "port": port,
         "unix_socket_directories": root,
         "shared_preload_libraries": "pg_stat_statements",
         "max_connections": 100,
@@ -147,11 +173,9 @@ def throwaway_server() -> Iterator[Server]:
         "synchronous_commit": "off",
         "full_page_writes": "off",
     }
-    options = " ".join(f"-c {k}={v}" for k, v in settings.items())
-    pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
-    subprocess.run(
-        [*pg_ctl, "-w", "-t", "60", "-o", options, "start"], check=True, capture_output=True
-    )
+    log = root / "log"
+    pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log)]
+    port = _start(pg_ctl, settings, log)
     try:
         yield Server(
             admin={"host": str(root), "port": str(port), "user": "postgres", "dbname": "postgres"},

@@ -1,10 +1,12 @@
 """`make plan-diff BASE=<git ref>`: what a change does to every stack, as a PR comment.
 
 Checks BASE out into a temporary `git worktree add --detach`, runs `python -m tools.plan <stack>
---json` there and in the working tree (same interpreter, so the same SDK versions), and prints
-markdown: resources added, removed, moved (URN changed: replaced unless aliased) and changed
-with the changed properties (a secret shows as changed, never its value), new policy
-violations when the plans carry verdicts, and the monthly cost delta per stack.
+--json` for every stack there and in the working tree (same interpreter, so the same SDK
+versions; one process per tree, tools/planbatch.py), and prints markdown: resources added,
+removed, moved (URN changed: replaced unless aliased) and changed with the changed properties
+(a secret shows as changed, never its value), outputs added, removed and changed (secret ones
+masked), new policy violations when the plans carry verdicts, and the monthly cost delta per
+stack.
 
 It needs no cloud credentials, which makes it the review of PRs from forks.
 """
@@ -53,6 +55,8 @@ class StackDiff:
     removed: list[dict[str, Any]] = field(default_factory=list)
     moved: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     changed: list[tuple[dict[str, Any], list[tuple[str, str, str]]]] = field(default_factory=list)
+    outputs: list[tuple[str, str, str]] = field(default_factory=list)
+    """(output key, before, after) for every stack output that was added, removed or changed."""
     new_violations: list[dict[str, Any]] | None = None
     """None when the head plan carries no policy verdicts."""
     cost_before: float = 0.0
@@ -61,12 +65,17 @@ class StackDiff:
     new_unpriced: list[str] = field(default_factory=list)
 
     @property
+    def changed_output_count(self) -> int:
+        return len({_output_name(key) for key, _, _ in self.outputs})
+
+    @property
     def empty(self) -> bool:
         return not (
             self.added
             or self.removed
             or self.moved
             or self.changed
+            or self.outputs
             or self.new_violations
             or round(self.cost_after - self.cost_before, 2)
         )
@@ -100,28 +109,46 @@ def checkout(ref: str, repo: Path = ROOT) -> Iterator[tuple[Path, str]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_plan(tree: Path, stack: str, label: str) -> PlanResult:
-    """`python -m tools.plan <stack> --json` in `tree`; an absent stack file is an empty plan."""
-    if not (tree / f"Pulumi.{stack}.yaml").is_file():
-        return PlanResult(EMPTY_PLAN)
+def run_plans(tree: Path, stacks: list[str], label: str) -> dict[str, PlanResult]:
+    """Each stack's `python -m tools.plan <stack> --json` in `tree`, all in one interpreter
+    (tools/planbatch.py); an absent stack file is an empty plan."""
+    results = {
+        s: PlanResult(EMPTY_PLAN) for s in stacks if not (tree / f"Pulumi.{s}.yaml").is_file()
+    }
+    planned = [s for s in stacks if s not in results]
+    if not planned:
+        return results
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.plan", stack, "--json"],
+        [sys.executable, "-P", str(Path(__file__).with_name("planbatch.py")), *planned],
         cwd=tree,
         env={**os.environ, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"},
         capture_output=True,
         text=True,
         check=False,
     )
+    try:
+        runs = json.loads(proc.stdout)
+    except ValueError:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        return {
+            **results,
+            **{s: PlanResult(None, f"{label}: planning failed:\n{tail}") for s in planned},
+        }
+    return {**results, **{s: _plan_result(runs[s], s, label) for s in planned}}
+
+
+def _plan_result(run: Mapping[str, Any], stack: str, label: str) -> PlanResult:
+    """The outcome of one `tools.plan --json` run (exit status, stdout, stderr)."""
     # A plan with a mandatory policy violation exits non-zero but is still a whole plan: the
     # violation is exactly what the diff must show. A crash prints no JSON on stdout.
-    if proc.returncode in (0, EXIT_MANDATORY_VIOLATION) and proc.stdout.strip():
+    if run["code"] in (0, EXIT_MANDATORY_VIOLATION) and run["stdout"].strip():
         try:
-            return PlanResult(json.loads(proc.stdout))
+            return PlanResult(json.loads(run["stdout"]))
         except ValueError:
             return PlanResult(None, f"{label}: `tools.plan --json` printed no JSON")
-    if re.search(r"unrecognized arguments:.*--json", proc.stderr):
+    if re.search(r"unrecognized arguments:.*--json", run["stderr"]):
         return PlanResult(None, f"{label} predates `tools.plan --json`: no diff of {stack}")
-    tail = [line for line in proc.stderr.strip().splitlines() if line.strip()][-8:]
+    tail = [line for line in run["stderr"].strip().splitlines() if line.strip()][-8:]
     return PlanResult(None, f"{label}: the plan of {stack} failed:\n" + "\n".join(tail))
 
 
@@ -153,6 +180,23 @@ def _show(value: Any) -> str:
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, before, after) for every key whose value differs, `—` where it is absent; a secret
+    on either side shows only that it exists and changed, never its value."""
+    rows = []
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if _is_secret(a) or _is_secret(b):
+            before = _show(None) if a is None else MASK
+            after = _show(None) if b is None else MASK + (" (changed)" if a is not None else "")
+            rows.append((key, before, after))
+        else:
+            rows.append((key, _show(a), _show(b)))
+    return rows
+
+
 def changed_properties(
     before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> list[tuple[str, str, str]]:
@@ -160,16 +204,20 @@ def changed_properties(
     old = _flatten(dict(before["inputs"]), "", {})
     new = _flatten(dict(after["inputs"]), "", {})
     old["(protect)"], new["(protect)"] = before.get("protect"), after.get("protect")
-    rows = []
-    for key in sorted(old.keys() | new.keys()):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
-        if _is_secret(a) or _is_secret(b):
-            rows.append((key, MASK, f"{MASK} (changed)"))
-        else:
-            rows.append((key, _show(a), _show(b)))
-    return rows
+    return _differences(old, new)
+
+
+def changed_outputs(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> list[tuple[str, str, str]]:
+    """(output, before, after) for every stack output added, removed or changed, down to the
+    element that differs (`privateSubnetIds[2]`); secret outputs masked."""
+    return _differences(_flatten(dict(before), "", {}), _flatten(dict(after), "", {}))
+
+
+def _output_name(key: str) -> str:
+    """The stack output a flattened key belongs to (`privateSubnetIds[2]` -> privateSubnetIds)."""
+    return re.split(r"[.\[]", key, maxsplit=1)[0]
 
 
 def _verdict_key(v: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -197,6 +245,7 @@ def diff_plans(stack: str, base: Mapping[str, Any], head: Mapping[str, Any]) -> 
         rows = changed_properties(old[urn], new[urn])
         if rows:
             d.changed.append((new[urn], rows))
+    d.outputs = changed_outputs(base.get("outputs", {}), head.get("outputs", {}))
     if "policy" in head:
         seen = {_verdict_key(v) for v in base.get("policy", [])}
         d.new_violations = [v for v in head["policy"] if _verdict_key(v) not in seen]
@@ -288,6 +337,15 @@ def render_stack(d: StackDiff) -> list[str]:
                 "</details>",
                 "",
             ]
+    if d.outputs:
+        out += [
+            f"**Outputs** ({d.changed_output_count} added, removed or changed)",
+            "",
+            "| output | before | after |",
+            "| --- | --- | --- |",
+            *[f"| `{_cell(k)}` | {_cell(a)} | {_cell(b)} |" for k, a, b in d.outputs],
+            "",
+        ]
     if d.new_violations:
         out += [f"**New policy violations** ({len(d.new_violations)})"]
         for v in d.new_violations:
@@ -312,14 +370,16 @@ def render(base_label: str, diffs: list[StackDiff], problems: list[str]) -> str:
     out = [MARKER, f"## Offline plan: {base_label} → this change", ""]
     if diffs:
         out += [
-            "| stack | added | removed | moved | changed | new violations | monthly cost | delta |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| stack | added | removed | moved | changed | outputs | new violations "
+            "| monthly cost | delta |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for d in diffs:
             violations = "—" if d.new_violations is None else str(len(d.new_violations))
             out.append(
                 f"| {d.stack} | {len(d.added)} | {len(d.removed)} | {len(d.moved)} "
-                f"| {len(d.changed)} | {violations} | {_money(d.cost_before)} → "
+                f"| {len(d.changed)} | {d.changed_output_count} | {violations} "
+                f"| {_money(d.cost_before)} → "
                 f"{_money(d.cost_after)} | {_delta(d.cost_after - d.cost_before)} |"
             )
         out.append("")
@@ -342,16 +402,15 @@ def plan_diff(base: str, head: Path = ROOT) -> tuple[str, bool]:
     with checkout(base, head) as (base_tree, commit):
         stacks = sorted(set(stack_names(head)) | set(stack_names(base_tree)))
         print(f"planning {', '.join(stacks)} at {base} ({commit}) and here ...", file=sys.stderr)
-        jobs = [
-            (tree, stack, label)
-            for stack in stacks
-            for tree, label in ((base_tree, f"BASE {base}"), (head, "the working tree"))
-        ]
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            results = list(pool.map(lambda job: run_plan(*job), jobs))
+        # One interpreter per tree, both trees at once: the SDK imports, most of a plan's
+        # time, are paid once per tree.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            base_run = pool.submit(run_plans, base_tree, stacks, f"BASE {base}")
+            new_plans = run_plans(head, stacks, "the working tree")
+            old_plans = base_run.result()
     diffs, problems, head_ok = [], [], True
-    for i, stack in enumerate(stacks):
-        old, new = results[2 * i], results[2 * i + 1]
+    for stack in stacks:
+        old, new = old_plans[stack], new_plans[stack]
         problems += [r.problem for r in (old, new) if r.problem]
         head_ok &= new.plan is not None
         if old.plan is not None and new.plan is not None:

@@ -5,9 +5,9 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services` and its subsection `deployment`, `data`, `edge`, `alarms`) and
-`stack_config` (the assembly, and `StackWide`: what every component takes from the stack as a
-whole).
+its reader (`network`, `services` and its subsection `deployment`, `data`, `edge`, `alarms`,
+`backup`) and `stack_config` (the assembly, and `StackWide`: what every component takes from
+the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
@@ -19,6 +19,7 @@ from components.config.alarms import (
     AlarmsConfig,
     AlarmThresholds,
 )
+from components.config.backup import BackupConfig
 from components.config.data import (
     DEFAULT_CA_BUNDLE_PATH,
     GENERATED_SECRET_NAMES,
@@ -63,6 +64,7 @@ __all__ = [
     "AlarmThresholds",
     "AlarmsConfig",
     "ApiConfig",
+    "BackupConfig",
     "CacheConfig",
     "ConfigError",
     "DatabaseConfig",

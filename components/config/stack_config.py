@@ -17,6 +17,7 @@ import pulumi
 
 from components.aws_facts import AWS_REGIONS
 from components.config.alarms import AlarmsConfig, read_alarms
+from components.config.backup import BackupConfig, read_backup
 from components.config.data import (
     CacheConfig,
     DatabaseConfig,
@@ -99,6 +100,7 @@ class StackConfig:
     pool_budget: PoolBudget
     """The database connection budget of the API and worker fleets (DB_MAX_POOL_SIZE)."""
     edge: EdgeConfig
+    backup: BackupConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
 
@@ -194,6 +196,13 @@ def parse_stack_config(
     database = read_database(top.section("database"), environment)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
+    backup = read_backup(
+        top.section("backup"),
+        environment=environment,
+        region=region,
+        database=database,
+        network=network,
+    )
     for key in TOOLING_KEYS:
         top.skip(key)
     top.finish()
@@ -227,6 +236,7 @@ def parse_stack_config(
         cache=cache,
         pool_budget=pool_budget,
         edge=edge,
+        backup=backup,
         tags=tags,
     )
 

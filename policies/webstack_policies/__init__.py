@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from . import cors, ingress, safety, secrets, tls
+from . import backups, cors, ingress, safety, secrets, tls
 
-ALL = [*tls.POLICIES, *cors.POLICIES, *secrets.POLICIES, *ingress.POLICIES, *safety.POLICIES]
+ALL = [
+    *tls.POLICIES,
+    *cors.POLICIES,
+    *secrets.POLICIES,
+    *ingress.POLICIES,
+    *safety.POLICIES,
+    *backups.POLICIES,
+]

@@ -1,15 +1,23 @@
 """Real PostgreSQL for the integration tests: one server per session (tools/pgcluster.py:
-DATABASE_URL or a throwaway cluster) and a fresh database per test (`database`), owned by a
-session-wide login role that, like the RDS master user, is not a superuser but may create roles
-(`Db.url` connects as it over TCP with its password); the API's login (`app_login`) and the
-migration Lambda's environment towards the test database (`handler_env`)."""
+DATABASE_URL or a throwaway cluster; under pytest-xdist one cluster per worker) and a fresh
+database per test (`database`), owned by a session-wide login role that, like the RDS master
+user, is not a superuser but may create roles (`Db.url` connects as it over TCP with its
+password); the API's login (`app_login`) and the migration Lambda's environment towards the
+test database (`handler_env`). On a shared DATABASE_URL server the tests take turns, across
+workers: the migrations create and alter cluster-wide roles, which a fresh database does not
+isolate."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import secrets
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -63,6 +71,19 @@ def master(pg: Server) -> Iterator[tuple[str, str]]:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
 
+@contextmanager
+def _alone_on(server: Server) -> Iterator[None]:
+    """Exclusive use of a shared server among this machine's test processes (a file lock named
+    after the server); no wait on a server of our own."""
+    if not server.shared:
+        yield
+        return
+    name = hashlib.sha256(make_conninfo(**server.tcp).encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"webstack-pg-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture
 def database(pg: Server, master: tuple[str, str]) -> Iterator[Db]:
     """A fresh database owned by the master role. RDS lets its master create pg_stat_statements;
@@ -76,7 +97,8 @@ def database(pg: Server, master: tuple[str, str]) -> Iterator[Db]:
         )
     with psycopg.connect(db.superuser_url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION pg_stat_statements WITH SCHEMA public")
-    yield db
+    with _alone_on(pg):
+        yield db
     with psycopg.connect(make_conninfo(**pg.admin), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(db.name)))
 

@@ -40,6 +40,7 @@ def test_bootstrap_creates_extensions_schema_and_roles(database: Db, app_login: 
     assert bootstrap(database, app_login) == [
         "0001_platform_extensions",
         "0002_platform_roles_and_schema",
+        "0003_restore_check_login",
     ]
     with psycopg.connect(database.url) as conn:
         extensions = {e for (e,) in conn.execute("SELECT extname FROM pg_extension").fetchall()}
@@ -197,7 +198,11 @@ def test_the_lambda_handler_runs_the_same_runner_over_verified_tls(
         return secrets_by_arn[arn]
 
     result = lambda_handler.run({"command": "up"}, env, fetch, ca_bundle=ca)
-    assert result["applied"] == ["0001_platform_extensions", "0002_platform_roles_and_schema"]
+    assert result["applied"] == [
+        "0001_platform_extensions",
+        "0002_platform_roles_and_schema",
+        "0003_restore_check_login",
+    ]
     assert sorted(fetched) == ["arn:master", "arn:url"]
     assert role_limits(database, app_login) == (42, "20s", "30s")
     with psycopg.connect(database.url_as(app_login.role, app_login.password)) as api:
@@ -205,7 +210,7 @@ def test_the_lambda_handler_runs_the_same_runner_over_verified_tls(
     assert lambda_handler.run({"command": "up"}, env, fetch, ca_bundle=ca)["applied"] == []
     assert lambda_handler.run({"command": "verify"}, env, fetch, ca_bundle=ca) == {
         "command": "verify",
-        "verified": 2,
+        "verified": 3,
     }
     # a failure raises, so the Invocation (and `pulumi up`) fails before the API rolls
     with pytest.raises(runner.UnreachableError):

@@ -75,6 +75,7 @@ def test_a_config_change_shows_added_resources_and_cost(repo: Path) -> None:
     assert result.returncode == 0, result.stderr
     staging = result.stdout.split("### staging")[1]
     assert "`aws:ec2/subnet:Subnet` **network-private-us-east-1c**" in staging
+    assert "| `availabilityZones[2]` | — | us-east-1c |" in staging  # outputs are compared too
     assert "### prod\n\nNo changes." in result.stdout
     assert not list(repo.parent.glob("webstack-plan-diff-*"))  # the worktree is cleaned up
 

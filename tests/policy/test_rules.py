@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.policy.fixtures import cors, credentials, databases, edge, network, operations
+from tests.policy.fixtures import backups, cors, credentials, databases, edge, network, operations
 from tools.policycheck import Analyzer, Violation
 
 ViolationsOf = Callable[..., list[Violation]]
 Program = Callable[[], None]
 PROD_DB = {
+    "rds-backup-plan": {"minimumRetentionDays": 30, "requireRestoreTesting": True},
     "rds-backup-retention": {"minimumRetentionDays": 30},
     "rds-durability": {"requireDeletionProtection": True, "requireMultiAz": True},
 }
@@ -125,6 +126,11 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("ssm-secure-string", credentials.ssm_token_under_innocent_name, SSM, {}),
     ("ssm-secure-string", credentials.ssm_secure_string_with_aws_key, SSM, {}),
     ("no-secret-literals", credentials.secret_literal, "aws:secretsmanager/", {}),
+    ("rds-backup-plan", backups.rds_without_backup_plan, RDS, PROD_DB),
+    ("rds-backup-plan", backups.rds_in_a_week_long_plan, RDS, PROD_DB),
+    ("rds-backup-plan", backups.rds_never_restore_tested, RDS, PROD_DB),
+    ("rds-backup-plan", backups.rds_selected_by_tag_only, RDS, PROD_DB),
+    ("rds-backup-plan", backups.rds_excluded_from_its_selection, RDS, PROD_DB),
     ("rds-backup-retention", databases.rds_short_backups, RDS, PROD_DB),
     ("rds-backup-retention", databases.aurora_one_day_backups, CLUSTER, PROD_DB),
     ("rds-not-public", databases.rds_public, RDS, {}),
@@ -170,6 +176,13 @@ PASSING: list[tuple[str, Program, dict[str, Any]]] = [
     ("secrets-manager-kms", credentials.secret_with_stack_key, {}),
     ("ssm-secure-string", credentials.ssm_secure_and_plain, {}),
     ("no-secret-literals", credentials.secret_from_config, {}),
+    ("rds-backup-plan", backups.rds_backed_up_and_restore_tested, PROD_DB),
+    ("rds-backup-plan", backups.rds_selected_by_arn_literal, PROD_DB),
+    (
+        "rds-backup-plan",
+        backups.rds_never_restore_tested,
+        {"rds-backup-plan": {"minimumRetentionDays": 30, "requireRestoreTesting": False}},
+    ),
     ("rds-backup-retention", databases.rds_secure, PROD_DB),
     ("rds-backup-retention", databases.aurora_secure, PROD_DB),
     ("rds-not-public", databases.rds_secure, {}),

@@ -11,7 +11,7 @@ import re
 import secrets
 from typing import Any
 
-from components.alarm_catalog import GIB, AlarmThresholds
+from components.alarm_catalog import AlarmThresholds
 from components.data_alarms import db_connections, db_free_storage
 from tests.helpers import config_of
 from tools.mockcloud import Evaluation, Resource, evaluate
@@ -69,6 +69,7 @@ FIXED_ALARMS = {
     "cdn-5xx-rate",
     "migration-errors",
     "scheduler-failures",
+    "restore-check-failed",
 }
 PER_NODE = ("cache-evictions", "cache-engine-cpu", "cache-memory")
 # With a traffic-shifting deployment strategy: the second target group's alarms, and the
@@ -156,7 +157,7 @@ def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
         "CacheClusterId": set(o["cacheMemberClusterIds"]),
         "DistributionId": {o["distributionId"]},
         "Region": {"Global"},
-        "FunctionName": {o["migrationFunctionName"]},
+        "FunctionName": {o["migrationFunctionName"], o["restoreCheckFunctionName"]},
         "ClusterName": {o["clusterName"]},
         "ServiceName": {s.inputs["name"] for s in stack.of_type("aws:ecs/service:Service")},
     }
@@ -256,7 +257,7 @@ def test_defaults_are_the_deployment_guide() -> None:
 
 def test_storage_and_connection_thresholds_are_shares_of_the_instance() -> None:
     t = AlarmThresholds(db_free_storage_percent=25, db_connections_percent=90)
-    assert db_free_storage("db", 200, t).threshold == 50 * GIB
+    assert db_free_storage("db", 200, t).threshold == 50 * 2**30
     assert db_connections("db", 500, t).threshold == 450
 
 
@@ -318,12 +319,13 @@ def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(stack: Eval
     assert key.protect is config_of(stack).protect
     statements = json.loads(key.inputs["policy"])["Statement"]
     services = {s for st in statements for s in st["Principal"].get("Service", [])}
-    # Exactly the publishers the stack has: alarms, RDS event subscriptions, budgets (nothing
-    # publishes through EventBridge, so events.amazonaws.com has no business here).
+    # Exactly the publishers the stack has: alarms, RDS event subscriptions, budgets and the
+    # EventBridge rules of AWS Backup's failed jobs.
     assert services == {
         "cloudwatch.amazonaws.com",
         "events.rds.amazonaws.com",
         "budgets.amazonaws.com",
+        "events.amazonaws.com",
     }
     assert not any(a in ("*", "kms:*") for st in statements for a in st["Action"])
     for topic in stack.of_type(TOPIC):

@@ -19,13 +19,10 @@ import pytest
 
 from components.app import ApiService, ApiServiceArgs, ApiServiceWiring, TrafficShiftWiring
 from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
-from components.aws_facts import max_connections
 from components.config import (
-    FARGATE_SIZES,
     GENERATED_SECRET_NAMES,
     POOL_BUDGET_SHARE,
     StackConfig,
-    looks_secret,
 )
 from tests.helpers import committed, config_of, parse, sg_id
 from tests.unit.edge_helpers import edge_variant
@@ -43,6 +40,23 @@ POLICY = "aws:appautoscaling/policy:Policy"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def fargate_accepts(cpu: int, memory: int) -> bool:
+    """AWS's rule for Fargate task sizes (ECS RegisterTaskDefinition, `memory`), written from its
+    documentation rather than taken from the table the config validates with."""
+    if cpu == 256:
+        return memory in (512, 1024, 2048)
+    low, high, step = {
+        512: (1024, 4096, 1024),
+        1024: (2048, 8192, 1024),
+        2048: (4096, 16384, 1024),
+        4096: (8192, 30720, 1024),
+        8192: (16384, 61440, 4096),
+        16384: (32768, 122880, 8192),
+    }[cpu]
+    return low <= memory <= high and memory % step == 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +149,7 @@ def test_tasks_are_fargate_sizes_from_config(stack: Evaluation) -> None:
         assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
         assert task.inputs["networkMode"] == "awsvpc"
         assert (int(task.inputs["cpu"]), int(task.inputs["memory"])) == (cpu, memory)
-        assert memory in FARGATE_SIZES[cpu]
+        assert fargate_accepts(cpu, memory), (name, cpu, memory)
         assert task.inputs["runtimePlatform"] == {
             "operatingSystemFamily": "LINUX",
             "cpuArchitecture": cfg.api.cpu_architecture,
@@ -339,7 +353,8 @@ def test_secrets_arrive_only_through_value_from(stack: Evaluation) -> None:
         assert set(GENERATED_SECRET_NAMES) <= set(injected)
         assert set(injected.values()) <= secret_arns
         plain = {e["name"]: e["value"] for e in c["environment"]}
-        assert not [n for n in plain if looks_secret(n)], plain
+        generated = [p.outputs["result"] for p in stack.of_type(PASSWORD)]
+        assert not [n for n, v in plain.items() if any(g in v for g in generated)], plain
         assert not set(plain) & set(injected)
         assert not set(plain.values()) & secret_arns
 
@@ -350,7 +365,6 @@ def test_pool_fits_the_database_connection_budget(stack: Evaluation) -> None:
     assert env(stack, "worker")["DB_MAX_POOL_SIZE"] == str(pool)
     tasks = cfg.api.max_capacity + cfg.worker.max_capacity
     db_max_connections = stack.outputs["databaseMaxConnections"]
-    assert db_max_connections == max_connections(cfg.database.instance_class)
     assert tasks * pool <= POOL_BUDGET_SHARE * db_max_connections
     assert max(2, cfg.api.db_min_pool_size) <= pool <= cfg.api.db_max_pool_size
 

@@ -79,7 +79,8 @@ def test_the_package_carries_the_ca_bundle_it_was_given(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     output = tmp_path / "lambda.zip"
-    args = ["--wheels", str(wheels), "--output", str(output), "--rds-ca-bundle", str(ca)]
+    args = ["--package", "migrations", "--wheels", str(wheels), "--output", str(output)]
+    args += ["--rds-ca-bundle", str(ca)]
     assert main(args) == 0
     with zipfile.ZipFile(output) as archive:
         assert archive.read(CA_BUNDLE_ENTRY) == ca.read_bytes()
@@ -99,7 +100,12 @@ def test_a_file_that_is_not_a_ca_bundle_is_refused(tmp_path: Path) -> None:
     wheels.mkdir()
     output = tmp_path / "lambda.zip"
     with pytest.raises(SystemExit, match="not a bundle of PEM certificates"):
-        main(["--wheels", str(wheels), "--output", str(output), "--rds-ca-bundle", str(not_pem)])
+        main(
+            [
+                *("--package", "migrations", "--wheels", str(wheels)),
+                *("--output", str(output), "--rds-ca-bundle", str(not_pem)),
+            ]
+        )
     assert not output.exists()
 
 

@@ -25,7 +25,7 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def test_function_runs_in_the_private_subnets_with_the_migrations_group(stack: Evaluation) -> None:
-    fn = stack.one("aws:lambda/function:Function")
+    fn = stack.one("aws:lambda/function:Function", "migrations-function")
     vpc = fn.inputs["vpcConfig"]
     private = stack.outputs["privateSubnetIds"]
     assert private and sorted(vpc["subnetIds"]) == sorted(private)
@@ -113,7 +113,7 @@ def test_invocation_runs_up_after_the_function_its_permissions_and_network_path(
     stack: Evaluation,
 ) -> None:
     run = stack.one("aws:lambda/invocation:Invocation")
-    fn = stack.one("aws:lambda/function:Function")
+    fn = stack.one("aws:lambda/function:Function", "migrations-function")
     assert json.loads(run.inputs["input"]) == {"command": "up"}
     assert run.inputs["functionName"] == stack.outputs["migrationFunctionName"]
     assert fn.urn in run.dependencies

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from components.network import subnet_plan
+from tests.helpers import committed
 from tools.mockcloud import Evaluation, evaluate
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -83,7 +84,9 @@ def test_nat_gateways_follow_the_strategy(strategy: str, az_count: int, expected
                 "azCount": az_count,
                 "natStrategy": strategy,
                 "interfaceEndpoints": True,
-            }
+            },
+            # Without NAT the restore tests' validation could not reach AWS Backup.
+            "webstack:backup": committed("staging", "backup", restoreTesting=strategy != "none"),
         },
     )
     assert len(ev.of_type(NAT)) == expected

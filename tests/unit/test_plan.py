@@ -11,9 +11,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from tests.helpers import committed
 from tools import cost, plan
 from tools.cost_assumptions import CostAssumptions, load_cost_assumptions
-from tools.mockcloud import Evaluation, run_program
+from tools.mockcloud import Evaluation, evaluate, run_program
 from tools.policycheck import Violation
 
 
@@ -72,12 +73,21 @@ def test_text_plan_shows_cost_and_verdicts_without_secrets(
     }
 
 
-def test_main_prints_json_and_reports_progress(capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["staging", "--json"]) == 0
+def test_main_prints_json_with_the_packs_verdict_and_reports_progress(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A known-bad stack: a CORS origin outside the domains staging's pack config allows.
+    edge = {**committed("staging", "edge"), "allowedOrigins": ["https://elsewhere.example.net"]}
+    monkeypatch.setattr(
+        plan, "evaluate", lambda stack: evaluate(stack, overrides={"webstack:edge": edge})
+    )
+    assert plan.main(["staging", "--json"]) == plan.EXIT_MANDATORY_VIOLATION
     out, err = capsys.readouterr()
-    doc = json.loads(out)
+    doc = json.loads(out)  # the whole plan is printed all the same
     assert doc["stack"] == "staging" and doc["cost"]["total"] > 0
-    assert isinstance(doc["policy"], list)  # the pack ran
+    cors = [v for v in doc["policy"] if v["policy"] == "cors-origins-within-domains"]
+    assert cors and {v["enforcement"] for v in cors} == {"mandatory"}
+    assert all("elsewhere.example.net" in v["message"] for v in cors)
     assert "evaluating stack staging" in err and "checking it with the policy pack" in err
 
 

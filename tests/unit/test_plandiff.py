@@ -1,12 +1,14 @@
-"""plan-diff on two JSON plans: what changed, secrets masked, violations, cost delta."""
+"""plan-diff on two JSON plans: what changed (resources and outputs), secrets masked, violations,
+cost delta."""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from tools import plandiff
-from tools.plan import MASK
+from tools.plan import EXIT_MANDATORY_VIOLATION, MASK
 
 URN = "urn:pulumi:prod::webstack::webstack:data:Database$aws:rds/instance:Instance::database-db"
 
@@ -72,15 +74,93 @@ def test_only_new_violations_are_listed_and_cost_delta_per_stack() -> None:
     diff = plandiff.diff_plans("prod", base, head)
     assert diff.new_violations == [new]
     markdown = plandiff.render("`main`", [diff], [])
-    assert "| prod | 0 | 0 | 0 | 0 | 1 | $100.00 → $142.50 | +$42.50 |" in markdown
+    assert "| prod | 0 | 0 | 0 | 0 | 0 | 1 | $100.00 → $142.50 | +$42.50 |" in markdown
     assert "[mandatory] `no-public-db` (database-db): public" in markdown
 
 
 def test_identical_plans_show_no_changes() -> None:
     base = a_plan(resource(instanceClass="db.t4g.medium"))
+    base["outputs"] = {"vpcId": "vpc-0a1b", "jwtSecret": f"{MASK} sha256:aaaa"}
     diff = plandiff.diff_plans("staging", base, copy.deepcopy(base))
     assert diff.empty
     assert "No changes." in plandiff.render("`main`", [diff], [])
+    assert "| staging | 0 | 0 | 0 | 0 | 0 |" in plandiff.render("`main`", [diff], [])
+
+
+def test_added_removed_and_changed_outputs_are_reported_and_counted() -> None:
+    base = a_plan(resource())
+    head = copy.deepcopy(base)
+    base["outputs"] = {
+        "vpcId": "vpc-0a1b",
+        "privateSubnetIds": ["subnet-a", "subnet-b"],
+        "oldEndpoint": "db.example.internal",
+        "jwtSecret": f"{MASK} sha256:aaaa",
+    }
+    head["outputs"] = {
+        "vpcId": "vpc-0a1b",
+        "privateSubnetIds": ["subnet-a", "subnet-b", "subnet-c"],
+        "apiUrl": "https://api.example.com",
+        "jwtSecret": f"{MASK} sha256:bbbb",
+        "redisToken": f"{MASK} sha256:cccc",
+    }
+    diff = plandiff.diff_plans("prod", base, head)
+    assert not diff.empty and not diff.changed
+    assert dict((k, (a, b)) for k, a, b in diff.outputs) == {
+        "apiUrl": ("—", "https://api.example.com"),
+        "jwtSecret": (MASK, f"{MASK} (changed)"),
+        "oldEndpoint": ("db.example.internal", "—"),
+        "privateSubnetIds[2]": ("—", "subnet-c"),
+        "redisToken": ("—", MASK),
+    }
+    markdown = plandiff.render("`main`", [diff], [])
+    # five outputs count, no resource changed; the plans carry no verdicts (—)
+    assert "| prod | 0 | 0 | 0 | 0 | 5 | — |" in markdown
+    assert "**Outputs** (5 added, removed or changed)" in markdown
+    assert "| `privateSubnetIds[2]` | — | subnet-c |" in markdown
+    assert "aaaa" not in markdown and "bbbb" not in markdown and "cccc" not in markdown
+
+
+FAKE_PLAN = """import json, sys
+stack = sys.argv[1]
+if stack == "good":
+    print(json.dumps({"resources": [], "outputs": {"vpcId": "vpc-1"}, "cost": {"total": 1.0}}))
+elif stack == "violating":
+    print(json.dumps({"resources": [], "outputs": {}, "cost": {"total": 2.0}, "policy": []}))
+    sys.exit(EXIT)
+elif stack == "crashing":
+    print("evaluating ...", file=sys.stderr)
+    raise ValueError("boom")
+else:
+    sys.exit("no such stack: " + stack)
+"""
+
+
+def test_each_stack_of_a_tree_is_planned_in_one_process_with_its_own_outcome(
+    tmp_path: Path,
+) -> None:
+    """tools/planbatch.py runs the tree's own tools/plan.py per stack, as `python -m` would."""
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "__init__.py").write_text("")
+    (tmp_path / "tools" / "plan.py").write_text(
+        FAKE_PLAN.replace("EXIT", str(EXIT_MANDATORY_VIOLATION))
+    )
+    stacks = ["good", "violating", "crashing", "unknown", "absent"]
+    for stack in stacks[:-1]:
+        (tmp_path / f"Pulumi.{stack}.yaml").write_text("config: {}\n")
+    results = plandiff.run_plans(tmp_path, stacks, "BASE main")
+    assert results["good"].plan == {
+        "resources": [],
+        "outputs": {"vpcId": "vpc-1"},
+        "cost": {"total": 1.0},
+    }
+    # A mandatory violation exits non-zero, yet the plan is whole and is diffed.
+    assert results["violating"].plan is not None and results["violating"].plan["policy"] == []
+    assert results["crashing"].plan is None
+    assert "BASE main: the plan of crashing failed" in results["crashing"].problem
+    assert "ValueError: boom" in results["crashing"].problem
+    assert results["unknown"].plan is None
+    assert "no such stack: unknown" in results["unknown"].problem
+    assert results["absent"] == plandiff.PlanResult(plandiff.EMPTY_PLAN)
 
 
 def test_changed_components_name_the_top_level_components_a_change_touches() -> None:

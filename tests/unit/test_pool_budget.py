@@ -83,7 +83,7 @@ def test_a_budget_that_cannot_work_stops_the_parse() -> None:
 def test_the_components_get_the_budget_config_computed(stack: Evaluation) -> None:
     budget = config_of(stack).pool_budget
     assert stack.outputs["databaseMaxConnections"] == budget.db_max_connections
-    (function,) = stack.of_type("aws:lambda/function:Function")
+    function = stack.one("aws:lambda/function:Function", "migrations-function")
     migration_env = function.inputs["environment"]["variables"]
     assert migration_env["APP_CONNECTION_LIMIT"] == str(budget.app_connection_limit)
     pools = {
