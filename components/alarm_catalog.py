@@ -166,16 +166,14 @@ def create_alarm(
 # ---------------------------------------------------------------------------------------------
 # API behind the ALB
 
-# The label of the second target group of a traffic-shifting deployment: its alarms' keys end
-# in it. The first group's alarms keep the names they have always had.
+# The second target group's label, ending its alarms' keys (the first's keep their names).
 ALTERNATE_TARGET_GROUP = "alt"
 
 
 def target_group_variants(
     primary: pulumi.Input[str], alternate: pulumi.Input[str] | None
 ) -> list[tuple[str, pulumi.Input[str]]]:
-    """(label, ARN suffix) of each API target group: "" for the first, ALTERNATE_TARGET_GROUP
-    for the second when there is one."""
+    """(label, ARN suffix) per API target group: "" for the first, then ALTERNATE_TARGET_GROUP."""
     return [("", primary), *([(ALTERNATE_TARGET_GROUP, alternate)] if alternate else [])]
 
 
@@ -183,11 +181,8 @@ def for_target_group(definition: AlarmDefinition, label: str) -> AlarmDefinition
     """`definition` as the alarm of the target group `label` (unchanged for the first)."""
     if not label:
         return definition
-    return replace(
-        definition,
-        key=f"{definition.key}-{label}",
-        description=f"Target group {label}: {definition.description}",
-    )
+    text = f"Target group {label}: {definition.description}"
+    return replace(definition, key=f"{definition.key}-{label}", description=text)
 
 
 def _target_group(alb_arn_suffix: pulumi.Input[str], tg_arn_suffix: pulumi.Input[str]) -> dict:

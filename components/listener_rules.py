@@ -35,6 +35,18 @@ PRODUCTION_RULE_PRIORITY = 10
 SHIFTED_WEIGHTS = "actions[0].forward.targetGroups[*].weight"
 
 
+@dataclass(frozen=True, kw_only=True)
+class TrafficShiftRouting:
+    """What ECS shifts the API's traffic with: the second target group and the rules."""
+
+    alternate_target_group_arn: pulumi.Input[str]
+    """The second target group, where ECS starts a release while the other serves."""
+    production_listener_rule_arn: pulumi.Input[str]
+    """The rule whose weights ECS moves production traffic with."""
+    test_listener_rule_arn: pulumi.Input[str] | None = None
+    """The rule sending test requests to the new release first (None: no test traffic)."""
+
+
 @dataclass(frozen=True)
 class ListenerRules:
     """The rules `listener_rules` made (None where the configuration needs none)."""

@@ -31,7 +31,12 @@ import pulumi_random as random
 
 from components.buckets import deny_insecure_transport, private_bucket
 from components.config import ApiConfig, EdgeConfig, StackWide
-from components.listener_rules import ORIGIN_VERIFY_HEADER, ListenerRules, listener_rules
+from components.listener_rules import (
+    ORIGIN_VERIFY_HEADER,
+    ListenerRules,
+    TrafficShiftRouting,
+    listener_rules,
+)
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -84,13 +89,10 @@ class LoadBalancer(pulumi.ComponentResource):
     alb_dns_name: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
-    alternate_target_group_arn: pulumi.Output[str] | None
-    """The second target group of a traffic-shifting strategy (None with ROLLING)."""
+    traffic_shift: TrafficShiftRouting | None
+    """The second target group and the rules of a traffic-shifting strategy (None: ROLLING)."""
     alternate_target_group_arn_suffix: pulumi.Output[str] | None
-    production_rule_arn: pulumi.Output[str] | None
-    """The listener rule ECS shifts production traffic with (None with ROLLING)."""
-    test_rule_arn: pulumi.Output[str] | None
-    """The rule sending `X-Webstack-Test` requests to the new release (None without one)."""
+    """The second target group's CloudWatch dimension (None with ROLLING)."""
     forwarding: list[pulumi.Resource]
     """The HTTPS listener and the rules forwarding to the target groups: ECS refuses a service
     whose target group no listener forwards to yet."""
@@ -370,16 +372,21 @@ class LoadBalancer(pulumi.ComponentResource):
     ) -> None:
         """The handles other components use, and the component's outputs."""
         target_group, alternate = target_groups
-        shifting = alternate is not None
         self.alb_security_group_id = sg.id
         self.alb_arn_suffix = alb.arn_suffix
         self.alb_dns_name = alb.dns_name
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.alternate_target_group_arn = alternate.arn if alternate else None
         self.alternate_target_group_arn_suffix = alternate.arn_suffix if alternate else None
-        self.production_rule_arn = rules.production.arn if shifting and rules.production else None
-        self.test_rule_arn = rules.test.arn if rules.test else None
+        self.traffic_shift = (
+            TrafficShiftRouting(
+                alternate_target_group_arn=alternate.arn,
+                production_listener_rule_arn=rules.production.arn,
+                test_listener_rule_arn=rules.test.arn if rules.test else None,
+            )
+            if alternate is not None and rules.production is not None
+            else None
+        )
         outputs: dict[str, pulumi.Input[str]] = {
             "alb_security_group_id": self.alb_security_group_id,
             "alb_arn_suffix": self.alb_arn_suffix,

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import AlarmTopics
 from components.alarms import Alarms, AlarmsArgs, AlarmsWiring
-from components.app import ApiService, ApiServiceArgs, ApiServiceWiring, TrafficShiftWiring
+from components.app import ApiService, ApiServiceArgs, ApiServiceWiring
 from components.backup import Backup, BackupArgs, BackupWiring
 from components.cache import Cache, CacheArgs, CacheWiring
 from components.certificates import Certificates, CertificatesArgs, CertificatesWiring
@@ -383,7 +383,7 @@ def _app(
         deployment_alarm_names=paging.deployment_alarms.alarm_names,
         # The release order: migrations, then the services; a failed migration stops here.
         run_after=[migrations.invocation],
-        traffic_shift=_traffic_shift_wiring(load_balancer),
+        traffic_shift=load_balancer.traffic_shift,
     )
     args = ApiServiceArgs(
         stack=cfg.stack_wide,
@@ -395,21 +395,6 @@ def _app(
         wiring=wiring,
     )
     return ApiService("app", args, providers.in_region)
-
-
-def _traffic_shift_wiring(load_balancer: LoadBalancer) -> TrafficShiftWiring | None:
-    """The second target group and the rules ECS shifts, when the strategy made them."""
-    alternate, production = (
-        load_balancer.alternate_target_group_arn,
-        load_balancer.production_rule_arn,
-    )
-    if alternate is None or production is None:
-        return None
-    return TrafficShiftWiring(
-        alternate_target_group_arn=alternate,
-        production_listener_rule_arn=production,
-        test_listener_rule_arn=load_balancer.test_rule_arn,
-    )
 
 
 def _alarms(

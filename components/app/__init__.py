@@ -29,6 +29,5 @@ and `pulumi up` would fail waiting for steady state; `first_deploy` then says wh
 """
 
 from components.app.api_service import ApiService, ApiServiceArgs, ApiServiceWiring
-from components.app.traffic_shift import TrafficShiftWiring
 
-__all__ = ["ApiService", "ApiServiceArgs", "ApiServiceWiring", "TrafficShiftWiring"]
+__all__ = ["ApiService", "ApiServiceArgs", "ApiServiceWiring"]

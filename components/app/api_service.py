@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components.app.cluster import ecs_cluster, exec_session_logs, logs_key
 from components.app.context import AppContext
 from components.app.repository import image_repository
-from components.app.traffic_shift import TrafficShift, TrafficShiftWiring, traffic_shift
+from components.app.traffic_shift import TrafficShift, traffic_shift
 from components.app.workload import (
     MAX_STOP_TIMEOUT_SECONDS,
     LoadBalancing,
@@ -33,6 +33,7 @@ from components.config import (
     WorkerConfig,
     looks_secret,
 )
+from components.listener_rules import TrafficShiftRouting
 
 # The worker scales in slowly: an in-flight job is worth more than a few minutes of a task.
 WORKER_SCALE_OUT_COOLDOWN_SECONDS = 60
@@ -69,7 +70,7 @@ class ApiServiceWiring:
     deployment back."""
     run_after: Sequence[pulumi.Resource]
     """Resources both services wait for: the migration run."""
-    traffic_shift: TrafficShiftWiring | None = None
+    traffic_shift: TrafficShiftRouting | None = None
     """The second target group and the listener rules of a traffic-shifting strategy; None
     (and only None) with ROLLING."""
 

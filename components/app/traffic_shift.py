@@ -25,18 +25,7 @@ from components.app.iam import infrastructure_trust_policy, traffic_shift_policy
 from components.app.rollout import schedule
 from components.config import DeploymentConfig, EdgeConfig
 from components.config.deployment import CANARY, LINEAR
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrafficShiftWiring:
-    """What the load balancer made for a traffic-shifting deployment of the API."""
-
-    alternate_target_group_arn: pulumi.Input[str]
-    """The second target group, where ECS starts a release while the other serves."""
-    production_listener_rule_arn: pulumi.Input[str]
-    """The rule whose weights ECS moves production traffic with."""
-    test_listener_rule_arn: pulumi.Input[str] | None = None
-    """The rule sending test requests to the new release first (None: no test traffic)."""
+from components.listener_rules import TrafficShiftRouting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,7 +34,7 @@ class TrafficShift:
 
     deployment: DeploymentConfig
     """CANARY, LINEAR or BLUE_GREEN, with its timing."""
-    routing: TrafficShiftWiring
+    routing: TrafficShiftRouting
     role_arn: pulumi.Input[str]
     """The infrastructure role ECS shifts the traffic with."""
     timeout_minutes: int
@@ -59,7 +48,7 @@ def traffic_shift(
     deployment: DeploymentConfig,
     edge: EdgeConfig,
     target_group_arn: pulumi.Input[str],
-    routing: TrafficShiftWiring,
+    routing: TrafficShiftRouting,
 ) -> tuple[TrafficShift, aws.iam.RolePolicy]:
     """The infrastructure role and its grant (the service must wait for it), and the shift."""
     role = aws.iam.Role(
@@ -130,6 +119,6 @@ def advanced_configuration(
     )
 
 
-def _rules(routing: TrafficShiftWiring) -> Sequence[pulumi.Input[str]]:
+def _rules(routing: TrafficShiftRouting) -> Sequence[pulumi.Input[str]]:
     test = routing.test_listener_rule_arn
     return [routing.production_listener_rule_arn, *([test] if test is not None else [])]

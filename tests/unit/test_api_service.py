@@ -17,13 +17,14 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from components.app import ApiService, ApiServiceArgs, ApiServiceWiring, TrafficShiftWiring
+from components.app import ApiService, ApiServiceArgs, ApiServiceWiring
 from components.app.workload import EXEC_AGENT_PATHS, MAX_STOP_TIMEOUT_SECONDS
 from components.config import (
     GENERATED_SECRET_NAMES,
     POOL_BUDGET_SHARE,
     StackConfig,
 )
+from components.listener_rules import TrafficShiftRouting
 from tests.helpers import committed, config_of, parse, sg_id
 from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate, run_program
@@ -576,7 +577,7 @@ def isolated_args(
         kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x",
         deployment_alarm_names=["webstack-staging-api-5xx-rate"],
         run_after=[],
-        traffic_shift=TrafficShiftWiring(
+        traffic_shift=TrafficShiftRouting(
             alternate_target_group_arn=f"{elb}:targetgroup/y",
             production_listener_rule_arn=f"{elb}:listener-rule/app/x/1/2/3",
         )

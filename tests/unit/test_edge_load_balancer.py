@@ -279,7 +279,8 @@ def test_alb_handles_are_exported(stack: Evaluation) -> None:
     alb = stack.one(ALB)
     assert stack.outputs["albArnSuffix"] == alb.outputs["arnSuffix"]
     assert stack.outputs["albDnsName"] == alb.outputs["dnsName"]
-    assert stack.outputs["targetGroupArnSuffix"] == stack.one(TG).outputs["arnSuffix"]
+    primary = stack.one(TG, "load-balancer-api")
+    assert stack.outputs["targetGroupArnSuffix"] == primary.outputs["arnSuffix"]
     assert (
         stack.outputs["apiUrl"]
         == f"https://api.{'staging.' if stack.stack == 'staging' else ''}example.com"
