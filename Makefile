@@ -19,7 +19,8 @@ export UV_PYTHON_DOWNLOADS := never
 	checkov-test smoke docs diagram
 
 help:
-	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed)"
+	@echo "make plan STACK=staging|prod   offline plan of a stack (no cloud account needed);"
+	@echo "                               STACK=pr-<n>: a PR's preview (docs/previews.md)"
 	@echo "make policy STACK=staging|prod the CrossGuard pack's verdict on a stack (offline)"
 	@echo "make test                      lint, type checks and every test (starts its own PostgreSQL)"
 	@echo "make lint                      ruff and mypy only"

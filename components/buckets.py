@@ -38,10 +38,18 @@ def private_bucket(
     expiration_days: int | None = None,
     noncurrent_expiration_days: int = 30,
     protect: bool = False,
+    force_destroy: bool = False,
 ) -> aws.s3.Bucket:
-    """A private, encrypted bucket named `name` (Pulumi auto-names the physical bucket)."""
+    """A private, encrypted bucket named `name` (Pulumi auto-names the physical bucket);
+    `force_destroy` lets `pulumi destroy` delete it with its objects (and their versions)."""
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(name, opts=pulumi.ResourceOptions(parent=parent, protect=protect))
+    bucket = aws.s3.Bucket(
+        name,
+        # None leaves the provider's default (false) out of the inputs, so a kept bucket's
+        # inputs stay exactly what they were.
+        force_destroy=force_destroy or None,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
+    )
     aws.s3.BucketOwnershipControls(
         f"{name}-ownership",
         bucket=bucket.bucket,

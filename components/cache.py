@@ -9,7 +9,7 @@ Creates:
 - a KMS-encrypted CloudWatch log group for the slow log;
 - the replication group: TLS required in transit, KMS at rest, an AUTH token, daily snapshots,
   automatic failover and Multi-AZ when it has replicas, a final snapshot named anew for each
-  lifetime;
+  lifetime (none in a disposable stack);
 - the REDIS_URL secret (`rediss://`) for the API and the worker.
 """
 
@@ -51,7 +51,8 @@ class CacheArgs:
     """Inputs of Cache."""
 
     stack: StackWide
-    """Identifiers start with its `name_prefix`; `protect` covers the group and the URL secret."""
+    """Identifiers start with its `name_prefix`; `protect` covers the group and the URL secret;
+    `disposable` skips the final snapshot."""
     cache: CacheConfig
     """Engine and version, node type and count, eviction, snapshots, slow-log retention."""
     secrets: SecretsConfig
@@ -170,7 +171,9 @@ class Cache(pulumi.ComponentResource):
             snapshot_retention_limit=cache.snapshot_retention_days,
             snapshot_window=SNAPSHOT_WINDOW,
             maintenance_window=MAINTENANCE_WINDOW,
-            final_snapshot_identifier=final_snapshot_identifier(name, replication_group_id, self),
+            final_snapshot_identifier=None
+            if args.stack.disposable
+            else final_snapshot_identifier(name, replication_group_id, self),
             # Off, ElastiCache queues changes (a new engine version, the new family's parameter
             # group) for the maintenance window and the old group stays in use: deleting it fails.
             apply_immediately=cache.apply_immediately,

@@ -12,7 +12,8 @@ Creates:
 - the primary instance: gp3 storage with autoscaling, KMS encryption, RDS-managed master
   password in Secrets Manager, IAM database authentication (for `rds_iam` roles such as
   `app_readonly`), Multi-AZ by config, 30-day backups in a fixed window, Performance Insights,
-  enhanced monitoring, deletion protection, a final snapshot named anew for each lifetime;
+  enhanced monitoring, deletion protection, a final snapshot named anew for each lifetime
+  (none, and no retained backups, in a disposable stack);
 - read replicas by config;
 - the DATABASE_URL secret for the application role (`sslmode=verify-full` against the RDS CA
   bundle at `sslrootcert`, a path inside the application image).
@@ -69,7 +70,8 @@ class DatabaseArgs:
     """Inputs of Database."""
 
     stack: StackWide
-    """Identifiers start with its `name_prefix`; `protect` also turns on deletion protection."""
+    """Identifiers start with its `name_prefix`; `protect` also turns on deletion protection;
+    `disposable` skips the final snapshot and deletes the automated backups with the instance."""
     database: DatabaseConfig
     """Engine, class, storage, availability, backups, monitoring, replicas, logs, CA bundle."""
     secrets: SecretsConfig
@@ -274,10 +276,13 @@ class Database(pulumi.ComponentResource):
             multi_az=args.database.multi_az,
             backup_retention_period=args.database.backup_retention_days,
             backup_window=BACKUP_WINDOW,
-            # Automated backups outlive the instance until they expire.
-            delete_automated_backups=False,
-            skip_final_snapshot=False,
-            final_snapshot_identifier=final_snapshot_identifier(name, identifier, self),
+            # Automated backups outlive the instance until they expire, and a final snapshot is
+            # taken, unless the stack is disposable: then destroy keeps nothing.
+            delete_automated_backups=args.stack.disposable,
+            skip_final_snapshot=args.stack.disposable,
+            final_snapshot_identifier=None
+            if args.stack.disposable
+            else final_snapshot_identifier(name, identifier, self),
         )
 
     def _replica(

@@ -91,7 +91,8 @@ class FrontendArgs:
     """Inputs of Frontend."""
 
     stack: StackWide
-    """The site is served at its `domain` (`www.` redirects there); `protect` covers the bucket."""
+    """The site is served at its `domain` (`www.` redirects there); `protect` covers the bucket,
+    `disposable` lets destroy empty it."""
     edge: EdgeConfig
     """CORS origins, CSP, HSTS preload, price class, the API through the CDN and its WAF."""
     wiring: FrontendWiring
@@ -112,7 +113,11 @@ class Frontend(pulumi.ComponentResource):
         if args.edge.api_via_cdn and origin_verify_secret is None:
             raise ValueError("an API origin needs origin_verify_secret")
         bucket = private_bucket(
-            f"{name}-bucket", parent=self, versioned=True, protect=args.stack.protect
+            f"{name}-bucket",
+            parent=self,
+            versioned=True,
+            protect=args.stack.protect,
+            force_destroy=args.stack.disposable,
         )
         routes = self._static_routes(name, args, bucket)
         web_acl_id: pulumi.Output[str] | None = None

@@ -67,7 +67,8 @@ class LoadBalancerArgs:
     """Inputs of LoadBalancer."""
 
     stack: StackWide
-    """Names start with its `name_prefix`; `protect` turns on deletion protection."""
+    """Names start with its `name_prefix`; `protect` turns on deletion protection; `disposable`
+    lets destroy empty the access-log bucket."""
     edge: EdgeConfig
     """Who may connect, health check and drain, HSTS, WAF, access-log expiry, CloudFront."""
     api: ApiConfig
@@ -192,6 +193,7 @@ class LoadBalancer(pulumi.ComponentResource):
             versioned=False,
             expiration_days=args.edge.access_log_expiration_days,
             protect=args.stack.protect,
+            force_destroy=args.stack.disposable,
         )
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
         # us-east-1 and every region older than August 2022 deliver ALB logs from a regional

@@ -4,7 +4,8 @@ Creates, in the region of its provider:
 - a customer-managed KMS key (rotation on, deletion window from config) whose policy lets
   CloudWatch alarms, RDS event subscriptions, AWS Budgets and EventBridge rules of this account
   publish to topics encrypted with it, and its alias;
-- two SNS topics, `critical` (pages) and `warning` (the team channel), encrypted with that key;
+- two SNS topics, `critical` (pages) and `warning` (the team channel), encrypted with that key
+  (only `warning` when `alarms.paging` is off: critical alarms then notify it too);
 - a topic policy per topic: the account manages it, those services may publish only on behalf
   of this account, and nothing is accepted over plain HTTP;
 - email subscriptions per topic and, optionally, one HTTPS subscription per topic (PagerDuty,
@@ -84,7 +85,8 @@ def _slug(text: str) -> str:
 class Notifications(pulumi.ComponentResource):
     """KMS-encrypted `critical` and `warning` SNS topics with their subscribers."""
 
-    critical_topic_arn: pulumi.Output[str]
+    critical_topic_arn: pulumi.Output[str] | None
+    """None when nobody is paged (`alarms.paging` off)."""
     warning_topic_arn: pulumi.Output[str]
 
     def __init__(
@@ -126,7 +128,7 @@ class Notifications(pulumi.ComponentResource):
             "warning": alarms.warning_https_endpoint,
         }
         arns: dict[Severity, pulumi.Output[str]] = {}
-        for severity in SEVERITIES:
+        for severity in SEVERITIES if alarms.paging else ("warning",):
             topic = aws.sns.Topic(
                 f"{name}-{severity}",
                 name=f"{prefix}-{severity}",
@@ -162,16 +164,20 @@ class Notifications(pulumi.ComponentResource):
                     opts=child,
                 )
 
-        self.critical_topic_arn = arns["critical"]
+        self.critical_topic_arn = arns.get("critical")
         self.warning_topic_arn = arns["warning"]
         self.register_outputs(
-            {"critical_topic_arn": arns["critical"], "warning_topic_arn": arns["warning"]}
+            {"critical_topic_arn": self.critical_topic_arn, "warning_topic_arn": arns["warning"]}
         )
 
     @property
     def topics(self) -> AlarmTopics:
-        """The two topics as alarm-action targets."""
-        return AlarmTopics(critical=self.critical_topic_arn, warning=self.warning_topic_arn)
+        """The topics as alarm-action targets: critical alarms go to the warning topic when
+        nobody is paged."""
+        return AlarmTopics(
+            critical=self.critical_topic_arn or self.warning_topic_arn,
+            warning=self.warning_topic_arn,
+        )
 
 
 def _topic_policy(

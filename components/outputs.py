@@ -73,7 +73,12 @@ def stack_outputs(
         "repositoryUrl": app.repository_url,
         "clusterName": app.cluster_name,
         "migrationFunctionName": migrations.function_name,
-        "criticalTopicArn": paging.notifications.critical_topic_arn,
+        # No critical topic when nobody is paged (`alarms.paging` off).
+        **(
+            {"criticalTopicArn": paging.notifications.critical_topic_arn}
+            if paging.notifications.critical_topic_arn is not None
+            else {}
+        ),
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
         "dashboardName": alarms.dashboard_name,

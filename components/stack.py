@@ -303,7 +303,8 @@ def _backup(
         isolated_subnet_ids=network.isolated_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
         logs_kms_key_arn=base.secrets.kms_key_arn,
-        critical_topic_arn=paging.notifications.critical_topic_arn,
+        # The topic critical alarms go to (the warning topic when nobody is paged).
+        critical_topic_arn=paging.notifications.topics.critical,
         dr_provider=providers.dr,
         package=package,
     )

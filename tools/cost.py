@@ -61,6 +61,10 @@ PRICES = {
     "fargate.gb.X86_64": Price(0.004445, "GB-hour", "fargate"),
     "fargate.vcpu.ARM64": Price(0.03238, "vCPU-hour", "fargate"),
     "fargate.gb.ARM64": Price(0.00356, "GB-hour", "fargate"),
+    # Fargate Spot floats with spare capacity (AWS: up to 70 % below on-demand) and runs X86_64
+    # only; a published sample, about 67 % off. The pricing page shows the current figure.
+    "fargate_spot.vcpu.X86_64": Price(0.01334053, "vCPU-hour", "fargate"),
+    "fargate_spot.gb.X86_64": Price(0.00146489, "GB-hour", "fargate"),
     "rds.gp2": Price(0.115, "GB-month", "rds"),
     "rds.gp3": Price(0.115, "GB-month", "rds"),
     "rds.gp3.iops": Price(0.02, "IOPS-month", "rds"),
@@ -187,6 +191,7 @@ NO_CHARGE = frozenset(
         "aws:ec2/vpc:Vpc",
         "aws:ecr/lifecyclePolicy:LifecyclePolicy",
         "aws:ecs/cluster:Cluster",
+        "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
         "aws:ecs/taskDefinition:TaskDefinition",
         "aws:elasticache/parameterGroup:ParameterGroup",
         "aws:elasticache/subnetGroup:SubnetGroup",
@@ -221,6 +226,11 @@ NO_CHARGE = frozenset(
 NOT_AWS = ("pulumi:", "random:", "cloudflare:", "tls:")
 
 
+def per_day(monthly: float) -> float:
+    """A monthly figure per day: 24 of the month's HOURS_PER_MONTH hours (monthly / 30.4)."""
+    return monthly * 24 / HOURS_PER_MONTH
+
+
 @dataclass(frozen=True)
 class CostLine:
     """One line of the estimate. `unit_price` None means unpriced: see `note`."""
@@ -250,6 +260,11 @@ class Estimate:
         return sum(line.monthly or 0.0 for line in self.lines)
 
     @property
+    def per_day(self) -> float:
+        """USD per day of the priced lines."""
+        return per_day(self.total)
+
+    @property
     def unpriced(self) -> list[CostLine]:
         return [line for line in self.lines if line.unit_price is None]
 
@@ -265,6 +280,7 @@ class Estimate:
             "region": REGION,
             "currency": "USD",
             "total": round(self.total, 2),
+            "perDay": round(self.per_day, 2),
             "byComponent": {k: round(v, 2) for k, v in self.by_component().items()},
             "lines": [
                 {
@@ -385,12 +401,38 @@ def _is_interface_endpoint(r: Resource) -> bool:
 # -- rules, one per priced type ------------------------------------------------------------------
 
 
+# Capacity provider -> (the PRICES key prefix of its tasks, how a cost line names it).
+FARGATE_PROVIDERS = {
+    "FARGATE": ("fargate", "Fargate"),
+    "FARGATE_SPOT": ("fargate_spot", "Fargate Spot"),
+}
+
+
+def _task_shares(r: Resource, tasks: float) -> dict[str, float] | str:
+    """Tasks per Fargate capacity provider (a strategy's base first, the rest by weight), or
+    why the service cannot be priced."""
+    strategies = r.inputs.get("capacityProviderStrategies") or []
+    if not strategies:
+        launch = r.inputs.get("launchType", "FARGATE")
+        return {"FARGATE": tasks} if launch == "FARGATE" else f"launch type {launch}"
+    providers = [s.get("capacityProvider") for s in strategies]
+    if any(provider not in FARGATE_PROVIDERS for provider in providers):
+        return f"capacity providers {providers}"
+    shares = {provider: 0.0 for provider in providers}
+    left = tasks
+    for s in strategies:
+        base = min(left, _num(s.get("base")))
+        shares[s["capacityProvider"]] += base
+        left -= base
+    weights = [_num(s.get("weight")) for s in strategies]
+    if not sum(weights):  # no weight given (ECS's default is 0): an even split
+        weights = [1.0] * len(strategies)
+    for s, weight in zip(strategies, weights, strict=True):
+        shares[s["capacityProvider"]] += left * weight / sum(weights)
+    return shares
+
+
 def _ecs_service(p: _Pricer, r: Resource) -> None:
-    launch = r.inputs.get("launchType", "FARGATE")
-    strategies = [s.get("capacityProvider") for s in r.inputs.get("capacityProviderStrategies", [])]
-    if launch != "FARGATE" or any(s and s != "FARGATE" for s in strategies):
-        p.unpriced("tasks", f"only on-demand Fargate is priced, got {launch} {strategies or ''}")
-        return
     task = p.find("aws:ecs/taskDefinition:TaskDefinition", r.inputs.get("taskDefinition"))
     if task is None:
         p.unpriced("tasks", "its task definition is not in the stack")
@@ -413,23 +455,32 @@ def _ecs_service(p: _Pricer, r: Resource) -> None:
         tasks = min(high, max(low, p.usage.average_scaled_tasks))
         note = f"autoscaled {low:g}-{high:g}, averageScaledTasks {p.usage.average_scaled_tasks:g}"
     arch = (task.inputs.get("runtimePlatform") or {}).get("cpuArchitecture", "X86_64")
-    if f"fargate.vcpu.{arch}" not in PRICES:
-        p.unpriced("tasks", f"no Fargate price for CPU architecture {arch!r}")
+    shares = _task_shares(r, tasks)
+    if isinstance(shares, str):
+        p.unpriced("tasks", f"only Fargate and Fargate Spot are priced, got {shares}")
         return
     vcpu = _num(task.inputs.get("cpu")) / 1024
     gb = _num(task.inputs.get("memory")) / 1024
-    hours = tasks * HOURS_PER_MONTH
-    p.add(f"Fargate {arch} vCPU ({tasks:g} × {vcpu:g})", hours * vcpu, f"fargate.vcpu.{arch}", note)
-    p.add(f"Fargate {arch} memory ({tasks:g} × {gb:g} GB)", hours * gb, f"fargate.gb.{arch}", note)
     overlap = _deploy_overlap_minutes(r)
-    if overlap is not None:
+    for provider, count in shares.items():
+        key, kind = FARGATE_PROVIDERS[provider]
+        if f"{key}.vcpu.{arch}" not in PRICES:
+            p.unpriced("tasks", f"no {kind} price for CPU architecture {arch!r}")
+            continue
+        hours = count * HOURS_PER_MONTH
+        p.add(
+            f"{kind} {arch} vCPU ({count:g} × {vcpu:g})", hours * vcpu, f"{key}.vcpu.{arch}", note
+        )
+        p.add(f"{kind} {arch} memory ({count:g} × {gb:g} GB)", hours * gb, f"{key}.gb.{arch}", note)
+        if overlap is None:
+            continue
         # A traffic-shifting deployment runs a second full set of tasks (twice the count) from
         # the first shift to the end of the bake; a rolling one overlaps for a minute or two.
         deploys = p.usage.deploys_per_month
-        extra = tasks * overlap / 60 * deploys
-        why = f"{tasks:g} more tasks for {overlap:g} min × {deploys:g} deploys (deploysPerMonth)"
-        p.add(f"deploy overlap, Fargate {arch} vCPU", extra * vcpu, f"fargate.vcpu.{arch}", why)
-        p.add(f"deploy overlap, Fargate {arch} memory", extra * gb, f"fargate.gb.{arch}", why)
+        extra = count * overlap / 60 * deploys
+        why = f"{count:g} more tasks for {overlap:g} min × {deploys:g} deploys (deploysPerMonth)"
+        p.add(f"deploy overlap, {kind} {arch} vCPU", extra * vcpu, f"{key}.vcpu.{arch}", why)
+        p.add(f"deploy overlap, {kind} {arch} memory", extra * gb, f"{key}.gb.{arch}", why)
 
 
 def _deploy_overlap_minutes(r: Resource) -> float | None:
@@ -911,6 +962,9 @@ def render(est: Estimate) -> list[str]:
     for component, usd in sorted(est.by_component().items()):
         out.append(f"{component:>{widths[0]}}  {_money(usd)}")
     out.append(f"{'total':>{widths[0]}}  {_money(est.total)} per month")
+    out.append(
+        f"{'per day':>{widths[0]}}  {_money(est.per_day)} (24 of the {HOURS_PER_MONTH} hours)"
+    )
     for line in est.unpriced:
         out.append(f"  unpriced: {line.item} ({line.resource}): {line.note}")
     out.append(

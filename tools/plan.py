@@ -32,7 +32,7 @@ from tools import cost, policycheck, timeline
 from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, evaluate, unwrap_secrets
 from tools.policycheck import Violation
-from tools.stackfile import ROOT, StackFileError, stack_names
+from tools.stackfile import ROOT, StackFileError, known_stack
 
 PLAN_FORMAT = 1
 # The plan was printed in full, but `pulumi up` would refuse it (as `make policy` exits).
@@ -298,7 +298,9 @@ def step(message: str) -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
-    parser.add_argument("stack", choices=stack_names(), help="the stack to plan")
+    parser.add_argument(
+        "stack", type=known_stack, help="the stack to plan: a committed one or pr-<number>"
+    )
     parser.add_argument("--json", action="store_true", help="print the machine-readable plan")
     args = parser.parse_args(argv)
     with ThreadPoolExecutor(max_workers=1) as pool:

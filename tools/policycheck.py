@@ -30,7 +30,9 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from components.config import is_preview_stack
 from tools.mockcloud import PROJECT, Evaluation, Resource
+from tools.preview.derive import derive
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK_DIR = ROOT / "policies"
@@ -40,6 +42,8 @@ CONFIG_DIR = PACK_DIR / "config"
 # an engine fail loudly instead of silently.
 ENGINE_ADDRESS = "127.0.0.1:0"
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+# The policy whose allowed domains a preview's config gets from the preview's name.
+CORS_DOMAINS = "cors-origins-within-domains"
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -81,12 +85,31 @@ class PolicySetting:
 
 
 def load_policy_config(stack: str) -> dict[str, Any]:
-    """`policies/config/<stack>.json`, the file CI passes as --policy-pack-config."""
-    path = CONFIG_DIR / f"{stack}.json"
+    """`policies/config/<stack>.json`, the file CI passes as --policy-pack-config.
+
+    Every preview stack shares `preview.json`, completed with what follows its name: CORS
+    origins only within its own domain (the preview workflow writes the result out as
+    `policies/config/pr-<n>.json`, `python -m tools.preview policy-config pr-<n>`).
+    """
+    if is_preview_stack(stack):
+        config = _read_policy_config("preview")
+        cors = config.setdefault(CORS_DOMAINS, {})
+        if not isinstance(cors, dict) or "allowedDomains" in cors:
+            raise PolicyConfigError(
+                f"{CONFIG_DIR / 'preview.json'}: {CORS_DOMAINS}.allowedDomains follows each "
+                "preview's domain; remove it there"
+            )
+        cors["allowedDomains"] = [derive(stack).config[f"{PROJECT}:domain"]]
+        return config
+    return _read_policy_config(stack)
+
+
+def _read_policy_config(name: str) -> dict[str, Any]:
+    path = CONFIG_DIR / f"{name}.json"
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError as e:
-        raise PolicyConfigError(f"no policy config for stack {stack!r}: {path}") from e
+        raise PolicyConfigError(f"no policy config for stack {name!r}: {path}") from e
     except ValueError as e:
         raise PolicyConfigError(f"{path}: not JSON: {e}") from e
     if not isinstance(data, dict):

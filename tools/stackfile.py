@@ -7,10 +7,14 @@ key is marked secret, exactly as the CLI marks decrypted secrets.
 A file the CLI would refuse is refused here too, with the file and line: YAML syntax errors and
 duplicate keys. A key whose namespace is a near miss of `webstack` (`webstak:secrets`) is refused
 as well: nothing would read it, so the CLI would silently run with defaults.
+
+A preview stack (`pr-<number>`) has no committed file: its document is derived from staging's
+(tools/preview/derive.py), so `make plan STACK=pr-123` and the tests read it like any other.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections.abc import Mapping
@@ -20,6 +24,7 @@ from typing import Any
 import yaml
 
 from components.config.reader import namespace_problem
+from components.config.stack_config import is_preview_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 # libyaml's parser when PyYAML was built with it (a stack file parses ~10x faster).
@@ -66,20 +71,27 @@ _UniqueKeyLoader.add_constructor(
 
 
 def stack_names(root: Path | None = None) -> list[str]:
-    """Stacks that have a `Pulumi.<stack>.yaml` next to `Pulumi.yaml`."""
+    """The committed stacks: those with a `Pulumi.<stack>.yaml` next to `Pulumi.yaml`.
+
+    Preview stacks (`pr-<number>`) are derived, not committed; a stack file the preview
+    workflow wrote for one is not counted.
+    """
     root = root or ROOT
-    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    names = (p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    return sorted(name for name in names if not is_preview_stack(name))
 
 
-def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
-    """The parsed `Pulumi.<stack>.yaml`; StackFileError (file and line) if the CLI would refuse
-    it: missing, not YAML, duplicate keys, no `config` mapping, or a misspelt `webstack`."""
-    root = root or ROOT
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise StackFileError(
-            f"no stack file {path.name} (stacks here: {', '.join(stack_names(root))})"
-        )
+def known_stack(stack: str) -> str:
+    """`stack` if it is committed or a preview; argparse's `type=` for a stack argument."""
+    if stack in stack_names() or is_preview_stack(stack):
+        return stack
+    raise argparse.ArgumentTypeError(
+        f"no stack {stack!r}: choose {', '.join(stack_names())} or a preview, pr-<number>"
+    )
+
+
+def _load(path: Path) -> tuple[Any, list[str]]:
+    """The document and its duplicate keys (`file:line: ...`); StackFileError when not YAML."""
     loader = _UniqueKeyLoader(path.read_text())
     try:
         document = loader.get_single_data() or {}
@@ -90,7 +102,41 @@ def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
         raise StackFileError(f"{where}: not valid YAML: {problem}") from None
     finally:
         loader.dispose()
-    problems = [f"{path.name}:{line}: {message}" for line, message in sorted(loader.duplicates)]
+    return document, [
+        f"{path.name}:{line}: {message}" for line, message in sorted(loader.duplicates)
+    ]
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file as the CLI's parser reads it; StackFileError (file and line) when it would
+    refuse it: missing, not YAML, or a duplicate key."""
+    if not path.is_file():
+        raise StackFileError(f"no file {path}")
+    document, problems = _load(path)
+    if problems:
+        raise StackFileError("\n".join(problems))
+    return document
+
+
+def read_stack_file(stack: str, root: Path | None = None) -> dict[str, Any]:
+    """The parsed `Pulumi.<stack>.yaml`; StackFileError (file and line) if the CLI would refuse
+    it: missing, not YAML, duplicate keys, no `config` mapping, or a misspelt `webstack`.
+
+    A preview stack's document is derived from staging's (tools/preview/derive.py), whether or
+    not a generated file lies next to the committed ones.
+    """
+    root = root or ROOT
+    if is_preview_stack(stack):
+        # Imported here: the derivation reads staging's file through this module.
+        from tools.preview.derive import derive_document
+
+        return derive_document(stack, root)
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise StackFileError(
+            f"no stack file {path.name} (stacks here: {', '.join(stack_names(root))})"
+        )
+    document, problems = _load(path)
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(document, dict) or not isinstance(config or {}, dict):
         problems.append(f"{path.name}: must be a mapping whose 'config' is a mapping")

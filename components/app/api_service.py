@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.app.cluster import ecs_cluster, exec_session_logs, logs_key
+from components.app.cluster import ecs_cluster, exec_session_logs, logs_key, spot_capacity
 from components.app.context import AppContext
 from components.app.repository import image_repository
 from components.app.traffic_shift import TrafficShift, traffic_shift
@@ -81,7 +81,7 @@ class ApiServiceArgs:
 
     stack: StackWide
     """Physical names start with its `name_prefix`; `protect` covers the repository and the
-    logs key."""
+    logs key; `disposable` lets destroy delete the repository with its images."""
     api: ApiConfig
     """API settings (image, size, capacity, scaling, logs, pool, extra environment)."""
     worker: WorkerConfig
@@ -159,7 +159,9 @@ class ApiService(pulumi.ComponentResource):
 def _platform(ctx: AppContext, args: ApiServiceArgs) -> Platform:
     """The repository, the logs key and ECS Exec's session log (by config), and the cluster."""
     api, prefix, protect = args.api, args.stack.name_prefix, args.stack.protect
-    repository = image_repository(ctx, name_prefix=prefix, protect=protect)
+    repository = image_repository(
+        ctx, name_prefix=prefix, protect=protect, force_delete=args.stack.disposable
+    )
     key = (
         logs_key(
             ctx,
@@ -178,12 +180,14 @@ def _platform(ctx: AppContext, args: ApiServiceArgs) -> Platform:
     cluster = ecs_cluster(
         ctx, name_prefix=prefix, exec_logs=exec_logs, encrypted_logs=key is not None
     )
+    spot = spot_capacity(ctx, cluster) if api.capacity_provider == "FARGATE_SPOT" else None
     return Platform(
         name_prefix=prefix,
         repository=repository,
         cluster=cluster,
         image_tag=api.image_tag,
         cpu_architecture=api.cpu_architecture,
+        spot_capacity=spot,
         log_retention_days=api.log_retention_days,
         logs_key=key,
         exec_logs=exec_logs,

@@ -3,7 +3,8 @@
 - `logs_key`: the optional customer-managed key of every log group under `/ecs/<prefix>/`;
 - `exec_session_logs`: with ECS Exec on, the log group every session's commands and output
   go to;
-- `ecs_cluster`: the cluster, with Container Insights and (with ECS Exec) session logging.
+- `ecs_cluster`: the cluster, with Container Insights and (with ECS Exec) session logging;
+- `spot_capacity`: the cluster's Fargate capacity providers, when the tasks run on Fargate Spot.
 """
 
 from __future__ import annotations
@@ -77,6 +78,25 @@ def ecs_cluster(
         name=name_prefix,
         settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
         configuration=_exec_logging(exec_logs, encrypted=encrypted_logs) if exec_logs else None,
+        opts=ctx.child(),
+    )
+
+
+def spot_capacity(ctx: AppContext, cluster: aws.ecs.Cluster) -> aws.ecs.ClusterCapacityProviders:
+    """FARGATE and FARGATE_SPOT associated with the cluster, Spot the default strategy.
+
+    A service's capacity provider strategy may only name providers associated with its cluster
+    (the built-in Fargate ones too), so the services wait for this.
+    """
+    return aws.ecs.ClusterCapacityProviders(
+        f"{ctx.name}-capacity-providers",
+        cluster_name=cluster.name,
+        capacity_providers=["FARGATE", "FARGATE_SPOT"],
+        default_capacity_provider_strategies=[
+            aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                capacity_provider="FARGATE_SPOT", weight=1
+            )
+        ],
         opts=ctx.child(),
     )
 

@@ -14,8 +14,11 @@ KEEP_IMAGES = 50
 UNTAGGED_IMAGE_DAYS = 7
 
 
-def image_repository(ctx: AppContext, *, name_prefix: str, protect: bool) -> aws.ecr.Repository:
-    """The repository `<prefix>/api` both services run their image from, and its lifecycle."""
+def image_repository(
+    ctx: AppContext, *, name_prefix: str, protect: bool, force_delete: bool
+) -> aws.ecr.Repository:
+    """The repository `<prefix>/api` both services run their image from, and its lifecycle;
+    `force_delete` lets `pulumi destroy` delete it with the images in it."""
     repository = aws.ecr.Repository(
         f"{ctx.name}-repository",
         name=f"{name_prefix}/api",
@@ -25,7 +28,7 @@ def image_repository(ctx: AppContext, *, name_prefix: str, protect: bool) -> aws
         image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
             scan_on_push=True
         ),
-        force_delete=False,
+        force_delete=force_delete,
         opts=ctx.child(protect=protect),
     )
     aws.ecr.LifecyclePolicy(

@@ -6,7 +6,7 @@
   sizes the service's timeouts from the modeled deployment (rollout.py);
 - `deployment_configuration` and `advanced_configuration` are the service's two blocks: the
   strategy with its timing, and the alternate target group, the production and test rules and
-  the role.
+  the role; `service_timeouts` its create/update timeouts.
 
 ECS requires its own deployment controller (ECS, the default, which the service keeps) and an
 ALB listener *rule* forwarding to both groups (components/listener_rules.py).
@@ -117,6 +117,15 @@ def advanced_configuration(
         test_listener_rule=shift.routing.test_listener_rule_arn,
         role_arn=shift.role_arn,
     )
+
+
+def service_timeouts(shift: TrafficShift | None) -> pulumi.CustomTimeouts | None:
+    """The service's create/update timeouts under a shifting strategy; None keeps the
+    provider's (20 minutes), enough for a rolling deployment."""
+    if shift is None:
+        return None
+    minutes = f"{shift.timeout_minutes}m"
+    return pulumi.CustomTimeouts(create=minutes, update=minutes)
 
 
 def _rules(routing: TrafficShiftRouting) -> Sequence[pulumi.Input[str]]:

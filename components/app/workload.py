@@ -7,10 +7,10 @@
 - an execution role that pulls the image, writes that log group and reads exactly the injected
   secrets; a task role, empty unless ECS Exec is on;
 - once there is an image to run: the task definition (read-only root filesystem, task-local
-  scratch volumes, non-blocking logs), the service in the private subnets (zero-downtime
-  deployments with circuit breaker, rolling or, for a load-balanced spec that asks for it,
-  shifting traffic between two target groups; waiting for the release order), and its
-  target-tracking autoscaling when the spec asks for it.
+  scratch volumes, non-blocking logs), the service in the private subnets (on-demand Fargate or
+  Fargate Spot; zero-downtime deployments with circuit breaker, rolling or, for a load-balanced
+  spec that asks for it, shifting traffic between two target groups; waiting for the release
+  order), and its target-tracking autoscaling when the spec asks for it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from components.app.traffic_shift import (
     TrafficShift,
     advanced_configuration,
     deployment_configuration,
+    service_timeouts,
 )
 
 # ECS rejects a stopTimeout above 120 s on Fargate.
@@ -58,6 +59,9 @@ class Platform:
     """The release to run; None before the first image (no task definitions or services)."""
     cpu_architecture: str
     """`X86_64` or `ARM64`: what the image is built for."""
+    spot_capacity: aws.ecs.ClusterCapacityProviders | None
+    """The cluster's capacity providers when the tasks run on Fargate Spot; None for on-demand
+    Fargate (the FARGATE launch type)."""
     log_retention_days: int
     """Retention of the service log groups."""
     logs_key: aws.kms.Key | None
@@ -346,13 +350,18 @@ def _service(
 ) -> aws.ecs.Service:
     lb = spec.load_balancing
     shift = lb.traffic_shift if lb else None
-    timeouts = f"{shift.timeout_minutes}m" if shift else None
     return aws.ecs.Service(
         f"{ctx.name}-{spec.role}",
         name=spec.role,
         cluster=platform.cluster.arn,
         task_definition=task_definition.arn,
-        launch_type="FARGATE",
+        # A launch type and a capacity provider strategy exclude each other.
+        launch_type=None if platform.spot_capacity else "FARGATE",
+        capacity_provider_strategies=[
+            aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider="FARGATE_SPOT", weight=1)
+        ]
+        if platform.spot_capacity
+        else None,
         platform_version="LATEST",
         desired_count=spec.desired_count,
         network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
@@ -377,7 +386,6 @@ def _service(
         # The deployment controller stays ECS's own (the default): the one that runs the
         # traffic-shifting strategies.
         deployment_configuration=deployment_configuration(shift.deployment) if shift else None,
-        # Tasks that never get healthy stop the release under every strategy.
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
             enable=True, rollback=True
         ),
@@ -397,12 +405,15 @@ def _service(
             # The migration must have succeeded, and the task must be able to fetch its image
             # and secrets (permissions and the network path), before a new task definition
             # rolls out; a load-balanced service's target group must have a listener first.
-            depends_on=[*platform.run_after, *depends_on, *spec.depends_on],
+            depends_on=[
+                *platform.run_after,
+                *depends_on,
+                *spec.depends_on,
+                *([platform.spot_capacity] if platform.spot_capacity else []),
+            ],
             # After creation the autoscaler owns the count; Pulumi must not reset it.
             ignore_changes=["desiredCount"] if spec.scaling else None,
-            custom_timeouts=pulumi.CustomTimeouts(create=timeouts, update=timeouts)
-            if timeouts
-            else None,
+            custom_timeouts=service_timeouts(shift),
         ),
     )
 

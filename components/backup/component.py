@@ -53,7 +53,8 @@ class BackupArgs:
     """Inputs of Backup."""
 
     stack: StackWide
-    """Names (`<name_prefix>-database`), the metrics' environment, `protect` on vaults and keys."""
+    """Names (`<name_prefix>-database`), the metrics' environment, `protect` on vaults and keys,
+    `disposable` empties the vaults at destroy."""
     backup: BackupConfig
     """`webstack:backup`."""
     secrets: SecretsConfig
@@ -106,6 +107,7 @@ class Backup(pulumi.ComponentResource):
             args.backup,
             kms_deletion_window_days=args.secrets.kms_deletion_window_days,
             protect=args.stack.protect,
+            force_destroy=args.stack.disposable,
         )
         if not args.backup.dr_region:
             return vault, None
@@ -121,6 +123,7 @@ class Backup(pulumi.ComponentResource):
             args.backup,
             kms_deletion_window_days=args.secrets.kms_deletion_window_days,
             protect=args.stack.protect,
+            force_destroy=args.stack.disposable,
         )
         return vault, dr_vault
 

@@ -36,8 +36,10 @@ def backup_vault(
     *,
     kms_deletion_window_days: int,
     protect: bool,
+    force_destroy: bool,
 ) -> aws.backup.Vault:
-    """The vault, encrypted with a key of its own, locked as `config.vault_lock` says."""
+    """The vault, encrypted with a key of its own, locked as `config.vault_lock` says;
+    `force_destroy` lets `pulumi destroy` delete its recovery points with it."""
     key = encryption_key(
         f"{ctx.name}-{spec.role}-key",
         description=spec.description,
@@ -53,8 +55,8 @@ def backup_vault(
         f"{ctx.name}-{spec.role}",
         name=spec.vault_name,
         kms_key_arn=key.arn,
-        # A vault with recovery points is never emptied by `pulumi destroy`.
-        force_destroy=False,
+        # A kept stack's vault is never emptied by `pulumi destroy`; a disposable one's is.
+        force_destroy=force_destroy,
         opts=ctx.child(protect=protect, provider=spec.provider),
     )
     if config.vault_lock != "none":

@@ -44,8 +44,11 @@ from components.config.services import (
 )
 from components.config.stack_config import (
     ENVIRONMENTS,
+    MAX_NAME_PREFIX_LENGTH,
+    PREVIEW_STACK,
     StackConfig,
     StackWide,
+    is_preview_stack,
     load_stack_config,
     parse_stack_config,
 )
@@ -58,7 +61,9 @@ __all__ = [
     "GENERATED_SECRET_NAMES",
     "MANAGED_ENV_NAMES",
     "MAX_AZS",
+    "MAX_NAME_PREFIX_LENGTH",
     "POOL_BUDGET_SHARE",
+    "PREVIEW_STACK",
     "PROJECT",
     "SECRET_NAME_PATTERN",
     "AlarmThresholds",
@@ -80,6 +85,7 @@ __all__ = [
     "StackWide",
     "WorkerConfig",
     "db_max_pool_size",
+    "is_preview_stack",
     "load_stack_config",
     "looks_secret",
     "parse_stack_config",

@@ -60,6 +60,9 @@ class AlarmThresholds:
 class AlarmsConfig:
     """`webstack:alarms`: who is told, and when."""
 
+    paging: bool
+    """Whether anyone is paged: False (previews) makes no critical topic, and the critical
+    alarms notify the warning topic."""
     critical_emails: tuple[str, ...]
     """Addresses subscribed to the critical (paging) topic."""
     warning_emails: tuple[str, ...]
@@ -104,10 +107,18 @@ def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
             section.error(key, "must be an https:// URL (value not shown: it is a secret)")
         else:
             endpoints[key] = pulumi.Output.secret(url)
-    if not emails["criticalEmails"] and endpoints["criticalHttpsEndpoint"] is None:
+    paging = section.get_bool("paging", True)
+    has_critical = emails["criticalEmails"] or endpoints["criticalHttpsEndpoint"] is not None
+    if paging and not has_critical:
         section.error(
             "criticalEmails",
             "the critical topic needs a subscriber: list an address or set criticalHttpsEndpoint",
+        )
+    if not paging and has_critical:
+        section.error(
+            "paging",
+            "is false, so there is no critical topic: remove criticalEmails and "
+            "criticalHttpsEndpoint (critical alarms go to the warning topic's subscribers)",
         )
 
     d = AlarmThresholds()
@@ -155,6 +166,7 @@ def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
     budget = section.get_number("monthlyBudgetUsd", above=0)
     section.finish()
     return AlarmsConfig(
+        paging=paging,
         critical_emails=emails["criticalEmails"],
         warning_emails=emails["warningEmails"],
         critical_https_endpoint=endpoints["criticalHttpsEndpoint"],

@@ -41,7 +41,8 @@ class SecretsConfig:
     """`webstack:secrets` and `webstack:externalSecrets`."""
 
     recovery_window_days: int
-    """Days a deleted Secrets Manager secret can still be restored (7 to 30)."""
+    """Days a deleted Secrets Manager secret can still be restored (7 to 30; 0, deleted at
+    once, only in a disposable stack)."""
     kms_deletion_window_days: int
     """Days a scheduled deletion of the data KMS key can still be cancelled (7 to 30)."""
     external: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
@@ -102,8 +103,18 @@ class CacheConfig:
     """Apply group changes at once, not in the maintenance window (needed for a major upgrade)."""
 
 
-def read_secrets(section: Section, external: Mapping[str, pulumi.Output[str]]) -> SecretsConfig:
-    recovery = section.get_int("recoveryWindowDays", 30, min=7, max=30)
+def read_secrets(
+    section: Section, external: Mapping[str, pulumi.Output[str]], *, disposable: bool
+) -> SecretsConfig:
+    recovery = section.get_int("recoveryWindowDays", 30, min=0, max=30)
+    # Secrets Manager takes 7 to 30 days, or 0 for a deletion without recovery: the secret is
+    # gone when `destroy` returns, instead of lingering, restorable, for a week.
+    if recovery == 0 and not disposable:
+        section.error(
+            "recoveryWindowDays", "0 deletes secrets beyond recovery: only a disposable stack may"
+        )
+    elif recovery != 0 and recovery < 7:
+        section.error("recoveryWindowDays", f"must be 0 or 7 to 30, got {recovery}")
     kms_window = section.get_int("kmsDeletionWindowDays", 30, min=7, max=30)
     section.finish()
     return SecretsConfig(
@@ -137,7 +148,7 @@ def read_external_secrets(
     return {env: pulumi.Output.secret(value) for env, value in values.items()}
 
 
-def read_database(section: Section, environment: str) -> DatabaseConfig:
+def read_database(section: Section, environment: str, *, disposable: bool) -> DatabaseConfig:
     version = section.get_str("engineVersion")
     if version:
         major = version.split(".")[0]
@@ -193,6 +204,11 @@ def read_database(section: Section, environment: str) -> DatabaseConfig:
     # The point-in-time restore point is always recorded; a snapshot adds one that survives
     # the instance and the retention window, at the price of waiting for it during `up`.
     snapshot = section.get_bool("snapshotBeforeMigrations", environment == "prod")
+    if snapshot and disposable:
+        section.error(
+            "snapshotBeforeMigrations",
+            "a disposable stack's manual snapshots would outlive it (destroy does not delete them)",
+        )
     section.finish()
     return DatabaseConfig(
         engine_version=version,

@@ -12,6 +12,9 @@ from components.config.deployment import DeploymentConfig, read_deployment
 from components.config.reader import REQUIRED, SameAs, Section, get_log_retention
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
+# Fargate's two capacity providers: on-demand, and Spot (spare capacity at a discount, reclaimed
+# with two minutes' notice; Linux X86_64 tasks only).
+CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 # Variables the ApiService sets itself; plain environment from config may not override them.
 MANAGED_ENV_NAMES = frozenset(
     {
@@ -57,7 +60,7 @@ class ApiConfig:
     """`webstack:api`: the API service, and what the worker shares with it.
 
     One image runs as both services, so the worker (and its task definition) deliberately
-    shares the image tag, `cpu_architecture`, the log settings (`log_level`,
+    shares the image tag, `cpu_architecture`, `capacity_provider`, the log settings (`log_level`,
     `log_retention_days`, `logs_kms_key`), `enable_execute_command` and `environment`; the
     migration Lambda's log group also keeps `log_retention_days` (one retention for the
     application's logs), while its architecture is its own package's.
@@ -72,6 +75,9 @@ class ApiConfig:
     """Task memory in MiB; must pair with `cpu` in Fargate's table."""
     cpu_architecture: str
     """`X86_64` or `ARM64` (the image's architecture; the worker runs the same image)."""
+    capacity_provider: str
+    """`FARGATE` (on-demand) or `FARGATE_SPOT` (interruptible, X86_64 only, never in prod):
+    where both services' tasks run."""
     port: int
     """Container port the API listens on and the load balancer targets."""
     min_capacity: int
@@ -116,7 +122,8 @@ class ApiConfig:
 class WorkerConfig:
     """`webstack:worker`: the scheduler worker (the API's image, no load balancer).
 
-    Image, architecture, logs, ECS Exec and environment come from `webstack:api` (ApiConfig).
+    Image, architecture, capacity provider, logs, ECS Exec and environment come from
+    `webstack:api` (ApiConfig).
     """
 
     command: tuple[str, ...]
@@ -201,6 +208,19 @@ def read_api(section: Section, environment: str) -> ApiConfig:
             f"must be <= scaleInCooldownSeconds ({scale_in}): scale out fast, in slowly; "
             f"got {scale_out}",
         )
+    architecture = section.get_str("cpuArchitecture", "X86_64", choices=CPU_ARCHITECTURES)
+    capacity_provider = section.get_str("capacityProvider", "FARGATE", choices=CAPACITY_PROVIDERS)
+    if capacity_provider == "FARGATE_SPOT":
+        if architecture != "X86_64":
+            section.error(
+                "capacityProvider",
+                f"Fargate Spot runs only X86_64 tasks, not cpuArchitecture {architecture}",
+            )
+        if environment == "prod":
+            section.error(
+                "capacityProvider",
+                "must be FARGATE in prod: Spot reclaims tasks with two minutes' notice",
+            )
     retention = get_log_retention(section, "logRetentionDays", 90)
     min_pool = section.get_int("dbMinPoolSize", 0, min=0, max=100)
     max_pool = section.get_int("dbMaxPoolSize", 10, min=2, max=100)
@@ -210,7 +230,8 @@ def read_api(section: Section, environment: str) -> ApiConfig:
         image_tag=image_tag,
         cpu=cpu,
         memory=memory,
-        cpu_architecture=section.get_str("cpuArchitecture", "X86_64", choices=CPU_ARCHITECTURES),
+        cpu_architecture=architecture,
+        capacity_provider=capacity_provider,
         # A non-root container cannot bind below 1024.
         port=section.get_int("port", 3000, min=1024, max=65535),
         min_capacity=min_capacity,

@@ -43,6 +43,13 @@ from components.config.reader import (
 from components.config.services import ApiConfig, WorkerConfig, read_api, read_worker
 
 ENVIRONMENTS = ("staging", "prod")
+# A preview environment's stack: `pr-<pull request number>` (tools/preview derives its config
+# from staging's). Its environment, like every stack's, is its name.
+PREVIEW_STACK = re.compile(r"pr-[1-9][0-9]*")
+# Physical names are `<name_prefix>-<role>`; the tightest limit on one is ElastiCache's
+# replication group id (40 characters) minus `-cache`. The preview tests check every limited
+# name of the longest prefix's plan against AWS's limits.
+MAX_NAME_PREFIX_LENGTH = 34
 # Keys in the stack files that the offline tooling reads and validates, not the program:
 # `costAssumptions` is the cost estimate's (tools/cost_assumptions.py, run by `make plan`).
 TOOLING_KEYS = ("costAssumptions",)
@@ -53,11 +60,14 @@ class StackWide:
     """What every component takes from the stack as a whole: its `args.stack`."""
 
     environment: str
-    """`staging` or `prod`: part of every physical name."""
+    """`staging`, `prod` or a preview's `pr-<number>`: part of every physical name."""
     domain: str
     """The product's apex domain (`example.com`)."""
     protect: bool
     """Pulumi `protect` (and the provider's deletion protection) on stateful resources."""
+    disposable: bool
+    """`pulumi destroy` deletes everything, data included: buckets with their objects, the
+    repository with its images, no final or retained snapshots (preview stacks)."""
 
     @property
     def name_prefix(self) -> str:
@@ -77,7 +87,7 @@ class StackConfig:
     stack: str
     """The Pulumi stack name (e.g. `staging`)."""
     environment: str
-    """`staging` or `prod`; used in names and tags."""
+    """The stack's name (`staging`, `prod`, `pr-<number>`); used in names and tags."""
     region: str
     """`aws:region` — the region of everything but the CloudFront certificate."""
     domain: str
@@ -90,6 +100,8 @@ class StackConfig:
     """Cost center, for the `cost-center` tag."""
     protect: bool
     """Pulumi `protect` on stateful resources (database, cache, data buckets, KMS keys)."""
+    disposable: bool
+    """`pulumi destroy` leaves nothing behind (`webstack:disposable`, preview stacks)."""
     network: NetworkConfig
     api: ApiConfig
     worker: WorkerConfig
@@ -107,7 +119,12 @@ class StackConfig:
     @property
     def stack_wide(self) -> StackWide:
         """The stack-wide values every component takes."""
-        return StackWide(environment=self.environment, domain=self.domain, protect=self.protect)
+        return StackWide(
+            environment=self.environment,
+            domain=self.domain,
+            protect=self.protect,
+            disposable=self.disposable,
+        )
 
     @property
     def name_prefix(self) -> str:
@@ -131,6 +148,11 @@ def _read_region(problems: Problems, region: str | None) -> str | None:
     return region
 
 
+def is_preview_stack(stack: str) -> bool:
+    """Whether `stack` names a pull request's preview environment (`pr-<number>`)."""
+    return PREVIEW_STACK.fullmatch(stack) is not None
+
+
 def _read_environment(top: Section, stack: str) -> str:
     """`environment`: the stack's name, which it defaults to.
 
@@ -145,12 +167,34 @@ def _read_environment(top: Section, stack: str) -> str:
             f"got {environment!r}",
         )
         environment = stack  # check the rest by the rules of the stack it is
-    if environment not in ENVIRONMENTS:
+    if environment not in ENVIRONMENTS and not is_preview_stack(environment):
         top.error(
             "environment",
-            f"the stack's name must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}",
+            f"the stack's name must be one of {', '.join(ENVIRONMENTS)} or pr-<number> "
+            f"(a pull request's preview), got {environment!r}",
+        )
+    elif len(f"{PROJECT}-{environment}") > MAX_NAME_PREFIX_LENGTH:
+        top.error(
+            "environment",
+            f"names start with {PROJECT}-{environment}, longer than the "
+            f"{MAX_NAME_PREFIX_LENGTH} characters every physical name built from it fits in",
         )
     return environment
+
+
+def _read_disposable(top: Section, environment: str, protect: bool) -> bool:
+    """`disposable`: never with `protect` or in prod; always for a preview."""
+    disposable = top.get_bool("disposable", False)
+    if disposable and protect:
+        top.error("disposable", "contradicts protect: true; a stack is kept or thrown away")
+    if disposable and environment == "prod":
+        top.error("disposable", "must be false in prod: destroy would delete its data")
+    if is_preview_stack(environment):
+        if not disposable:
+            top.error("disposable", "must be true for a preview: closing the PR must leave nothing")
+        if protect:
+            top.error("protect", "must be false for a preview: it is destroyed with its PR")
+    return disposable
 
 
 def parse_stack_config(
@@ -183,6 +227,7 @@ def parse_stack_config(
     owner = top.get_str("owner")
     cost_center = top.get_str("costCenter")
     protect = top.get_bool("protect", False)
+    disposable = _read_disposable(top, environment, protect)
     account_id = top.get_str("accountId", "")
     if account_id and not re.fullmatch(r"\d{12}", account_id):
         top.error("accountId", f"must be a 12-digit AWS account id, got {account_id!r}")
@@ -192,8 +237,10 @@ def parse_stack_config(
     api = read_api(top.section("api"), environment)
     worker = read_worker(top.section("worker"))
     alarms = read_alarms(top.section("alarms"), "alarms" in secret_keys)
-    secrets = read_secrets(top.section("secrets"), read_external_secrets(top, secret_keys))
-    database = read_database(top.section("database"), environment)
+    secrets = read_secrets(
+        top.section("secrets"), read_external_secrets(top, secret_keys), disposable=disposable
+    )
+    database = read_database(top.section("database"), environment, disposable=disposable)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
     backup = read_backup(
@@ -227,6 +274,7 @@ def parse_stack_config(
         owner=owner,
         cost_center=cost_center,
         protect=protect,
+        disposable=disposable,
         network=network,
         api=api,
         worker=worker,

