@@ -23,15 +23,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.app import traffic_shift as shifting
 from components.app.cluster import log_group_name
 from components.app.context import AppContext
 from components.app.iam import exec_policy, execution_policy, task_trust_policy
-from components.app.traffic_shift import (
-    TrafficShift,
-    advanced_configuration,
-    deployment_configuration,
-    service_timeouts,
-)
 
 # ECS rejects a stopTimeout above 120 s on Fargate.
 MAX_STOP_TIMEOUT_SECONDS = 120
@@ -105,7 +100,7 @@ class LoadBalancing:
     target_group_arn: pulumi.Input[str]
     container_port: int
     health_check_grace_period_seconds: int
-    traffic_shift: TrafficShift | None = None
+    traffic_shift: shifting.TrafficShift | None = None
     """None: rolling deployments behind the one target group."""
 
 
@@ -374,7 +369,7 @@ def _service(
                 target_group_arn=lb.target_group_arn,
                 container_name=spec.role,
                 container_port=lb.container_port,
-                advanced_configuration=advanced_configuration(shift),
+                advanced_configuration=shifting.advanced_configuration(shift),
             )
         ]
         if lb
@@ -385,7 +380,9 @@ def _service(
         deployment_maximum_percent=200,
         # The deployment controller stays ECS's own (the default): the one that runs the
         # traffic-shifting strategies.
-        deployment_configuration=deployment_configuration(shift.deployment) if shift else None,
+        deployment_configuration=(
+            shifting.deployment_configuration(shift.deployment) if shift else None
+        ),
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
             enable=True, rollback=True
         ),
@@ -413,7 +410,7 @@ def _service(
             ],
             # After creation the autoscaler owns the count; Pulumi must not reset it.
             ignore_changes=["desiredCount"] if spec.scaling else None,
-            custom_timeouts=service_timeouts(shift),
+            custom_timeouts=shifting.service_timeouts(shift),
         ),
     )
 
