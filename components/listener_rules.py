@@ -33,6 +33,11 @@ PRODUCTION_RULE_PRIORITY = 10
 # What ECS rewrites on the rules it shifts: the forward action's target-group weights. pulumi-aws
 # lists the groups (an index per group), so the inner wildcard reaches both (pulumi-aws#5771).
 SHIFTED_WEIGHTS = "actions[0].forward.targetGroups[*].weight"
+# Target-group stickiness off (each request is split by the weights alone), stated with the
+# duration AWS reports for it: left unset, a refresh reads the block back and the next `up`
+# shows a diff that ignoring it does not silence (pulumi-aws#5771), and ModifyRule can reject a
+# forward config whose stickiness has no duration.
+UNSTICKY_DURATION_SECONDS = 3600
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,7 +146,10 @@ def _forward(
             target_groups=[
                 aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=primary.arn, weight=100),
                 aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=alternate.arn, weight=0),
-            ]
+            ],
+            stickiness=aws.lb.ListenerRuleActionForwardStickinessArgs(
+                enabled=False, duration=UNSTICKY_DURATION_SECONDS
+            ),
         ),
     )
 

@@ -175,7 +175,9 @@ def test_the_production_rule_forwards_to_both_groups_from_the_primary(stack: Eva
                 "targetGroups": [
                     {"arn": arn(stack, TG, "load-balancer-api"), "weight": 100},
                     {"arn": arn(stack, TG, "load-balancer-api-alt"), "weight": 0},
-                ]
+                ],
+                # Stated, so a refresh reads back what the program says (pulumi-aws#5771).
+                "stickiness": {"enabled": False, "duration": 3600},
             },
         }
     ]
