@@ -31,8 +31,8 @@ from components.config import (
     SecretsConfig,
     StackWide,
     WorkerConfig,
-    looks_secret,
 )
+from components.config.secret_detector import name_says_secret
 from components.listener_rules import TrafficShiftRouting
 
 # The worker scales in slowly: an in-flight job is worth more than a few minutes of a task.
@@ -348,7 +348,7 @@ def _check_args(args: ApiServiceArgs) -> None:
     )
     if clashing:
         problems.append(f"secret_arns and the plain environment both set {', '.join(clashing)}")
-    leaking = sorted(n for n in args.api.environment if looks_secret(n))
+    leaking = sorted(n for n in args.api.environment if name_says_secret(n))
     if leaking:
         problems.append(f"secret-looking names in the plain environment: {', '.join(leaking)}")
     if not args.wiring.deployment_alarm_names:

@@ -246,7 +246,9 @@ def test_the_load_balancer_takes_a_test_header_exactly_with_a_test_rule(
         certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/x",
         test_header_value=header,
     )
-    args = LoadBalancerArgs(stack=cfg.stack_wide, edge=cfg.edge, api=cfg.api, wiring=wiring)
+    args = LoadBalancerArgs(
+        stack=cfg.stack_wide, edge=cfg.edge, api=cfg.api, secrets=cfg.secrets, wiring=wiring
+    )
     with pytest.raises(ValueError, match=words):
         LoadBalancer("load-balancer", args)
 
