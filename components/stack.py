@@ -161,9 +161,8 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
         ),
         in_region,
     )
-    secrets = Secrets(
-        "secrets", SecretsArgs(stack=stack, secrets=cfg.secrets, api=cfg.api), in_region
-    )
+    secrets_args = SecretsArgs(stack=stack, secrets=cfg.secrets, api=cfg.api)
+    secrets = Secrets("secrets", secrets_args, in_region)
     return Foundation(network, workloads, secrets)
 
 
@@ -268,22 +267,15 @@ def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
             args,
             opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
         ).topics
-    deployment_alarms = DeploymentAlarms(
-        "deployment-alarms",
-        DeploymentAlarmsArgs(
-            stack=cfg.stack_wide,
-            alarms=cfg.alarms,
-            wiring=DeploymentAlarmsWiring(
-                alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
-                target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
-                alternate_target_group_arn_suffix=(
-                    edge.load_balancer.alternate_target_group_arn_suffix
-                ),
-                topics=notifications.topics,
-            ),
-        ),
-        providers.in_region,
+    lb = edge.load_balancer
+    wiring = DeploymentAlarmsWiring(
+        alb_arn_suffix=lb.alb_arn_suffix,
+        target_group_arn_suffix=lb.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=lb.alternate_target_group_arn_suffix,
+        topics=notifications.topics,
     )
+    rollback = DeploymentAlarmsArgs(stack=cfg.stack_wide, alarms=cfg.alarms, wiring=wiring)
+    deployment_alarms = DeploymentAlarms("deployment-alarms", rollback, providers.in_region)
     return Paging(notifications, cdn_topics, deployment_alarms)
 
 
