@@ -4,7 +4,7 @@ Creates:
 - a web ACL (REGIONAL for the ALB, CLOUDFRONT for the distribution; a CLOUDFRONT one must be
   built with a us-east-1 provider) that allows by default and runs, in order: a per-client-IP
   rate-based block (per CF-Connecting-IP behind Cloudflare's proxy); at CloudFront, AWS's IP
-  reputation list and its anonymous IP list (counted only: see ANONYMOUS_IP_RULES); AWS's Known
+  reputation list; AWS's anonymous IP list (counted only: see ANONYMOUS_IP_RULES); AWS's Known
   Bad Inputs rules (Log4j among them); and, on an ACL the API's requests pass, the Common and
   SQL injection rule groups and the API's body-size limit (413);
 - a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
@@ -35,11 +35,12 @@ KNOWN_BAD_INPUTS_RULE_SET = "AWSManagedRulesKnownBadInputsRuleSet"  # Log4JRCE a
 SQLI_RULE_SET = "AWSManagedRulesSQLiRuleSet"
 IP_REPUTATION_RULE_SET = "AWSManagedRulesAmazonIpReputationList"
 ANONYMOUS_IP_RULE_SET = "AWSManagedRulesAnonymousIpList"
-# The anonymous IP list's two rules only count at the CDN (labels, metrics and logs show how
+# The anonymous IP list's two rules only count, on every ACL (labels, metrics and logs show how
 # much traffic they would stop): blocking VPN, Tor and proxy users (AnonymousIPList) shuts out
-# real viewers, a product decision nobody has taken, and HostingProviderIPList matches cloud
-# addresses, which is where the Route 53 health checks of the site and the CI runners' smoke
-# checks connect from. Dropping a name here is all a decision to block takes.
+# real viewers and API clients, a product decision nobody has taken, and HostingProviderIPList
+# matches cloud addresses, which is where API clients on cloud hosts, the Route 53 health checks
+# and the CI runners' smoke checks connect from. Dropping a name here is all a decision to
+# block takes.
 ANONYMOUS_IP_RULES = ("AnonymousIPList", "HostingProviderIPList")
 # Common rules that block legitimate JSON API requests, set to count (their labels and metrics
 # stay): SizeRestrictions_BODY blocks every body over 8 KB (`api-body-size` enforces the API's
@@ -188,13 +189,13 @@ def waf_rules(
     ]
     if scope == "CLOUDFRONT":
         # Every viewer's first stop: turn known-bad sources away before they cost a request to
-        # S3 or the API. The lists judge the connecting address, which behind Cloudflare's
-        # proxy is Cloudflare's, so there the reputation list only counts too: Cloudflare's
-        # own firewall judges the viewer.
+        # S3 or the API. The list judges the connecting address, which behind Cloudflare's
+        # proxy is Cloudflare's, so there it only counts: Cloudflare's own firewall judges the
+        # viewer.
         rules.append(
             _managed(IP_REPUTATION_RULE_SET, len(rules), count=edge.cloudflare_proxied)
         )
-        rules.append(_managed(ANONYMOUS_IP_RULE_SET, len(rules), ANONYMOUS_IP_RULES))
+    rules.append(_managed(ANONYMOUS_IP_RULE_SET, len(rules), ANONYMOUS_IP_RULES))
     groups = (
         (COMMON_RULE_SET, KNOWN_BAD_INPUTS_RULE_SET, SQLI_RULE_SET)
         if guards_api

@@ -234,9 +234,17 @@ def test_alb_has_a_regional_waf_with_managed_rules_and_rate_limit(stack: Evaluat
         if "ManagedRuleGroupStatement" in r["Statement"]
     }
     assert managed == {
+        "AWSManagedRulesAnonymousIpList",
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesSQLiRuleSet",
+    }
+    # The anonymous IP list only counts: blocking VPN and cloud-hosted API clients is a product
+    # decision not taken.
+    anonymous = rules["AWSManagedRulesAnonymousIpList"]["Statement"]["ManagedRuleGroupStatement"]
+    assert {o["Name"]: o["ActionToUse"] for o in anonymous["RuleActionOverrides"]} == {
+        "AnonymousIPList": {"Count": {}},
+        "HostingProviderIPList": {"Count": {}},
     }
     rate = rules["rate-limit-per-ip"]
     assert rate["Action"] == {"Block": {}}
