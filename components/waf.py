@@ -192,9 +192,7 @@ def waf_rules(
         # S3 or the API. The list judges the connecting address, which behind Cloudflare's
         # proxy is Cloudflare's, so there it only counts: Cloudflare's own firewall judges the
         # viewer.
-        rules.append(
-            _managed(IP_REPUTATION_RULE_SET, len(rules), count=edge.cloudflare_proxied)
-        )
+        rules.append(_managed(IP_REPUTATION_RULE_SET, len(rules), count=edge.cloudflare_proxied))
     rules.append(_managed(ANONYMOUS_IP_RULE_SET, len(rules), ANONYMOUS_IP_RULES))
     groups = (
         (COMMON_RULE_SET, KNOWN_BAD_INPUTS_RULE_SET, SQLI_RULE_SET)
