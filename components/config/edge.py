@@ -153,6 +153,17 @@ def read_health_check(section: Section) -> HealthCheckConfig:
     )
 
 
+def _read_cdn_waf(section: Section, environment: str, *, api_via_cdn: bool) -> bool:
+    cdn_waf = section.get_bool("cdnWaf", environment == "prod" or api_via_cdn)
+    if api_via_cdn and not cdn_waf:
+        section.error(
+            "cdnWaf",
+            "apiViaCdn rate-limits the API per viewer with the CDN's web ACL (the ALB's sees only "
+            "CloudFront's servers and exempts them), so it needs cdnWaf: drop cdnWaf: false",
+        )
+    return cdn_waf
+
+
 def read_edge(section: Section, environment: str) -> EdgeConfig:
     allow_localhost = section.get_bool("allowLocalhostOrigins", False)
     if allow_localhost and environment != "staging":
@@ -214,13 +225,7 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
     api_via_cdn = section.get_bool("apiViaCdn", False)
     if ingress == "cloudfront" and not api_via_cdn:
         section.error("ingress", "'cloudfront' admits only CloudFront, so it needs apiViaCdn: true")
-    cdn_waf = section.get_bool("cdnWaf", environment == "prod" or api_via_cdn)
-    if api_via_cdn and not cdn_waf:
-        section.error(
-            "cdnWaf",
-            "apiViaCdn rate-limits the API per viewer with the CDN's web ACL (the ALB's sees only "
-            "CloudFront's servers and exempts them), so it needs cdnWaf: drop cdnWaf: false",
-        )
+    cdn_waf = _read_cdn_waf(section, environment, api_via_cdn=api_via_cdn)
     price_class = section.get_str("priceClass", "PriceClass_100", choices=PRICE_CLASSES)
 
     dns_provider = section.get_str("dnsProvider", choices=DNS_PROVIDERS)
