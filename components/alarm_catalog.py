@@ -5,7 +5,8 @@ aggregated, when it fires, how bad that is and what the responder should do); `c
 is the only place that builds an `aws.cloudwatch.MetricAlarm`, always with alarm and OK actions
 to the topic of the definition's severity. `DeploymentAlarms` (ECS rollback) and `Alarms`
 (everything else) both build from here, so a signal is defined once; the data tier's signals
-(RDS, Redis) are in components/data_alarms.py.
+(RDS, Redis) are in components/data_alarms.py, what users reach from outside (Route 53 health
+checks, certificate expiry) in components/edge_alarms.py.
 
 Every threshold comes from `AlarmThresholds` (config: `webstack:alarms`, with the deployment
 guide's defaults).
@@ -14,7 +15,7 @@ guide's defaults).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pulumi
@@ -28,6 +29,7 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 ABOVE = "GreaterThanThreshold"
 AT_OR_ABOVE = "GreaterThanOrEqualToThreshold"
 BELOW = "LessThanThreshold"
+AT_OR_BELOW = "LessThanOrEqualToThreshold"
 
 # What a gap in the data means. Traffic-driven signals are silent when nobody calls (nothing
 # is wrong); a gap in a task count means the tasks are gone; gauges AWS always publishes keep
@@ -165,6 +167,24 @@ def create_alarm(
 
 # ---------------------------------------------------------------------------------------------
 # API behind the ALB
+
+# The second target group's label, ending its alarms' keys (the first's keep their names).
+ALTERNATE_TARGET_GROUP = "alt"
+
+
+def target_group_variants(
+    primary: pulumi.Input[str], alternate: pulumi.Input[str] | None
+) -> list[tuple[str, pulumi.Input[str]]]:
+    """(label, ARN suffix) per API target group: "" for the first, then ALTERNATE_TARGET_GROUP."""
+    return [("", primary), *([(ALTERNATE_TARGET_GROUP, alternate)] if alternate else [])]
+
+
+def for_target_group(definition: AlarmDefinition, label: str) -> AlarmDefinition:
+    """`definition` as the alarm of the target group `label` (unchanged for the first)."""
+    if not label:
+        return definition
+    text = f"Target group {label}: {definition.description}"
+    return replace(definition, key=f"{definition.key}-{label}", description=text)
 
 
 def _target_group(alb_arn_suffix: pulumi.Input[str], tg_arn_suffix: pulumi.Input[str]) -> dict:

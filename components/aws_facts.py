@@ -27,6 +27,16 @@ CPU_ARCHITECTURES = ("X86_64", "ARM64")
 # ECR's image tag grammar.
 ECR_IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
+# ECS deployment strategies (deploymentConfiguration.strategy). All but ROLLING shift traffic
+# between two target groups through a listener rule (ECS's "blue/green family").
+ECS_DEPLOYMENT_STRATEGIES = ("ROLLING", "CANARY", "LINEAR", "BLUE_GREEN")
+# ECS's ranges (API reference: DeploymentConfiguration, CanaryConfiguration,
+# LinearConfiguration): bake times in whole minutes, percents in multiples of 0.1.
+ECS_BAKE_MINUTES = (0, 1440)
+ECS_CANARY_PERCENT = (0.1, 100.0)
+ECS_LINEAR_STEP_PERCENT = (3.0, 100.0)
+ECS_PERCENT_STEP = 0.1
+
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)  # fmt: skip
@@ -42,6 +52,8 @@ SECRETS_MANAGER_MAX_BYTES = 65536
 POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 # Enhanced monitoring granularities RDS accepts (seconds).
 RDS_MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+# RDS's default quota of manual DB instance snapshots per account and region (adjustable).
+RDS_MANUAL_SNAPSHOTS_PER_REGION = 100
 _GIB = 1024**3
 
 
@@ -99,6 +111,29 @@ MAXMEMORY_POLICIES = (
 # region it does not list is one `pulumi up` would refuse anyway (the provider validates
 # `region`), and a provider upgrade brings new regions with it.
 AWS_REGIONS: frozenset[str] = frozenset(region.value for region in pulumi_aws.Region)
+
+# Route 53's health-checking regions (its API's HealthCheckRegion enum); a check that names its
+# regions must name at least three.
+ROUTE53_HEALTH_CHECK_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+ROUTE53_MIN_HEALTH_CHECK_REGIONS = 3
+# Longest ResourcePath and SearchString a health check takes; the string is looked for in the
+# first 5,120 bytes of the response body.
+ROUTE53_MAX_PATH_LENGTH = 255
+ROUTE53_MAX_SEARCH_STRING_LENGTH = 255
+ROUTE53_SEARCHED_BODY_BYTES = 5120
+
+# How much of a request body WAF sees: an ALB forwards a fixed 8 KB; CloudFront 16 KB unless the
+# web ACL's association config buys more (up to 64 KB, at extra cost).
+WAF_BODY_INSPECTION_BYTES = {"REGIONAL": 8 * 1024, "CLOUDFRONT": 16 * 1024}
 
 # AWS Backup: continuous backups (point-in-time recovery) keep at most 35 days; lifecycles and
 # vault-lock retention go up to 100 years; a compliance vault lock has at least 3 days of grace

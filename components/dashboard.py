@@ -1,6 +1,7 @@
 """The body of the Alarms component's CloudWatch dashboard: the golden signals (traffic, errors,
-latency, saturation) of the API, worker, database, cache and CDN, and the state of every
-regional alarm. Pure functions; `Alarms` creates the dashboard from `dashboard_body`.
+latency, saturation) of the API, worker, database, cache and CDN, the uptime checks and the
+certificates' days to expiry, and the state of every alarm. Pure functions; `Alarms` creates
+the dashboard from `dashboard_body`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.alarm_catalog import SCHEDULER_FAILURE_METRIC
+from components.alarm_catalog import SCHEDULER_FAILURE_METRIC, target_group_variants
+from components.edge_alarms import DAY_SECONDS
 
 if TYPE_CHECKING:
     # Only the annotation: Alarms imports this module to build its dashboard.
@@ -18,21 +20,28 @@ if TYPE_CHECKING:
 
 
 def dashboard_body(
-    args: AlarmsArgs, region: Any, cdn_region: Any, alarm_arns: Sequence[Any]
+    args: AlarmsArgs,
+    region: Any,
+    cdn_region: Any,
+    alarm_arns: Sequence[Any],
+    us_east_1_alarm_arns: Sequence[Any],
 ) -> dict:
-    """The dashboard: golden signals (traffic, errors, latency, saturation) per tier."""
-    alarm_state = {
-        "type": "alarm",
-        "properties": {
-            "title": "Alarms",
-            "alarms": list(alarm_arns),
-            "sortBy": "stateUpdatedTimestamp",
-        },
-    }
+    """The dashboard: golden signals (traffic, errors, latency, saturation) per tier.
+
+    `us_east_1_alarm_arns` are the alarms on metrics only us-east-1 has (CloudFront, Route 53,
+    CloudFront's certificate), shown in a widget of their own.
+    """
     return {
         "widgets": _layout(
             [
-                *_section("Alarms", [alarm_state]),
+                *_section(
+                    "Alarms",
+                    [
+                        _alarm_state("Alarms", alarm_arns),
+                        _alarm_state("Alarms in us-east-1 (CDN, uptime)", us_east_1_alarm_arns),
+                    ],
+                ),
+                *_section("Uptime", _uptime(args, region, cdn_region)),
                 *_section("API", _api(args, region)),
                 *_section("Worker", _worker(args, region)),
                 *_section("Database", _database(args, region)),
@@ -43,61 +52,110 @@ def dashboard_body(
     }
 
 
-def _api(args: AlarmsArgs, region: Any) -> list[dict]:
-    tg = {
-        "LoadBalancer": args.wiring.alb_arn_suffix,
-        "TargetGroup": args.wiring.target_group_arn_suffix,
+def _alarm_state(title: str, alarm_arns: Sequence[Any]) -> dict:
+    return {
+        "type": "alarm",
+        "properties": {
+            "title": title,
+            "alarms": list(alarm_arns),
+            "sortBy": "stateUpdatedTimestamp",
+        },
     }
+
+
+def _uptime(args: AlarmsArgs, region: Any, cdn_region: Any) -> list[dict]:
+    """Route 53's view of each checked URL (published in us-east-1), and the certificates' days
+    to expiry, each in its certificate's region."""
+    checks = [({"HealthCheckId": t.health_check_id}, t.role) for t in args.wiring.uptime_targets]
+    certificates = [
+        (args.wiring.api_certificate_arn, "api", region),
+        (args.wiring.cdn_certificate_arn, "cdn", cdn_region),
+    ]
     return [
         _graph(
-            "API: requests / min",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "RequestCount", tg),
-            ],
-            stat="Sum",
+            "Uptime: healthy (1) or down (0)",
+            cdn_region,
+            [_metric("AWS/Route53", "HealthCheckStatus", d, label=r) for d, r in checks],
+            stat="Minimum",
         ),
         _graph(
-            "API: target 5xx rate %",
-            region,
+            "Uptime: % of checkers that see it healthy",
+            cdn_region,
+            [_metric("AWS/Route53", "HealthCheckPercentageHealthy", d, label=r) for d, r in checks],
+        ),
+        _graph(
+            "Certificates: days to expiry",
+            cdn_region,
             [
-                [
-                    {
-                        "expression": "100 * FILL(errors, 0) / requests",
-                        "label": "5xx %",
-                        "id": "rate",
-                    }
-                ],
                 _metric(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    tg,
-                    id="errors",
-                    visible=False,
-                ),
-                _metric("AWS/ApplicationELB", "RequestCount", tg, id="requests", visible=False),
+                    "AWS/CertificateManager",
+                    "DaysToExpiry",
+                    {"CertificateArn": arn},
+                    label=label,
+                    region=where,
+                )
+                for arn, label, where in certificates
             ],
-            stat="Sum",
+            stat="Minimum",
+            period=DAY_SECONDS,
         ),
-        _graph(
-            "API: response time (s)",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=p)
-                for p in ("p50", "p95", "p99")
-            ],
-        ),
-        _graph(
-            "API: healthy / unhealthy targets",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "HealthyHostCount", tg),
-                _metric("AWS/ApplicationELB", "UnHealthyHostCount", tg),
-            ],
-            stat="Maximum",
-        ),
-        *_ecs_saturation(args, region, "API", args.wiring.api_service_name),
     ]
+
+
+def _api(args: AlarmsArgs, region: Any) -> list[dict]:
+    """Traffic, errors, latency and health per target group (both, side by side, while a
+    traffic-shifting strategy keeps two), then the service's saturation."""
+    w = args.wiring
+    groups = target_group_variants(w.target_group_arn_suffix, w.alternate_target_group_arn_suffix)
+    lines: dict[str, list] = {"requests": [], "rates": [], "latency": [], "health": []}
+    for label, suffix in groups:
+        for graph, metrics in _target_group_lines(w.alb_arn_suffix, suffix, label, groups).items():
+            lines[graph] += metrics
+    return [
+        _graph("API: requests / min", region, lines["requests"], stat="Sum"),
+        _graph("API: target 5xx rate %", region, lines["rates"], stat="Sum"),
+        _graph("API: response time (s)", region, lines["latency"]),
+        _graph("API: healthy / unhealthy targets", region, lines["health"], stat="Maximum"),
+        *_ecs_saturation(args, region, "API", w.api_service_name),
+    ]
+
+
+def _target_group_lines(
+    alb: Any, suffix: Any, label: str, groups: Sequence[tuple[str, Any]]
+) -> dict[str, list]:
+    """One target group's lines of the API graphs. Alone it keeps the plain lines; beside the
+    other group, each line is named after its group (`api`, `api-alt`)."""
+    tg = {"LoadBalancer": alb, "TargetGroup": suffix}
+    both = len(groups) > 1
+    name = (" api-" + label if label else " api") if both else ""
+    ids = f"_{label}" if label else ""
+
+    def named(text: str) -> dict[str, Any]:
+        return {"label": f"{text}{name}".strip()} if both else {}
+
+    elb = "AWS/ApplicationELB"
+    return {
+        "requests": [_metric(elb, "RequestCount", tg, **named(""))],
+        "rates": [
+            [
+                {
+                    "expression": f"100 * FILL(errors{ids}, 0) / requests{ids}",
+                    "label": f"5xx %{name}",
+                    "id": f"rate{ids}",
+                }
+            ],
+            _metric(elb, "HTTPCode_Target_5XX_Count", tg, id=f"errors{ids}", visible=False),
+            _metric(elb, "RequestCount", tg, id=f"requests{ids}", visible=False),
+        ],
+        "latency": [
+            _metric(elb, "TargetResponseTime", tg, stat=p, label=f"{p}{name}")
+            for p in ("p50", "p95", "p99")
+        ],
+        "health": [
+            _metric(elb, metric, tg, **named(metric))
+            for metric in ("HealthyHostCount", "UnHealthyHostCount")
+        ],
+    }
 
 
 def _worker(args: AlarmsArgs, region: Any) -> list[dict]:

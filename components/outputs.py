@@ -14,6 +14,7 @@ from components.backup import Backup
 from components.certificates import DnsRecord
 from components.config import StackConfig
 from components.migration_job import MigrationJob
+from components.uptime_checks import UptimeChecks
 
 if TYPE_CHECKING:
     # Only the annotations: build_stack imports this module to make its outputs.
@@ -28,6 +29,7 @@ def stack_outputs(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    uptime: UptimeChecks,
     alarms: Alarms,
     backup: Backup,
 ) -> dict[str, Any]:
@@ -73,6 +75,10 @@ def stack_outputs(
         "repositoryUrl": app.repository_url,
         "clusterName": app.cluster_name,
         "migrationFunctionName": migrations.function_name,
+        # The runbook's way back (docs/runbooks/revert-migration.md): the last run's restore
+        # point with its exact restore commands; null when that run had nothing pending.
+        "migrationRestorePoint": migrations.restore_point,
+        "apiImageTag": cfg.api.image_tag,
         # No critical topic when nobody is paged (`alarms.paging` off).
         **(
             {"criticalTopicArn": paging.notifications.critical_topic_arn}
@@ -82,6 +88,8 @@ def stack_outputs(
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
         "dashboardName": alarms.dashboard_name,
+        # The site-down runbook asks Route 53 for each check's per-region results.
+        **{f"{t.role}HealthCheckId": t.health_check_id for t in uptime.targets},
         "backupVaultName": backup.vault_name,
         "backupVaultArn": backup.vault_arn,
         "backupPlanId": backup.plan_id,
@@ -100,6 +108,13 @@ def stack_outputs(
     ):
         if service is not None:
             outputs[key] = service
+    if load_balancer.alternate_target_group_arn_suffix is not None:
+        # What a traffic-shifting strategy adds: the second group's CloudWatch dimension and,
+        # with test traffic, where CI reads the X-Webstack-Test value that reaches the new
+        # release first (never the value itself: no output is a secret).
+        outputs["alternateTargetGroupArnSuffix"] = load_balancer.alternate_target_group_arn_suffix
+    if secrets.api_test_header_secret_arn is not None:
+        outputs["apiTestHeaderSecretArn"] = secrets.api_test_header_secret_arn
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if cfg.edge.dns_provider == "none":

@@ -2,9 +2,10 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> Backup -> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
-component the config sections it reads as they are (`database=cfg.database`) and a wiring
-dataclass of what earlier components produced; nothing is copied out of a section here.
+-> Backup -> MigrationJob -> ApiService -> the frontend's files -> UptimeChecks -> Alarms), one
+named step per component. A step hands its component the config sections it reads as they are
+(`database=cfg.database`) and a wiring dataclass of what earlier components produced; nothing is
+copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -33,11 +34,13 @@ from components.deployment_alarms import (
 )
 from components.dns import Dns, DnsArgs, DnsWiring
 from components.frontend import Frontend, FrontendArgs, FrontendWiring
+from components.frontend_release import FrontendRelease, FrontendReleaseArgs, FrontendReleaseWiring
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.outputs import stack_outputs
+from components.providers import Providers, make_providers
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import (
     DataStorePlacement,
@@ -45,23 +48,7 @@ from components.security_groups import (
     WorkloadSecurityGroupsArgs,
     WorkloadSecurityGroupsWiring,
 )
-
-
-@dataclass(frozen=True)
-class Providers:
-    """Explicit providers; every AWS resource goes through one of them."""
-
-    regional: aws.Provider
-    """The stack's region, with the stack's default tags."""
-    us_east_1: aws.Provider
-    """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
-    dr: aws.Provider | None
-    """`backup.drRegion`, for the vault the backups are copied to; None without copies."""
-
-    @property
-    def in_region(self) -> pulumi.ResourceOptions:
-        """The options of a component in the stack's region."""
-        return pulumi.ResourceOptions(providers={"aws": self.regional})
+from components.uptime_checks import UptimeChecks, UptimeChecksArgs, UptimeChecksWiring
 
 
 @dataclass(frozen=True)
@@ -105,23 +92,6 @@ def region_availability_zones(region: str) -> Sequence[str]:
     return aws.get_availability_zones(state="available", region=region).names
 
 
-def make_providers(cfg: StackConfig) -> Providers:
-    def provider(name: str, region: str) -> aws.Provider:
-        return aws.Provider(
-            name,
-            region=region,
-            allowed_account_ids=[cfg.account_id] if cfg.account_id else None,
-            default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)),
-        )
-
-    dr_region = cfg.backup.dr_region
-    return Providers(
-        regional=provider("aws", cfg.region),
-        us_east_1=provider("aws-us-east-1", "us-east-1"),
-        dr=provider("aws-dr", dr_region) if dr_region else None,
-    )
-
-
 def build_stack(
     cfg: StackConfig,
     migration_package: Path | None = None,
@@ -141,8 +111,10 @@ def build_stack(
     backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms, backup)
+    _frontend_release(cfg, providers, edge, app)
+    uptime = _uptime_checks(cfg, providers, edge, app)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup, uptime)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms, backup)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
@@ -150,7 +122,9 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
     exist; the data key and the generated and external secrets."""
     stack, in_region = cfg.stack_wide, providers.in_region
     network = Network(
-        "network", NetworkArgs(stack=stack, network=cfg.network, database=cfg.database), in_region
+        "network",
+        NetworkArgs(stack=stack, network=cfg.network, database=cfg.database, secrets=cfg.secrets),
+        in_region,
     )
     workloads = WorkloadSecurityGroups(
         "workloads",
@@ -159,7 +133,8 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
         ),
         in_region,
     )
-    secrets = Secrets("secrets", SecretsArgs(stack=stack, secrets=cfg.secrets), in_region)
+    secrets_args = SecretsArgs(stack=stack, secrets=cfg.secrets, api=cfg.api)
+    secrets = Secrets("secrets", secrets_args, in_region)
     return Foundation(network, workloads, secrets)
 
 
@@ -222,11 +197,13 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
             stack=stack,
             edge=edge,
             api=cfg.api,
+            secrets=cfg.secrets,
             wiring=LoadBalancerWiring(
                 vpc_id=base.network.vpc_id,
                 public_subnet_ids=base.network.public_subnet_ids,
                 target_security_group_id=base.workloads.api,
                 certificate_arn=certificates.api_certificate_arn,
+                test_header_value=base.secrets.api_test_header_value,
             ),
         ),
         in_region,
@@ -237,7 +214,9 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
         origin_verify_secret=load_balancer.origin_verify_secret,
     )
     frontend = Frontend(
-        "frontend", FrontendArgs(stack=stack, edge=edge, wiring=frontend_wiring), in_region
+        "frontend",
+        FrontendArgs(stack=stack, edge=edge, secrets=cfg.secrets, wiring=frontend_wiring),
+        in_region,
     )
     dns_wiring = DnsWiring(
         alb_dns_name=load_balancer.alb_dns_name,
@@ -260,19 +239,15 @@ def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
             args,
             opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
         ).topics
-    deployment_alarms = DeploymentAlarms(
-        "deployment-alarms",
-        DeploymentAlarmsArgs(
-            stack=cfg.stack_wide,
-            alarms=cfg.alarms,
-            wiring=DeploymentAlarmsWiring(
-                alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
-                target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
-                topics=notifications.topics,
-            ),
-        ),
-        providers.in_region,
+    lb = edge.load_balancer
+    wiring = DeploymentAlarmsWiring(
+        alb_arn_suffix=lb.alb_arn_suffix,
+        target_group_arn_suffix=lb.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=lb.alternate_target_group_arn_suffix,
+        topics=notifications.topics,
     )
+    rollback = DeploymentAlarmsArgs(stack=cfg.stack_wide, alarms=cfg.alarms, wiring=wiring)
+    deployment_alarms = DeploymentAlarms("deployment-alarms", rollback, providers.in_region)
     return Paging(notifications, cdn_topics, deployment_alarms)
 
 
@@ -296,14 +271,19 @@ def _backup(
         vpc_id=network.vpc_id,
         isolated_subnet_ids=network.isolated_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
-        logs_kms_key_arn=base.secrets.kms_key_arn,
+        kms_key_arn=base.secrets.kms_key_arn,
         # The topic critical alarms go to (the warning topic when nobody is paged).
         critical_topic_arn=paging.notifications.topics.critical,
         dr_provider=providers.dr,
         package=package,
     )
     args = BackupArgs(
-        stack=cfg.stack_wide, backup=cfg.backup, secrets=cfg.secrets, api=cfg.api, wiring=wiring
+        stack=cfg.stack_wide,
+        backup=cfg.backup,
+        secrets=cfg.secrets,
+        database=cfg.database,
+        api=cfg.api,
+        wiring=wiring,
     )
     return Backup("backup", args, providers.in_region)
 
@@ -378,6 +358,7 @@ def _app(
         deployment_alarm_names=paging.deployment_alarms.alarm_names,
         # The release order: migrations, then the services; a failed migration stops here.
         run_after=[migrations.invocation],
+        traffic_shift=load_balancer.traffic_shift,
     )
     args = ApiServiceArgs(
         stack=cfg.stack_wide,
@@ -391,6 +372,23 @@ def _app(
     return ApiService("app", args, providers.in_region)
 
 
+def _frontend_release(cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService) -> None:
+    """The built frontend into the CDN's bucket after the API it calls (with frontend.distDir)."""
+    if cfg.frontend.dist_dir is not None:
+        wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
+        args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
+        FrontendRelease("frontend-release", args, providers.in_region)
+
+
+def _uptime_checks(
+    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+) -> UptimeChecks:
+    """Route 53's checks of the API and the site, once the names, the CDN and the API serve."""
+    wiring = UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app])
+    args = UptimeChecksArgs(stack=cfg.stack_wide, uptime=cfg.uptime, edge=cfg.edge, wiring=wiring)
+    return UptimeChecks("uptime", args, providers.in_region)
+
+
 def _alarms(
     cfg: StackConfig,
     providers: Providers,
@@ -400,6 +398,7 @@ def _alarms(
     migrations: MigrationJob,
     app: ApiService,
     backup: Backup,
+    uptime: UptimeChecks,
 ) -> Alarms:
     """Everything else that pages, the cost budget and the dashboard, over all of the above."""
     wiring = AlarmsWiring(
@@ -408,6 +407,7 @@ def _alarms(
         us_east_1_provider=providers.us_east_1,
         alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
         target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=edge.load_balancer.alternate_target_group_arn_suffix,
         cluster_name=app.cluster_name,
         api_service_name=app.api_service_name,
         worker_service_name=app.worker_service_name,
@@ -419,6 +419,9 @@ def _alarms(
         restore_check_function_name=backup.restore_check_function_name,
         worker_log_group_name=app.worker_log_group_name,
         deployment_alarm_arns=paging.deployment_alarms.alarm_arns,
+        uptime_targets=uptime.targets,
+        api_certificate_arn=edge.certificates.api_certificate_arn,
+        cdn_certificate_arn=edge.certificates.cdn_certificate_arn,
     )
     args = AlarmsArgs(
         stack=cfg.stack_wide,

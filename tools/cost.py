@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.config import DeploymentConfig
+from components.config.deployment import ROLLING
 from tools.cost_assumptions import CostAssumptions
 from tools.mockcloud import Resource
 
@@ -41,6 +43,7 @@ SOURCES = {
     "kms": "https://aws.amazon.com/kms/pricing/",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/",
     "waf": "https://aws.amazon.com/waf/pricing/",
+    "route53": "https://aws.amazon.com/route53/pricing/",
     "backup": "https://aws.amazon.com/backup/pricing/",
 }
 
@@ -94,6 +97,12 @@ PRICES = {
     "waf.acl": Price(5.00, "web ACL-month", "waf"),
     "waf.rule": Price(1.00, "rule-month", "waf"),
     "waf.requests": Price(0.60, "1M requests", "waf"),
+    # Route 53's health checks, from its pricing page as read on 2026-09-20. A check of an
+    # endpoint Route 53 counts as AWS's and this account's bills the lower rate.
+    "route53.check": Price(0.75, "health check-month", "route53"),
+    "route53.check.aws": Price(0.50, "health check-month", "route53"),
+    "route53.option": Price(2.00, "option-month", "route53"),
+    "route53.option.aws": Price(1.00, "option-month", "route53"),
     # AWS Backup bills RDS snapshots at RDS's snapshot rate, and a copy's transfer to another
     # region (US to US) per GB.
     "backup.rds.warm": Price(0.095, "GB-month", "backup"),
@@ -205,6 +214,8 @@ NO_CHARGE = frozenset(
         "aws:rds/parameterGroup:ParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        # The frontend's files: their storage and requests are the bucket's (s3StorageGb).
+        "aws:s3/bucketObjectv2:BucketObjectv2",
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -220,8 +231,9 @@ NO_CHARGE = frozenset(
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     }
 )
-# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare).
-NOT_AWS = ("pulumi:", "random:", "cloudflare:", "tls:")
+# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare; dynamic resources
+# run in the `pulumi` process).
+NOT_AWS = ("pulumi:", "pulumi-python:", "random:", "cloudflare:", "tls:")
 
 
 def per_day(monthly: float) -> float:
@@ -338,6 +350,10 @@ class _Pricer:
     def unpriced(self, item: str, note: str) -> None:
         self._line(item, 0, "", None, note)
 
+    def free(self, item: str, note: str) -> None:
+        """A line that costs nothing of its own, shown so the estimate says so."""
+        self._line(item, 1, "", 0.0, note)
+
     def _line(
         self, item: str, quantity: float, unit: str, unit_price: float | None, note: str
     ) -> None:
@@ -365,6 +381,9 @@ class _Pricer:
             self.unpriced(resource.type, "no price rule for this type (tools/cost.py)")
         else:
             rule(self, resource)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
 
     def find(self, type_: str, reference: Any) -> Resource | None:
         """The resource of `type_` that `reference` (an ARN, id, name or family) points at."""
@@ -452,6 +471,7 @@ def _ecs_service(p: _Pricer, r: Resource) -> None:
         return
     vcpu = _num(task.inputs.get("cpu")) / 1024
     gb = _num(task.inputs.get("memory")) / 1024
+    overlap = _deploy_overlap_minutes(r)
     for provider, count in shares.items():
         key, kind = FARGATE_PROVIDERS[provider]
         if f"{key}.vcpu.{arch}" not in PRICES:
@@ -462,6 +482,32 @@ def _ecs_service(p: _Pricer, r: Resource) -> None:
             f"{kind} {arch} vCPU ({count:g} × {vcpu:g})", hours * vcpu, f"{key}.vcpu.{arch}", note
         )
         p.add(f"{kind} {arch} memory ({count:g} × {gb:g} GB)", hours * gb, f"{key}.gb.{arch}", note)
+        if overlap is None:
+            continue
+        # A traffic-shifting deployment runs a second full set of tasks (twice the count) from
+        # the first shift to the end of the bake; a rolling one overlaps for a minute or two.
+        deploys = p.usage.deploys_per_month
+        extra = count * overlap / 60 * deploys
+        why = f"{count:g} more tasks for {overlap:g} min × {deploys:g} deploys (deploysPerMonth)"
+        p.add(f"deploy overlap, {kind} {arch} vCPU", extra * vcpu, f"{key}.vcpu.{arch}", why)
+        p.add(f"deploy overlap, {kind} {arch} memory", extra * gb, f"{key}.gb.{arch}", why)
+
+
+def _deploy_overlap_minutes(r: Resource) -> float | None:
+    """Minutes of shift and bake of a traffic-shifting deployment; None for ROLLING."""
+    dc = r.inputs.get("deploymentConfiguration") or {}
+    if dc.get("strategy", ROLLING) == ROLLING:
+        return None
+    canary = dc.get("canaryConfiguration") or {}
+    linear = dc.get("linearConfiguration") or {}
+    registered = DeploymentConfig(
+        strategy=dc["strategy"],
+        bake_time_minutes=int(_num(dc.get("bakeTimeInMinutes"))),
+        canary_interval_minutes=int(_num(canary.get("canaryBakeTimeInMinutes"))),
+        linear_step_percent=_num(linear.get("stepPercent"), 100),
+        linear_interval_minutes=int(_num(linear.get("stepBakeTimeInMinutes"))),
+    )
+    return registered.shift_minutes + registered.bake_time_minutes
 
 
 def _rds_instance(p: _Pricer, r: Resource) -> None:
@@ -570,6 +616,19 @@ def _load_balancer(p: _Pricer, r: Resource) -> None:
         p.add_hourly(
             f"ALB public IPv4 × {addresses}", addresses, PRICES["ipv4.hour"].usd, "one per AZ"
         )
+    if any(_forwards_to_two_groups(rule) for rule in p.of_type("aws:lb/listenerRule:ListenerRule")):
+        p.free(
+            "second target group and the weighted rules ECS shifts",
+            "no charge of their own: an ALB bills hours and LCUs (rule evaluations past 10 a "
+            "request count toward LCUs)",
+        )
+
+
+def _forwards_to_two_groups(rule: Resource) -> bool:
+    return any(
+        len((action.get("forward") or {}).get("targetGroups") or []) > 1
+        for action in rule.inputs.get("actions") or []
+    )
 
 
 def _distribution(p: _Pricer, r: Resource) -> None:
@@ -588,11 +647,41 @@ def _distribution(p: _Pricer, r: Resource) -> None:
 
 
 def _cloudfront_function(p: _Pricer, r: Resource) -> None:
+    # Each viewer request runs the one function of the behaviour it matches.
     p.add(
-        "CloudFront Function invocations (every viewer request)",
-        p.usage.cdn_requests_per_month / 1e6,
+        "CloudFront Function invocations",
+        p.share(p.usage.cdn_requests_per_month) / 1e6,
         "cloudfront.function",
+        "cdnRequestsPerMonth, split over the functions",
     )
+
+
+# Route 53 endpoint check types, and the priced options each input turns on.
+ENDPOINT_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
+
+
+def _health_check(p: _Pricer, r: Resource) -> None:
+    kind = str(r.inputs.get("type", ""))
+    if kind not in ENDPOINT_CHECKS:
+        p.unpriced(f"{kind or '?'} health check", "only endpoint health checks are priced")
+        return
+    options = [
+        option
+        for option, on in (
+            ("HTTPS", kind.startswith("HTTPS")),
+            ("string matching", kind.endswith("STR_MATCH")),
+            ("fast interval", _num(r.inputs.get("requestInterval"), 30) < 30),
+            ("latency measurement", bool(r.inputs.get("measureLatency"))),
+        )
+        if on
+    ]
+    # Which rate applies is Route 53's call when it first resolves the name; estimate the
+    # higher one.
+    aws_rate = PRICES["route53.check.aws"].usd + len(options) * PRICES["route53.option.aws"].usd
+    note = f"non-AWS-endpoint rate; ${aws_rate:.2f} if Route 53 counts it as this account's"
+    p.add(f"Route 53 health check {r.inputs.get('fqdn', '')}", 1, "route53.check", note)
+    if options:
+        p.add(f"health check options: {', '.join(options)}", len(options), "route53.option", note)
 
 
 def _bucket(p: _Pricer, r: Resource) -> None:
@@ -853,6 +942,7 @@ RULES: dict[str, Rule] = {
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:cloudfront/function:Function": _cloudfront_function,
+    "aws:route53/healthCheck:HealthCheck": _health_check,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:ecr/repository:Repository": _repository,
     "aws:secretsmanager/secret:Secret": _secret,

@@ -19,6 +19,7 @@ from components.aws_facts import (
     INSTANCE_CLASS_MEMORY_GIB,
     MAXMEMORY_POLICIES,
     POSTGRES_MAJORS,
+    RDS_MANUAL_SNAPSHOTS_PER_REGION,
     RDS_MONITORING_INTERVALS,
     SECRETS_MANAGER_MAX_BYTES,
     max_connections,
@@ -34,6 +35,9 @@ PROD_MIN_BACKUP_RETENTION_DAYS = 30
 # store does not hold the RDS CAs, so `verify-full` needs it named in the URL.
 DEFAULT_CA_BUNDLE_PATH = "/etc/ssl/certs/rds-global-bundle.pem"
 CA_BUNDLE_PATH = re.compile(r"/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+# The restore points of the last five releases that changed the schema; older ones are covered
+# by point-in-time recovery for the backup retention.
+DEFAULT_KEEP_SNAPSHOTS = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,7 +48,8 @@ class SecretsConfig:
     """Days a deleted Secrets Manager secret can still be restored (7 to 30; 0, deleted at
     once, only in a disposable stack)."""
     kms_deletion_window_days: int
-    """Days a scheduled deletion of the data KMS key can still be cancelled (7 to 30)."""
+    """Days a scheduled deletion of one of the stack's KMS keys (data, topics, logs) can still
+    be cancelled (7 to 30)."""
     external: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     """`webstack:externalSecrets`: env var name -> value (secret Outputs) the API receives."""
 
@@ -79,6 +84,14 @@ class DatabaseConfig:
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
     snapshot_before_migrations: bool
     """A manual RDS snapshot before the first pending migration (default: on in prod only)."""
+    keep_snapshots_before_migrations: int
+    """How many of those snapshots a successful run keeps (the newest); it deletes the older
+    ones, which RDS would otherwise keep forever (and count against its 100 per region)."""
+    reserve_lambda_concurrency: bool
+    """Reserved concurrency 1 on the database's Lambdas (migrations, restore check), so Lambda
+    itself runs one of each at a time (default: on). Lambda keeps 100 of the account's
+    concurrency unreserved, so this needs a regional quota above 101: set it false in a new
+    account (quota 10) until raised."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,11 +217,18 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
     # The point-in-time restore point is always recorded; a snapshot adds one that survives
     # the instance and the retention window, at the price of waiting for it during `up`.
     snapshot = section.get_bool("snapshotBeforeMigrations", environment == "prod")
+    keep_snapshots = section.get_int(
+        "keepSnapshotsBeforeMigrations",
+        DEFAULT_KEEP_SNAPSHOTS,
+        min=1,
+        max=RDS_MANUAL_SNAPSHOTS_PER_REGION - 1,
+    )
     if snapshot and disposable:
         section.error(
             "snapshotBeforeMigrations",
             "a disposable stack's manual snapshots would outlive it (destroy does not delete them)",
         )
+    reserve_concurrency = section.get_bool("reserveLambdaConcurrency", True)
     section.finish()
     return DatabaseConfig(
         engine_version=version,
@@ -224,6 +244,8 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
         apply_immediately=apply_immediately,
         ca_bundle_path=ca_bundle_path,
         snapshot_before_migrations=snapshot,
+        keep_snapshots_before_migrations=keep_snapshots,
+        reserve_lambda_concurrency=reserve_concurrency,
     )
 
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.aws_facts import CPU_ARCHITECTURES, ECR_IMAGE_TAG_PATTERN, FARGATE_SIZES
+from components.config.deployment import DeploymentConfig, read_deployment
 from components.config.reader import REQUIRED, SameAs, Section, get_log_retention
+from components.config.secret_detector import name_says_secret, value_problem
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 # Fargate's two capacity providers: on-demand, and Spot (spare capacity at a discount, reclaimed
@@ -32,13 +34,6 @@ MANAGED_ENV_NAMES = frozenset(
         "DB_APPLICATION_NAME",
     }
 )
-# Env var names that say they hold a secret. The policy pack's `no-plaintext-secret-env` rule
-# uses the same pattern by default (a test keeps the two equal), so what config accepts the pack
-# accepts too.
-SECRET_NAME_PATTERN = (
-    r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN|CREDENTIALS?)$|^(DATABASE_URL|REDIS_URL)$"
-)
-_SECRET_NAME = re.compile(SECRET_NAME_PATTERN, re.IGNORECASE)
 # An environment variable name as the services (and Secrets Manager injection) take it.
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 IMAGE_TAG = re.compile(ECR_IMAGE_TAG_PATTERN)
@@ -47,11 +42,6 @@ IMAGE_TAG = re.compile(ECR_IMAGE_TAG_PATTERN)
 _ORIGIN_NAME = re.compile(r"CORS|ORIGIN", re.IGNORECASE)
 # The guides: at least two tasks behind the load balancer, so one can fail or be replaced.
 PROD_MIN_API_TASKS = 2
-
-
-def looks_secret(name: str) -> bool:
-    """Whether an environment variable name says it holds a secret (so belongs in `secrets`)."""
-    return bool(_SECRET_NAME.search(name))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +103,8 @@ class ApiConfig:
     """DB_STATEMENT_TIMEOUT_MS: the server cancels a statement running longer."""
     db_idle_in_transaction_timeout_ms: int
     """DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends sessions idle inside a transaction."""
+    deployment: DeploymentConfig
+    """How a release reaches traffic (`webstack:api.deployment`); the worker always rolls."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,13 +150,27 @@ def _read_task_size(section: Section, cpu_default: Any, memory_default: Any) -> 
 
 
 def _read_environment(section: Section) -> dict[str, str]:
+    """Plain environment, refused where it would put a secret or a CORS origin in the clear.
+
+    Secrets are judged by the policy pack's own detector (config.secret_detector), by name
+    and by value, so config refuses before anything is registered what the pack would refuse
+    after: a token-shaped or random-looking value, or a URL with a password, is a secret
+    whatever the variable is called.
+    """
     env = section.get_str_map("environment", {})
-    for name in env:
-        if looks_secret(name):
+    for name, value in env.items():
+        if name_says_secret(name):
             section.error(
                 f"environment.{name}",
                 "looks like a secret; plain environment is visible in the task definition, "
                 "so add it to the Secrets component and inject it through valueFrom",
+            )
+        elif problem := value_problem(name, value):
+            section.error(
+                f"environment.{name}",
+                f"value looks like a secret ({problem}); plain environment is visible in the "
+                "task definition, so keep it in webstack:externalSecrets (set with --secret) "
+                "and inject it through valueFrom",
             )
         elif _ORIGIN_NAME.search(name):
             section.error(
@@ -256,6 +262,7 @@ def read_api(section: Section, environment: str) -> ApiConfig:
         db_idle_in_transaction_timeout_ms=section.get_int(
             "dbIdleInTransactionTimeoutMs", 60_000, min=100, max=3_600_000
         ),
+        deployment=read_deployment(section.section("deployment")),
     )
     section.finish()
     return api

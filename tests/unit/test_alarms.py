@@ -14,7 +14,7 @@ from typing import Any
 from components.alarm_catalog import AlarmThresholds
 from components.data_alarms import db_connections, db_free_storage
 from tests.helpers import config_of, evaluated
-from tools.mockcloud import Evaluation, Resource
+from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource
 from tools.stackfile import load_stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -70,14 +70,40 @@ FIXED_ALARMS = {
     "migration-errors",
     "scheduler-failures",
     "restore-check-failed",
+    "api-unreachable",
+    "frontend-unreachable",
+    "api-certificate-expiry",
+    "cdn-certificate-expiry",
+}
+# Alarms on metrics only us-east-1 has: CloudFront's, Route 53's, CloudFront's certificate.
+US_EAST_1_ALARMS = {
+    "cdn-5xx-rate",
+    "api-unreachable",
+    "frontend-unreachable",
+    "cdn-certificate-expiry",
 }
 PER_NODE = ("cache-evictions", "cache-engine-cpu", "cache-memory")
+# With a traffic-shifting deployment strategy: the second target group's alarms, and the
+# one-minute latency rollback trigger of both groups.
+SHIFTING_ALARMS = {
+    "api-5xx-rate-alt",
+    "api-unhealthy-hosts-alt",
+    "api-latency-p95-warning-alt",
+    "api-latency-p95-critical-alt",
+    "api-release-latency-p95",
+    "api-release-latency-p95-alt",
+}
+
+
+def fixed_alarms(ev: Evaluation) -> set[str]:
+    shifting = config_of(ev).api.deployment.shifts_traffic
+    return FIXED_ALARMS | (SHIFTING_ALARMS if shifting else set())
 
 
 def test_every_signal_of_the_issue_has_its_alarm(stack: Evaluation) -> None:
     names = set(alarms(stack))
-    assert names >= FIXED_ALARMS
-    indexed = names - FIXED_ALARMS
+    assert names >= fixed_alarms(stack)
+    indexed = names - fixed_alarms(stack)
     families: dict[str, list[int]] = {}
     for name in indexed:
         match = re.fullmatch(r"(.+)-(\d+)", name)
@@ -99,14 +125,16 @@ def test_replica_lag_is_watched_only_where_replicas_exist(stack: Evaluation) -> 
 def test_deployment_alarms_are_the_paging_alarms_not_copies(stack: Evaluation) -> None:
     component = stack.one("webstack:observability:DeploymentAlarms")
     children = {r.inputs["name"] for r in stack.children(component) if r.type == ALARM}
-    assert children == {
-        f"webstack-{stack.stack}-api-5xx-rate",
-        f"webstack-{stack.stack}-api-unhealthy-hosts",
-    }
+    rollback = {"api-5xx-rate", "api-unhealthy-hosts"}
+    if config_of(stack).api.deployment.shifts_traffic:
+        rollback |= {"api-release-latency-p95"}
+        rollback |= {f"{key}-alt" for key in rollback}
+    assert children == {f"webstack-{stack.stack}-{key}" for key in rollback}
     by_metric = [
         r for r in stack.of_type(ALARM) if r.inputs.get("metricName") == "UnHealthyHostCount"
     ]
-    assert len(by_metric) == 1
+    groups = stack.of_type("aws:lb/targetGroup:TargetGroup")
+    assert len(by_metric) == len(groups), "one unhealthy-hosts alarm per target group"
 
 
 # --- wiring --------------------------------------------------------------------------------
@@ -124,11 +152,16 @@ def test_every_alarm_tells_its_severity_topic_on_alarm_and_ok(stack: Evaluation)
         assert region_of(stack, topic) == region_of(stack, alarm), f"{name}: action crosses regions"
 
 
+def target_group_suffixes(ev: Evaluation) -> set[str]:
+    """The CloudWatch dimensions of the stack's API target groups (two when traffic shifts)."""
+    return {tg.outputs["arnSuffix"] for tg in ev.of_type("aws:lb/targetGroup:TargetGroup")}
+
+
 def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
     o = stack.outputs
     real = {
         "LoadBalancer": {o["albArnSuffix"]},
-        "TargetGroup": {o["targetGroupArnSuffix"]},
+        "TargetGroup": target_group_suffixes(stack),
         "DBInstanceIdentifier": {
             r.outputs["identifier"] for r in stack.of_type("aws:rds/instance:Instance")
         },
@@ -138,6 +171,10 @@ def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
         "FunctionName": {o["migrationFunctionName"], o["restoreCheckFunctionName"]},
         "ClusterName": {o["clusterName"]},
         "ServiceName": {s.inputs["name"] for s in stack.of_type("aws:ecs/service:Service")},
+        "HealthCheckId": {o["apiHealthCheckId"], o["frontendHealthCheckId"]},
+        "CertificateArn": {
+            r.outputs["arn"] for r in stack.of_type("aws:acm/certificate:Certificate")
+        },
     }
     watched: dict[str, set[str]] = {}
     for alarm in stack.of_type(ALARM):
@@ -310,14 +347,18 @@ def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(stack: Eval
         assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
 
 
-def test_topic_policies_scope_services_to_the_account_and_require_tls(stack: Evaluation) -> None:
+def test_topic_policies_admit_this_account_only_and_require_tls(stack: Evaluation) -> None:
     policies = stack.of_type("aws:sns/topicPolicy:TopicPolicy")
     assert {p.inputs["arn"] for p in policies} == set(topics_by_arn(stack))
     for policy in policies:
         statements = json.loads(policy.inputs["policy"])["Statement"]
         for st in statements:
-            if "Service" in st["Principal"]:
-                assert st["Condition"]["StringEquals"]["aws:SourceAccount"]
+            if st["Effect"] != "Allow":
+                continue
+            # Services publish only on this account's behalf; principals of the account are
+            # admitted by their account, which the policy states rather than implies.
+            key = "aws:SourceAccount" if "Service" in st["Principal"] else "aws:PrincipalAccount"
+            assert st["Condition"] == {"StringEquals": {key: ACCOUNT_ID}}, st["Sid"]
         assert any(
             st["Effect"] == "Deny" and st["Condition"]["Bool"]["aws:SecureTransport"] == "false"
             for st in statements
@@ -407,10 +448,14 @@ def test_dashboard_shows_every_tier(stack: Evaluation) -> None:
     assert regions["AWS/CloudFront"] == {"us-east-1"}
     headers = {w["properties"]["markdown"] for w in widgets if w["type"] == "text"}
     assert headers >= {f"## {t}" for t in ("API", "Worker", "Database", "Cache", "CDN")}
-    (state,) = [w for w in widgets if w["type"] == "alarm"]
-    # Every alarm of the stack's region, the deployment alarms included.
-    regional = {a.outputs["arn"] for n, a in alarms(stack).items() if n != "cdn-5xx-rate"}
+    state, us_east_1 = [w for w in widgets if w["type"] == "alarm"]
+    # Every alarm of the stack's region, the deployment alarms included; then us-east-1's.
+    by_name = alarms(stack)
+    regional = {a.outputs["arn"] for n, a in by_name.items() if n not in US_EAST_1_ALARMS}
     assert set(state["properties"]["alarms"]) == regional
+    assert set(us_east_1["properties"]["alarms"]) == {
+        by_name[n].outputs["arn"] for n in US_EAST_1_ALARMS
+    }
     for w in widgets:
         assert w["x"] + w["width"] <= 24
 

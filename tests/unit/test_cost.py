@@ -14,6 +14,7 @@ from tools.cost_assumptions import CostAssumptions, load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, run_program
 
 NO_TRAFFIC = CostAssumptions()
+CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
 def res(type_: str, logical: str, /, *, parent: str = "", **inputs: Any) -> Resource:
@@ -123,6 +124,69 @@ def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> No
     # Below minCapacity the service still runs its minimum: 2 × 730 × $0.03238 = $47.2748
     low = cost.estimate([task, service, target], CostAssumptions(average_scaled_tasks=0))
     assert monthly(low, "Fargate ARM64 vCPU") == pytest.approx(47.2748)
+
+
+def shifting_service(**deployment: Any) -> list[Resource]:
+    """A 2-task x86 service (1 vCPU, 2 GB) with the given deploymentConfiguration."""
+    return fargate_service(
+        cpu="1024",
+        memory="2048",
+        arch="X86_64",
+        name="api",
+        desiredCount=2.0,
+        **({"deploymentConfiguration": deployment} if deployment else {}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("deployment", "minutes"),
+    [
+        (
+            {
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": "10",
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "5"},
+            },
+            15,
+        ),
+        # 4 moves of 25 %, 3 waits of 4 minutes, no bake.
+        (
+            {
+                "strategy": "LINEAR",
+                "bakeTimeInMinutes": "0",
+                "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": "4"},
+            },
+            12,
+        ),
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": "30"}, 30),
+    ],
+)
+def test_a_shifting_deployment_pays_a_second_set_of_tasks(
+    deployment: dict[str, Any], minutes: int
+) -> None:
+    est = cost.estimate(shifting_service(**deployment), CostAssumptions(deploys_per_month=40))
+    # 2 more tasks for `minutes` x 40 deploys: 2 x minutes / 60 x 40 task-hours.
+    hours = 2 * minutes / 60 * 40
+    assert monthly(est, "deploy overlap, Fargate X86_64 vCPU") == pytest.approx(hours * 0.04048)
+    assert monthly(est, "deploy overlap, Fargate X86_64 memory") == pytest.approx(
+        hours * 2 * 0.004445
+    )
+
+
+def test_a_rolling_deployment_adds_no_overlap() -> None:
+    for resources in (shifting_service(), shifting_service(strategy="ROLLING")):
+        est = cost.estimate(resources, CostAssumptions(deploys_per_month=40))
+        assert not [x for x in est.lines if "overlap" in x.item]
+
+
+def test_the_second_target_group_is_shown_free_of_charge() -> None:
+    alb = res("aws:lb/loadBalancer:LoadBalancer", "alb", loadBalancerType="application")
+    forward = {"type": "forward", "forward": {"targetGroups": [{"arn": "a"}, {"arn": "b"}]}}
+    weighted = res("aws:lb/listenerRule:ListenerRule", "rule", actions=[forward])
+    plain = res("aws:lb/listenerRule:ListenerRule", "rule", actions=[{"targetGroupArn": "a"}])
+    (line,) = [x for x in cost.estimate([alb, weighted], NO_TRAFFIC).lines if "second" in x.item]
+    assert line.monthly == 0 and "LCU" in line.note
+    assert not [x for x in cost.estimate([alb, plain], NO_TRAFFIC).lines if "second" in x.item]
 
 
 def spot_service(**service: Any) -> list[Resource]:
@@ -407,4 +471,46 @@ def test_rds_managed_master_password_bills_a_secret() -> None:
     )
     assert monthly(cost.estimate([db], NO_TRAFFIC), "RDS-managed master user secret") == (
         pytest.approx(0.40)
+    )
+
+
+def test_route53_checks_bill_the_base_and_each_option() -> None:
+    checks = [
+        res(CHECK, "https", type="HTTPS_STR_MATCH", fqdn="example.com", requestInterval=30.0),
+        res(
+            CHECK,
+            "fast",
+            type="HTTP",
+            fqdn="example.com",
+            requestInterval=10.0,
+            measureLatency=True,
+        ),
+        res(CHECK, "calculated", type="CALCULATED"),
+    ]
+    est = cost.estimate(checks, NO_TRAFFIC)
+    by_resource: dict[str, float] = {}
+    for line in est.lines:
+        by_resource[line.resource] = by_resource.get(line.resource, 0.0) + (line.monthly or 0.0)
+    # The non-AWS-endpoint rate: $0.75 a check, $2.00 per option (HTTPS, string matching).
+    assert by_resource["https"] == pytest.approx(0.75 + 2 * 2.00)
+    # Plain HTTP, but the 10 s interval and latency graphs are options.
+    assert by_resource["fast"] == pytest.approx(0.75 + 2 * 2.00)
+    (unpriced,) = est.unpriced
+    assert unpriced.resource == "calculated"
+
+
+def test_the_committed_checks_are_priced(stack: Evaluation) -> None:
+    est = cost.estimate(stack.resources, load_cost_assumptions(stack.stack))
+    uptime = [line for line in est.lines if line.component == "uptime"]
+    assert {line.resource for line in uptime} == {"uptime-api", "uptime-frontend"}
+    assert sum(line.monthly or 0.0 for line in uptime) == pytest.approx(2 * 4.75)
+
+
+def test_each_viewer_request_runs_one_cloudfront_function(stack: Evaluation) -> None:
+    assumptions = load_cost_assumptions(stack.stack)
+    est = cost.estimate(stack.resources, assumptions)
+    invocations = [line for line in est.lines if line.item == "CloudFront Function invocations"]
+    assert len(invocations) == 2
+    assert sum(line.quantity for line in invocations) == pytest.approx(
+        assumptions.cdn_requests_per_month / 1e6
     )

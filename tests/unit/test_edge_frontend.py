@@ -9,20 +9,22 @@ from typing import Any
 
 import pytest
 
-from components.frontend import viewer_request_code
+from components.viewer_functions import viewer_request_code, www_redirect_code
 from tests.unit.edge_helpers import (
     assert_no_public_access,
     bucket_child,
     edge_variant,
     provider_region,
 )
-from tools.mockcloud import Evaluation, Resource
+from tools.mockcloud import Evaluation, Resource, evaluate
 
 DIST = "aws:cloudfront/distribution:Distribution"
 BUCKET = "frontend-bucket"
 HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
 YEAR = 31536000
+FUNCTION = "aws:cloudfront/function:Function"
+DOMAINS = {"staging": "staging.example.com", "prod": "example.com"}
 
 
 def distribution(ev: Evaluation) -> dict[str, Any]:
@@ -75,6 +77,42 @@ def test_distribution_reads_s3_through_origin_access_control(stack: Evaluation) 
     assert oac.inputs["signingBehavior"] == "always" and oac.inputs["signingProtocol"] == "sigv4"
     bucket = stack.one("aws:s3/bucket:Bucket", "frontend-bucket")
     assert origin["domainName"] == bucket.outputs["bucketRegionalDomainName"]
+
+
+def test_cloudfront_logs_every_request_to_a_bucket_of_their_own(stack: Evaluation) -> None:
+    logs_bucket = stack.one("aws:s3/bucket:Bucket", "frontend-access-logs")
+    logging = distribution(stack)["loggingConfig"]
+    assert logging["bucket"] == logs_bucket.outputs["bucketDomainName"]
+    assert logging["includeCookies"] is False
+    # CloudFront delivers with an ACL grant and refuses a bucket whose ACLs are off: the
+    # distribution waits for the ownership controls that turn them on.
+    name = "frontend-access-logs"
+    ownership = stack.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{name}-ownership"
+    )
+    assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerPreferred"
+    assert ownership.urn in stack.one(DIST).property_dependencies["loggingConfig"]
+    assert_no_public_access(stack, name)
+    (rule,) = bucket_child(
+        stack, name, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )["rules"]
+    assert rule["expiration"]["days"] == {"staging": 30, "prod": 365}[stack.stack]
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    policy = json.loads(bucket_child(stack, name, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert logs_bucket.protect is (stack.stack == "prod")
+
+
+def test_cloudfront_logs_go_to_us_east_1_wherever_the_stack_is() -> None:
+    # CloudFront does not deliver standard logs to buckets in some opt-in regions.
+    ev = evaluate("staging", overrides={"aws:region": "eu-south-1"})
+    # The bucket and every setting of it (ownership, public access, encryption, versioning,
+    # lifecycle, policy).
+    parts = [r for r in ev.resources if r.custom and r.name.startswith("frontend-access-logs")]
+    assert len(parts) == 7
+    assert {provider_region(ev, r) for r in parts} == {"us-east-1"}
+    assert provider_region(ev, ev.one("aws:s3/bucket:Bucket", BUCKET)) == "eu-south-1"
 
 
 def test_viewers_get_modern_tls_http3_and_compression(stack: Evaluation) -> None:
@@ -162,10 +200,25 @@ def test_spa_fallback_never_rewrites_errors(stack: Evaluation) -> None:
     assert not distribution(stack).get("customErrorResponses")
     b = behaviours(stack)
     (association,) = b["default"]["functionAssociations"]
-    function = stack.one("aws:cloudfront/function:Function")
+    function = stack.one(FUNCTION, "frontend-viewer-request")
     assert association == {"eventType": "viewer-request", "functionArn": function.outputs["arn"]}
-    assert function.inputs["runtime"] == "cloudfront-js-2.0" and function.inputs["publish"]
-    assert not b["/assets/*"].get("functionAssociations")
+    assert function.inputs["code"] == viewer_request_code(DOMAINS[stack.stack])
+    # The hashed assets only get the redirect: a missing one stays a 403/404.
+    (assets,) = b["/assets/*"]["functionAssociations"]
+    assert assets["functionArn"] == stack.one(FUNCTION, "frontend-www-redirect").outputs["arn"]
+    for f in stack.of_type(FUNCTION):
+        assert f.inputs["runtime"] == "cloudfront-js-2.0" and f.inputs["publish"]
+
+
+def test_every_behaviour_redirects_www() -> None:
+    ev = edge_variant("prod", apiViaCdn=True)
+    redirect = ev.one(FUNCTION, "frontend-www-redirect")
+    assert redirect.inputs["code"] == www_redirect_code("example.com")
+    for path, behaviour in behaviours(ev).items():
+        (association,) = behaviour["functionAssociations"]
+        assert association["eventType"] == "viewer-request", path
+        if path != "default":
+            assert association["functionArn"] == redirect.outputs["arn"], path
 
 
 def test_api_through_the_cdn() -> None:
@@ -185,8 +238,11 @@ def test_api_through_the_cdn() -> None:
     api = behaviours(ev)["/api/*"]
     assert api["targetOriginId"] == "api"
     assert {"POST", "PUT", "PATCH", "DELETE"} <= set(api["allowedMethods"])
-    # No function and no error rewriting on the API path: its 4xx/5xx reach the client.
-    assert not api.get("functionAssociations") and not d.get("customErrorResponses")
+    # Only the www redirect and no error rewriting on the API path: its 4xx/5xx reach the
+    # client.
+    (association,) = api["functionAssociations"]
+    assert association["functionArn"] == ev.one(FUNCTION, "frontend-www-redirect").outputs["arn"]
+    assert not d.get("customErrorResponses")
     assert api["cachePolicyId"] and api["originRequestPolicyId"]
     api_headers = by_id(ev, HEADERS, api["responseHeadersPolicyId"]).inputs
     assert "corsConfig" not in api_headers and "customHeadersConfig" not in api_headers
@@ -220,7 +276,10 @@ def test_frontend_handles_are_exported(stack: Evaluation) -> None:
 NODE = shutil.which("node")
 
 
-def run_function(host: str, uri: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_function(
+    host: str, uri: str, query: dict[str, Any] | None = None, *, code: str = ""
+) -> dict[str, Any]:
+    """The function's answer to a viewer request (the default behaviour's unless `code`)."""
     event = {
         "request": {
             "method": "GET",
@@ -230,9 +289,8 @@ def run_function(host: str, uri: str, query: dict[str, Any] | None = None) -> di
         }
     }
     script = (
-        viewer_request_code("example.com")
-        + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
-    )
+        code or viewer_request_code("example.com")
+    ) + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
     assert NODE is not None
     done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout))
@@ -267,3 +325,14 @@ def test_function_serves_index_for_client_routes_only(uri: str, served: str) -> 
     response = run_function("example.com", uri)
     assert "statusCode" not in response
     assert response["uri"] == served
+
+
+@needs_node
+@pytest.mark.parametrize("uri", ["/assets/index-4f2a.js", "/api/health", "/api/users/42"])
+def test_the_other_behaviours_redirect_www_and_rewrite_nothing(uri: str) -> None:
+    code = www_redirect_code("example.com")
+    response = run_function("www.example.com", uri, {"v": {"value": "2"}}, code=code)
+    assert response["statusCode"] == 301
+    assert response["headers"]["location"]["value"] == f"https://example.com{uri}?v=2"
+    # On the apex the request passes unchanged: no SPA rewrite of an API path or an asset.
+    assert run_function("example.com", uri, code=code)["uri"] == uri

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import pytest
 from pulumi.runtime import MockCallArgs
 
-from tests.unit.edge_helpers import assert_no_public_access, bucket_child, edge_variant
+from components.waf import decimal_above
+from tests.helpers import assert_problem, config_of, parse_problems
+from tests.unit.edge_helpers import (
+    assert_no_public_access,
+    bucket_child,
+    edge_section,
+    edge_variant,
+)
 from tools.mockcloud import Evaluation, MockCloud, Resource
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -47,7 +56,8 @@ def test_https_listener_uses_tls13_and_the_validated_certificate(stack: Evaluati
     assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
     (action,) = https.inputs["defaultActions"]
     assert action["type"] == "forward"
-    assert action["targetGroupArn"] == stack.one(TG).outputs["arn"]
+    # The primary group: a traffic-shifting strategy's rule above it matches first (every path).
+    assert action["targetGroupArn"] == stack.one(TG, "load-balancer-api").outputs["arn"]
 
 
 def test_http_listener_only_redirects_to_https(stack: Evaluation) -> None:
@@ -69,7 +79,11 @@ def test_https_listener_adds_security_headers(stack: Evaluation) -> None:
 
 
 def test_target_group_probes_readiness_and_drains_quickly(stack: Evaluation) -> None:
-    tg = stack.one(TG).inputs
+    # A traffic-shifting strategy's two groups take turns with the same tasks: alike but names.
+    groups = [r.inputs for r in stack.of_type(TG)]
+    assert len(groups) == (2 if config_of(stack).api.deployment.shifts_traffic else 1)
+    assert all({**g, "tags": None} == {**groups[0], "tags": None} for g in groups)
+    tg = groups[0]
     assert tg["targetType"] == "ip"
     assert tg["port"] == 3000 and tg["protocol"] == "HTTP"
     assert tg["deregistrationDelay"] == 30
@@ -87,11 +101,11 @@ def test_health_check_and_drain_follow_config() -> None:
         healthCheck={"path": "/api/health", "intervalSeconds": 10, "healthyThreshold": 3},
         deregistrationDelaySeconds=45,
     )
-    tg = ev.one(TG).inputs
-    assert tg["healthCheck"]["path"] == "/api/health"
-    assert tg["healthCheck"]["interval"] == 10
-    assert tg["healthCheck"]["healthyThreshold"] == 3
-    assert tg["deregistrationDelay"] == 45
+    for tg in (r.inputs for r in ev.of_type(TG)):
+        assert tg["healthCheck"]["path"] == "/api/health"
+        assert tg["healthCheck"]["interval"] == 10
+        assert tg["healthCheck"]["healthyThreshold"] == 3
+        assert tg["deregistrationDelay"] == 45
 
 
 def test_alb_admits_the_internet_on_443_and_80_only(stack: Evaluation) -> None:
@@ -150,14 +164,19 @@ def test_cloudfront_only_ingress_needs_the_origin_secret() -> None:
     # Anything else reaching the listener (another CloudFront distribution) gets a 403.
     (default,) = listener(ev, 443).inputs["defaultActions"]
     assert default["type"] == "fixed-response" and default["fixedResponse"]["statusCode"] == "403"
-    (forward,) = ev.of_type("aws:lb/listenerRule:ListenerRule")
+    forward = ev.one("aws:lb/listenerRule:ListenerRule", "load-balancer-from-cloudfront")
     (condition,) = forward.inputs["conditions"]
     secret = ev.one(
         "random:index/randomPassword:RandomPassword", "load-balancer-origin-verify"
     ).outputs["result"]
     assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
     assert "conditions" in forward.secret_inputs
-    assert forward.inputs["actions"][0]["targetGroupArn"] == ev.one(TG).outputs["arn"]
+    # Prod shifts traffic, so the rule forwards to both groups, all weight on the primary.
+    (action,) = forward.inputs["actions"]
+    assert action["forward"]["targetGroups"] == [
+        {"arn": ev.one(TG, "load-balancer-api").outputs["arn"], "weight": 100},
+        {"arn": ev.one(TG, "load-balancer-api-alt").outputs["arn"], "weight": 0},
+    ]
 
 
 def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
@@ -177,6 +196,10 @@ def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
         stack, name, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     )["rules"]
     assert rule["expiration"]["days"] == {"staging": 30, "prod": 365}[stack.stack]
+    # A deleted or overwritten log can be recovered for a month, then is gone.
+    versioning = bucket_child(stack, name, "aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
 
 def test_access_log_bucket_policy_admits_only_elb_delivery(stack: Evaluation) -> None:
@@ -268,8 +291,92 @@ def test_alb_handles_are_exported(stack: Evaluation) -> None:
     alb = stack.one(ALB)
     assert stack.outputs["albArnSuffix"] == alb.outputs["arnSuffix"]
     assert stack.outputs["albDnsName"] == alb.outputs["dnsName"]
-    assert stack.outputs["targetGroupArnSuffix"] == stack.one(TG).outputs["arnSuffix"]
+    primary = stack.one(TG, "load-balancer-api")
+    assert stack.outputs["targetGroupArnSuffix"] == primary.outputs["arnSuffix"]
     assert (
         stack.outputs["apiUrl"]
         == f"https://api.{'staging.' if stack.stack == 'staging' else ''}example.com"
     )
+
+
+# -- request bodies: what a JSON API needs -------------------------------------------------------
+
+COUNTED = {"SizeRestrictions_BODY", "CrossSiteScripting_BODY"}
+
+
+def common_overrides(acl: Resource) -> dict[str, Any]:
+    group = waf_rules(acl)["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    return {o["Name"]: o["ActionToUse"] for o in group.get("RuleActionOverrides", [])}
+
+
+def body_rule(acl: Resource) -> dict[str, Any]:
+    return waf_rules(acl)["api-body-size"]
+
+
+def test_the_common_body_rules_only_count_on_every_acl_the_api_passes() -> None:
+    ev = edge_variant("prod", apiViaCdn=True)
+    for name in ("load-balancer-waf-acl", "frontend-waf-acl"):
+        assert common_overrides(ev.one(WAF, name)) == {rule: {"Count": {}} for rule in COUNTED}
+
+
+def test_the_api_body_limit_is_ours_and_answers_413(stack: Evaluation) -> None:
+    rule = body_rule(stack.one(WAF))
+    assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 413}}}
+    # 1 MiB is above what WAF sees of a body at the ALB (8 KB): only Content-Length can tell.
+    match = rule["Statement"]["RegexMatchStatement"]
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": "content-length"}}
+    pattern = re.compile(match["RegexString"])
+    limit = 1024 * 1024
+    for length in (0, 1, 8192, limit - 1, limit, limit + 1, 2 * limit, 10**7, 10**12):
+        assert bool(pattern.search(str(length))) == (length > limit), length
+    assert pattern.search(f"00{limit + 1}") and not pattern.search(f"00{limit}")
+    priorities = {r["Name"]: r["Priority"] for r in waf_rules(stack.one(WAF)).values()}
+    assert priorities["api-body-size"] > priorities["AWSManagedRulesCommonRuleSet"]
+
+
+@pytest.mark.parametrize("limit", [1, 9, 10, 999, 1000, 8191, 65536, 1048576, 2**30])
+def test_the_content_length_pattern_matches_exactly_the_lengths_above_the_limit(
+    limit: int,
+) -> None:
+    pattern = re.compile(decimal_above(limit))
+    lengths = {*range(0, 2100), *(limit + d for d in range(-1100, 1100) if limit + d >= 0)}
+    lengths |= {10**k for k in range(12)} | {10**k - 1 for k in range(1, 12)}
+    wrong = [n for n in sorted(lengths) if bool(pattern.search(str(n))) != (n > limit)]
+    assert wrong == []
+    # WAF takes a regular expression of at most 512 characters.
+    assert len(decimal_above(limit)) <= 512
+
+
+def test_a_limit_waf_can_see_also_catches_chunked_bodies() -> None:
+    ev = edge_variant("prod", apiViaCdn=True, apiMaxBodyBytes=10_000)
+    alb = body_rule(ev.one(WAF, "load-balancer-waf-acl"))["Statement"]
+    cdn = body_rule(ev.one(WAF, "frontend-waf-acl"))["Statement"]
+    # The ALB shows WAF 8 KB of a body, less than 10,000 bytes: the header alone decides.
+    assert "RegexMatchStatement" in alb
+    # CloudFront shows 16 KB: the body's own size counts too, and anything past 16 KB matches.
+    regex, size = cdn["OrStatement"]["Statements"]
+    assert "RegexMatchStatement" in regex
+    assert size["SizeConstraintStatement"] == {
+        "FieldToMatch": {"Body": {"OversizeHandling": "MATCH"}},
+        "ComparisonOperator": "GT",
+        "Size": 10_000,
+        "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+    }
+
+
+@pytest.mark.parametrize(("value", "words"), [(0, [">= 1"]), (2**30 + 1, ["<= 1073741824"])])
+def test_api_max_body_bytes_is_bounded(value: int, words: list[str]) -> None:
+    problems = parse_problems("prod", edge=edge_section("prod", apiMaxBodyBytes=value))
+    assert_problem(problems, "webstack:edge.apiMaxBodyBytes", "prod", *words)
+
+
+def test_behind_cloudflare_the_rate_limit_counts_the_viewer_not_cloudflare() -> None:
+    ev = edge_variant(
+        "prod", cloudflareProxied=True, ingress="cidrs", ingressCidrs=["173.245.48.0/20"]
+    )
+    rate = waf_rules(ev.one(WAF))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "FORWARDED_IP"
+    assert rate["ForwardedIPConfig"] == {
+        "HeaderName": "CF-Connecting-IP",
+        "FallbackBehavior": "NO_MATCH",
+    }

@@ -16,10 +16,16 @@ import pytest
 
 from components.config import PoolBudget
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
-from tests.helpers import parse, sg_id
+from tests.helpers import config_of, parse, sg_id
 from tools.lambda_package import offline_package
 from tools.mockcloud import ACCOUNT_ID, Evaluation, run_program
 
+RESOURCELESS_ACTIONS = {
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
@@ -102,9 +108,9 @@ def test_role_reads_exactly_its_secrets_and_writes_only_its_logs(stack: Evaluati
     assert set(by_sid["WriteItsLogs"]["Resource"]) == {group_arn, group_arn + ":*"}
     actions = [a for s in policy["Statement"] for a in s["Action"]]
     assert not any("*" in a for a in actions)
-    unscoped = [s["Sid"] for s in policy["Statement"] if s["Resource"] == "*"]
-    assert unscoped == ["AttachToTheVpc"]
-    assert all(a.startswith("ec2:") for a in by_sid["AttachToTheVpc"]["Action"])
+    # "*" only for actions that take no resource (AWS's service authorization reference).
+    unscoped = {a for s in policy["Statement"] if s["Resource"] == "*" for a in s["Action"]}
+    assert unscoped == RESOURCELESS_ACTIONS
     trust = json.loads(stack.one("aws:iam/role:Role", "migrations-role").inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
@@ -221,8 +227,19 @@ def test_prod_snapshots_before_migrations_with_permissions_on_those_snapshots_on
     primary = evaluations["prod"].one("aws:rds/instance:Instance", "database-primary")
     rds = [s for s in prod_statements if any(a.startswith("rds:") for a in s["Action"])]
     actions = {a for s in rds for a in s["Action"]}
-    assert actions == {"rds:CreateDBSnapshot", "rds:DescribeDBSnapshots", "rds:AddTagsToResource"}
+    assert actions == {
+        "rds:CreateDBSnapshot",
+        "rds:DescribeDBSnapshots",
+        "rds:AddTagsToResource",
+        "rds:DeleteDBSnapshot",
+    }
     arn = primary.outputs["arn"]
     snapshots = arn.replace(":db:", ":snapshot:") + "-before-*"
     assert {r for s in rds for r in s["Resource"]} == {arn, snapshots}
+    # Only the runs' own snapshots may be deleted, never the instance's.
+    deleting = [s for s in rds if "rds:DeleteDBSnapshot" in s["Action"]]
+    assert [s["Resource"] for s in deleting] == [[snapshots]]
+    keep = config_of(evaluations["prod"]).database.keep_snapshots_before_migrations
+    assert prod_env["SNAPSHOTS_TO_KEEP"] == str(keep)
+    assert "SNAPSHOTS_TO_KEEP" not in staging_env
     assert not any(a.startswith("rds:") for s in staging_statements for a in s["Action"])
