@@ -627,8 +627,9 @@ def _no_cyclic_collection() -> Iterator[None]:
 
     A run allocates some 250,000 objects (outputs, futures, tasks) that stay referenced until
     it ends, so collections during the run find little garbage, promote the rest, and soon
-    trigger full collections over everything the process holds: measured, half an evaluation's
-    CPU time. Afterwards the run's cyclic garbage is all young, and one collection of the young
+    trigger full collections over everything the process holds: measured, 20 % of an
+    evaluation's CPU time in a process whose modules are frozen, half in one whose are not.
+    Afterwards the run's cyclic garbage is all young, and one collection of the young
     generations frees it without walking the old one.
     """
     enabled = gc.isenabled()
