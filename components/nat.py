@@ -44,12 +44,22 @@ NAT_USER_DATA = string.Template(
 # NAT for the private subnets of $vpc_cidr (webstack, network.natStrategy: instance).
 set -euo pipefail
 
-# The package mirrors may not answer in the first seconds after boot.
-for attempt in 1 2 3 4 5 6 7 8 9 10; do
-  dnf install -y nftables && break
-  echo "dnf install nftables failed (attempt $$attempt), retrying"
-  sleep 10
-done
+if ! command -v nft >/dev/null; then
+  # dnf's metadata and solver can run a 0.5 GiB nano out of memory next to the SSM agent:
+  # a swap file while it runs.
+  fallocate -l 1G /swapfile-dnf
+  chmod 600 /swapfile-dnf
+  mkswap /swapfile-dnf
+  swapon /swapfile-dnf
+  # The package mirrors may not answer in the first seconds after boot.
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    dnf install -y nftables && break
+    echo "dnf install nftables failed (attempt $$attempt), retrying"
+    sleep 10
+  done
+  swapoff /swapfile-dnf
+  rm -f /swapfile-dnf
+fi
 command -v nft >/dev/null
 
 cat > /etc/sysconfig/nftables.conf <<'EOF'
@@ -244,6 +254,9 @@ def _nat_instance(
             volume_size=NAT_INSTANCE_ROOT_GB,
             encrypted=True,
             delete_on_termination=True,
+            # The provider merges its default tags into these (hashicorp/terraform-provider-aws
+            # #33769, which pulumi-aws bridges); the Name says whose volume it is.
+            tags=name_tag(stack, "nat-instance"),
         ),
         # Simplified automatic recovery (free, on by default for t4g): moved to healthy
         # hardware when the system status check fails, keeping its id, addresses and volume.
