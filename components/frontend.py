@@ -13,8 +13,9 @@ Creates:
   `/api/*` have no function and there are no custom error responses, so API errors (and
   missing assets) reach the browser unchanged;
 - the distribution: apex and www aliases, the us-east-1 certificate, TLSv1.2_2021, HTTP/2 and
-  HTTP/3, IPv6, compression; optionally `/api/*` to the ALB (HTTPS only, never cached, with
-  the origin-verify header) protected by a CLOUDFRONT-scope WAF web ACL.
+  HTTP/3, IPv6, compression, standard logs (without cookies) to a bucket of their own in
+  us-east-1 with lifecycle expiry; optionally `/api/*` to the ALB (HTTPS only, never cached,
+  with the origin-verify header) protected by a CLOUDFRONT-scope WAF web ACL.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import deny_insecure_transport, private_bucket
-from components.config import EdgeConfig, StackWide
+from components.buckets import cloudfront_log_bucket, deny_insecure_transport, private_bucket
+from components.config import EdgeConfig, SecretsConfig, StackWide
 from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
@@ -81,7 +82,7 @@ class FrontendWiring:
     certificate_arn: pulumi.Input[str]
     """A validated us-east-1 ACM certificate for the apex and www."""
     us_east_1: aws.Provider
-    """A provider for us-east-1, for the CLOUDFRONT-scope WAF web ACL."""
+    """A provider for us-east-1, for the CLOUDFRONT-scope WAF web ACL and the logs' bucket."""
     origin_verify_secret: pulumi.Input[str] | None
     """Value of the origin-verify header sent to the API origin (required with it)."""
 
@@ -94,7 +95,10 @@ class FrontendArgs:
     """The site is served at its `domain` (`www.` redirects there); `protect` covers the bucket,
     `disposable` lets destroy empty it."""
     edge: EdgeConfig
-    """CORS origins, CSP, HSTS preload, price class, the API through the CDN and its WAF."""
+    """CORS origins, CSP, HSTS preload, price class, the API through the CDN and its WAF, how
+    long access logs are kept."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the CDN WAF logs' key can still be cancelled."""
     wiring: FrontendWiring
 
 
@@ -126,7 +130,15 @@ class Frontend(pulumi.ComponentResource):
             web_acl_id = self._api_route(
                 name, args, routes, args.stack.api_hostname, origin_verify_secret
             )
-        distribution = self._distribution(name, args, routes, web_acl_id)
+        log_bucket = cloudfront_log_bucket(
+            f"{name}-access-logs",
+            parent=self,
+            provider=args.wiring.us_east_1,
+            expiration_days=args.edge.access_log_expiration_days,
+            protect=args.stack.protect,
+            force_destroy=args.stack.disposable,
+        )
+        distribution = self._distribution(name, args, routes, web_acl_id, log_bucket)
         self._bucket_policy(name, bucket, distribution)
         self.distribution_id = distribution.id
         self.distribution_domain_name = distribution.domain_name
@@ -263,7 +275,12 @@ class Frontend(pulumi.ComponentResource):
         # which sees CloudFront's servers.
         return WebAcl(
             f"{name}-waf",
-            WebAclArgs(stack=args.stack, edge=args.edge, wiring=WebAclWiring(scope="CLOUDFRONT")),
+            WebAclArgs(
+                stack=args.stack,
+                edge=args.edge,
+                secrets=args.secrets,
+                wiring=WebAclWiring(scope="CLOUDFRONT"),
+            ),
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.wiring.us_east_1}),
         ).arn
 
@@ -273,6 +290,7 @@ class Frontend(pulumi.ComponentResource):
         args: FrontendArgs,
         routes: _Routes,
         web_acl_id: pulumi.Output[str] | None,
+        log_bucket: pulumi.Output[str],
     ) -> aws.cloudfront.Distribution:
         prefix = args.stack.name_prefix
         return aws.cloudfront.Distribution(
@@ -298,6 +316,10 @@ class Frontend(pulumi.ComponentResource):
                 )
             ),
             web_acl_id=web_acl_id,
+            # Cookies stay out of the logs: they may carry the viewer's session.
+            logging_config=aws.cloudfront.DistributionLoggingConfigArgs(
+                bucket=log_bucket, prefix="cloudfront/", include_cookies=False
+            ),
             tags={"Name": f"{prefix}-frontend"},
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -3,8 +3,9 @@ Lambda's execution role has.
 
 Creates nothing itself; `service_trust_policy` gives the roles of Network (flow logs), Database
 (enhanced monitoring), MigrationJob and Backup (their Lambdas) and ApiService (task execution
-and task roles) one shape, and `lambda_log_statement` / `LAMBDA_VPC_STATEMENT` give the two VPC
-Lambdas (migrations, restore check) theirs.
+and task roles) one shape, and `lambda_log_statement`, `lambda_vpc_statements`,
+`lambda_environment_statement` and `LAMBDA_TRACING_STATEMENT` give the two VPC Lambdas
+(migrations, restore check) theirs.
 """
 
 from __future__ import annotations
@@ -54,20 +55,59 @@ def lambda_log_statement(log_group_arn: pulumi.Input[str]) -> dict[str, Any]:
     }
 
 
-LAMBDA_VPC_STATEMENT: dict[str, Any] = {
-    # Exactly AWSLambdaVPCAccessExecutionRole's ENI actions. Lambda calls them with the role on
-    # ENIs it names itself (and validates them with a dry run at create time), so they are not
-    # scoped further.
-    "Sid": "AttachToTheVpc",
+def lambda_vpc_statements(ec2_resources: pulumi.Input[str]) -> list[dict[str, Any]]:
+    """A VPC Lambda attaching to its subnets: AWSLambdaVPCAccessExecutionRole's ENI actions.
+
+    Lambda calls them with the role on ENIs it names itself (and validates them with a dry run
+    at create time), so the write actions are scoped to `ec2_resources`, this account's EC2
+    resources in the region (`arn:<partition>:ec2:<region>:<account>:*/*`, the form Lambda's
+    guide gives); the Describe actions take no resource.
+    """
+    return [
+        {
+            "Sid": "AttachToTheVpc",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "Resource": ec2_resources,
+        },
+        {
+            "Sid": "SeeItsSubnetsAndInterfaces",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            "Resource": "*",
+        },
+    ]
+
+
+def lambda_environment_statement(
+    key_arn: pulumi.Input[str], function_arn: pulumi.Input[str]
+) -> dict[str, Any]:
+    """A Lambda decrypting its own environment, encrypted with `key_arn`.
+
+    Lambda decrypts it with the role's credentials, naming the function's ARN in the encryption
+    context (as CloudTrail records it), so the statement opens this environment and nothing else.
+    """
+    return {
+        "Sid": "DecryptItsEnvironment",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [key_arn],
+        "Condition": {
+            "StringEquals": {"kms:EncryptionContext:aws:lambda:FunctionArn": function_arn}
+        },
+    }
+
+
+# X-Ray's write actions take no resource.
+LAMBDA_TRACING_STATEMENT: dict[str, Any] = {
+    "Sid": "SendItsTraces",
     "Effect": "Allow",
-    "Action": [
-        "ec2:CreateNetworkInterface",
-        "ec2:DeleteNetworkInterface",
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSubnets",
-        "ec2:AssignPrivateIpAddresses",
-        "ec2:UnassignPrivateIpAddresses",
-    ],
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
     "Resource": "*",
 }
-"""A VPC Lambda attaching to its subnets."""
+"""A Lambda with active X-Ray tracing sending its traces."""

@@ -6,8 +6,9 @@ Creates (through `encryption_key`, as children of the calling component):
   caller names (each with its conditions);
 - its alias.
 
-Secrets (the data key), Notifications (the topics' key), ApiService (the service logs' key) and
-Backup (its vaults' keys) all build their keys here.
+Secrets (the data key), Notifications (the topics' key), ApiService (the service logs' key),
+Backup (its vaults' keys) and `components.log_groups` (a log group's own key) all build their
+keys here.
 """
 
 from __future__ import annotations
@@ -84,6 +85,20 @@ def cloudwatch_logs_grant(
             "kms:DescribeKey",
         ],
         condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+    )
+
+
+def log_group_arn(
+    *,
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    account_id: pulumi.Input[str],
+    name: str,
+) -> pulumi.Output[str]:
+    """The ARN of the log group `name` (`*` matches several), known before the group exists:
+    what CloudWatch Logs names in the encryption context of its requests to the group's key."""
+    return pulumi.Output.concat(
+        "arn:", partition, ":logs:", region, ":", account_id, ":log-group:", name
     )
 
 

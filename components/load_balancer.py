@@ -5,7 +5,8 @@ Creates:
   configured ranges, or 443 only from CloudFront's origin-facing prefix list; its one egress rule
   goes to the API workload group on the target port;
 - an internet-facing ALB in the public subnets: invalid header fields dropped, deletion
-  protection by config, access logs to a private SSE-S3 bucket with lifecycle expiry;
+  protection by config, access logs to a private, versioned SSE-S3 bucket with lifecycle
+  expiry;
 - an HTTPS listener (TLS 1.3 policy, ACM certificate) adding HSTS, nosniff, X-Frame-Options
   DENY and a locked-down CSP to every response, and an HTTP listener that only redirects;
 - the API target group (ip targets, readiness health check, short deregistration delay);
@@ -26,7 +27,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.buckets import deny_insecure_transport, private_bucket
-from components.config import ApiConfig, EdgeConfig, StackWide
+from components.config import ApiConfig, EdgeConfig, SecretsConfig, StackWide
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -61,6 +62,8 @@ class LoadBalancerArgs:
     """Who may connect, health check and drain, HSTS, WAF, access-log expiry, CloudFront."""
     api: ApiConfig
     """The container port the target group sends traffic to."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the WAF logs' key can still be cancelled."""
     wiring: LoadBalancerWiring
 
 
@@ -157,7 +160,8 @@ class LoadBalancer(pulumi.ComponentResource):
         logs = private_bucket(
             f"{name}-access-logs",
             parent=self,
-            versioned=False,
+            # A deleted or overwritten log stays recoverable for the noncurrent-version window.
+            versioned=True,
             expiration_days=args.edge.access_log_expiration_days,
             protect=args.stack.protect,
             force_destroy=args.stack.disposable,
@@ -349,6 +353,7 @@ class LoadBalancer(pulumi.ComponentResource):
             WebAclArgs(
                 stack=args.stack,
                 edge=args.edge,
+                secrets=args.secrets,
                 wiring=WebAclWiring(scope="REGIONAL", rate_limit_exempt_header=exempt),
             ),
             opts=child,

@@ -2,13 +2,16 @@
 
 Creates:
 - a Lambda function (Python 3.12) in the private subnets with the `migrations` workload security
-  group, running `migrations.lambda_handler` from the zip `make package` builds;
+  group, running `migrations.lambda_handler` from the zip `make package` builds: one run at a
+  time (reserved concurrency 1, by config), X-Ray tracing, its environment encrypted with the
+  data key;
 - egress rules on that group: the database port to the database's group only, 443 to the AWS
   APIs it calls (Secrets Manager, and RDS for snapshots: interface endpoints in the VPC, or NAT);
 - its execution role (trusted by Lambda for this account only): GetSecretValue on exactly the
-  master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager, ENI
-  management for the VPC attachment, writes to its own log group and, with snapshots before
-  migrations on, creating and reading snapshots of the primary named `<primary>-before-*`;
+  master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager and, for
+  its own environment, only via Lambda, ENI management for the VPC attachment in this account
+  and region, writes to its own log group and X-Ray and, with snapshots before migrations on,
+  creating and reading snapshots of the primary named `<primary>-before-*`;
 - that log group, with retention, encrypted with the data key;
 - the restore point's inputs in its environment: the primary, and the subnet group, security
   group and parameter group a restored copy of it goes to (migrations/restore_point.py);
@@ -31,13 +34,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.config import ApiConfig, DatabaseConfig, NetworkConfig, PoolBudget, StackWide
-from components.iam import LAMBDA_VPC_STATEMENT, lambda_log_statement, service_trust_policy
+from components.context import ComponentContext
+from components.iam import service_trust_policy
+from components.migration_iam import ExecutionScope, execution_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = "python3.12"  # tools/lambda_package.py downloads wheels for this Python
@@ -138,7 +142,7 @@ class MigrationJob(pulumi.ComponentResource):
             kms_key_id=args.wiring.kms_key_arn,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        role, policy = self._role(name, args, log_group)
+        role, policy = self._role(name, args, function_name, log_group)
         code_sha256 = hashlib.sha256(package.read_bytes()).digest()
         function = self._function(
             name, args, function_name, package, code_sha256, role, policy, log_group
@@ -179,22 +183,32 @@ class MigrationJob(pulumi.ComponentResource):
         return [to_database, to_secrets_manager]
 
     def _role(
-        self, name: str, args: MigrationJobArgs, log_group: aws.cloudwatch.LogGroup
+        self,
+        name: str,
+        args: MigrationJobArgs,
+        function_name: str,
+        log_group: aws.cloudwatch.LogGroup,
     ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
         """The execution role (this account's Lambda only) and its one inline policy."""
-        invoke = pulumi.InvokeOptions(parent=self)
-        account = aws.get_caller_identity_output(opts=invoke).account_id
-        region = aws.get_region_output(opts=invoke).region
+        ctx = ComponentContext.of(name, self)
+        scope = ExecutionScope(
+            region=ctx.region,
+            ec2=ctx.arn("ec2", "*/*"),
+            # Known before the function exists: the role comes first.
+            function_arn=ctx.arn("lambda", f"function:{function_name}"),
+        )
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=service_trust_policy("lambda.amazonaws.com", account_id=account),
+            assume_role_policy=service_trust_policy(
+                "lambda.amazonaws.com", account_id=ctx.account_id
+            ),
             description="migration Lambda: its two secrets, its log group, VPC attachment",
             opts=pulumi.ResourceOptions(parent=self),
         )
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=_execution_policy(args, region, log_group),
+            policy=execution_policy(args, scope, log_group.arn),
             opts=pulumi.ResourceOptions(parent=self),
         )
         return role, policy
@@ -223,6 +237,12 @@ class MigrationJob(pulumi.ComponentResource):
             code_sha256=base64.b64encode(code_sha256).decode(),
             timeout=TIMEOUT_SECONDS,
             memory_size=MEMORY_MB,
+            # Two runs at once would only wait on each other's advisory lock; Lambda refuses
+            # the second outright. None leaves the function on the account's unreserved pool.
+            reserved_concurrent_executions=1 if args.database.reserve_lambda_concurrency else None,
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            # The environment names the database, its secrets and the restore point's targets.
+            kms_key_arn=args.wiring.kms_key_arn,
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(
                 subnet_ids=args.wiring.private_subnet_ids,
                 security_group_ids=[args.wiring.security_group_id],
@@ -315,66 +335,3 @@ def _restore_point(args: MigrationJobArgs) -> dict[str, pulumi.Input[str]]:
         if args.database.snapshot_before_migrations
         else "false",
     }
-
-
-def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
-    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
-    if not args.database.snapshot_before_migrations:
-        return []
-    # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
-    snapshots = pulumi.Output.all(
-        args.wiring.database_instance_arn, args.wiring.database_instance_identifier
-    ).apply(lambda arn_id: arn_id[0].rsplit(":db:", 1)[0] + f":snapshot:{arn_id[1]}-before-*")
-    return [
-        {
-            "Sid": "SnapshotThePrimaryBeforeMigrations",
-            "Effect": "Allow",
-            "Action": ["rds:CreateDBSnapshot", "rds:DescribeDBSnapshots"],
-            "Resource": [args.wiring.database_instance_arn, snapshots],
-        },
-        {
-            # Tags given to CreateDBSnapshot are authorized as AddTagsToResource on the snapshot.
-            "Sid": "TagThoseSnapshots",
-            "Effect": "Allow",
-            "Action": ["rds:AddTagsToResource"],
-            "Resource": [snapshots],
-        },
-    ]
-
-
-def _execution_policy(
-    args: MigrationJobArgs, region: pulumi.Output[str], log_group: aws.cloudwatch.LogGroup
-) -> pulumi.Output[str]:
-    """Its two secrets (decrypted only through Secrets Manager), its logs, its VPC ENIs."""
-    return pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReadItsSecrets",
-                    "Effect": "Allow",
-                    "Action": ["secretsmanager:GetSecretValue"],
-                    "Resource": [
-                        args.wiring.master_secret_arn,
-                        args.wiring.database_url_secret_arn,
-                    ],
-                },
-                {
-                    "Sid": "DecryptThemThroughSecretsManager",
-                    "Effect": "Allow",
-                    "Action": ["kms:Decrypt"],
-                    "Resource": [args.wiring.kms_key_arn],
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": pulumi.Output.concat(
-                                "secretsmanager.", region, ".amazonaws.com"
-                            )
-                        }
-                    },
-                },
-                lambda_log_statement(log_group.arn),
-                LAMBDA_VPC_STATEMENT,
-                *_snapshot_statements(args),
-            ],
-        }
-    )

@@ -8,7 +8,8 @@ Creates:
   components/nat.py);
 - route tables: one public, one private and one isolated per AZ;
 - the default security group, adopted and emptied;
-- VPC flow logs to a CloudWatch log group with retention, through a role scoped to that group;
+- VPC flow logs to a CloudWatch log group with retention, encrypted with a key of its own (the
+  data key is made later, by Secrets), through a role scoped to that group;
 - an S3 gateway endpoint and, by config, interface endpoints for ECR, logs, Secrets Manager, STS.
 """
 
@@ -22,8 +23,9 @@ from typing import NamedTuple
 import pulumi
 import pulumi_aws as aws
 
-from components.config import DatabaseConfig, NetworkConfig, StackWide
+from components.config import DatabaseConfig, NetworkConfig, SecretsConfig, StackWide
 from components.iam import service_trust_policy
+from components.log_groups import log_group_with_key
 from components.nat import RouteTarget, name_tag, nat_route_targets
 
 # Interface endpoints the ECS tasks and the migration Lambda need when they should not go
@@ -73,6 +75,8 @@ class NetworkArgs:
     """The VPC's range, its zones, NAT and interface endpoints, flow-log retention."""
     database: DatabaseConfig
     """With `snapshot_before_migrations`, the migration run calls the RDS API from the VPC."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the flow logs' key can still be cancelled."""
 
 
 class Network(pulumi.ComponentResource):
@@ -328,12 +332,19 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        log_group = aws.cloudwatch.LogGroup(
+        prefix = args.stack.name_prefix
+        # Every connection's addresses and ports: kept under a customer-managed key like the
+        # data tier's logs.
+        log_group = log_group_with_key(
             f"{name}-flow-logs",
-            name=f"/vpc/{args.stack.name_prefix}/flow-logs",
-            retention_in_days=args.network.flow_log_retention_days,
+            log_group_name=f"/vpc/{prefix}/flow-logs",
+            retention_days=args.network.flow_log_retention_days,
+            description=f"{prefix} VPC flow logs",
+            alias=f"alias/{prefix}-flow-logs",
+            deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=args.stack.protect,
+            parent=self,
             tags=tags,
-            opts=child,
         )
         account_id = aws.get_caller_identity_output(
             opts=pulumi.InvokeOptions(parent=self)

@@ -6,8 +6,8 @@ Creates, in the region of its provider:
   publish to topics encrypted with it, and its alias;
 - two SNS topics, `critical` (pages) and `warning` (the team channel), encrypted with that key
   (only `warning` when `alarms.paging` is off: critical alarms then notify it too);
-- a topic policy per topic: the account manages it, those services may publish only on behalf
-  of this account, and nothing is accepted over plain HTTP;
+- a topic policy per topic: the account's own principals manage it, those services may publish
+  only on behalf of this account, and nothing is accepted over plain HTTP;
 - email subscriptions per topic and, optionally, one HTTPS subscription per topic (PagerDuty,
   a chat webhook) whose URL is a secret, with a retry policy that rides out a short outage.
 
@@ -189,11 +189,14 @@ def _topic_policy(
         "Version": "2012-10-17",
         "Statement": [
             {
+                # The root principal delegates to the account's IAM policies; the condition
+                # says in the policy itself that no other account's principal is meant.
                 "Sid": "AccountManagesTheTopic",
                 "Effect": "Allow",
                 "Principal": {"AWS": root},
                 "Action": _TOPIC_OWNER_ACTIONS,
                 "Resource": topic_arn,
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": account}},
             },
             {
                 # aws:SourceAccount keeps another account's alarm or budget from using this

@@ -22,7 +22,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.config import SecretsConfig, StackWide
-from components.kms import cloudwatch_logs_grant, encryption_key
+from components.kms import cloudwatch_logs_grant, encryption_key, log_group_arn
 
 JWT_SECRET_LENGTH = 64
 DB_PASSWORD_LENGTH = 40
@@ -102,8 +102,8 @@ class Secrets(pulumi.ComponentResource):
             grants=[
                 cloudwatch_logs_grant(
                     region=region,
-                    log_group_arns=pulumi.Output.concat(
-                        "arn:", partition, ":logs:", region, ":", account, ":log-group:*"
+                    log_group_arns=log_group_arn(
+                        partition=partition, region=region, account_id=account, name="*"
                     ),
                 )
             ],

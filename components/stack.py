@@ -150,7 +150,9 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
     exist; the data key and the generated and external secrets."""
     stack, in_region = cfg.stack_wide, providers.in_region
     network = Network(
-        "network", NetworkArgs(stack=stack, network=cfg.network, database=cfg.database), in_region
+        "network",
+        NetworkArgs(stack=stack, network=cfg.network, database=cfg.database, secrets=cfg.secrets),
+        in_region,
     )
     workloads = WorkloadSecurityGroups(
         "workloads",
@@ -222,6 +224,7 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
             stack=stack,
             edge=edge,
             api=cfg.api,
+            secrets=cfg.secrets,
             wiring=LoadBalancerWiring(
                 vpc_id=base.network.vpc_id,
                 public_subnet_ids=base.network.public_subnet_ids,
@@ -237,7 +240,9 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
         origin_verify_secret=load_balancer.origin_verify_secret,
     )
     frontend = Frontend(
-        "frontend", FrontendArgs(stack=stack, edge=edge, wiring=frontend_wiring), in_region
+        "frontend",
+        FrontendArgs(stack=stack, edge=edge, secrets=cfg.secrets, wiring=frontend_wiring),
+        in_region,
     )
     dns_wiring = DnsWiring(
         alb_dns_name=load_balancer.alb_dns_name,
@@ -296,14 +301,19 @@ def _backup(
         vpc_id=network.vpc_id,
         isolated_subnet_ids=network.isolated_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
-        logs_kms_key_arn=base.secrets.kms_key_arn,
+        kms_key_arn=base.secrets.kms_key_arn,
         # The topic critical alarms go to (the warning topic when nobody is paged).
         critical_topic_arn=paging.notifications.topics.critical,
         dr_provider=providers.dr,
         package=package,
     )
     args = BackupArgs(
-        stack=cfg.stack_wide, backup=cfg.backup, secrets=cfg.secrets, api=cfg.api, wiring=wiring
+        stack=cfg.stack_wide,
+        backup=cfg.backup,
+        secrets=cfg.secrets,
+        database=cfg.database,
+        api=cfg.api,
+        wiring=wiring,
     )
     return Backup("backup", args, providers.in_region)
 

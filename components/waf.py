@@ -4,8 +4,9 @@ Creates:
 - a web ACL (REGIONAL for the ALB, CLOUDFRONT for the distribution; a CLOUDFRONT one must be
   built with a us-east-1 provider) that allows by default and runs, in order: a per-client-IP
   rate-based block, then AWS's Common, Known Bad Inputs and SQL injection rule groups;
-- a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, and the
-  logging configuration, with credentials and the origin-verify header redacted.
+- a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
+  with a key of its own, and the logging configuration, with credentials and the origin-verify
+  header redacted.
 
 Rules are given as `rule_json` (WAF's own API shape) so tests and policies read exactly what AWS
 receives.
@@ -20,7 +21,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import EdgeConfig, StackWide
+from components.config import EdgeConfig, SecretsConfig, StackWide
+from components.log_groups import log_group_with_key
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -102,6 +104,8 @@ class WebAclArgs:
     """The ACL, metric and log group names start with its `name_prefix`."""
     edge: EdgeConfig
     """Requests per client IP per 5 minutes before that IP is blocked; log retention."""
+    secrets: SecretsConfig
+    """Days a scheduled deletion of the log group's key can still be cancelled."""
     wiring: WebAclWiring
 
 
@@ -143,11 +147,16 @@ class WebAcl(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        # Client addresses, URIs and headers, on a key of the ACL's own in its region.
+        log_group = log_group_with_key(
             f"{name}-logs",
-            name=f"aws-waf-logs-{acl_name}",
-            retention_in_days=args.edge.waf_log_retention_days,
-            opts=child,
+            log_group_name=f"aws-waf-logs-{acl_name}",
+            retention_days=args.edge.waf_log_retention_days,
+            description=f"{acl_name} WAF logs",
+            alias=f"alias/{acl_name}-logs",
+            deletion_window_days=args.secrets.kms_deletion_window_days,
+            protect=args.stack.protect,
+            parent=self,
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging",

@@ -393,6 +393,7 @@ COMPUTED: dict[str, Computed] = {
     "aws:s3/bucket:Bucket": lambda c, region, name, i, rid: {
         "bucket": _bucket_name(name, i),
         "arn": f"arn:aws:s3:::{_bucket_name(name, i)}",
+        "bucketDomainName": f"{_bucket_name(name, i)}.s3.amazonaws.com",
         "bucketRegionalDomainName": f"{_bucket_name(name, i)}.s3.{region}.amazonaws.com",
         "region": region,
     },

@@ -30,8 +30,8 @@ from components.config import (
     SecretsConfig,
     StackWide,
     WorkerConfig,
-    looks_secret,
 )
+from components.secret_detector import name_says_secret
 
 # The worker scales in slowly: an in-flight job is worth more than a few minutes of a task.
 WORKER_SCALE_OUT_COOLDOWN_SECONDS = 60
@@ -316,7 +316,7 @@ def _check_args(args: ApiServiceArgs) -> None:
     )
     if clashing:
         problems.append(f"secret_arns and the plain environment both set {', '.join(clashing)}")
-    leaking = sorted(n for n in args.api.environment if looks_secret(n))
+    leaking = sorted(n for n in args.api.environment if name_says_secret(n))
     if leaking:
         problems.append(f"secret-looking names in the plain environment: {', '.join(leaking)}")
     if not args.wiring.deployment_alarm_names:

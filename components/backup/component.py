@@ -14,7 +14,7 @@ from components.backup.alerts import job_failure_rules
 from components.backup.plan import backup_plan, database_selection, service_role
 from components.backup.restore_testing import RestoreTest, restore_test
 from components.backup.vaults import VaultSpec, backup_vault
-from components.config import ApiConfig, BackupConfig, SecretsConfig, StackWide
+from components.config import ApiConfig, BackupConfig, DatabaseConfig, SecretsConfig, StackWide
 from components.context import ComponentContext
 
 
@@ -38,8 +38,8 @@ class BackupWiring:
     """Where restore tests put the copy: the isolated subnets, as the primary."""
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     """Where the validation Lambda runs (a route to NAT for the AWS APIs)."""
-    logs_kms_key_arn: pulumi.Input[str]
-    """The data tier's key, for the validation Lambda's log group."""
+    kms_key_arn: pulumi.Input[str]
+    """The data tier's key, for the validation Lambda's log group and environment."""
     critical_topic_arn: pulumi.Input[str]
     """Where failed jobs and failed validations page."""
     dr_provider: aws.Provider | None = None
@@ -59,6 +59,8 @@ class BackupArgs:
     """`webstack:backup`."""
     secrets: SecretsConfig
     """The deletion window of the vaults' keys."""
+    database: DatabaseConfig
+    """Whether the validation Lambda reserves its concurrency (`reserveLambdaConcurrency`)."""
     api: ApiConfig
     """The log retention of the validation Lambda (the application's, as the migrations')."""
     wiring: BackupWiring

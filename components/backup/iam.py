@@ -7,7 +7,8 @@
 - `rds-db:connect` as `restore_check` on any instance of the account and region: a copy's
   resource id is new with every test, so it cannot be named in advance; the login itself may
   only read the bookkeeping table (migrations/0003_restore_check_login.sql).
-- its own log group, and the VPC attachment.
+- its own log group, its environment (encrypted with the data key), X-Ray, and the VPC
+  attachment in this account and region.
 """
 
 from __future__ import annotations
@@ -15,11 +16,22 @@ from __future__ import annotations
 import pulumi
 
 from components.context import ComponentContext
-from components.iam import LAMBDA_VPC_STATEMENT, lambda_log_statement
+from components.iam import (
+    LAMBDA_TRACING_STATEMENT,
+    lambda_environment_statement,
+    lambda_log_statement,
+    lambda_vpc_statements,
+)
 
 
 def validator_policy(
-    ctx: ComponentContext, log_group_arn: pulumi.Input[str], *, login: str, copies: str
+    ctx: ComponentContext,
+    log_group_arn: pulumi.Input[str],
+    *,
+    function_arn: pulumi.Input[str],
+    environment_key_arn: pulumi.Input[str],
+    login: str,
+    copies: str,
 ) -> pulumi.Output[str]:
     """The inline policy of the validation Lambda's role; `copies`: the copies' identifiers."""
     return pulumi.Output.json_dumps(
@@ -45,7 +57,9 @@ def validator_policy(
                     "Resource": [ctx.arn("rds-db", f"dbuser:*/{login}")],
                 },
                 lambda_log_statement(log_group_arn),
-                LAMBDA_VPC_STATEMENT,
+                lambda_environment_statement(environment_key_arn, function_arn),
+                LAMBDA_TRACING_STATEMENT,
+                *lambda_vpc_statements(ctx.arn("ec2", "*/*")),
             ],
         }
     )

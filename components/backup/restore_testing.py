@@ -209,7 +209,7 @@ def _function(
         f"{ctx.name}-validator-logs",
         name=f"/aws/lambda/{function_name}",
         retention_in_days=args.api.log_retention_days,
-        kms_key_id=w.logs_kms_key_arn,
+        kms_key_id=w.kms_key_arn,
         opts=ctx.child(),
     )
     role = aws.iam.Role(
@@ -221,7 +221,14 @@ def _function(
     policy = aws.iam.RolePolicy(
         f"{ctx.name}-validator-policy",
         role=role.id,
-        policy=validator_policy(ctx, log_group.arn, login=LOGIN, copies=RESTORED_INSTANCES),
+        policy=validator_policy(
+            ctx,
+            log_group.arn,
+            function_arn=ctx.arn("lambda", f"function:{function_name}"),
+            environment_key_arn=w.kms_key_arn,
+            login=LOGIN,
+            copies=RESTORED_INSTANCES,
+        ),
         opts=ctx.child(),
     )
     digest = hashlib.sha256(package.read_bytes()).digest()
@@ -238,6 +245,12 @@ def _function(
         code_sha256=base64.b64encode(digest).decode(),
         timeout=TIMEOUT_SECONDS,
         memory_size=MEMORY_MB,
+        # One restore job at a time is all restore testing starts; None leaves the function on
+        # the account's unreserved pool (a new account's quota leaves nothing to reserve).
+        reserved_concurrent_executions=1 if args.database.reserve_lambda_concurrency else None,
+        tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+        # The environment names the plan, the source database and the login.
+        kms_key_arn=w.kms_key_arn,
         vpc_config=aws.lambda_.FunctionVpcConfigArgs(
             subnet_ids=w.private_subnet_ids, security_group_ids=[security_group.id]
         ),

@@ -35,10 +35,8 @@ from components.config.network import MAX_AZS, NetworkConfig
 from components.config.reader import PROJECT, ConfigError, Section
 from components.config.services import (
     MANAGED_ENV_NAMES,
-    SECRET_NAME_PATTERN,
     ApiConfig,
     WorkerConfig,
-    looks_secret,
 )
 from components.config.stack_config import (
     ENVIRONMENTS,
@@ -63,7 +61,6 @@ __all__ = [
     "POOL_BUDGET_SHARE",
     "PREVIEW_STACK",
     "PROJECT",
-    "SECRET_NAME_PATTERN",
     "AlarmThresholds",
     "AlarmsConfig",
     "ApiConfig",
@@ -84,6 +81,5 @@ __all__ = [
     "db_max_pool_size",
     "is_preview_stack",
     "load_stack_config",
-    "looks_secret",
     "parse_stack_config",
 ]

@@ -44,7 +44,8 @@ class SecretsConfig:
     """Days a deleted Secrets Manager secret can still be restored (7 to 30; 0, deleted at
     once, only in a disposable stack)."""
     kms_deletion_window_days: int
-    """Days a scheduled deletion of the data KMS key can still be cancelled (7 to 30)."""
+    """Days a scheduled deletion of one of the stack's KMS keys (data, topics, logs) can still
+    be cancelled (7 to 30)."""
     external: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     """`webstack:externalSecrets`: env var name -> value (secret Outputs) the API receives."""
 
@@ -79,6 +80,11 @@ class DatabaseConfig:
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
     snapshot_before_migrations: bool
     """A manual RDS snapshot before the first pending migration (default: on in prod only)."""
+    reserve_lambda_concurrency: bool
+    """Reserved concurrency 1 on the database's Lambdas (migrations, restore check), so Lambda
+    itself runs one of each at a time (default: on). Lambda keeps 100 of the account's
+    concurrency unreserved, so this needs a regional quota above 101: set it false in a new
+    account (quota 10) until raised."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +215,7 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
             "snapshotBeforeMigrations",
             "a disposable stack's manual snapshots would outlive it (destroy does not delete them)",
         )
+    reserve_concurrency = section.get_bool("reserveLambdaConcurrency", True)
     section.finish()
     return DatabaseConfig(
         engine_version=version,
@@ -224,6 +231,7 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
         apply_immediately=apply_immediately,
         ca_bundle_path=ca_bundle_path,
         snapshot_before_migrations=snapshot,
+        reserve_lambda_concurrency=reserve_concurrency,
     )
 
 

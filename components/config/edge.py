@@ -53,7 +53,7 @@ class EdgeConfig:
     waf_log_retention_days: int
     """Retention of the WAF log groups."""
     access_log_expiration_days: int
-    """Days ALB access logs are kept in their bucket."""
+    """Days the ALB's and CloudFront's access logs are kept in their buckets."""
     health_check: HealthCheckConfig
     deregistration_delay_seconds: int
     """Seconds the ALB drains a stopping API task; the task's stop timeout should match."""

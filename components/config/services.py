@@ -9,6 +9,7 @@ from typing import Any
 
 from components.aws_facts import CPU_ARCHITECTURES, ECR_IMAGE_TAG_PATTERN, FARGATE_SIZES
 from components.config.reader import REQUIRED, SameAs, Section, get_log_retention
+from components.secret_detector import name_says_secret, value_problem
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 # Fargate's two capacity providers: on-demand, and Spot (spare capacity at a discount, reclaimed
@@ -32,13 +33,6 @@ MANAGED_ENV_NAMES = frozenset(
         "DB_APPLICATION_NAME",
     }
 )
-# Env var names that say they hold a secret. The policy pack's `no-plaintext-secret-env` rule
-# uses the same pattern by default (a test keeps the two equal), so what config accepts the pack
-# accepts too.
-SECRET_NAME_PATTERN = (
-    r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN|CREDENTIALS?)$|^(DATABASE_URL|REDIS_URL)$"
-)
-_SECRET_NAME = re.compile(SECRET_NAME_PATTERN, re.IGNORECASE)
 # An environment variable name as the services (and Secrets Manager injection) take it.
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 IMAGE_TAG = re.compile(ECR_IMAGE_TAG_PATTERN)
@@ -47,11 +41,6 @@ IMAGE_TAG = re.compile(ECR_IMAGE_TAG_PATTERN)
 _ORIGIN_NAME = re.compile(r"CORS|ORIGIN", re.IGNORECASE)
 # The guides: at least two tasks behind the load balancer, so one can fail or be replaced.
 PROD_MIN_API_TASKS = 2
-
-
-def looks_secret(name: str) -> bool:
-    """Whether an environment variable name says it holds a secret (so belongs in `secrets`)."""
-    return bool(_SECRET_NAME.search(name))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,24 +147,39 @@ def _read_task_size(section: Section, cpu_default: Any, memory_default: Any) -> 
 
 
 def _read_environment(section: Section) -> dict[str, str]:
+    """Plain environment, refused where it would put a secret or a CORS origin in the clear.
+
+    Secrets are judged by the policy pack's own detector (components.secret_detector), by name
+    and by value, so config refuses before anything is registered what the pack would refuse
+    after: a token-shaped or random-looking value, or a URL with a password, is a secret
+    whatever the variable is called.
+    """
     env = section.get_str_map("environment", {})
-    for name in env:
-        if looks_secret(name):
+    for name, value in env.items():
+        key = f"environment.{name}"
+        if name_says_secret(name):
             section.error(
-                f"environment.{name}",
+                key,
                 "looks like a secret; plain environment is visible in the task definition, "
                 "so add it to the Secrets component and inject it through valueFrom",
             )
+        elif problem := value_problem(name, value):
+            section.error(
+                key,
+                f"{problem}; plain environment is visible in the task definition, so keep the "
+                "value in webstack:externalSecrets (set with --secret) and inject it through "
+                "valueFrom",
+            )
         elif _ORIGIN_NAME.search(name):
             section.error(
-                f"environment.{name}",
+                key,
                 "names CORS origins, which come only from webstack:edge.allowedOrigins "
                 "(the API's ALLOWED_ORIGINS); remove it here",
             )
         elif not ENV_NAME.match(name):
-            section.error(f"environment.{name}", "must be an UPPER_SNAKE_CASE variable name")
+            section.error(key, "must be an UPPER_SNAKE_CASE variable name")
         elif name in MANAGED_ENV_NAMES:
-            section.error(f"environment.{name}", "is set by the ApiService; remove it here")
+            section.error(key, "is set by the ApiService; remove it here")
     return env
 
 

@@ -20,7 +20,7 @@ from types import ModuleType
 import pytest
 from google.protobuf import json_format
 
-from components.config import SECRET_NAME_PATTERN
+from components import secret_detector
 from tools.mockcloud import Evaluation
 
 SHAPES = Path(__file__).resolve().parents[2] / "policies" / "webstack_policies" / "secret_shapes.py"
@@ -45,8 +45,9 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def test_config_and_pack_share_one_secret_name_pattern() -> None:
-    assert shapes.SECRET_NAME_PATTERN == SECRET_NAME_PATTERN
+def test_the_config_judges_with_this_same_file() -> None:
+    assert secret_detector.SHAPES_FILE == SHAPES
+    assert secret_detector.SECRET_NAME_PATTERN == shapes.SECRET_NAME_PATTERN
 
 
 def test_module_imports_only_the_standard_library() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from components.alarm_catalog import AlarmThresholds
 from components.data_alarms import db_connections, db_free_storage
 from tests.helpers import config_of
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource, evaluate
 from tools.stackfile import load_stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -310,14 +310,18 @@ def test_topics_are_encrypted_with_a_rotating_key_publishers_may_use(stack: Eval
         assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
 
 
-def test_topic_policies_scope_services_to_the_account_and_require_tls(stack: Evaluation) -> None:
+def test_topic_policies_admit_this_account_only_and_require_tls(stack: Evaluation) -> None:
     policies = stack.of_type("aws:sns/topicPolicy:TopicPolicy")
     assert {p.inputs["arn"] for p in policies} == set(topics_by_arn(stack))
     for policy in policies:
         statements = json.loads(policy.inputs["policy"])["Statement"]
         for st in statements:
-            if "Service" in st["Principal"]:
-                assert st["Condition"]["StringEquals"]["aws:SourceAccount"]
+            if st["Effect"] != "Allow":
+                continue
+            # Services publish only on this account's behalf; principals of the account are
+            # admitted by their account, which the policy states rather than implies.
+            key = "aws:SourceAccount" if "Service" in st["Principal"] else "aws:PrincipalAccount"
+            assert st["Condition"] == {"StringEquals": {key: ACCOUNT_ID}}, st["Sid"]
         assert any(
             st["Effect"] == "Deny" and st["Condition"]["Bool"]["aws:SecureTransport"] == "false"
             for st in statements

@@ -268,6 +268,9 @@ def test_the_validation_role_may_do_exactly_what_the_handler_does(stack: Evaluat
         "ec2:DescribeSubnets",
         "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "kms:Decrypt",
     }
     assert all(s["Effect"] == "Allow" for s in statements.values())
     [copies] = statements["FindTheRestoredCopy"]["Resource"]
@@ -276,8 +279,14 @@ def test_the_validation_role_may_do_exactly_what_the_handler_does(stack: Evaluat
     assert login.endswith(f":dbuser:*/{LOGIN}")
     logs = stack.one("aws:cloudwatch/logGroup:LogGroup", "backup-validator-logs").outputs["arn"]
     assert statements["WriteItsLogs"]["Resource"] == [logs, f"{logs}:*"]
-    # the secrets of the stack stay out of reach: the login needs none
-    assert not any(a.startswith(("secretsmanager:", "kms:")) for a in actions)
+    # the secrets of the stack stay out of reach: the login needs none, and the data key opens
+    # only this function's own environment (tests/unit/test_lambdas.py)
+    assert not any(a.startswith("secretsmanager:") for a in actions)
+    [kms] = [s for s in statements.values() if s["Action"] == ["kms:Decrypt"]]
+    function = stack.one(FUNCTION, "backup-validator").outputs["arn"]
+    assert kms["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:aws:lambda:FunctionArn": function}
+    }
 
 
 def test_a_completed_restore_test_starts_the_validation(stack: Evaluation) -> None:
@@ -362,6 +371,7 @@ def _alone(tmp_path: Path, stack: str = "prod", package: Path | None = None) -> 
             stack=config.stack_wide,
             backup=config.backup,
             secrets=config.secrets,
+            database=config.database,
             api=config.api,
             wiring=BackupWiring(
                 database_arn="arn:aws:rds:us-east-1:123456789012:db:webstack-test-postgres",
@@ -372,7 +382,7 @@ def _alone(tmp_path: Path, stack: str = "prod", package: Path | None = None) -> 
                 vpc_id="vpc-0123456789abcdef0",
                 isolated_subnet_ids=["subnet-1", "subnet-2"],
                 private_subnet_ids=["subnet-3", "subnet-4"],
-                logs_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
+                kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/test",
                 critical_topic_arn="arn:aws:sns:us-east-1:123456789012:critical",
                 package=package,
             ),

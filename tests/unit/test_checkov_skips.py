@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tools.checkov import skips
-from tools.checkov.__main__ import EXIT_ERROR, CheckovError, main, run_checkov
+from tools.checkov.__main__ import EXIT_ERROR, CheckovError, Report, main, render, run_checkov
 from tools.checkov.skips import Failure, SkipsError, parse, sort
 
 STACKS = ["prod", "staging"]
@@ -72,6 +72,24 @@ def test_a_skip_that_matches_no_failure_is_stale_on_each_of_its_stacks() -> None
         "CKV_AWS_158 on waf-logs (prod) no longer fails: remove it from the skip file"
     ]
     assert sort([], [skip], "staging").stale[0].startswith("CKV_AWS_158 on flow-logs (staging)")
+
+
+def test_the_summary_counts_skipped_failures_and_the_check_ids_they_fall_under() -> None:
+    skip_list = parse(
+        [_skip(resources=["flow-logs", "waf-logs"]), _skip(check="CKV_AWS_18")], STACKS
+    )
+    failures = [
+        _failure(),
+        _failure(resource="waf-logs"),
+        _failure(check="CKV_AWS_18"),
+        _failure("CKV_AWS_21"),
+    ]
+    report = Report("3.3.30", passed=[("CKV_AWS_7", "key")], failures=failures)
+    summary = next(iter(render("prod", report, sort(failures, skip_list, "prod"))))
+    assert summary == (
+        "Checkov 3.3.30 · stack prod · 5 checks: 1 passed, 4 failed (3 skipped under 2 check "
+        "ids, 0 of them pending a fix; 1 not skipped)"
+    )
 
 
 def test_a_skip_of_every_resource_is_stale_only_when_the_check_fails_nowhere() -> None:

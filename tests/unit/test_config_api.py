@@ -7,6 +7,9 @@ program, to prove that nothing is registered.
 from __future__ import annotations
 
 import json
+import secrets
+import string
+import uuid
 from typing import Any
 
 import pytest
@@ -64,6 +67,46 @@ def test_secret_looking_names_are_rejected_from_plain_env(name: str) -> None:
 def test_plain_names_are_not_mistaken_for_secrets() -> None:
     # Names that merely contain KEY or TOKEN somewhere are plain settings.
     plain = {name: "x" for name in ("PUBLIC_URL", "KEYCLOAK_REALM", "TOKENIZER_MODE")}
+    config = parse("prod", api=committed("prod", "api", environment=plain))
+    assert dict(config.api.environment) == plain
+
+
+def _alphanumeric(length: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+# Secret values under names that do not say "secret": each is judged by what it holds.
+SECRET_VALUES = {
+    "a URL with a password": lambda: (
+        f"postgres://app:{secrets.token_urlsafe(12)}@db.internal:5432/app"
+    ),
+    "a Stripe key": lambda: "sk_live_" + _alphanumeric(24),
+    "a GitHub token": lambda: "ghp_" + _alphanumeric(36),
+    "an AWS access key id": lambda: (
+        "AKIA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(16))
+    ),
+    "a libpq password=": lambda: f"host=db user=app password={secrets.token_urlsafe(9)}",
+    "a random value under an AUTH name": lambda: secrets.token_urlsafe(24),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SECRET_VALUES))
+def test_secret_looking_values_are_rejected_whatever_the_name(kind: str) -> None:
+    name = "UPSTREAM_AUTH" if "AUTH" in kind else "UPSTREAM"
+    value = SECRET_VALUES[kind]()
+    problems = api_problems("prod", environment={"FEATURE_FLAGS_SOURCE": "config", name: value})
+    assert_problem(problems, f"webstack:api.environment.{name}", "prod", "externalSecrets")
+    assert all(value not in problem for problem in problems), "the error repeats the secret"
+
+
+def test_plain_values_are_not_mistaken_for_secrets() -> None:
+    plain = {
+        "UPSTREAM": "https://api.partner.example/v2",
+        "SIGNING_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/" + str(uuid.uuid4()),
+        "FEATURE_FLAGS_SOURCE": "config",
+        "CACHE_CONTROL_DEFAULT": "public, max-age=31536000, immutable",
+    }
     config = parse("prod", api=committed("prod", "api", environment=plain))
     assert dict(config.api.environment) == plain
 

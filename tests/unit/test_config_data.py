@@ -48,6 +48,7 @@ from tools.mockcloud import evaluate
         ("staging", "database", "caBundlePath", "/etc/ssl/my bundle.pem", ("absolute path",)),
         ("staging", "database", "caBundlePath", 5, ("must be a str",)),
         ("prod", "database", "snapshotBeforeMigrations", "no", ("must be a bool", "'no'")),
+        ("staging", "database", "reserveLambdaConcurrency", 1, ("must be a bool",)),
     ],
 )
 def test_bad_data_tier_values(
@@ -83,6 +84,13 @@ def test_only_prod_snapshots_before_migrations_unless_told(stack: str, expected:
     assert parse(stack).database.snapshot_before_migrations is expected
     database = committed(stack, "database", snapshotBeforeMigrations=not expected)
     assert parse(stack, database=database).database.snapshot_before_migrations is not expected
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_migration_concurrency_is_reserved_unless_told(stack: str) -> None:
+    assert parse(stack).database.reserve_lambda_concurrency is True
+    database = committed(stack, "database", reserveLambdaConcurrency=False)
+    assert parse(stack, database=database).database.reserve_lambda_concurrency is False
 
 
 def test_plain_text_external_secrets_are_refused_without_echoing_them() -> None:

@@ -16,7 +16,7 @@ from tests.unit.edge_helpers import (
     edge_variant,
     provider_region,
 )
-from tools.mockcloud import Evaluation, Resource
+from tools.mockcloud import Evaluation, Resource, evaluate
 
 DIST = "aws:cloudfront/distribution:Distribution"
 BUCKET = "frontend-bucket"
@@ -75,6 +75,42 @@ def test_distribution_reads_s3_through_origin_access_control(stack: Evaluation) 
     assert oac.inputs["signingBehavior"] == "always" and oac.inputs["signingProtocol"] == "sigv4"
     bucket = stack.one("aws:s3/bucket:Bucket", "frontend-bucket")
     assert origin["domainName"] == bucket.outputs["bucketRegionalDomainName"]
+
+
+def test_cloudfront_logs_every_request_to_a_bucket_of_their_own(stack: Evaluation) -> None:
+    logs_bucket = stack.one("aws:s3/bucket:Bucket", "frontend-access-logs")
+    logging = distribution(stack)["loggingConfig"]
+    assert logging["bucket"] == logs_bucket.outputs["bucketDomainName"]
+    assert logging["includeCookies"] is False
+    # CloudFront delivers with an ACL grant and refuses a bucket whose ACLs are off: the
+    # distribution waits for the ownership controls that turn them on.
+    name = "frontend-access-logs"
+    ownership = stack.one(
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{name}-ownership"
+    )
+    assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerPreferred"
+    assert ownership.urn in stack.one(DIST).property_dependencies["loggingConfig"]
+    assert_no_public_access(stack, name)
+    (rule,) = bucket_child(
+        stack, name, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    )["rules"]
+    assert rule["expiration"]["days"] == {"staging": 30, "prod": 365}[stack.stack]
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    policy = json.loads(bucket_child(stack, name, "aws:s3/bucketPolicy:BucketPolicy")["policy"])
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    assert logs_bucket.protect is (stack.stack == "prod")
+
+
+def test_cloudfront_logs_go_to_us_east_1_wherever_the_stack_is() -> None:
+    # CloudFront does not deliver standard logs to buckets in some opt-in regions.
+    ev = evaluate("staging", overrides={"aws:region": "eu-south-1"})
+    # The bucket and every setting of it (ownership, public access, encryption, versioning,
+    # lifecycle, policy).
+    parts = [r for r in ev.resources if r.custom and r.name.startswith("frontend-access-logs")]
+    assert len(parts) == 7
+    assert {provider_region(ev, r) for r in parts} == {"us-east-1"}
+    assert provider_region(ev, ev.one("aws:s3/bucket:Bucket", BUCKET)) == "eu-south-1"
 
 
 def test_viewers_get_modern_tls_http3_and_compression(stack: Evaluation) -> None:

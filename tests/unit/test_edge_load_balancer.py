@@ -177,6 +177,10 @@ def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
         stack, name, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
     )["rules"]
     assert rule["expiration"]["days"] == {"staging": 30, "prod": 365}[stack.stack]
+    # A deleted or overwritten log can be recovered for a month, then is gone.
+    versioning = bucket_child(stack, name, "aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
 
 def test_access_log_bucket_policy_admits_only_elb_delivery(stack: Evaluation) -> None:

@@ -1,13 +1,16 @@
-"""KMS keys: one policy shape from components.kms, deletion windows from config."""
+"""KMS keys: one policy shape from components.kms, deletion windows from config, and every log
+group on a key that admits it."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 
 import pytest
 
 from components.kms import ServiceGrant, key_policy
-from tools.mockcloud import Evaluation, run_program
+from tests.unit.edge_helpers import edge_section, provider_region
+from tools.mockcloud import Evaluation, Resource, evaluate, run_program
 
 KEY = "aws:kms/key:Key"
 
@@ -103,3 +106,63 @@ def test_key_policy_refuses_wildcards_and_duplicate_sids(
 ) -> None:
     with pytest.raises(ValueError, match=words):
         key_policy(partition="aws", account_id="123456789012", grants=grants)
+
+
+# --- log groups and their keys ----------------------------------------------------------------
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def assert_log_keys_admit_their_groups(ev: Evaluation) -> list[Resource]:
+    """Every encrypted log group's key lives in the group's region and lets CloudWatch Logs
+    there use it for that group, as AssociateKmsKey requires; returns the encrypted groups."""
+    keys = {k.outputs["arn"]: k for k in ev.of_type(KEY)}
+    encrypted = [g for g in ev.of_type(LOG_GROUP) if g.inputs.get("kmsKeyId")]
+    for group in encrypted:
+        key = keys[group.inputs["kmsKeyId"]]
+        region = provider_region(ev, group)
+        assert provider_region(ev, key) == region, group.name
+        admitted = [
+            s["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+            for s in policy_of(ev, key.name).values()
+            if s["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+            and {"kms:GenerateDataKey", "kms:Decrypt"} <= set(s["Action"])
+        ]
+        assert any(fnmatch.fnmatchcase(group.outputs["arn"], p) for p in admitted), group.name
+    return encrypted
+
+
+def test_every_log_group_is_on_a_key_that_admits_it(stack: Evaluation) -> None:
+    encrypted = {g.name for g in assert_log_keys_admit_their_groups(stack)}
+    plain = {g.inputs["name"] for g in stack.of_type(LOG_GROUP) if g.name not in encrypted}
+    # Only a stack that turns the services' logs key off (api.logsKmsKey) has plain groups,
+    # and only those of the services.
+    assert stack.config is not None
+    if stack.config.api.logs_kms_key:
+        assert not plain
+    else:
+        assert plain and all(name.startswith("/ecs/") for name in plain)
+
+
+def test_flow_logs_and_waf_logs_have_keys_for_their_group_alone(stack: Evaluation) -> None:
+    for name in ("network-flow-logs", "load-balancer-waf-logs"):
+        group = stack.one(LOG_GROUP, name)
+        key = next(k for k in stack.of_type(KEY) if k.outputs["arn"] == group.inputs["kmsKeyId"])
+        grant = policy_of(stack, key.name)["CloudWatchLogsOfThisAccount"]
+        assert grant["Condition"]["ArnLike"] == {
+            "kms:EncryptionContext:aws:logs:arn": group.outputs["arn"]
+        }
+        assert key.protect is (stack.stack == "prod")
+
+
+def test_the_cdn_waf_logs_on_a_key_in_us_east_1_wherever_the_stack_is() -> None:
+    ev = evaluate(
+        "prod",
+        overrides={
+            "aws:region": "eu-west-1",
+            "webstack:edge": edge_section("prod", apiViaCdn=True),
+        },
+    )
+    encrypted = {g.name: g for g in assert_log_keys_admit_their_groups(ev)}
+    assert provider_region(ev, encrypted["frontend-waf-logs"]) == "us-east-1"
+    assert provider_region(ev, encrypted["load-balancer-waf-logs"]) == "eu-west-1"

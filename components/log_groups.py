@@ -1,0 +1,61 @@
+"""CloudWatch log groups on a KMS key of their own, for logs the stack's data key cannot serve.
+
+`log_group_with_key` creates, as children of the calling component:
+- a rotating key (`components.kms.encryption_key`) whose policy admits CloudWatch Logs, in the
+  region of the component's provider, for this one log group only, and its alias;
+- the log group, with retention, encrypted with that key.
+
+Network uses it for the flow logs (the data key comes later, from Secrets) and WebAcl for its
+logs (a CLOUDFRONT-scope ACL logs in us-east-1, where the data key may not be).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.kms import cloudwatch_logs_grant, encryption_key, log_group_arn
+
+
+def log_group_with_key(
+    name: str,
+    *,
+    log_group_name: str,
+    retention_days: int,
+    description: str,
+    alias: str,
+    deletion_window_days: int,
+    protect: bool,
+    parent: pulumi.Resource,
+    tags: dict[str, str] | None = None,
+) -> aws.cloudwatch.LogGroup:
+    """The log group `log_group_name` (logical `name`) and its key `<name>-key`.
+
+    A log group's key must be in the group's region, and its policy must admit CloudWatch Logs
+    there before the group can be associated with it; the group's ARN is known in advance from
+    its name, so the grant names exactly this group.
+    """
+    invoke = pulumi.InvokeOptions(parent=parent)
+    partition = aws.get_partition_output(opts=invoke).partition
+    account = aws.get_caller_identity_output(opts=invoke).account_id
+    region = aws.get_region_output(opts=invoke).region
+    arn = log_group_arn(partition=partition, region=region, account_id=account, name=log_group_name)
+    key = encryption_key(
+        f"{name}-key",
+        description=description,
+        alias=alias,
+        partition=partition,
+        account_id=account,
+        grants=[cloudwatch_logs_grant(region=region, log_group_arns=arn)],
+        deletion_window_days=deletion_window_days,
+        protect=protect,
+        parent=parent,
+    )
+    return aws.cloudwatch.LogGroup(
+        name,
+        name=log_group_name,
+        retention_in_days=retention_days,
+        kms_key_id=key.arn,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
