@@ -318,13 +318,13 @@ def test_unknown_classes_and_types_are_reported_never_zero() -> None:
         allocatedStorage=20.0,
         storageType="gp3",
     )
-    unknown = res("aws:ec2/instance:Instance", "bastion", instanceType="t3.micro")
+    unknown = res("aws:ec2/transitGateway:TransitGateway", "hub")
     free = res("aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.0.0.0/16")
     est = cost.estimate([db, unknown, free], NO_TRAFFIC)
     unpriced = {(x.resource, x.note) for x in est.unpriced}
     assert ("db", "instance class not in the price table") in unpriced
-    assert ("bastion", "no price rule for this type (tools/cost.py)") in unpriced
-    assert [x.resource for x in est.lines] == ["db", "db", "bastion"]  # nothing for the VPC
+    assert ("hub", "no price rule for this type (tools/cost.py)") in unpriced
+    assert [x.resource for x in est.lines] == ["db", "db", "hub"]  # nothing for the VPC
     assert "unpriced" in "\n".join(cost.render(est))
 
 
