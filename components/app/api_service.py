@@ -31,7 +31,7 @@ from components.config import (
     StackWide,
     WorkerConfig,
 )
-from components.secret_detector import name_says_secret
+from components.config.secret_detector import name_says_secret
 
 # The worker scales in slowly: an in-flight job is worth more than a few minutes of a task.
 WORKER_SCALE_OUT_COOLDOWN_SECONDS = 60

@@ -9,7 +9,7 @@ from typing import Any
 
 from components.aws_facts import CPU_ARCHITECTURES, ECR_IMAGE_TAG_PATTERN, FARGATE_SIZES
 from components.config.reader import REQUIRED, SameAs, Section, get_log_retention
-from components.secret_detector import name_says_secret, value_problem
+from components.config.secret_detector import name_says_secret, value_problem
 
 LOG_LEVELS = ("fatal", "error", "warn", "info", "debug", "trace")
 # Fargate's two capacity providers: on-demand, and Spot (spare capacity at a discount, reclaimed
@@ -149,37 +149,36 @@ def _read_task_size(section: Section, cpu_default: Any, memory_default: Any) -> 
 def _read_environment(section: Section) -> dict[str, str]:
     """Plain environment, refused where it would put a secret or a CORS origin in the clear.
 
-    Secrets are judged by the policy pack's own detector (components.secret_detector), by name
+    Secrets are judged by the policy pack's own detector (config.secret_detector), by name
     and by value, so config refuses before anything is registered what the pack would refuse
     after: a token-shaped or random-looking value, or a URL with a password, is a secret
     whatever the variable is called.
     """
     env = section.get_str_map("environment", {})
     for name, value in env.items():
-        key = f"environment.{name}"
         if name_says_secret(name):
             section.error(
-                key,
+                f"environment.{name}",
                 "looks like a secret; plain environment is visible in the task definition, "
                 "so add it to the Secrets component and inject it through valueFrom",
             )
         elif problem := value_problem(name, value):
             section.error(
-                key,
-                f"{problem}; plain environment is visible in the task definition, so keep the "
-                "value in webstack:externalSecrets (set with --secret) and inject it through "
-                "valueFrom",
+                f"environment.{name}",
+                f"value looks like a secret ({problem}); plain environment is visible in the "
+                "task definition, so keep it in webstack:externalSecrets (set with --secret) "
+                "and inject it through valueFrom",
             )
         elif _ORIGIN_NAME.search(name):
             section.error(
-                key,
+                f"environment.{name}",
                 "names CORS origins, which come only from webstack:edge.allowedOrigins "
                 "(the API's ALLOWED_ORIGINS); remove it here",
             )
         elif not ENV_NAME.match(name):
-            section.error(key, "must be an UPPER_SNAKE_CASE variable name")
+            section.error(f"environment.{name}", "must be an UPPER_SNAKE_CASE variable name")
         elif name in MANAGED_ENV_NAMES:
-            section.error(key, "is set by the ApiService; remove it here")
+            section.error(f"environment.{name}", "is set by the ApiService; remove it here")
     return env
 
 

@@ -20,7 +20,7 @@ from types import ModuleType
 import pytest
 from google.protobuf import json_format
 
-from components import secret_detector
+from components.config import secret_detector
 from tools.mockcloud import Evaluation
 
 SHAPES = Path(__file__).resolve().parents[2] / "policies" / "webstack_policies" / "secret_shapes.py"

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 SHAPES_FILE = (
-    Path(__file__).resolve().parents[1] / "policies" / "webstack_policies" / "secret_shapes.py"
+    Path(__file__).resolve().parents[2] / "policies" / "webstack_policies" / "secret_shapes.py"
 )
 _MODULE_NAME = "webstack_secret_shapes"
 
