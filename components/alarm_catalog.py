@@ -5,7 +5,8 @@ aggregated, when it fires, how bad that is and what the responder should do); `c
 is the only place that builds an `aws.cloudwatch.MetricAlarm`, always with alarm and OK actions
 to the topic of the definition's severity. `DeploymentAlarms` (ECS rollback) and `Alarms`
 (everything else) both build from here, so a signal is defined once; the data tier's signals
-(RDS, Redis) are in components/data_alarms.py.
+(RDS, Redis) are in components/data_alarms.py, what users reach from outside (Route 53 health
+checks, certificate expiry) in components/edge_alarms.py.
 
 Every threshold comes from `AlarmThresholds` (config: `webstack:alarms`, with the deployment
 guide's defaults).
@@ -28,6 +29,7 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 ABOVE = "GreaterThanThreshold"
 AT_OR_ABOVE = "GreaterThanOrEqualToThreshold"
 BELOW = "LessThanThreshold"
+AT_OR_BELOW = "LessThanOrEqualToThreshold"
 
 # What a gap in the data means. Traffic-driven signals are silent when nobody calls (nothing
 # is wrong); a gap in a task count means the tasks are gone; gauges AWS always publishes keep

@@ -10,14 +10,18 @@ Creates, from the alarm catalog (each alarm with alarm and OK actions to its sev
   (warnings), free storage as a share of allocated storage (critical);
 - Redis, per member cluster: evictions and engine CPU (warnings), memory (critical);
 - CloudFront: 5xx error rate, in us-east-1 (where its metrics live) with the us-east-1 topics;
+- from outside: each Route 53 health check of UptimeChecks unhealthy (critical, in us-east-1
+  where Route 53 publishes), and each edge certificate at `certificate_expiry_days` or fewer
+  days from expiry (critical; the ALB's in the stack's region, CloudFront's in us-east-1);
 - the migration Lambda's errors (warning), and the restore-test validation's (critical);
 - a log metric filter on the worker's log group counting failed scheduler runs, and an alarm at
   `scheduler_failures` or more in 15 minutes (critical);
 - RDS event subscriptions: failover, failure, low storage -> critical; backup -> warning;
-- an AWS Budgets monthly cost budget with forecast and actual notifications at 80 % and 100 %
-  to the warning topic;
-- a CloudWatch dashboard with the golden signals of the API, worker, database, cache and CDN
-  and the state of every regional alarm.
+- an AWS Budgets monthly cost budget of the whole account (no cost filter: a tag filter would
+  count nothing until someone activates the tag in the payer account) with forecast and actual
+  notifications at 80 % and 100 % to the warning topic;
+- a CloudWatch dashboard with the golden signals of the API, worker, database, cache and CDN,
+  the uptime checks and certificates, and the state of every alarm.
 """
 
 from __future__ import annotations
@@ -61,6 +65,8 @@ from components.data_alarms import (
     db_free_storage,
     db_replica_lag,
 )
+from components.edge_alarms import certificate_expiry, unreachable
+from components.uptime_checks import UptimeTarget
 
 BUDGET_ALERT_PERCENTS = (80, 100)
 # Failover, a failed instance and a filling disk need someone now; backup events (a failed
@@ -106,6 +112,12 @@ class AlarmsWiring:
     """The worker's CloudWatch log group."""
     deployment_alarm_arns: Sequence[pulumi.Input[str]]
     """DeploymentAlarms' alarms, shown with the others on the dashboard."""
+    uptime_targets: Sequence[UptimeTarget]
+    """UptimeChecks' health checks, each alarmed on and graphed."""
+    api_certificate_arn: pulumi.Input[str]
+    """The ALB's ACM certificate (in the stack's region)."""
+    cdn_certificate_arn: pulumi.Input[str]
+    """CloudFront's ACM certificate (in us-east-1)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +126,7 @@ class AlarmsArgs:
 
     stack: StackWide
     """Prefix of alarm, budget and dashboard names (also the custom metric namespace); the
-    budget covers the resources tagged with its `environment`."""
+    hostnames the certificate alarms name."""
     alarms: AlarmsConfig
     """Thresholds, the scheduler-failure pattern and the monthly budget."""
     api: ApiConfig
@@ -143,17 +155,19 @@ class Alarms(pulumi.ComponentResource):
             create_alarm(name, args.stack.name_prefix, d, args.wiring.topics, regional)
             for d in _regional_definitions(args)
         ]
-        create_alarm(
-            name,
-            args.stack.name_prefix,
-            cdn_5xx_rate(args.wiring.distribution_id, args.alarms.thresholds),
-            args.wiring.us_east_1_topics,
-            pulumi.ResourceOptions(parent=self, provider=args.wiring.us_east_1_provider),
-        )
+        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=args.wiring.us_east_1_provider)
+        us_east_1_topics = args.wiring.us_east_1_topics
+        us_east_1_alarms = [
+            create_alarm(name, args.stack.name_prefix, d, us_east_1_topics, in_us_east_1)
+            for d in _us_east_1_definitions(args)
+        ]
         self._rds_events(name, args)
         self._budget(name, args)
         dashboard = self._dashboard(
-            name, args, [*args.wiring.deployment_alarm_arns, *(a.arn for a in regional_alarms)]
+            name,
+            args,
+            [*args.wiring.deployment_alarm_arns, *(a.arn for a in regional_alarms)],
+            [a.arn for a in us_east_1_alarms],
         )
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"dashboard_name": self.dashboard_name})
@@ -193,7 +207,10 @@ class Alarms(pulumi.ComponentResource):
             )
 
     def _budget(self, name: str, args: AlarmsArgs) -> None:
-        """The monthly cost budget: forecast and actual at each alert percent, as warnings."""
+        """The monthly cost budget: forecast and actual at each alert percent, as warnings
+        (none for a preview, which staging's budget counts)."""
+        if args.alarms.monthly_budget_usd is None:
+            return
         aws.budgets.Budget(
             f"{name}-monthly-budget",
             name=f"{args.stack.name_prefix}-monthly",
@@ -201,13 +218,10 @@ class Alarms(pulumi.ComponentResource):
             time_unit="MONTHLY",
             limit_amount=f"{args.alarms.monthly_budget_usd:.2f}",
             limit_unit="USD",
-            # Only this stack's resources: the provider tags each with its environment (an
-            # activated cost-allocation tag).
-            cost_filters=[
-                aws.budgets.BudgetCostFilterArgs(
-                    name="TagKeyValue", values=[f"user:environment${args.stack.environment}"]
-                )
-            ],
+            # No cost filter: the account's whole spend, counted from the first hour it is
+            # billed. A filter on the `environment` tag would count nothing until the tag is
+            # activated as a cost-allocation tag, which only the payer account can do, a day
+            # after the tag first appears in billing data (docs/runbooks/budget-alarm.md).
             notifications=[
                 aws.budgets.BudgetNotificationArgs(
                     notification_type=kind,
@@ -223,7 +237,11 @@ class Alarms(pulumi.ComponentResource):
         )
 
     def _dashboard(
-        self, name: str, args: AlarmsArgs, alarm_arns: Sequence[pulumi.Input[str]]
+        self,
+        name: str,
+        args: AlarmsArgs,
+        alarm_arns: Sequence[pulumi.Input[str]],
+        us_east_1_alarm_arns: Sequence[pulumi.Input[str]],
     ) -> aws.cloudwatch.Dashboard:
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         cdn_region = aws.get_region_output(
@@ -233,7 +251,7 @@ class Alarms(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=args.stack.name_prefix,
             dashboard_body=pulumi.Output.json_dumps(
-                dashboard_body(args, region, cdn_region, alarm_arns)
+                dashboard_body(args, region, cdn_region, alarm_arns, us_east_1_alarm_arns)
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -278,4 +296,16 @@ def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
         *definitions,
         migration_errors(w.migration_function_name),
         scheduler_failures(args.stack.name_prefix, t),
+        certificate_expiry("api", args.stack.api_hostname, w.api_certificate_arn, t),
+    ]
+
+
+def _us_east_1_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
+    """The alarms whose metrics only us-east-1 has: CloudFront's, Route 53's health checks and
+    CloudFront's certificate."""
+    t, w, domain = args.alarms.thresholds, args.wiring, args.stack.domain
+    return [
+        cdn_5xx_rate(w.distribution_id, t),
+        *(unreachable(u.role, u.url, u.health_check_id) for u in w.uptime_targets),
+        certificate_expiry("cdn", f"{domain} and www.{domain}", w.cdn_certificate_arn, t),
     ]

@@ -100,6 +100,29 @@ MAXMEMORY_POLICIES = (
 # `region`), and a provider upgrade brings new regions with it.
 AWS_REGIONS: frozenset[str] = frozenset(region.value for region in pulumi_aws.Region)
 
+# Route 53's health-checking regions (its API's HealthCheckRegion enum); a check that names its
+# regions must name at least three.
+ROUTE53_HEALTH_CHECK_REGIONS = (
+    "us-east-1",
+    "us-west-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "sa-east-1",
+)
+ROUTE53_MIN_HEALTH_CHECK_REGIONS = 3
+# Longest ResourcePath and SearchString a health check takes; the string is looked for in the
+# first 5,120 bytes of the response body.
+ROUTE53_MAX_PATH_LENGTH = 255
+ROUTE53_MAX_SEARCH_STRING_LENGTH = 255
+ROUTE53_SEARCHED_BODY_BYTES = 5120
+
+# How much of a request body WAF sees: an ALB forwards a fixed 8 KB; CloudFront 16 KB unless the
+# web ACL's association config buys more (up to 64 KB, at extra cost).
+WAF_BODY_INSPECTION_BYTES = {"REGIONAL": 8 * 1024, "CLOUDFRONT": 16 * 1024}
+
 # AWS Backup: continuous backups (point-in-time recovery) keep at most 35 days; lifecycles and
 # vault-lock retention go up to 100 years; a compliance vault lock has at least 3 days of grace
 # (ChangeableForDays) before it becomes immutable; a restore test's validation window is at

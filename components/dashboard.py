@@ -1,6 +1,7 @@
 """The body of the Alarms component's CloudWatch dashboard: the golden signals (traffic, errors,
-latency, saturation) of the API, worker, database, cache and CDN, and the state of every
-regional alarm. Pure functions; `Alarms` creates the dashboard from `dashboard_body`.
+latency, saturation) of the API, worker, database, cache and CDN, the uptime checks and the
+certificates' days to expiry, and the state of every alarm. Pure functions; `Alarms` creates
+the dashboard from `dashboard_body`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from components.alarm_catalog import SCHEDULER_FAILURE_METRIC
+from components.edge_alarms import DAY_SECONDS
 
 if TYPE_CHECKING:
     # Only the annotation: Alarms imports this module to build its dashboard.
@@ -18,21 +20,28 @@ if TYPE_CHECKING:
 
 
 def dashboard_body(
-    args: AlarmsArgs, region: Any, cdn_region: Any, alarm_arns: Sequence[Any]
+    args: AlarmsArgs,
+    region: Any,
+    cdn_region: Any,
+    alarm_arns: Sequence[Any],
+    us_east_1_alarm_arns: Sequence[Any],
 ) -> dict:
-    """The dashboard: golden signals (traffic, errors, latency, saturation) per tier."""
-    alarm_state = {
-        "type": "alarm",
-        "properties": {
-            "title": "Alarms",
-            "alarms": list(alarm_arns),
-            "sortBy": "stateUpdatedTimestamp",
-        },
-    }
+    """The dashboard: golden signals (traffic, errors, latency, saturation) per tier.
+
+    `us_east_1_alarm_arns` are the alarms on metrics only us-east-1 has (CloudFront, Route 53,
+    CloudFront's certificate), shown in a widget of their own.
+    """
     return {
         "widgets": _layout(
             [
-                *_section("Alarms", [alarm_state]),
+                *_section(
+                    "Alarms",
+                    [
+                        _alarm_state("Alarms", alarm_arns),
+                        _alarm_state("Alarms in us-east-1 (CDN, uptime)", us_east_1_alarm_arns),
+                    ],
+                ),
+                *_section("Uptime", _uptime(args, region, cdn_region)),
                 *_section("API", _api(args, region)),
                 *_section("Worker", _worker(args, region)),
                 *_section("Database", _database(args, region)),
@@ -41,6 +50,56 @@ def dashboard_body(
             ]
         )
     }
+
+
+def _alarm_state(title: str, alarm_arns: Sequence[Any]) -> dict:
+    return {
+        "type": "alarm",
+        "properties": {
+            "title": title,
+            "alarms": list(alarm_arns),
+            "sortBy": "stateUpdatedTimestamp",
+        },
+    }
+
+
+def _uptime(args: AlarmsArgs, region: Any, cdn_region: Any) -> list[dict]:
+    """Route 53's view of each checked URL (published in us-east-1), and the certificates' days
+    to expiry, each in its certificate's region."""
+    checks = [({"HealthCheckId": t.health_check_id}, t.role) for t in args.wiring.uptime_targets]
+    certificates = [
+        (args.wiring.api_certificate_arn, "api", region),
+        (args.wiring.cdn_certificate_arn, "cdn", cdn_region),
+    ]
+    return [
+        _graph(
+            "Uptime: healthy (1) or down (0)",
+            cdn_region,
+            [_metric("AWS/Route53", "HealthCheckStatus", d, label=r) for d, r in checks],
+            stat="Minimum",
+        ),
+        _graph(
+            "Uptime: % of checkers that see it healthy",
+            cdn_region,
+            [_metric("AWS/Route53", "HealthCheckPercentageHealthy", d, label=r) for d, r in checks],
+        ),
+        _graph(
+            "Certificates: days to expiry",
+            cdn_region,
+            [
+                _metric(
+                    "AWS/CertificateManager",
+                    "DaysToExpiry",
+                    {"CertificateArn": arn},
+                    label=label,
+                    region=where,
+                )
+                for arn, label, where in certificates
+            ],
+            stat="Minimum",
+            period=DAY_SECONDS,
+        ),
+    ]
 
 
 def _api(args: AlarmsArgs, region: Any) -> list[dict]:

@@ -2,11 +2,14 @@
 
 Creates, with Cloudflare (pulumi-cloudflare v6):
 - `api.<domain>` CNAME to the ALB, and `<domain>` (CNAME flattening at the apex) and
-  `www.<domain>` CNAMEs to CloudFront; all DNS-only: CloudFront is already the CDN and AWS WAF
-  the firewall, and a Cloudflare proxy in front would hide viewers' addresses from WAF's
-  per-IP rate limit and add a second TLS termination;
-- when this stack owns the zone, its settings: SSL Full (strict), Always Use HTTPS, minimum
-  TLS 1.2 (they govern anything proxied in the zone).
+  `www.<domain>` CNAMEs to CloudFront. DNS-only by default: CloudFront is already the CDN and
+  AWS WAF the firewall, Cloudflare only answers DNS and its zone settings touch none of the
+  traffic. With `edge.cloudflareProxied` the three are proxied (orange cloud, TTL automatic):
+  Cloudflare terminates TLS and connects to the ALB and CloudFront, which present their ACM
+  certificates for the same names;
+- only then, and when this stack owns the zone, its settings: SSL Full (strict) (Cloudflare
+  verifies those certificates), Always Use HTTPS, minimum TLS 1.2. Removing a setting from the
+  program leaves the zone as it is (the provider cannot reset one; it only forgets it).
 
 With DNS provider `none` it creates nothing and `records` lists what a person must create.
 The `www` to apex 301 is not a DNS matter: the distribution's CloudFront Function does it.
@@ -23,6 +26,8 @@ from components.certificates import DnsRecord
 from components.config import EdgeConfig, StackWide
 
 TTL = 300
+# Cloudflare's "automatic" TTL, the only one a proxied record has.
+PROXIED_TTL = 1
 ZONE_SETTINGS = (("ssl", "strict"), ("always_use_https", "on"), ("min_tls_version", "1.2"))
 
 
@@ -43,7 +48,8 @@ class DnsArgs:
     stack: StackWide
     """Its `domain` (and `www.`) name CloudFront, its `api_hostname` the ALB."""
     edge: EdgeConfig
-    """The Cloudflare zone written to (none: records for a person), and who owns its settings."""
+    """The Cloudflare zone written to (none: records for a person), whether its records are
+    proxied and who owns its settings."""
     wiring: DnsWiring
 
 
@@ -81,6 +87,7 @@ class Dns(pulumi.ComponentResource):
         }
         self.records = list(by_role.values())
         if zone_id is not None:
+            proxied = args.edge.cloudflare_proxied
             for role, record in by_role.items():
                 cloudflare.DnsRecord(
                     f"{name}-{role}",
@@ -88,11 +95,13 @@ class Dns(pulumi.ComponentResource):
                     name=record.name,
                     type=record.type,
                     content=record.content,
-                    ttl=TTL,
-                    proxied=False,
+                    ttl=PROXIED_TTL if proxied else TTL,
+                    proxied=proxied,
                     comment=record.purpose,
                     opts=child,
                 )
+            # Config allows manageZoneSettings only with proxied records: for DNS-only ones the
+            # settings would promise what Cloudflare never does.
             if args.edge.manage_zone_settings:
                 for setting, value in ZONE_SETTINGS:
                     cloudflare.ZoneSetting(

@@ -8,10 +8,10 @@ Creates:
 - response headers policies adding HSTS (preload by config), nosniff, frame DENY, a
   Referrer-Policy, the configured Content-Security-Policy, CORS for the configured origins
   only, and the browser Cache-Control matching each cache policy;
-- a CloudFront Function (viewer request, default behaviour only) that 301s `www.` to the apex
-  and serves `/index.html` for extension-less paths (client-side routes); `/assets/*` and
-  `/api/*` have no function and there are no custom error responses, so API errors (and
-  missing assets) reach the browser unchanged;
+- two CloudFront Functions (viewer request) that 301 every path on `www.` to the apex: the
+  default behaviour's also serves `/index.html` for extension-less paths (client-side routes);
+  `/assets/*` and `/api/*` get the one that only redirects, and there are no custom error
+  responses, so API errors (and missing assets) reach the browser unchanged;
 - the distribution: apex and www aliases, the us-east-1 certificate, TLSv1.2_2021, HTTP/2 and
   HTTP/3, IPv6, compression, standard logs (without cookies) to a bucket of their own in
   us-east-1 with lifecycle expiry; optionally `/api/*` to the ALB (HTTPS only, never cached,
@@ -29,6 +29,7 @@ import pulumi_aws as aws
 from components.buckets import cloudfront_log_bucket, deny_insecure_transport, private_bucket
 from components.config import EdgeConfig, SecretsConfig, StackWide
 from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
+from components.viewer_functions import viewer_request_code, www_redirect_code
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 ASSETS_PATH = "/assets/*"  # Vite's build.assetsDir: every file in it has a content hash
@@ -40,39 +41,6 @@ ASSETS_CACHE_CONTROL = f"public, max-age={YEAR}, immutable"
 # no-cache = store but revalidate every time: a deploy is visible at once, unchanged files
 # still cost only a 304.
 HTML_CACHE_CONTROL = "no-cache"
-
-VIEWER_REQUEST_JS = """\
-function handler(event) {
-  var request = event.request;
-  var host = request.headers.host ? request.headers.host.value : '';
-  if (host === 'www.%(domain)s') {
-    var query = [];
-    for (var key in request.querystring) {
-      var item = request.querystring[key];
-      var values = item.multiValue ? item.multiValue : [item];
-      for (var i = 0; i < values.length; i++) {
-        query.push(values[i].value === '' ? key : key + '=' + values[i].value);
-      }
-    }
-    var location = 'https://%(domain)s' + request.uri + (query.length ? '?' + query.join('&') : '');
-    return {
-      statusCode: 301,
-      statusDescription: 'Moved Permanently',
-      headers: { location: { value: location } }
-    };
-  }
-  var last = request.uri.substring(request.uri.lastIndexOf('/') + 1);
-  if (last.indexOf('.') === -1) {
-    request.uri = '/index.html';
-  }
-  return request;
-}
-"""
-
-
-def viewer_request_code(domain: str) -> str:
-    """The CloudFront Function: www -> apex redirect, SPA routes -> /index.html."""
-    return VIEWER_REQUEST_JS % {"domain": domain}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +121,7 @@ class Frontend(pulumi.ComponentResource):
 
     def _static_routes(self, name: str, args: FrontendArgs, bucket: aws.s3.Bucket) -> _Routes:
         """The bucket as origin (read with SigV4); `/assets/*` cached a year, everything else
-        revalidated, through the viewer-request function."""
+        revalidated, through the viewer-request function; www redirected on both."""
         prefix = args.stack.name_prefix
         oac = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
@@ -172,14 +140,19 @@ class Frontend(pulumi.ComponentResource):
         html_headers = self._headers_policy(
             f"{name}-html-headers", f"{prefix}-html", args, HTML_CACHE_CONTROL, cors=True
         )
-        function = aws.cloudfront.Function(
-            f"{name}-viewer-request",
-            name=f"{prefix}-viewer-request",
-            runtime="cloudfront-js-2.0",
-            comment="www to apex redirect; SPA routes to /index.html",
-            code=viewer_request_code(args.stack.domain),
-            publish=True,
-            opts=pulumi.ResourceOptions(parent=self),
+        function = self._function(
+            name,
+            prefix,
+            "viewer-request",
+            "www to apex redirect; SPA routes to /index.html",
+            viewer_request_code(args.stack.domain),
+        )
+        www_redirect = self._function(
+            name,
+            prefix,
+            "www-redirect",
+            "www to apex redirect",
+            www_redirect_code(args.stack.domain),
         )
         static_methods = ["GET", "HEAD", "OPTIONS"]
         return _Routes(
@@ -200,6 +173,7 @@ class Frontend(pulumi.ComponentResource):
                     compress=True,
                     cache_policy_id=assets_cache.id,
                     response_headers_policy_id=assets_headers.id,
+                    function_associations=_redirect_only(www_redirect),
                 )
             ],
             default=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
@@ -216,6 +190,21 @@ class Frontend(pulumi.ComponentResource):
                     )
                 ],
             ),
+            www_redirect=www_redirect,
+        )
+
+    def _function(
+        self, name: str, prefix: str, role: str, comment: str, code: str
+    ) -> aws.cloudfront.Function:
+        """A published viewer-request CloudFront Function named `<prefix>-<role>`."""
+        return aws.cloudfront.Function(
+            f"{name}-{role}",
+            name=f"{prefix}-{role}",
+            runtime="cloudfront-js-2.0",
+            comment=comment,
+            code=code,
+            publish=True,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _api_route(
@@ -269,6 +258,7 @@ class Frontend(pulumi.ComponentResource):
                 cache_policy_id=caching_disabled.apply(lambda p: p.id or ""),
                 origin_request_policy_id=all_viewer.apply(lambda p: p.id or ""),
                 response_headers_policy_id=api_headers.id,
+                function_associations=_redirect_only(routes.www_redirect),
             )
         )
         # Rate limits belong where the viewer's address is known: here, not at the ALB,
@@ -426,6 +416,17 @@ class Frontend(pulumi.ComponentResource):
         )
 
 
+def _redirect_only(
+    function: aws.cloudfront.Function,
+) -> list[aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs]:
+    """An ordered behaviour's association with the function that only redirects www."""
+    return [
+        aws.cloudfront.DistributionOrderedCacheBehaviorFunctionAssociationArgs(
+            event_type="viewer-request", function_arn=function.arn
+        )
+    ]
+
+
 @dataclass
 class _Routes:
     """The distribution's origins and behaviours, collected before it is created."""
@@ -433,3 +434,5 @@ class _Routes:
     origins: list[aws.cloudfront.DistributionOriginArgs]
     behaviours: list[aws.cloudfront.DistributionOrderedCacheBehaviorArgs]
     default: aws.cloudfront.DistributionDefaultCacheBehaviorArgs
+    www_redirect: aws.cloudfront.Function
+    """The function every other behaviour runs: www to the apex, nothing else."""

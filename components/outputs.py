@@ -14,6 +14,7 @@ from components.backup import Backup
 from components.certificates import DnsRecord
 from components.config import StackConfig
 from components.migration_job import MigrationJob
+from components.uptime_checks import UptimeChecks
 
 if TYPE_CHECKING:
     # Only the annotations: build_stack imports this module to make its outputs.
@@ -28,6 +29,7 @@ def stack_outputs(
     paging: Paging,
     migrations: MigrationJob,
     app: ApiService,
+    uptime: UptimeChecks,
     alarms: Alarms,
     backup: Backup,
 ) -> dict[str, Any]:
@@ -82,6 +84,8 @@ def stack_outputs(
         "warningTopicArn": paging.notifications.warning_topic_arn,
         "deploymentAlarmNames": paging.deployment_alarms.alarm_names,
         "dashboardName": alarms.dashboard_name,
+        # The site-down runbook asks Route 53 for each check's per-region results.
+        **{f"{t.role}HealthCheckId": t.health_check_id for t in uptime.targets},
         "backupVaultName": backup.vault_name,
         "backupVaultArn": backup.vault_arn,
         "backupPlanId": backup.plan_id,

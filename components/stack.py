@@ -2,9 +2,10 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> Backup -> MigrationJob -> ApiService -> Alarms), one named step per component. A step hands its
-component the config sections it reads as they are (`database=cfg.database`) and a wiring
-dataclass of what earlier components produced; nothing is copied out of a section here.
+-> Backup -> MigrationJob -> ApiService -> UptimeChecks -> Alarms), one named step per
+component. A step hands its component the config sections it reads as they are
+(`database=cfg.database`) and a wiring dataclass of what earlier components produced;
+nothing is copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -38,6 +39,7 @@ from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJo
 from components.network import Network, NetworkArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.outputs import stack_outputs
+from components.providers import Providers, make_providers
 from components.secrets import Secrets, SecretsArgs
 from components.security_groups import (
     DataStorePlacement,
@@ -45,23 +47,7 @@ from components.security_groups import (
     WorkloadSecurityGroupsArgs,
     WorkloadSecurityGroupsWiring,
 )
-
-
-@dataclass(frozen=True)
-class Providers:
-    """Explicit providers; every AWS resource goes through one of them."""
-
-    regional: aws.Provider
-    """The stack's region, with the stack's default tags."""
-    us_east_1: aws.Provider
-    """us-east-1, for what CloudFront requires there (its certificate, WAF, metrics)."""
-    dr: aws.Provider | None
-    """`backup.drRegion`, for the vault the backups are copied to; None without copies."""
-
-    @property
-    def in_region(self) -> pulumi.ResourceOptions:
-        """The options of a component in the stack's region."""
-        return pulumi.ResourceOptions(providers={"aws": self.regional})
+from components.uptime_checks import UptimeChecks, UptimeChecksArgs, UptimeChecksWiring
 
 
 @dataclass(frozen=True)
@@ -105,23 +91,6 @@ def region_availability_zones(region: str) -> Sequence[str]:
     return aws.get_availability_zones(state="available", region=region).names
 
 
-def make_providers(cfg: StackConfig) -> Providers:
-    def provider(name: str, region: str) -> aws.Provider:
-        return aws.Provider(
-            name,
-            region=region,
-            allowed_account_ids=[cfg.account_id] if cfg.account_id else None,
-            default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)),
-        )
-
-    dr_region = cfg.backup.dr_region
-    return Providers(
-        regional=provider("aws", cfg.region),
-        us_east_1=provider("aws-us-east-1", "us-east-1"),
-        dr=provider("aws-dr", dr_region) if dr_region else None,
-    )
-
-
 def build_stack(
     cfg: StackConfig,
     migration_package: Path | None = None,
@@ -141,8 +110,9 @@ def build_stack(
     backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup)
-    return stack_outputs(cfg, base, data, edge, paging, migrations, app, alarms, backup)
+    uptime = _uptime_checks(cfg, providers, edge, app)
+    alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup, uptime)
+    return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms, backup)
 
 
 def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
@@ -401,6 +371,15 @@ def _app(
     return ApiService("app", args, providers.in_region)
 
 
+def _uptime_checks(
+    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+) -> UptimeChecks:
+    """Route 53's checks of the API and the site, once the names, the CDN and the API serve."""
+    wiring = UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app])
+    args = UptimeChecksArgs(stack=cfg.stack_wide, uptime=cfg.uptime, edge=cfg.edge, wiring=wiring)
+    return UptimeChecks("uptime", args, providers.in_region)
+
+
 def _alarms(
     cfg: StackConfig,
     providers: Providers,
@@ -410,6 +389,7 @@ def _alarms(
     migrations: MigrationJob,
     app: ApiService,
     backup: Backup,
+    uptime: UptimeChecks,
 ) -> Alarms:
     """Everything else that pages, the cost budget and the dashboard, over all of the above."""
     wiring = AlarmsWiring(
@@ -429,6 +409,9 @@ def _alarms(
         restore_check_function_name=backup.restore_check_function_name,
         worker_log_group_name=app.worker_log_group_name,
         deployment_alarm_arns=paging.deployment_alarms.alarm_arns,
+        uptime_targets=uptime.targets,
+        api_certificate_arn=edge.certificates.api_certificate_arn,
+        cdn_certificate_arn=edge.certificates.cdn_certificate_arn,
     )
     args = AlarmsArgs(
         stack=cfg.stack_wide,

@@ -3,13 +3,16 @@
 Creates:
 - a web ACL (REGIONAL for the ALB, CLOUDFRONT for the distribution; a CLOUDFRONT one must be
   built with a us-east-1 provider) that allows by default and runs, in order: a per-client-IP
-  rate-based block, then AWS's Common, Known Bad Inputs and SQL injection rule groups;
+  rate-based block (per CF-Connecting-IP behind Cloudflare's proxy), AWS's Common, Known Bad
+  Inputs and SQL injection rule groups, and the API's body-size limit (413);
 - a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
   with a key of its own, and the logging configuration, with credentials and the origin-verify
   header redacted.
 
-Rules are given as `rule_json` (WAF's own API shape) so tests and policies read exactly what AWS
-receives.
+Both ACLs guard the API (the CDN's exists only when it serves `/api/*`), so on both the Common
+rules that break JSON APIs only count (COUNTED_COMMON_RULES) and `edge.apiMaxBodyBytes` takes
+the place of the Common set's fixed 8 KB body limit. Rules are given as `rule_json` (WAF's own
+API shape) so tests and policies read exactly what AWS receives.
 """
 
 from __future__ import annotations
@@ -21,15 +24,28 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_facts import WAF_BODY_INSPECTION_BYTES
 from components.config import EdgeConfig, SecretsConfig, StackWide
 from components.log_groups import log_group_with_key
 
+COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 MANAGED_RULE_GROUPS = (
-    "AWSManagedRulesCommonRuleSet",
+    COMMON_RULE_SET,
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesSQLiRuleSet",
 )
+# Common rules that block legitimate JSON API requests, set to count (their labels and metrics
+# stay): SizeRestrictions_BODY blocks every body over 8 KB (`api-body-size` enforces the API's
+# own limit instead); CrossSiteScripting_BODY blocks JSON whose strings hold markup (rich text,
+# Markdown with HTML), which the API stores as data and the frontend escapes when it renders.
+# The query-string, URI, cookie and header rules still block: nothing an API needs trips them.
+# Counting the size rule means WAF's body rules (SQLi included) see only a body's first
+# 8 KB at the ALB: the API's parameterised queries, not WAF, are the defence past that.
+COUNTED_COMMON_RULES = ("SizeRestrictions_BODY", "CrossSiteScripting_BODY")
 REDACTED_HEADERS = ("authorization", "cookie")
+# Cloudflare's proxy puts the viewer's address here (and overwrites a client's own copy).
+CLOUDFLARE_CLIENT_IP_HEADER = "CF-Connecting-IP"
+BODY_TOO_LARGE = 413
 
 
 def _visibility(metric: str) -> dict[str, Any]:
@@ -40,8 +56,65 @@ def _visibility(metric: str) -> dict[str, Any]:
     }
 
 
+def decimal_above(limit: int) -> str:
+    """A regular expression matching exactly the decimal numbers (leading zeros allowed) greater
+    than `limit`, for WAF, which cannot compare a header's value as a number.
+
+    Hand-written: the one Python package that builds numeric-range expressions (range-regex) is
+    unmaintained, and the construction is short: any number with more digits, or with as many
+    digits and, at the first digit where it differs from `limit`, a larger one.
+    """
+    digits = str(limit)
+    above = [f"[1-9][0-9]{{{len(digits)},}}"]
+    for i, digit in enumerate(digits):
+        if digit == "9":
+            continue
+        rest = len(digits) - i - 1
+        larger = "9" if digit == "8" else f"[{int(digit) + 1}-9]"
+        above.append(digits[:i] + larger + (f"[0-9]{{{rest}}}" if rest else ""))
+    return f"^0*(?:{'|'.join(above)})$"
+
+
+def _body_size_rule(limit: int, scope: str, priority: int) -> dict[str, Any]:
+    """413 for a body over `limit` bytes: by its declared Content-Length, and, when WAF sees
+    that much of a body (8 KB at the ALB, 16 KB at CloudFront), by its size, which catches a
+    chunked body too. Past what WAF sees only the header can tell; a chunked body of that size
+    passes to the API, whose body parser must hold the same limit."""
+    none = [{"Priority": 0, "Type": "NONE"}]
+    statements: list[dict[str, Any]] = [
+        {
+            "RegexMatchStatement": {
+                "RegexString": decimal_above(limit),
+                "FieldToMatch": {"SingleHeader": {"Name": "content-length"}},
+                "TextTransformations": none,
+            }
+        }
+    ]
+    if limit < WAF_BODY_INSPECTION_BYTES[scope]:
+        statements.append(
+            {
+                "SizeConstraintStatement": {
+                    # A body past what WAF sees is past the limit too.
+                    "FieldToMatch": {"Body": {"OversizeHandling": "MATCH"}},
+                    "ComparisonOperator": "GT",
+                    "Size": limit,
+                    "TextTransformations": none,
+                }
+            }
+        )
+    return {
+        "Name": "api-body-size",
+        "Priority": priority,
+        "Action": {"Block": {"CustomResponse": {"ResponseCode": BODY_TOO_LARGE}}},
+        "Statement": statements[0]
+        if len(statements) == 1
+        else {"OrStatement": {"Statements": statements}},
+        "VisibilityConfig": _visibility("api-body-size"),
+    }
+
+
 def waf_rules(
-    rate_limit: int, exempt_header: tuple[str, str] | None = None
+    edge: EdgeConfig, scope: str, exempt_header: tuple[str, str] | None = None
 ) -> list[dict[str, Any]]:
     """The ACL's rules in WAF's JSON shape.
 
@@ -49,7 +122,16 @@ def waf_rules(
     CloudFront distribution, whose requests are rate-limited per viewer at the CDN and would
     otherwise be counted per edge server here.
     """
-    rate: dict[str, Any] = {"Limit": rate_limit, "AggregateKeyType": "IP"}
+    rate: dict[str, Any] = {"Limit": edge.waf_rate_limit, "AggregateKeyType": "IP"}
+    if edge.cloudflare_proxied:
+        # Every request comes from one of Cloudflare's servers: count the viewer behind it.
+        # A request without the header (one that skipped Cloudflare) is not rate-limited, which
+        # is why config admits only Cloudflare's ranges to the ALB when proxied.
+        rate["AggregateKeyType"] = "FORWARDED_IP"
+        rate["ForwardedIPConfig"] = {
+            "HeaderName": CLOUDFLARE_CLIENT_IP_HEADER,
+            "FallbackBehavior": "NO_MATCH",
+        }
     if exempt_header is not None:
         header, value = exempt_header
         rate["ScopeDownStatement"] = {
@@ -74,15 +156,21 @@ def waf_rules(
         }
     ]
     for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+        statement: dict[str, Any] = {"VendorName": "AWS", "Name": group}
+        if group == COMMON_RULE_SET:
+            statement["RuleActionOverrides"] = [
+                {"Name": rule, "ActionToUse": {"Count": {}}} for rule in COUNTED_COMMON_RULES
+            ]
         rules.append(
             {
                 "Name": group,
                 "Priority": priority,
                 "OverrideAction": {"None": {}},
-                "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}},
+                "Statement": {"ManagedRuleGroupStatement": statement},
                 "VisibilityConfig": _visibility(group),
             }
         )
+    rules.append(_body_size_rule(edge.api_max_body_bytes, scope, len(rules)))
     return rules
 
 
@@ -103,7 +191,8 @@ class WebAclArgs:
     stack: StackWide
     """The ACL, metric and log group names start with its `name_prefix`."""
     edge: EdgeConfig
-    """Requests per client IP per 5 minutes before that IP is blocked; log retention."""
+    """The rate limit (and whether clients come through Cloudflare), the API's body limit, log
+    retention."""
     secrets: SecretsConfig
     """Days a scheduled deletion of the log group's key can still be cancelled."""
     wiring: WebAclWiring
@@ -120,22 +209,22 @@ class WebAcl(pulumi.ComponentResource):
         super().__init__("webstack:edge:WebAcl", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         acl_name = f"{args.stack.name_prefix}-{name}"
-        rate_limit = args.edge.waf_rate_limit
+        edge, scope = args.edge, args.wiring.scope
 
         if args.wiring.rate_limit_exempt_header is None:
-            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(waf_rules(rate_limit))
+            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(waf_rules(edge, scope))
             redacted: tuple[str, ...] = REDACTED_HEADERS
         else:
             header, value = args.wiring.rate_limit_exempt_header
             rule_json = pulumi.Output.from_input(value).apply(
-                lambda v: json.dumps(waf_rules(rate_limit, (header, v)))
+                lambda v: json.dumps(waf_rules(edge, scope, (header, v)))
             )
             redacted = (*REDACTED_HEADERS, header.lower())
 
         acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=acl_name,
-            scope=args.wiring.scope,
+            scope=scope,
             default_action=aws.wafv2.WebAclDefaultActionArgs(
                 allow=aws.wafv2.WebAclDefaultActionAllowArgs()
             ),

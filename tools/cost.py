@@ -43,6 +43,7 @@ SOURCES = {
     "kms": "https://aws.amazon.com/kms/pricing/",
     "cloudwatch": "https://aws.amazon.com/cloudwatch/pricing/",
     "waf": "https://aws.amazon.com/waf/pricing/",
+    "route53": "https://aws.amazon.com/route53/pricing/",
     "backup": "https://aws.amazon.com/backup/pricing/",
 }
 
@@ -98,6 +99,12 @@ PRICES = {
     "waf.acl": Price(5.00, "web ACL-month", "waf"),
     "waf.rule": Price(1.00, "rule-month", "waf"),
     "waf.requests": Price(0.60, "1M requests", "waf"),
+    # Route 53's health checks, from its pricing page as read on 2026-09-20. A check of an
+    # endpoint Route 53 counts as AWS's and this account's bills the lower rate.
+    "route53.check": Price(0.75, "health check-month", "route53"),
+    "route53.check.aws": Price(0.50, "health check-month", "route53"),
+    "route53.option": Price(2.00, "option-month", "route53"),
+    "route53.option.aws": Price(1.00, "option-month", "route53"),
     # AWS Backup bills RDS snapshots at RDS's snapshot rate, and a copy's transfer to another
     # region (US to US) per GB.
     "backup.rds.warm": Price(0.095, "GB-month", "backup"),
@@ -624,11 +631,41 @@ def _distribution(p: _Pricer, r: Resource) -> None:
 
 
 def _cloudfront_function(p: _Pricer, r: Resource) -> None:
+    # Each viewer request runs the one function of the behaviour it matches.
     p.add(
-        "CloudFront Function invocations (every viewer request)",
-        p.usage.cdn_requests_per_month / 1e6,
+        "CloudFront Function invocations",
+        p.share(p.usage.cdn_requests_per_month) / 1e6,
         "cloudfront.function",
+        "cdnRequestsPerMonth, split over the functions",
     )
+
+
+# Route 53 endpoint check types, and the priced options each input turns on.
+ENDPOINT_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
+
+
+def _health_check(p: _Pricer, r: Resource) -> None:
+    kind = str(r.inputs.get("type", ""))
+    if kind not in ENDPOINT_CHECKS:
+        p.unpriced(f"{kind or '?'} health check", "only endpoint health checks are priced")
+        return
+    options = [
+        option
+        for option, on in (
+            ("HTTPS", kind.startswith("HTTPS")),
+            ("string matching", kind.endswith("STR_MATCH")),
+            ("fast interval", _num(r.inputs.get("requestInterval"), 30) < 30),
+            ("latency measurement", bool(r.inputs.get("measureLatency"))),
+        )
+        if on
+    ]
+    # Which rate applies is Route 53's call when it first resolves the name; estimate the
+    # higher one.
+    aws_rate = PRICES["route53.check.aws"].usd + len(options) * PRICES["route53.option.aws"].usd
+    note = f"non-AWS-endpoint rate; ${aws_rate:.2f} if Route 53 counts it as this account's"
+    p.add(f"Route 53 health check {r.inputs.get('fqdn', '')}", 1, "route53.check", note)
+    if options:
+        p.add(f"health check options: {', '.join(options)}", len(options), "route53.option", note)
 
 
 def _bucket(p: _Pricer, r: Resource) -> None:
@@ -890,6 +927,7 @@ RULES: dict[str, Rule] = {
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:cloudfront/function:Function": _cloudfront_function,
+    "aws:route53/healthCheck:HealthCheck": _health_check,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:ecr/repository:Repository": _repository,
     "aws:secretsmanager/secret:Secret": _secret,

@@ -5,8 +5,9 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `alarms`, `backup`) and `stack_config` (the
-assembly, and `StackWide`: what every component takes from the stack as a whole).
+its reader (`network`, `services`, `data`, `edge`, `alarms`, `backup`, `uptime`) and
+`stack_config` (the assembly, and `StackWide`: what every component takes from the stack as a
+whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
@@ -48,6 +49,7 @@ from components.config.stack_config import (
     load_stack_config,
     parse_stack_config,
 )
+from components.config.uptime import UptimeCheckConfig, UptimeConfig
 
 __all__ = [
     "DEFAULT_CA_BUNDLE_PATH",
@@ -77,6 +79,8 @@ __all__ = [
     "Section",
     "StackConfig",
     "StackWide",
+    "UptimeCheckConfig",
+    "UptimeConfig",
     "WorkerConfig",
     "db_max_pool_size",
     "is_preview_stack",

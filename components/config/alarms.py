@@ -54,6 +54,10 @@ class AlarmThresholds:
     """CloudFront 5xx error rate that pages (origin and edge errors, all paths)."""
     scheduler_failures: int = 3
     """Failed scheduler runs in 15 minutes that page."""
+    certificate_expiry_days: int = 30
+    """Days before an ACM certificate expires at which it pages: ACM renews from 60 days
+    before, so a certificate this close to expiry has failed to renew (a validation record
+    gone from DNS)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,15 +79,20 @@ class AlarmsConfig:
     """Every alarm threshold."""
     scheduler_failure_pattern: str
     """CloudWatch Logs filter pattern matching one failed scheduler run in the worker's log."""
-    monthly_budget_usd: float
-    """Monthly AWS cost budget in USD; forecast and actual alerts at 80 % and 100 %."""
+    monthly_budget_usd: float | None
+    """Monthly cost budget in USD of the whole AWS account the stack deploys into (forecast and
+    actual alerts at 80 % and 100 %). It has no cost filter, so it counts from the first day
+    without a cost-allocation tag to activate; give each environment its own account
+    (`webstack:accountId`), or it also counts what else runs there. None for a preview, which
+    deploys into staging's account and so is counted by staging's budget."""
 
 
 _HTTPS_ENDPOINTS = ("criticalHttpsEndpoint", "warningHttpsEndpoint")
 
 
-def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
-    """`webstack:alarms`; `secret` says whether the key holds `secure:` values."""
+def read_alarms(section: Section, secret: bool, *, preview: bool) -> AlarmsConfig:
+    """`webstack:alarms`; `secret` says whether the key holds `secure:` values, `preview`
+    whether the stack is a PR's preview (which has no budget)."""
     emails = {}
     for key in ("criticalEmails", "warningEmails"):
         emails[key] = section.get_str_list(key, [])
@@ -150,6 +159,10 @@ def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
         cache_memory_percent=percent("cacheMemoryPercent", d.cache_memory_percent),
         cdn_5xx_rate_percent=percent("cdn5xxRatePercent", d.cdn_5xx_rate_percent),
         scheduler_failures=section.get_int("schedulerFailures", d.scheduler_failures, min=1),
+        # ACM starts renewing 60 days ahead; alarming earlier would fire on every renewal.
+        certificate_expiry_days=section.get_int(
+            "certificateExpiryDays", d.certificate_expiry_days, min=1, max=59
+        ),
     )
     if thresholds.api_latency_p95_critical_seconds <= thresholds.api_latency_p95_warning_seconds:
         section.error(
@@ -163,7 +176,17 @@ def read_alarms(section: Section, secret: bool) -> AlarmsConfig:
         section.error("schedulerFailurePattern", "must not be empty (it would match every line)")
     elif len(pattern) > 1024:
         section.error("schedulerFailurePattern", f"must be <= 1024 characters, got {len(pattern)}")
-    budget = section.get_number("monthlyBudgetUsd", above=0)
+    budget: float | None = None
+    if not preview:
+        budget = section.get_number("monthlyBudgetUsd", above=0)
+    elif section.get_number("monthlyBudgetUsd", 0, min=0):
+        # A budget counts the whole account: a preview's would count staging and every other
+        # preview, and fire from the start.
+        section.error(
+            "monthlyBudgetUsd",
+            "a preview has no budget of its own: budgets count the whole account, and a "
+            "preview deploys into staging's, which staging's budget counts",
+        )
     section.finish()
     return AlarmsConfig(
         paging=paging,

@@ -13,6 +13,9 @@ INGRESS_MODES = ("internet", "cloudfront", "cidrs")
 DNS_PROVIDERS = ("cloudflare", "none")
 # Each allowed range becomes two ingress rules (80 and 443) in a group capped at 60 per family.
 MAX_INGRESS_CIDRS = 25
+# The largest API body limit the WAF rule can state: it matches Content-Length values above the
+# limit with a regular expression, and WAF takes at most 512 characters of one.
+MAX_API_BODY_BYTES = 2**30
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
@@ -52,6 +55,12 @@ class EdgeConfig:
     """Requests per client IP per 5 minutes before WAF blocks that IP."""
     waf_log_retention_days: int
     """Retention of the WAF log groups."""
+    api_max_body_bytes: int
+    """Largest request body the API accepts: larger ones get 413 from the WAF. AWS's Common rule
+    set blocks bodies over 8 KB, so that rule only counts on the ACLs the API's requests pass.
+    WAF sees only the first 8 KB of a body at the ALB (16 KB at CloudFront), so a larger body is
+    judged by its Content-Length and a chunked one without it passes: the API's body parser
+    must enforce the same limit."""
     access_log_expiration_days: int
     """Days the ALB's and CloudFront's access logs are kept in their buckets."""
     health_check: HealthCheckConfig
@@ -69,8 +78,15 @@ class EdgeConfig:
     """`cloudflare` (records managed here) or `none` (records exported for a person to create)."""
     cloudflare_zone_id: str
     """The Cloudflare zone of `domain` (32 hex characters); only with `cloudflare`."""
+    cloudflare_proxied: bool
+    """Serve `api.<domain>`, `<domain>` and `www` through Cloudflare's proxy (orange cloud). Off
+    (DNS-only): Cloudflare only answers DNS, traffic goes straight to the ALB and CloudFront and
+    the zone's settings touch none of it. On: Cloudflare terminates TLS in front of them (SSL
+    Full (strict) to their ACM certificates), the WAFs rate-limit per CF-Connecting-IP, and only
+    Cloudflare may reach the ALB (`ingress: cidrs` with Cloudflare's published ranges)."""
     manage_zone_settings: bool
-    """This stack owns the zone-wide settings (SSL strict, always HTTPS, min TLS 1.2)."""
+    """This stack owns the zone-wide settings that govern proxied traffic (SSL Full (strict),
+    Always Use HTTPS, minimum TLS 1.2); only with `cloudflareProxied`."""
 
     @property
     def managed_zone_id(self) -> str | None:
@@ -163,6 +179,9 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
 
     rate_limit = section.get_int("wafRateLimit", 2000, min=10, max=2_000_000_000)
     waf_retention = get_log_retention(section, "wafLogRetentionDays", 90)
+    # Express's json() default is 100 KB; a megabyte leaves room for the larger payloads the 8 KB
+    # managed rule broke, without inviting uploads (those belong in S3 with a presigned URL).
+    api_max_body = section.get_int("apiMaxBodyBytes", 1024 * 1024, min=1, max=MAX_API_BODY_BYTES)
     log_expiration = section.get_int("accessLogExpirationDays", 90, min=1, max=3650)
     health = read_health_check(section.section("healthCheck"))
     deregistration = section.get_int("deregistrationDelaySeconds", 30, min=0, max=3600)
@@ -194,6 +213,7 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
 
     dns_provider = section.get_str("dnsProvider", choices=DNS_PROVIDERS)
     zone_id = section.get_str("cloudflareZoneId", "")
+    proxied = section.get_bool("cloudflareProxied", False)
     manage_zone = section.get_bool("manageZoneSettings", False)
     if dns_provider == "cloudflare" and not re.fullmatch(r"[0-9a-f]{32}", zone_id):
         section.error(
@@ -201,9 +221,25 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
             f"dnsProvider 'cloudflare' needs the zone id (32 hex characters), got {zone_id!r}",
         )
     if dns_provider == "none":
-        for key, value in (("cloudflareZoneId", zone_id), ("manageZoneSettings", manage_zone)):
+        for key, value in (
+            ("cloudflareZoneId", zone_id),
+            ("cloudflareProxied", proxied),
+            ("manageZoneSettings", manage_zone),
+        ):
             if value:
                 section.error(key, "is only used with dnsProvider 'cloudflare'")
+    elif manage_zone and not proxied:
+        section.error(
+            "manageZoneSettings",
+            "the zone settings act only on proxied records, and with cloudflareProxied false "
+            "every record is DNS-only: set cloudflareProxied: true or drop manageZoneSettings",
+        )
+    if proxied and ingress == "internet":
+        section.error(
+            "cloudflareProxied",
+            "behind Cloudflare the WAF trusts CF-Connecting-IP, so only Cloudflare may reach the "
+            "ALB: set ingress 'cidrs' with Cloudflare's published ranges",
+        )
     section.finish()
     return EdgeConfig(
         allowed_origins=origins,
@@ -212,6 +248,7 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
         hsts_preload=hsts_preload,
         waf_rate_limit=rate_limit,
         waf_log_retention_days=waf_retention,
+        api_max_body_bytes=api_max_body,
         access_log_expiration_days=log_expiration,
         health_check=health,
         deregistration_delay_seconds=deregistration,
@@ -221,5 +258,6 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
         price_class=price_class,
         dns_provider=dns_provider,
         cloudflare_zone_id=zone_id,
+        cloudflare_proxied=proxied,
         manage_zone_settings=manage_zone,
     )

@@ -41,6 +41,7 @@ from components.config.reader import (
     valid_hostname,
 )
 from components.config.services import ApiConfig, WorkerConfig, read_api, read_worker
+from components.config.uptime import UptimeConfig, read_uptime
 
 ENVIRONMENTS = ("staging", "prod")
 # A preview environment's stack: `pr-<pull request number>` (tools/preview derives its config
@@ -112,6 +113,7 @@ class StackConfig:
     pool_budget: PoolBudget
     """The database connection budget of the API and worker fleets (DB_MAX_POOL_SIZE)."""
     edge: EdgeConfig
+    uptime: UptimeConfig
     backup: BackupConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     """Default tags applied by the AWS provider to every taggable resource."""
@@ -236,13 +238,16 @@ def parse_stack_config(
     network = read_network(top.section("network"), azs, environment)
     api = read_api(top.section("api"), environment)
     worker = read_worker(top.section("worker"))
-    alarms = read_alarms(top.section("alarms"), "alarms" in secret_keys)
+    alarms = read_alarms(
+        top.section("alarms"), "alarms" in secret_keys, preview=is_preview_stack(environment)
+    )
     secrets = read_secrets(
         top.section("secrets"), read_external_secrets(top, secret_keys), disposable=disposable
     )
     database = read_database(top.section("database"), environment, disposable=disposable)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
+    uptime = read_uptime(top.section("uptime"))
     backup = read_backup(
         top.section("backup"),
         environment=environment,
@@ -284,6 +289,7 @@ def parse_stack_config(
         cache=cache,
         pool_budget=pool_budget,
         edge=edge,
+        uptime=uptime,
         backup=backup,
         tags=tags,
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from . import backups, cors, ingress, safety, secrets, tls
+from . import backups, cloudflare, cors, ingress, safety, secrets, tls
 
 ALL = [
     *tls.POLICIES,
+    *cloudflare.POLICIES,
     *cors.POLICIES,
     *secrets.POLICIES,
     *ingress.POLICIES,

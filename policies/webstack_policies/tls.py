@@ -1,4 +1,4 @@
-"""TLS everywhere: data stores, the load balancer, CloudFront, S3 and Cloudflare."""
+"""TLS everywhere: data stores, the load balancer, CloudFront and S3 (Cloudflare: cloudflare.py)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,6 @@ DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-CLOUDFLARE_ZONE = "cloudflare:index/zone:Zone"
-CLOUDFLARE_ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 
 # CloudFront's viewer security policies, oldest first; a minimum is a position in this list.
 CLOUDFRONT_TLS_VERSIONS = (
@@ -376,41 +374,10 @@ s3_tls_and_private = StackValidationPolicy(
 )
 
 
-def _cloudflare_validate(args: StackValidationArgs, report: Report) -> None:
-    ssl_settings = [
-        r
-        for r in args.resources
-        if r.resource_type == CLOUDFLARE_ZONE_SETTING and r.props.get("settingId") == "ssl"
-    ]
-    for setting in ssl_settings:
-        if setting.props.get("value") != "strict":
-            report(
-                f"{label(setting)}: SSL mode {setting.props.get('value')!r}; only 'strict' "
-                "validates the origin's certificate.",
-                setting.urn,
-            )
-    for zone in (r for r in args.resources if r.resource_type == CLOUDFLARE_ZONE):
-        if not any(related(s, "zoneId", [zone], ()) for s in ssl_settings):
-            report(
-                f"{label(zone)}: manage its 'ssl' zone setting and set it to 'strict'.", zone.urn
-            )
-
-
-cloudflare_ssl_strict = StackValidationPolicy(
-    name="cloudflare-ssl-strict",
-    description=(
-        "Cloudflare zones managed here use SSL mode 'strict': Cloudflare verifies the origin's "
-        "certificate instead of accepting any (full) or talking plain HTTP (flexible)."
-    ),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_cloudflare_validate,
-)
-
 POLICIES = [
     rds_ssl_and_encryption,
     elasticache_encryption_and_auth,
     alb_listener_tls,
     cloudfront_tls,
     s3_tls_and_private,
-    cloudflare_ssl_strict,
 ]

@@ -36,6 +36,10 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 LAMBDA = "aws:lambda/function:Function"
 SSM = "aws:ssm/parameter:Parameter"
 SECRET = "aws:secretsmanager/secret:Secret"
+ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+TLS_1_3 = {"cloudflare-zone-settings": {"minimumTlsVersion": "1.3"}}
+OWNED_ELSEWHERE = {"cloudflare-zone-settings": {"settingsOwnedElsewhere": True}}
 
 # rule, breaking program, type of the resource it must flag, policy config
 BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
@@ -66,7 +70,12 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("cloudfront-tls", edge.cloudfront_weak, "aws:cloudfront/distribution:", {}),
     ("s3-tls-and-private", edge.bucket_open, "aws:s3/bucket:Bucket", {}),
     ("s3-tls-and-private", edge.bucket_two_blocks, "aws:s3/bucket:Bucket", {}),
-    ("cloudflare-ssl-strict", edge.cloudflare_full, "cloudflare:", {}),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_full, ZONE_SETTING, {}),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_without_settings, DNS_RECORD, {}),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_old_tls, ZONE_SETTING, {}),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_old_tls, ZONE_SETTING, TLS_1_3),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_strict, ZONE_SETTING, TLS_1_3),
+    ("cloudflare-zone-settings", edge.cloudflare_dns_only_flexible, ZONE_SETTING, {}),
     ("cors-https-origins", cors.cors_wildcard, "aws:cloudfront/", DOMAINS),
     ("cors-https-origins", cors.cors_env_cors_allowed_origins, TASK, DOMAINS),
     ("cors-https-origins", cors.cors_env_cors_origin_http, TASK, DOMAINS),
@@ -164,7 +173,9 @@ PASSING: list[tuple[str, Program, dict[str, Any]]] = [
     ("alb-listener-tls", edge.alb_secure_with_rules, {}),
     ("cloudfront-tls", edge.cloudfront_secure, {}),
     ("s3-tls-and-private", edge.bucket_secure, {}),
-    ("cloudflare-ssl-strict", edge.cloudflare_strict, {}),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_strict, {}),
+    ("cloudflare-zone-settings", edge.cloudflare_dns_only, {}),
+    ("cloudflare-zone-settings", edge.cloudflare_proxied_settings_elsewhere, OWNED_ELSEWHERE),
     ("cors-https-origins", cors.cors_own, DOMAINS),
     ("cors-https-origins", cors.cors_settings_that_are_not_origins, DOMAINS),
     ("cors-origins-within-domains", cors.cors_own, DOMAINS),

@@ -26,7 +26,7 @@ SSL_RULES = {
     "alb-listener-tls",
     "cloudfront-tls",
     "s3-tls-and-private",
-    "cloudflare-ssl-strict",
+    "cloudflare-zone-settings",
 }
 CORS_RULES = {"cors-https-origins", "cors-origins-within-domains"}
 SECRET_RULES = {
@@ -46,7 +46,7 @@ def insecure_stack() -> None:
         edge.alb_weak,
         edge.cloudfront_weak,
         edge.bucket_open,
-        edge.cloudflare_full,
+        edge.cloudflare_proxied_full,
         cors.cors_wildcard,
         credentials.env_plain_secrets,
         credentials.jwt_short,
@@ -161,3 +161,38 @@ def test_bad_policy_config_is_rejected_naming_the_setting(
     with pytest.raises(PolicyConfigError) as info:
         reconcile(analyzer.info, config)
     assert all(w in str(info.value) for w in words), str(info.value)
+
+
+def _proxied(stack_name: str, **changes: object) -> Evaluation:
+    edge = {
+        **committed(stack_name, "edge"),
+        "cloudflareProxied": True,
+        "ingress": "cidrs",
+        "ingressCidrs": ["173.245.48.0/20"],
+        **changes,
+    }
+    return evaluate(stack_name, overrides={"webstack:edge": edge})
+
+
+def test_proxied_prod_passes_with_the_zone_settings_it_owns(analyzer: Analyzer) -> None:
+    ev = _proxied("prod", manageZoneSettings=True)
+    found = [v for v in analyzer.check(ev, load_policy_config("prod")) if v.mandatory]
+    assert found == [], [v.message for v in found]
+
+
+def test_proxied_prod_without_its_zone_settings_is_refused(analyzer: Analyzer) -> None:
+    ev = _proxied("prod")
+    found = [
+        v
+        for v in analyzer.check(ev, load_policy_config("prod"))
+        if v.policy == "cloudflare-zone-settings"
+    ]
+    flagged = {v.urn.rsplit("::", 1)[1] for v in found}
+    assert flagged == {"dns-api", "dns-apex", "dns-www"}
+    assert all(v.mandatory for v in found)
+
+
+def test_proxied_staging_leaves_the_settings_to_the_zone_owner(analyzer: Analyzer) -> None:
+    ev = _proxied("staging")
+    found = [v for v in analyzer.check(ev, load_policy_config("staging")) if v.mandatory]
+    assert found == [], [v.message for v in found]

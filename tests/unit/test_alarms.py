@@ -70,6 +70,17 @@ FIXED_ALARMS = {
     "migration-errors",
     "scheduler-failures",
     "restore-check-failed",
+    "api-unreachable",
+    "frontend-unreachable",
+    "api-certificate-expiry",
+    "cdn-certificate-expiry",
+}
+# Alarms on metrics only us-east-1 has: CloudFront's, Route 53's, CloudFront's certificate.
+US_EAST_1_ALARMS = {
+    "cdn-5xx-rate",
+    "api-unreachable",
+    "frontend-unreachable",
+    "cdn-certificate-expiry",
 }
 PER_NODE = ("cache-evictions", "cache-engine-cpu", "cache-memory")
 
@@ -138,6 +149,10 @@ def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
         "FunctionName": {o["migrationFunctionName"], o["restoreCheckFunctionName"]},
         "ClusterName": {o["clusterName"]},
         "ServiceName": {s.inputs["name"] for s in stack.of_type("aws:ecs/service:Service")},
+        "HealthCheckId": {o["apiHealthCheckId"], o["frontendHealthCheckId"]},
+        "CertificateArn": {
+            r.outputs["arn"] for r in stack.of_type("aws:acm/certificate:Certificate")
+        },
     }
     watched: dict[str, set[str]] = {}
     for alarm in stack.of_type(ALARM):
@@ -411,10 +426,14 @@ def test_dashboard_shows_every_tier(stack: Evaluation) -> None:
     assert regions["AWS/CloudFront"] == {"us-east-1"}
     headers = {w["properties"]["markdown"] for w in widgets if w["type"] == "text"}
     assert headers >= {f"## {t}" for t in ("API", "Worker", "Database", "Cache", "CDN")}
-    (state,) = [w for w in widgets if w["type"] == "alarm"]
-    # Every alarm of the stack's region, the deployment alarms included.
-    regional = {a.outputs["arn"] for n, a in alarms(stack).items() if n != "cdn-5xx-rate"}
+    state, us_east_1 = [w for w in widgets if w["type"] == "alarm"]
+    # Every alarm of the stack's region, the deployment alarms included; then us-east-1's.
+    by_name = alarms(stack)
+    regional = {a.outputs["arn"] for n, a in by_name.items() if n not in US_EAST_1_ALARMS}
     assert set(state["properties"]["alarms"]) == regional
+    assert set(us_east_1["properties"]["alarms"]) == {
+        by_name[n].outputs["arn"] for n in US_EAST_1_ALARMS
+    }
     for w in widgets:
         assert w["x"] + w["width"] <= 24
 

@@ -14,6 +14,7 @@ from tools.cost_assumptions import CostAssumptions, load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, run_program
 
 NO_TRAFFIC = CostAssumptions()
+CHECK = "aws:route53/healthCheck:HealthCheck"
 
 
 def res(type_: str, logical: str, /, *, parent: str = "", **inputs: Any) -> Resource:
@@ -453,4 +454,46 @@ def test_rds_managed_master_password_bills_a_secret() -> None:
     )
     assert monthly(cost.estimate([db], NO_TRAFFIC), "RDS-managed master user secret") == (
         pytest.approx(0.40)
+    )
+
+
+def test_route53_checks_bill_the_base_and_each_option() -> None:
+    checks = [
+        res(CHECK, "https", type="HTTPS_STR_MATCH", fqdn="example.com", requestInterval=30.0),
+        res(
+            CHECK,
+            "fast",
+            type="HTTP",
+            fqdn="example.com",
+            requestInterval=10.0,
+            measureLatency=True,
+        ),
+        res(CHECK, "calculated", type="CALCULATED"),
+    ]
+    est = cost.estimate(checks, NO_TRAFFIC)
+    by_resource: dict[str, float] = {}
+    for line in est.lines:
+        by_resource[line.resource] = by_resource.get(line.resource, 0.0) + (line.monthly or 0.0)
+    # The non-AWS-endpoint rate: $0.75 a check, $2.00 per option (HTTPS, string matching).
+    assert by_resource["https"] == pytest.approx(0.75 + 2 * 2.00)
+    # Plain HTTP, but the 10 s interval and latency graphs are options.
+    assert by_resource["fast"] == pytest.approx(0.75 + 2 * 2.00)
+    (unpriced,) = est.unpriced
+    assert unpriced.resource == "calculated"
+
+
+def test_the_committed_checks_are_priced(stack: Evaluation) -> None:
+    est = cost.estimate(stack.resources, load_cost_assumptions(stack.stack))
+    uptime = [line for line in est.lines if line.component == "uptime"]
+    assert {line.resource for line in uptime} == {"uptime-api", "uptime-frontend"}
+    assert sum(line.monthly or 0.0 for line in uptime) == pytest.approx(2 * 4.75)
+
+
+def test_each_viewer_request_runs_one_cloudfront_function(stack: Evaluation) -> None:
+    assumptions = load_cost_assumptions(stack.stack)
+    est = cost.estimate(stack.resources, assumptions)
+    invocations = [line for line in est.lines if line.item == "CloudFront Function invocations"]
+    assert len(invocations) == 2
+    assert sum(line.quantity for line in invocations) == pytest.approx(
+        assumptions.cdn_requests_per_month / 1e6
     )

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from tests.unit.edge_helpers import edge_variant, provider_region
+from typing import Any
+
+import pytest
+
+from tests.helpers import assert_problem, parse_problems
+from tests.unit.edge_helpers import edge_section, edge_variant, provider_region
 from tools.mockcloud import Evaluation, evaluate
 
 CERT = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
+ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
+# Two of Cloudflare's published IPv4 ranges: what ingress 'cidrs' admits behind its proxy.
+CLOUDFLARE_RANGES = ["173.245.48.0/20", "103.21.244.0/22"]
 
 
 def domain_of(ev: Evaluation) -> str:
@@ -65,15 +73,58 @@ def test_names_point_at_the_alb_and_cloudfront(stack: Evaluation) -> None:
         assert recs[name]["proxied"] is False
 
 
-def test_zone_settings_only_where_the_stack_owns_the_zone(stack: Evaluation) -> None:
-    settings = {
-        r.inputs["settingId"]: r.inputs["value"]
-        for r in stack.of_type("cloudflare:index/zoneSetting:ZoneSetting")
-    }
-    if stack.stack == "prod":
-        assert settings == {"ssl": "strict", "always_use_https": "on", "min_tls_version": "1.2"}
-    else:
-        assert settings == {}
+def test_dns_only_records_come_without_zone_settings(stack: Evaluation) -> None:
+    # DNS-only: Cloudflare's zone settings would govern none of this traffic.
+    assert all(r["proxied"] is False for r in records(stack).values())
+    assert stack.of_type(ZONE_SETTING) == []
+
+
+def _proxied(stack: str, **changes: Any) -> Evaluation:
+    return edge_variant(
+        stack, cloudflareProxied=True, ingress="cidrs", ingressCidrs=CLOUDFLARE_RANGES, **changes
+    )
+
+
+def test_proxied_records_with_the_zone_settings_where_the_stack_owns_them() -> None:
+    ev = _proxied("prod", manageZoneSettings=True)
+    recs = records(ev)
+    for name in ("api.example.com", "example.com", "www.example.com"):
+        assert recs[name]["proxied"] is True
+        assert recs[name]["ttl"] == 1  # Cloudflare's automatic TTL, the only one proxied has
+    # Certificate validation records must stay DNS-only for ACM to read them.
+    assert all(r["proxied"] is False for n, r in recs.items() if n.startswith("_"))
+    settings = {r.inputs["settingId"]: r.inputs["value"] for r in ev.of_type(ZONE_SETTING)}
+    assert settings == {"ssl": "strict", "always_use_https": "on", "min_tls_version": "1.2"}
+    assert {r.inputs["zoneId"] for r in ev.of_type(ZONE_SETTING)} == {ZONE}
+
+
+def test_proxied_staging_leaves_the_zone_settings_to_prod() -> None:
+    ev = _proxied("staging")
+    assert all(records(ev)[n]["proxied"] for n in ("api.staging.example.com",))
+    assert ev.of_type(ZONE_SETTING) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "words"),
+    [
+        ({"manageZoneSettings": True}, "manageZoneSettings", ["only on proxied records"]),
+        (
+            {"cloudflareProxied": True},
+            "cloudflareProxied",
+            ["only Cloudflare may reach the ALB", "ingress 'cidrs'"],
+        ),
+        (
+            {"dnsProvider": "none", "cloudflareZoneId": None, "cloudflareProxied": True},
+            "cloudflareProxied",
+            ["only used with dnsProvider 'cloudflare'"],
+        ),
+    ],
+)
+def test_zone_settings_and_the_proxy_are_rejected_where_they_promise_nothing(
+    changes: dict[str, Any], key: str, words: list[str]
+) -> None:
+    problems = parse_problems("prod", edge=edge_section("prod", **changes))
+    assert_problem(problems, f"webstack:edge.{key}", "prod", *words)
 
 
 def test_dns_provider_none_exports_every_record_to_create() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.frontend import viewer_request_code
+from components.viewer_functions import viewer_request_code, www_redirect_code
 from tests.unit.edge_helpers import (
     assert_no_public_access,
     bucket_child,
@@ -23,6 +23,8 @@ BUCKET = "frontend-bucket"
 HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
 YEAR = 31536000
+FUNCTION = "aws:cloudfront/function:Function"
+DOMAINS = {"staging": "staging.example.com", "prod": "example.com"}
 
 
 def distribution(ev: Evaluation) -> dict[str, Any]:
@@ -198,10 +200,25 @@ def test_spa_fallback_never_rewrites_errors(stack: Evaluation) -> None:
     assert not distribution(stack).get("customErrorResponses")
     b = behaviours(stack)
     (association,) = b["default"]["functionAssociations"]
-    function = stack.one("aws:cloudfront/function:Function")
+    function = stack.one(FUNCTION, "frontend-viewer-request")
     assert association == {"eventType": "viewer-request", "functionArn": function.outputs["arn"]}
-    assert function.inputs["runtime"] == "cloudfront-js-2.0" and function.inputs["publish"]
-    assert not b["/assets/*"].get("functionAssociations")
+    assert function.inputs["code"] == viewer_request_code(DOMAINS[stack.stack])
+    # The hashed assets only get the redirect: a missing one stays a 403/404.
+    (assets,) = b["/assets/*"]["functionAssociations"]
+    assert assets["functionArn"] == stack.one(FUNCTION, "frontend-www-redirect").outputs["arn"]
+    for f in stack.of_type(FUNCTION):
+        assert f.inputs["runtime"] == "cloudfront-js-2.0" and f.inputs["publish"]
+
+
+def test_every_behaviour_redirects_www() -> None:
+    ev = edge_variant("prod", apiViaCdn=True)
+    redirect = ev.one(FUNCTION, "frontend-www-redirect")
+    assert redirect.inputs["code"] == www_redirect_code("example.com")
+    for path, behaviour in behaviours(ev).items():
+        (association,) = behaviour["functionAssociations"]
+        assert association["eventType"] == "viewer-request", path
+        if path != "default":
+            assert association["functionArn"] == redirect.outputs["arn"], path
 
 
 def test_api_through_the_cdn() -> None:
@@ -221,8 +238,11 @@ def test_api_through_the_cdn() -> None:
     api = behaviours(ev)["/api/*"]
     assert api["targetOriginId"] == "api"
     assert {"POST", "PUT", "PATCH", "DELETE"} <= set(api["allowedMethods"])
-    # No function and no error rewriting on the API path: its 4xx/5xx reach the client.
-    assert not api.get("functionAssociations") and not d.get("customErrorResponses")
+    # Only the www redirect and no error rewriting on the API path: its 4xx/5xx reach the
+    # client.
+    (association,) = api["functionAssociations"]
+    assert association["functionArn"] == ev.one(FUNCTION, "frontend-www-redirect").outputs["arn"]
+    assert not d.get("customErrorResponses")
     assert api["cachePolicyId"] and api["originRequestPolicyId"]
     api_headers = by_id(ev, HEADERS, api["responseHeadersPolicyId"]).inputs
     assert "corsConfig" not in api_headers and "customHeadersConfig" not in api_headers
@@ -256,7 +276,10 @@ def test_frontend_handles_are_exported(stack: Evaluation) -> None:
 NODE = shutil.which("node")
 
 
-def run_function(host: str, uri: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_function(
+    host: str, uri: str, query: dict[str, Any] | None = None, *, code: str = ""
+) -> dict[str, Any]:
+    """The function's answer to a viewer request (the default behaviour's unless `code`)."""
     event = {
         "request": {
             "method": "GET",
@@ -266,9 +289,8 @@ def run_function(host: str, uri: str, query: dict[str, Any] | None = None) -> di
         }
     }
     script = (
-        viewer_request_code("example.com")
-        + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
-    )
+        code or viewer_request_code("example.com")
+    ) + f"\nprocess.stdout.write(JSON.stringify(handler({json.dumps(event)})));"
     assert NODE is not None
     done = subprocess.run([NODE, "-e", script], capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout))
@@ -303,3 +325,14 @@ def test_function_serves_index_for_client_routes_only(uri: str, served: str) -> 
     response = run_function("example.com", uri)
     assert "statusCode" not in response
     assert response["uri"] == served
+
+
+@needs_node
+@pytest.mark.parametrize("uri", ["/assets/index-4f2a.js", "/api/health", "/api/users/42"])
+def test_the_other_behaviours_redirect_www_and_rewrite_nothing(uri: str) -> None:
+    code = www_redirect_code("example.com")
+    response = run_function("www.example.com", uri, {"v": {"value": "2"}}, code=code)
+    assert response["statusCode"] == 301
+    assert response["headers"]["location"]["value"] == f"https://example.com{uri}?v=2"
+    # On the apex the request passes unchanged: no SPA rewrite of an API path or an asset.
+    assert run_function("example.com", uri, code=code)["uri"] == uri

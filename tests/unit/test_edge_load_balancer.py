@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import pytest
 from pulumi.runtime import MockCallArgs
 
-from tests.unit.edge_helpers import assert_no_public_access, bucket_child, edge_variant
+from components.waf import decimal_above
+from tests.helpers import assert_problem, parse_problems
+from tests.unit.edge_helpers import (
+    assert_no_public_access,
+    bucket_child,
+    edge_section,
+    edge_variant,
+)
 from tools.mockcloud import Evaluation, MockCloud, Resource
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -277,3 +286,86 @@ def test_alb_handles_are_exported(stack: Evaluation) -> None:
         stack.outputs["apiUrl"]
         == f"https://api.{'staging.' if stack.stack == 'staging' else ''}example.com"
     )
+
+
+# -- request bodies: what a JSON API needs -------------------------------------------------------
+
+COUNTED = {"SizeRestrictions_BODY", "CrossSiteScripting_BODY"}
+
+
+def common_overrides(acl: Resource) -> dict[str, Any]:
+    group = waf_rules(acl)["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    return {o["Name"]: o["ActionToUse"] for o in group.get("RuleActionOverrides", [])}
+
+
+def body_rule(acl: Resource) -> dict[str, Any]:
+    return waf_rules(acl)["api-body-size"]
+
+
+def test_the_common_body_rules_only_count_on_every_acl_the_api_passes() -> None:
+    ev = edge_variant("prod", apiViaCdn=True)
+    for name in ("load-balancer-waf-acl", "frontend-waf-acl"):
+        assert common_overrides(ev.one(WAF, name)) == {rule: {"Count": {}} for rule in COUNTED}
+
+
+def test_the_api_body_limit_is_ours_and_answers_413(stack: Evaluation) -> None:
+    rule = body_rule(stack.one(WAF))
+    assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 413}}}
+    # 1 MiB is above what WAF sees of a body at the ALB (8 KB): only Content-Length can tell.
+    match = rule["Statement"]["RegexMatchStatement"]
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": "content-length"}}
+    pattern = re.compile(match["RegexString"])
+    limit = 1024 * 1024
+    for length in (0, 1, 8192, limit - 1, limit, limit + 1, 2 * limit, 10**7, 10**12):
+        assert bool(pattern.search(str(length))) == (length > limit), length
+    assert pattern.search(f"00{limit + 1}") and not pattern.search(f"00{limit}")
+    priorities = {r["Name"]: r["Priority"] for r in waf_rules(stack.one(WAF)).values()}
+    assert priorities["api-body-size"] > priorities["AWSManagedRulesCommonRuleSet"]
+
+
+@pytest.mark.parametrize("limit", [1, 9, 10, 999, 1000, 8191, 65536, 1048576, 2**30])
+def test_the_content_length_pattern_matches_exactly_the_lengths_above_the_limit(
+    limit: int,
+) -> None:
+    pattern = re.compile(decimal_above(limit))
+    lengths = {*range(0, 2100), *(limit + d for d in range(-1100, 1100) if limit + d >= 0)}
+    lengths |= {10**k for k in range(12)} | {10**k - 1 for k in range(1, 12)}
+    wrong = [n for n in sorted(lengths) if bool(pattern.search(str(n))) != (n > limit)]
+    assert wrong == []
+    # WAF takes a regular expression of at most 512 characters.
+    assert len(decimal_above(limit)) <= 512
+
+
+def test_a_limit_waf_can_see_also_catches_chunked_bodies() -> None:
+    ev = edge_variant("prod", apiViaCdn=True, apiMaxBodyBytes=10_000)
+    alb = body_rule(ev.one(WAF, "load-balancer-waf-acl"))["Statement"]
+    cdn = body_rule(ev.one(WAF, "frontend-waf-acl"))["Statement"]
+    # The ALB shows WAF 8 KB of a body, less than 10,000 bytes: the header alone decides.
+    assert "RegexMatchStatement" in alb
+    # CloudFront shows 16 KB: the body's own size counts too, and anything past 16 KB matches.
+    regex, size = cdn["OrStatement"]["Statements"]
+    assert "RegexMatchStatement" in regex
+    assert size["SizeConstraintStatement"] == {
+        "FieldToMatch": {"Body": {"OversizeHandling": "MATCH"}},
+        "ComparisonOperator": "GT",
+        "Size": 10_000,
+        "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+    }
+
+
+@pytest.mark.parametrize(("value", "words"), [(0, [">= 1"]), (2**30 + 1, ["<= 1073741824"])])
+def test_api_max_body_bytes_is_bounded(value: int, words: list[str]) -> None:
+    problems = parse_problems("prod", edge=edge_section("prod", apiMaxBodyBytes=value))
+    assert_problem(problems, "webstack:edge.apiMaxBodyBytes", "prod", *words)
+
+
+def test_behind_cloudflare_the_rate_limit_counts_the_viewer_not_cloudflare() -> None:
+    ev = edge_variant(
+        "prod", cloudflareProxied=True, ingress="cidrs", ingressCidrs=["173.245.48.0/20"]
+    )
+    rate = waf_rules(ev.one(WAF))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "FORWARDED_IP"
+    assert rate["ForwardedIPConfig"] == {
+        "HeaderName": "CF-Connecting-IP",
+        "FallbackBehavior": "NO_MATCH",
+    }

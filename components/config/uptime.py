@@ -1,0 +1,105 @@
+"""`webstack:uptime`: the external checks that tell whether users can reach the site and the API.
+
+Route 53 health checkers in several regions request each URL every 30 seconds over HTTPS and
+look for a string in the response; a check that fails `failureThreshold` times in a row from
+most regions pages. What is checked (path, string), how soon it counts as down and from where
+is configurable; the interval is not (30 s is the guides' figure; 10 s is a priced option).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.aws_facts import (
+    ROUTE53_HEALTH_CHECK_REGIONS,
+    ROUTE53_MAX_PATH_LENGTH,
+    ROUTE53_MAX_SEARCH_STRING_LENGTH,
+    ROUTE53_MIN_HEALTH_CHECK_REGIONS,
+    ROUTE53_SEARCHED_BODY_BYTES,
+)
+from components.config.reader import Section
+
+DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
+# `/api/health` as the guides show it ({"status": "healthy", "database": "connected", ...})
+# and as Express's res.json writes it, without spaces.
+DEFAULT_API_SEARCH_STRING = '"status":"healthy"'
+# Vite's built index.html loads the app with `<script type="module" crossorigin src=...>`: an
+# S3 or CloudFront error page does not contain it.
+DEFAULT_FRONTEND_SEARCH_STRING = '<script type="module"'
+_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class UptimeCheckConfig:
+    """One checked URL: the path on its host and the text its response must contain."""
+
+    path: str
+    """Path (and optional query) requested on the host."""
+    search_string: str
+    """Text the first 5,120 bytes of the response body must contain (case-sensitive); the
+    response must also be 2xx or 3xx."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UptimeConfig:
+    """`webstack:uptime`: the Route 53 health checks of the API and the site, and their alarms."""
+
+    regions: tuple[str, ...]
+    """Route 53 health-checking regions that request each URL (at least 3)."""
+    failure_threshold: int
+    """Consecutive failed requests (30 s apart) before a checker calls the URL down; the alarm
+    pages when most regions do."""
+    api: UptimeCheckConfig
+    """`https://api.<domain><path>` (through the CDN when only CloudFront may reach the ALB)."""
+    frontend: UptimeCheckConfig
+    """`https://<domain><path>`, the site as a browser first loads it."""
+
+
+def _read_check(section: Section, path: str, search_string: str) -> UptimeCheckConfig:
+    path = section.get_str("path", path)
+    if not _PATH.fullmatch(path) or len(path) > ROUTE53_MAX_PATH_LENGTH:
+        section.error(
+            "path",
+            f"must be an absolute URL path of at most {ROUTE53_MAX_PATH_LENGTH} characters "
+            f"such as /api/health, got {path!r}",
+        )
+    text = section.get_str("searchString", search_string)
+    if not text.strip() or len(text) > ROUTE53_MAX_SEARCH_STRING_LENGTH:
+        section.error(
+            "searchString",
+            f"must be 1 to {ROUTE53_MAX_SEARCH_STRING_LENGTH} characters of text that the first "
+            f"{ROUTE53_SEARCHED_BODY_BYTES:,} bytes of a healthy response contain, got {text!r}",
+        )
+    section.finish()
+    return UptimeCheckConfig(path=path, search_string=text)
+
+
+def read_uptime(section: Section) -> UptimeConfig:
+    regions = section.get_str_list("regions", list(DEFAULT_REGIONS))
+    unknown = [r for r in regions if r not in ROUTE53_HEALTH_CHECK_REGIONS]
+    if unknown:
+        section.error(
+            "regions",
+            f"Route 53 checks only from {', '.join(ROUTE53_HEALTH_CHECK_REGIONS)}; "
+            f"got {', '.join(unknown)}",
+        )
+    if len(set(regions)) < ROUTE53_MIN_HEALTH_CHECK_REGIONS:
+        section.error(
+            "regions",
+            f"must name at least {ROUTE53_MIN_HEALTH_CHECK_REGIONS} different regions "
+            f"(Route 53's minimum), got {len(set(regions))}",
+        )
+    duplicates = sorted({r for r in regions if regions.count(r) > 1})
+    if duplicates:
+        section.error("regions", f"lists {', '.join(duplicates)} more than once")
+    failure_threshold = section.get_int("failureThreshold", 3, min=1, max=10)
+    api = _read_check(section.section("api"), "/api/health", DEFAULT_API_SEARCH_STRING)
+    frontend = _read_check(section.section("frontend"), "/", DEFAULT_FRONTEND_SEARCH_STRING)
+    section.finish()
+    return UptimeConfig(
+        regions=regions,
+        failure_threshold=failure_threshold,
+        api=api,
+        frontend=frontend,
+    )
