@@ -42,6 +42,8 @@ SECRETS_MANAGER_MAX_BYTES = 65536
 POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 # Enhanced monitoring granularities RDS accepts (seconds).
 RDS_MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+# RDS's default quota of manual DB instance snapshots per account and region (adjustable).
+RDS_MANUAL_SNAPSHOTS_PER_REGION = 100
 _GIB = 1024**3
 
 

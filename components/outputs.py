@@ -75,6 +75,10 @@ def stack_outputs(
         "repositoryUrl": app.repository_url,
         "clusterName": app.cluster_name,
         "migrationFunctionName": migrations.function_name,
+        # The runbook's way back (docs/runbooks/revert-migration.md): the last run's restore
+        # point with its exact restore commands; null when that run had nothing pending.
+        "migrationRestorePoint": migrations.restore_point,
+        "apiImageTag": cfg.api.image_tag,
         # No critical topic when nobody is paged (`alarms.paging` off).
         **(
             {"criticalTopicArn": paging.notifications.critical_topic_arn}

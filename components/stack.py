@@ -2,10 +2,10 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> Backup -> MigrationJob -> ApiService -> UptimeChecks -> Alarms), one named step per
-component. A step hands its component the config sections it reads as they are
-(`database=cfg.database`) and a wiring dataclass of what earlier components produced;
-nothing is copied out of a section here.
+-> Backup -> MigrationJob -> ApiService -> the frontend's files -> UptimeChecks -> Alarms), one
+named step per component. A step hands its component the config sections it reads as they are
+(`database=cfg.database`) and a wiring dataclass of what earlier components produced; nothing is
+copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -34,6 +34,7 @@ from components.deployment_alarms import (
 )
 from components.dns import Dns, DnsArgs, DnsWiring
 from components.frontend import Frontend, FrontendArgs, FrontendWiring
+from components.frontend_release import FrontendRelease, FrontendReleaseArgs, FrontendReleaseWiring
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
 from components.network import Network, NetworkArgs
@@ -110,6 +111,7 @@ def build_stack(
     backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
+    _frontend_release(cfg, providers, edge, app)
     uptime = _uptime_checks(cfg, providers, edge, app)
     alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup, uptime)
     return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms, backup)
@@ -369,6 +371,14 @@ def _app(
         wiring=wiring,
     )
     return ApiService("app", args, providers.in_region)
+
+
+def _frontend_release(cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService) -> None:
+    """The built frontend into the CDN's bucket after the API it calls (with frontend.distDir)."""
+    if cfg.frontend.dist_dir is not None:
+        wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
+        args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
+        FrontendRelease("frontend-release", args, providers.in_region)
 
 
 def _uptime_checks(

@@ -225,6 +225,8 @@ NO_CHARGE = frozenset(
         "aws:rds/parameterGroup:ParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        # The frontend's files: their storage and requests are the bucket's (s3StorageGb).
+        "aws:s3/bucketObjectv2:BucketObjectv2",
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -240,8 +242,9 @@ NO_CHARGE = frozenset(
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     }
 )
-# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare).
-NOT_AWS = ("pulumi:", "random:", "cloudflare:", "tls:")
+# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare; dynamic resources
+# run in the `pulumi` process).
+NOT_AWS = ("pulumi:", "pulumi-python:", "random:", "cloudflare:", "tls:")
 
 
 def per_day(monthly: float) -> float:

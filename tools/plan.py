@@ -7,7 +7,8 @@ stack's `policies/config/<stack>.json` (tools/policycheck.py), and the estimated
 plan is still printed), 2 on bad stack or policy config.
 
 `--json` prints the machine-readable plan instead (`plan_json`), which `make plan-diff`
-compares across git refs. Progress of the slow steps goes to stderr.
+compares across git refs; `--set KEY=VALUE` plans with one config key replaced (a what-if, and
+how `make bench` plans a throwaway frontend build). Progress of the slow steps goes to stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
 from google.protobuf import json_format
 from pulumi.runtime import rpc
 
@@ -129,6 +131,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:wafv2/webAcl:WebAcl": ("name", "scope"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("rules",),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("contentType", "cacheControl"),
+    "pulumi-python:dynamic/webstack:FrontendRetention": ("keepRemovedDays",),
     "aws:cloudfront/distribution:Distribution": ("aliases", "priceClass", "httpVersion"),
     "aws:cloudfront/cachePolicy:CachePolicy": ("name", "minTtl", "defaultTtl"),
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": ("name",),
@@ -290,12 +294,32 @@ def step(message: str) -> Iterator[None]:
     print(f" done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
+def config_override(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from the command line: a full config key and its value as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or ":" not in key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a full key, got {text!r}")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise argparse.ArgumentTypeError(f"{key}: the value is not YAML ({exc})") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument(
         "stack", type=known_stack, help="the stack to plan: a committed one or pr-<number>"
     )
     parser.add_argument("--json", action="store_true", help="print the machine-readable plan")
+    parser.add_argument(
+        "--set",
+        type=config_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="replace a whole config key for this plan (VALUE is YAML), e.g. "
+        "'webstack:frontend={distDir: client/dist}'",
+    )
     args = parser.parse_args(argv)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The pack's process starts (imports pulumi.policy, opens its gRPC port) while this
@@ -305,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             policy_config = policycheck.load_policy_config(args.stack)
             assumptions = load_cost_assumptions(args.stack)
             with step(f"evaluating stack {args.stack} under the mock cloud"):
-                evaluation = evaluate(args.stack)
+                evaluation = evaluate(args.stack, overrides=dict(args.set))
             with step(f"checking it with the policy pack ({len(evaluation.resources)} resources)"):
                 violations = pack.result().check(evaluation, policy_config)
         except (ConfigError, StackFileError, policycheck.PolicyConfigError) as exc:

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import committed
 from tools import cost, plan
 from tools.cost_assumptions import CostAssumptions
-from tools.mockcloud import Evaluation, evaluate, run_program
+from tools.mockcloud import Evaluation, run_program
 from tools.policycheck import Violation
 
 
@@ -73,14 +73,13 @@ def test_text_plan_shows_cost_and_verdicts_without_secrets(
 
 
 def test_main_prints_json_with_the_packs_verdict_and_reports_progress(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A known-bad stack: a CORS origin outside the domains staging's pack config allows.
+    # A known-bad stack: a CORS origin outside the domains staging's pack config allows, given
+    # with --set (the stack file stays as it is).
     edge = {**committed("staging", "edge"), "allowedOrigins": ["https://elsewhere.example.net"]}
-    monkeypatch.setattr(
-        plan, "evaluate", lambda stack: evaluate(stack, overrides={"webstack:edge": edge})
-    )
-    assert plan.main(["staging", "--json"]) == plan.EXIT_MANDATORY_VIOLATION
+    bad_edge = f"webstack:edge={json.dumps(edge)}"
+    assert plan.main(["staging", "--json", "--set", bad_edge]) == plan.EXIT_MANDATORY_VIOLATION
     out, err = capsys.readouterr()
     doc = json.loads(out)  # the whole plan is printed all the same
     assert doc["stack"] == "staging" and doc["cost"]["total"] > 0
@@ -117,3 +116,13 @@ def test_tree_shows_exec_logging_and_what_reruns_the_migrations(stack: Evaluatio
     assert f"triggers.database={triggers['database']}" in line
     assert f"triggers.package={triggers['package'][:20]}" in line
     assert "triggers.appRole=APP_CONNECTION_LIMIT=" in line
+
+
+@pytest.mark.parametrize("given", ["webstack:edge", "edge={}", "webstack:edge={unclosed"])
+def test_a_bad_set_is_refused_before_anything_is_planned(
+    given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        plan.main(["staging", "--set", given])
+    assert info.value.code == 2
+    assert "--set" in capsys.readouterr().err
