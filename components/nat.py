@@ -17,7 +17,6 @@ Creates:
 
 from __future__ import annotations
 
-import json
 import string
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -26,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import NetworkConfig, StackWide
+from components.iam import passed_role_trust_policy
 
 # The smallest Graviton burstable (2 vCPU, 0.5 GiB, up to 5 Gbps in bursts): a preview's
 # egress is image pulls and a few API calls. Graviton, so the AMI below is the arm64 one.
@@ -88,22 +88,6 @@ net.ipv4.ip_forward = 1
 EOF
 sysctl --system
 """
-)
-
-# An instance profile reaches an instance only through a launch by this account (which needs
-# iam:PassRole on it), so the confused-deputy conditions of iam.service_trust_policy have no
-# deputy to guard against here.
-_EC2_TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
 )
 
 
@@ -293,7 +277,8 @@ def _session_manager_profile(
     role = aws.iam.Role(
         f"{name}-nat-instance-role",
         description="The NAT instance: Session Manager access only",
-        assume_role_policy=_EC2_TRUST_POLICY,
+        # It reaches the instance only as its profile, passed at launch.
+        assume_role_policy=passed_role_trust_policy("ec2.amazonaws.com"),
         tags=name_tag(stack, "nat-instance"),
         opts=child,
     )
