@@ -108,6 +108,13 @@ def stack_outputs(
     ):
         if service is not None:
             outputs[key] = service
+    if load_balancer.alternate_target_group_arn_suffix is not None:
+        # What a traffic-shifting strategy adds: the second group's CloudWatch dimension and,
+        # with test traffic, where CI reads the X-Webstack-Test value that reaches the new
+        # release first (never the value itself: no output is a secret).
+        outputs["alternateTargetGroupArnSuffix"] = load_balancer.alternate_target_group_arn_suffix
+    if secrets.api_test_header_secret_arn is not None:
+        outputs["apiTestHeaderSecretArn"] = secrets.api_test_header_secret_arn
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if cfg.edge.dns_provider == "none":

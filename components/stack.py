@@ -133,7 +133,8 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
         ),
         in_region,
     )
-    secrets = Secrets("secrets", SecretsArgs(stack=stack, secrets=cfg.secrets), in_region)
+    secrets_args = SecretsArgs(stack=stack, secrets=cfg.secrets, api=cfg.api)
+    secrets = Secrets("secrets", secrets_args, in_region)
     return Foundation(network, workloads, secrets)
 
 
@@ -202,6 +203,7 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
                 public_subnet_ids=base.network.public_subnet_ids,
                 target_security_group_id=base.workloads.api,
                 certificate_arn=certificates.api_certificate_arn,
+                test_header_value=base.secrets.api_test_header_value,
             ),
         ),
         in_region,
@@ -237,19 +239,15 @@ def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
             args,
             opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
         ).topics
-    deployment_alarms = DeploymentAlarms(
-        "deployment-alarms",
-        DeploymentAlarmsArgs(
-            stack=cfg.stack_wide,
-            alarms=cfg.alarms,
-            wiring=DeploymentAlarmsWiring(
-                alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
-                target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
-                topics=notifications.topics,
-            ),
-        ),
-        providers.in_region,
+    lb = edge.load_balancer
+    wiring = DeploymentAlarmsWiring(
+        alb_arn_suffix=lb.alb_arn_suffix,
+        target_group_arn_suffix=lb.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=lb.alternate_target_group_arn_suffix,
+        topics=notifications.topics,
     )
+    rollback = DeploymentAlarmsArgs(stack=cfg.stack_wide, alarms=cfg.alarms, wiring=wiring)
+    deployment_alarms = DeploymentAlarms("deployment-alarms", rollback, providers.in_region)
     return Paging(notifications, cdn_topics, deployment_alarms)
 
 
@@ -360,6 +358,7 @@ def _app(
         deployment_alarm_names=paging.deployment_alarms.alarm_names,
         # The release order: migrations, then the services; a failed migration stops here.
         run_after=[migrations.invocation],
+        traffic_shift=load_balancer.traffic_shift,
     )
     args = ApiServiceArgs(
         stack=cfg.stack_wide,
@@ -408,6 +407,7 @@ def _alarms(
         us_east_1_provider=providers.us_east_1,
         alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
         target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=edge.load_balancer.alternate_target_group_arn_suffix,
         cluster_name=app.cluster_name,
         api_service_name=app.api_service_name,
         worker_service_name=app.worker_service_name,

@@ -2,7 +2,8 @@
 
 Runs the real program under the mock cloud and prints the resource tree by component, with
 each resource's key settings, the stack outputs, the verdicts of the real policy pack with the
-stack's `policies/config/<stack>.json` (tools/policycheck.py), and the estimated monthly cost
+stack's `policies/config/<stack>.json` (tools/policycheck.py), the modeled deployment timeline
+of an API release beside ROLLING (tools/timeline.py), and the estimated monthly cost
 (tools/cost.py). Secrets are never printed. Exits 1 when a mandatory policy is violated (the
 plan is still printed), 2 on bad stack or policy config.
 
@@ -29,7 +30,7 @@ from google.protobuf import json_format
 from pulumi.runtime import rpc
 
 from components.config import ConfigError
-from tools import cost, policycheck
+from tools import cost, policycheck, timeline
 from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, evaluate, unwrap_secrets
 from tools.policycheck import Violation
@@ -52,7 +53,16 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
     "aws:ecs/cluster:Cluster": ("name", "configuration.executeCommandConfiguration.logging"),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
-    "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
+    "aws:ecs/service:Service": (
+        "name",
+        "desiredCount",
+        "enableExecuteCommand",
+        # How a release reaches traffic (absent: ROLLING); the rest is in --json.
+        "deploymentConfiguration.strategy",
+        "deploymentConfiguration.bakeTimeInMinutes",
+        "deploymentConfiguration.canaryConfiguration",
+        "deploymentConfiguration.linearConfiguration",
+    ),
     "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
     # What makes `pulumi up` run the migrations again.
     "aws:lambda/invocation:Invocation": (
@@ -117,6 +127,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lb/loadBalancer:LoadBalancer": ("internal", "enableDeletionProtection"),
     "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy"),
     "aws:lb/targetGroup:TargetGroup": ("targetType", "port", "deregistrationDelay"),
+    "aws:lb/listenerRule:ListenerRule": ("priority",),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
         "fromPort",
         "cidrIpv4",
@@ -218,6 +229,8 @@ def render(
         lines.append(f"  {key}: {shown}")
     if violations is not None:
         lines += ["", *policycheck.render(violations, evaluation)]
+    if evaluation.config is not None:
+        lines += ["", *timeline.render(evaluation.config)]
     lines += ["", "Estimated monthly cost:", *cost.render(estimate)]
     return "\n".join(lines)
 
@@ -278,6 +291,8 @@ def plan_json(
     }
     if violations is not None:
         plan["policy"] = [vars(v) for v in violations]
+    if evaluation.config is not None:
+        plan["deploymentTimeline"] = timeline.to_json(evaluation.config)
     return plan
 
 

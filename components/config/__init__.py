@@ -5,9 +5,9 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `frontend`, `alarms`, `backup`, `uptime`) and
-`stack_config` (the assembly, and `StackWide`: what every component takes from the stack as a
-whole).
+its reader (`network`, `services` and its subsection `deployment`, `data`, `edge`, `frontend`,
+`alarms`, `backup`, `uptime`) and `stack_config` (the assembly, and `StackWide`: what every
+component takes from the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
@@ -31,6 +31,7 @@ from components.config.data import (
     SecretsConfig,
     db_max_pool_size,
 )
+from components.config.deployment import DeploymentConfig
 from components.config.edge import EdgeConfig, HealthCheckConfig
 from components.config.frontend import ASSETS_DIR, FrontendConfig, is_hashed_asset
 from components.config.network import MAX_AZS, NetworkConfig
@@ -72,6 +73,7 @@ __all__ = [
     "CacheConfig",
     "ConfigError",
     "DatabaseConfig",
+    "DeploymentConfig",
     "EdgeConfig",
     "FrontendConfig",
     "HealthCheckConfig",
