@@ -36,6 +36,7 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 LAMBDA = "aws:lambda/function:Function"
 SSM = "aws:ssm/parameter:Parameter"
 SECRET = "aws:secretsmanager/secret:Secret"
+BUCKET = "aws:s3/bucket:Bucket"
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 TLS_1_3 = {"cloudflare-zone-settings": {"minimumTlsVersion": "1.3"}}
@@ -72,7 +73,7 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("cloudfront-tls", edge.cloudfront_weak, "aws:cloudfront/distribution:", {}),
     ("s3-tls-and-private", edge.bucket_open, "aws:s3/bucket:Bucket", {}),
     ("s3-tls-and-private", edge.bucket_two_blocks, "aws:s3/bucket:Bucket", {}),
-    *[("s3-tls-and-private", b, "aws:s3/bucket:Bucket", {}) for b in edge.BUCKETS_WITH_ONE_FLAG_OFF],
+    *[("s3-tls-and-private", b, BUCKET, {}) for b in edge.BUCKETS_WITH_ONE_FLAG_OFF],
     ("cloudflare-zone-settings", edge.cloudflare_proxied_full, ZONE_SETTING, {}),
     ("cloudflare-zone-settings", edge.cloudflare_proxied_without_settings, DNS_RECORD, {}),
     ("cloudflare-zone-settings", edge.cloudflare_proxied_old_tls, ZONE_SETTING, {}),
