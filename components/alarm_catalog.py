@@ -15,7 +15,7 @@ guide's defaults).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pulumi
@@ -167,6 +167,24 @@ def create_alarm(
 
 # ---------------------------------------------------------------------------------------------
 # API behind the ALB
+
+# The second target group's label, ending its alarms' keys (the first's keep their names).
+ALTERNATE_TARGET_GROUP = "alt"
+
+
+def target_group_variants(
+    primary: pulumi.Input[str], alternate: pulumi.Input[str] | None
+) -> list[tuple[str, pulumi.Input[str]]]:
+    """(label, ARN suffix) per API target group: "" for the first, then ALTERNATE_TARGET_GROUP."""
+    return [("", primary), *([(ALTERNATE_TARGET_GROUP, alternate)] if alternate else [])]
+
+
+def for_target_group(definition: AlarmDefinition, label: str) -> AlarmDefinition:
+    """`definition` as the alarm of the target group `label` (unchanged for the first)."""
+    if not label:
+        return definition
+    text = f"Target group {label}: {definition.description}"
+    return replace(definition, key=f"{definition.key}-{label}", description=text)
 
 
 def _target_group(alb_arn_suffix: pulumi.Input[str], tg_arn_suffix: pulumi.Input[str]) -> dict:

@@ -1,8 +1,9 @@
 """Alarms: what pages whom once the stack runs, and the dashboard to look at when it does.
 
 Creates, from the alarm catalog (each alarm with alarm and OK actions to its severity's topic):
-- API: p95 target response time, a warning and a critical alarm (the 5xx-rate and
-  unhealthy-hosts alarms belong to DeploymentAlarms, which ECS watches for rollback);
+- API, per target group (both with a traffic-shifting deployment strategy): p95 target
+  response time, a warning and a critical alarm (the 5xx-rate, unhealthy-hosts and release
+  latency alarms belong to DeploymentAlarms, which ECS watches for rollback);
 - ECS, for the api and the worker service once they exist (a stack waiting for its first
   image has none): CPU (warning), memory (critical), running tasks below the minimum
   (critical);
@@ -36,15 +37,18 @@ from components.alarm_catalog import (
     SCHEDULER_FAILURE_METRIC,
     AlarmDefinition,
     AlarmTopics,
+    Severity,
     api_latency_p95,
     cdn_5xx_rate,
     create_alarm,
     ecs_cpu,
     ecs_memory,
     ecs_running_tasks,
+    for_target_group,
     migration_errors,
     restore_check_failures,
     scheduler_failures,
+    target_group_variants,
 )
 from components.config import (
     AlarmsConfig,
@@ -69,6 +73,8 @@ from components.edge_alarms import certificate_expiry, unreachable
 from components.uptime_checks import UptimeTarget
 
 BUDGET_ALERT_PERCENTS = (80, 100)
+# The API's latency alarms, in the order the dashboard lists them.
+LATENCY_SEVERITIES: tuple[Severity, ...] = ("warning", "critical")
 # Failover, a failed instance and a filling disk need someone now; backup events (a failed
 # automated backup among routine start/finish messages) can wait for working hours.
 RDS_CRITICAL_EVENTS = ("failover", "failure", "low storage")
@@ -118,6 +124,8 @@ class AlarmsWiring:
     """The ALB's ACM certificate (in the stack's region)."""
     cdn_certificate_arn: pulumi.Input[str]
     """CloudFront's ACM certificate (in us-east-1)."""
+    alternate_target_group_arn_suffix: pulumi.Input[str] | None = None
+    """The second API target group of a traffic-shifting strategy (None with ROLLING)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,8 +270,11 @@ def _regional_definitions(args: AlarmsArgs) -> list[AlarmDefinition]:
     member cluster, the migration Lambda and the scheduler."""
     t, w = args.alarms.thresholds, args.wiring
     definitions: list[AlarmDefinition] = [
-        api_latency_p95(w.alb_arn_suffix, w.target_group_arn_suffix, "warning", t),
-        api_latency_p95(w.alb_arn_suffix, w.target_group_arn_suffix, "critical", t),
+        for_target_group(api_latency_p95(w.alb_arn_suffix, group, severity, t), label)
+        for label, group in target_group_variants(
+            w.target_group_arn_suffix, w.alternate_target_group_arn_suffix
+        )
+        for severity in LATENCY_SEVERITIES
     ]
     for label, service, minimum in (
         ("api", w.api_service_name, args.api.min_capacity),

@@ -27,6 +27,16 @@ CPU_ARCHITECTURES = ("X86_64", "ARM64")
 # ECR's image tag grammar.
 ECR_IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
+# ECS deployment strategies (deploymentConfiguration.strategy). All but ROLLING shift traffic
+# between two target groups through a listener rule (ECS's "blue/green family").
+ECS_DEPLOYMENT_STRATEGIES = ("ROLLING", "CANARY", "LINEAR", "BLUE_GREEN")
+# ECS's ranges (API reference: DeploymentConfiguration, CanaryConfiguration,
+# LinearConfiguration): bake times in whole minutes, percents in multiples of 0.1.
+ECS_BAKE_MINUTES = (0, 1440)
+ECS_CANARY_PERCENT = (0.1, 100.0)
+ECS_LINEAR_STEP_PERCENT = (3.0, 100.0)
+ECS_PERCENT_STEP = 0.1
+
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)  # fmt: skip
@@ -42,6 +52,8 @@ SECRETS_MANAGER_MAX_BYTES = 65536
 POSTGRES_MAJORS = (13, 14, 15, 16, 17)
 # Enhanced monitoring granularities RDS accepts (seconds).
 RDS_MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+# RDS's default quota of manual DB instance snapshots per account and region (adjustable).
+RDS_MANUAL_SNAPSHOTS_PER_REGION = 100
 _GIB = 1024**3
 
 

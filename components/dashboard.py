@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.alarm_catalog import SCHEDULER_FAILURE_METRIC
+from components.alarm_catalog import SCHEDULER_FAILURE_METRIC, target_group_variants
 from components.edge_alarms import DAY_SECONDS
 
 if TYPE_CHECKING:
@@ -103,60 +103,59 @@ def _uptime(args: AlarmsArgs, region: Any, cdn_region: Any) -> list[dict]:
 
 
 def _api(args: AlarmsArgs, region: Any) -> list[dict]:
-    tg = {
-        "LoadBalancer": args.wiring.alb_arn_suffix,
-        "TargetGroup": args.wiring.target_group_arn_suffix,
-    }
+    """Traffic, errors, latency and health per target group (both, side by side, while a
+    traffic-shifting strategy keeps two), then the service's saturation."""
+    w = args.wiring
+    groups = target_group_variants(w.target_group_arn_suffix, w.alternate_target_group_arn_suffix)
+    lines: dict[str, list] = {"requests": [], "rates": [], "latency": [], "health": []}
+    for label, suffix in groups:
+        for graph, metrics in _target_group_lines(w.alb_arn_suffix, suffix, label, groups).items():
+            lines[graph] += metrics
     return [
-        _graph(
-            "API: requests / min",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "RequestCount", tg),
-            ],
-            stat="Sum",
-        ),
-        _graph(
-            "API: target 5xx rate %",
-            region,
-            [
-                [
-                    {
-                        "expression": "100 * FILL(errors, 0) / requests",
-                        "label": "5xx %",
-                        "id": "rate",
-                    }
-                ],
-                _metric(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    tg,
-                    id="errors",
-                    visible=False,
-                ),
-                _metric("AWS/ApplicationELB", "RequestCount", tg, id="requests", visible=False),
-            ],
-            stat="Sum",
-        ),
-        _graph(
-            "API: response time (s)",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "TargetResponseTime", tg, stat=p, label=p)
-                for p in ("p50", "p95", "p99")
-            ],
-        ),
-        _graph(
-            "API: healthy / unhealthy targets",
-            region,
-            [
-                _metric("AWS/ApplicationELB", "HealthyHostCount", tg),
-                _metric("AWS/ApplicationELB", "UnHealthyHostCount", tg),
-            ],
-            stat="Maximum",
-        ),
-        *_ecs_saturation(args, region, "API", args.wiring.api_service_name),
+        _graph("API: requests / min", region, lines["requests"], stat="Sum"),
+        _graph("API: target 5xx rate %", region, lines["rates"], stat="Sum"),
+        _graph("API: response time (s)", region, lines["latency"]),
+        _graph("API: healthy / unhealthy targets", region, lines["health"], stat="Maximum"),
+        *_ecs_saturation(args, region, "API", w.api_service_name),
     ]
+
+
+def _target_group_lines(
+    alb: Any, suffix: Any, label: str, groups: Sequence[tuple[str, Any]]
+) -> dict[str, list]:
+    """One target group's lines of the API graphs. Alone it keeps the plain lines; beside the
+    other group, each line is named after its group (`api`, `api-alt`)."""
+    tg = {"LoadBalancer": alb, "TargetGroup": suffix}
+    both = len(groups) > 1
+    name = (" api-" + label if label else " api") if both else ""
+    ids = f"_{label}" if label else ""
+
+    def named(text: str) -> dict[str, Any]:
+        return {"label": f"{text}{name}".strip()} if both else {}
+
+    elb = "AWS/ApplicationELB"
+    return {
+        "requests": [_metric(elb, "RequestCount", tg, **named(""))],
+        "rates": [
+            [
+                {
+                    "expression": f"100 * FILL(errors{ids}, 0) / requests{ids}",
+                    "label": f"5xx %{name}",
+                    "id": f"rate{ids}",
+                }
+            ],
+            _metric(elb, "HTTPCode_Target_5XX_Count", tg, id=f"errors{ids}", visible=False),
+            _metric(elb, "RequestCount", tg, id=f"requests{ids}", visible=False),
+        ],
+        "latency": [
+            _metric(elb, "TargetResponseTime", tg, stat=p, label=f"{p}{name}")
+            for p in ("p50", "p95", "p99")
+        ],
+        "health": [
+            _metric(elb, metric, tg, **named(metric))
+            for metric in ("HealthyHostCount", "UnHealthyHostCount")
+        ],
+    }
 
 
 def _worker(args: AlarmsArgs, region: Any) -> list[dict]:

@@ -27,12 +27,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import cloudfront_log_bucket, deny_insecure_transport, private_bucket
-from components.config import EdgeConfig, SecretsConfig, StackWide
+from components.config import ASSETS_DIR, EdgeConfig, SecretsConfig, StackWide
 from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
 from components.viewer_functions import viewer_request_code, www_redirect_code
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
-ASSETS_PATH = "/assets/*"  # Vite's build.assetsDir: every file in it has a content hash
+ASSETS_PATH = f"/{ASSETS_DIR}/*"  # Vite's build.assetsDir: every file in it has a content hash
 API_PATH = "/api/*"
 YEAR = HSTS_MAX_AGE  # also the longest CloudFront cache TTL worth having
 S3_ORIGIN = "s3-frontend"

@@ -9,10 +9,14 @@ Creates:
   expiry;
 - an HTTPS listener (TLS 1.3 policy, ACM certificate) adding HSTS, nosniff, X-Frame-Options
   DENY and a locked-down CSP to every response, and an HTTP listener that only redirects;
-- the API target group (ip targets, readiness health check, short deregistration delay);
+- the API target group (ip targets, readiness health check, short deregistration delay) and,
+  with a traffic-shifting deployment strategy (`api.deployment`), its twin (`<name>-api-alt`)
+  that ECS starts each new release in;
 - when CloudFront fronts the API, a random origin-verify secret: CloudFront sends it as a header,
   the ALB's WAF exempts those requests from its per-IP limit and, when only CloudFront may
   connect, the listener forwards nothing else;
+- the listener rules (components/listener_rules.py): CloudFront's, and the production and test
+  rules ECS shifts between the two target groups;
 - a regional WAF web ACL (components/waf.py) associated with the ALB.
 """
 
@@ -28,10 +32,15 @@ import pulumi_random as random
 
 from components.buckets import deny_insecure_transport, private_bucket
 from components.config import ApiConfig, EdgeConfig, SecretsConfig, StackWide
+from components.listener_rules import (
+    ORIGIN_VERIFY_HEADER,
+    ListenerRules,
+    TrafficShiftRouting,
+    listener_rules,
+)
 from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 ACCESS_LOG_PREFIX = "alb"
 HSTS_MAX_AGE = 31536000  # one year: the minimum the HSTS preload list accepts
@@ -49,6 +58,9 @@ class LoadBalancerWiring:
     """The API workload's security group: the only place the ALB may send traffic."""
     certificate_arn: pulumi.Input[str]
     """A validated regional ACM certificate for the API's hostname."""
+    test_header_value: pulumi.Input[str] | None = None
+    """The generated `X-Webstack-Test` value of a shifting strategy's test rule (a secret);
+    required exactly when `api.deployment` has test traffic."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +73,8 @@ class LoadBalancerArgs:
     edge: EdgeConfig
     """Who may connect, health check and drain, HSTS, WAF, access-log expiry, CloudFront."""
     api: ApiConfig
-    """The container port the target group sends traffic to."""
+    """The container port the target groups send traffic to; the deployment strategy (a second
+    target group and the rules ECS shifts, or neither)."""
     secrets: SecretsConfig
     """Days a scheduled deletion of the WAF logs' key can still be cancelled."""
     wiring: LoadBalancerWiring
@@ -80,25 +93,45 @@ class LoadBalancer(pulumi.ComponentResource):
     alb_dns_name: pulumi.Output[str]
     target_group_arn: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str]
+    traffic_shift: TrafficShiftRouting | None
+    """The second target group and the rules of a traffic-shifting strategy (None: ROLLING)."""
+    alternate_target_group_arn_suffix: pulumi.Output[str] | None
+    """The second target group's CloudWatch dimension (None with ROLLING)."""
     forwarding: list[pulumi.Resource]
-    """The HTTPS listener and, when only CloudFront may connect, the rule forwarding to the
-    target group: ECS refuses a service whose target group no listener forwards to yet."""
+    """The HTTPS listener and the rules forwarding to the target groups: ECS refuses a service
+    whose target group no listener forwards to yet."""
     origin_verify_secret: pulumi.Output[str] | None
     """Secret value of the `X-Origin-Verify` header CloudFront must send (None without CDN)."""
 
     def __init__(
         self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
+        _check_args(args)
         super().__init__("webstack:edge:LoadBalancer", name, None, opts)
         sg = self._security_group(name, args)
         alb = self._alb(name, args, sg, self._access_logs(name, args))
         target_group = self._target_group(name, args)
+        # ECS starts each release in whichever group is idle; `-alt` is only the second name.
+        alternate = (
+            self._target_group(name, args, role="alt")
+            if args.api.deployment.shifts_traffic
+            else None
+        )
         self._http_redirect(name, alb)
         https = self._https_listener(name, args, alb, target_group)
         self.origin_verify_secret = self._origin_verify_secret(name, args)
-        self.forwarding = [https, *self._cloudfront_rule(name, args, https, target_group)]
+        rules = listener_rules(
+            self,
+            name,
+            listener=https,
+            primary=target_group,
+            alternate=alternate,
+            origin_verify_secret=self.origin_verify_secret if _cloudfront_only(args) else None,
+            test_header_value=args.wiring.test_header_value,
+        )
+        self.forwarding = [https, *rules.forwarding]
         self._waf(name, args, alb)
-        self._publish(args, sg, alb, target_group, https)
+        self._publish(args, sg, alb, (target_group, alternate), https, rules)
 
     def _security_group(self, name: str, args: LoadBalancerArgs) -> aws.ec2.SecurityGroup:
         """The ALB's group: ingress by config, one egress rule to the API tasks."""
@@ -219,10 +252,14 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs.policy]),
         )
 
-    def _target_group(self, name: str, args: LoadBalancerArgs) -> aws.lb.TargetGroup:
+    def _target_group(
+        self, name: str, args: LoadBalancerArgs, role: str = ""
+    ) -> aws.lb.TargetGroup:
+        """An API target group; `role` suffixes the second one's names."""
         health = args.edge.health_check
+        suffix = f"-{role}" if role else ""
         return aws.lb.TargetGroup(
-            f"{name}-api",
+            f"{name}-api{suffix}",
             target_type="ip",
             protocol="HTTP",
             port=args.api.port,
@@ -239,7 +276,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 healthy_threshold=health.healthy_threshold,
                 unhealthy_threshold=health.unhealthy_threshold,
             ),
-            tags={"Name": f"{args.stack.name_prefix}-api"},
+            tags={"Name": f"{args.stack.name_prefix}-api{suffix}"},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -311,37 +348,6 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         ).result
 
-    def _cloudfront_rule(
-        self,
-        name: str,
-        args: LoadBalancerArgs,
-        https: aws.lb.Listener,
-        target_group: aws.lb.TargetGroup,
-    ) -> list[aws.lb.ListenerRule]:
-        """When only CloudFront may connect, the one rule forwarding: requests with the secret."""
-        if not _cloudfront_only(args) or self.origin_verify_secret is None:
-            return []
-        # The prefix list admits every CloudFront distribution, not only ours; the secret
-        # header tells ours apart.
-        rule = aws.lb.ListenerRule(
-            f"{name}-from-cloudfront",
-            listener_arn=https.arn,
-            priority=10,
-            conditions=[
-                aws.lb.ListenerRuleConditionArgs(
-                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
-                        http_header_name=ORIGIN_VERIFY_HEADER,
-                        values=[self.origin_verify_secret],
-                    )
-                )
-            ],
-            actions=[
-                aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return [rule]
-
     def _waf(self, name: str, args: LoadBalancerArgs, alb: aws.lb.LoadBalancer) -> None:
         """The regional web ACL; requests with the origin-verify secret skip its rate limit."""
         exempt: tuple[str, pulumi.Input[str]] | None = None
@@ -367,25 +373,51 @@ class LoadBalancer(pulumi.ComponentResource):
         args: LoadBalancerArgs,
         sg: aws.ec2.SecurityGroup,
         alb: aws.lb.LoadBalancer,
-        target_group: aws.lb.TargetGroup,
+        target_groups: tuple[aws.lb.TargetGroup, aws.lb.TargetGroup | None],
         https: aws.lb.Listener,
+        rules: ListenerRules,
     ) -> None:
         """The handles other components use, and the component's outputs."""
+        target_group, alternate = target_groups
         self.alb_security_group_id = sg.id
         self.alb_arn_suffix = alb.arn_suffix
         self.alb_dns_name = alb.dns_name
         self.target_group_arn = target_group.arn
         self.target_group_arn_suffix = target_group.arn_suffix
-        self.register_outputs(
-            {
-                "alb_security_group_id": self.alb_security_group_id,
-                "alb_arn_suffix": self.alb_arn_suffix,
-                "alb_dns_name": self.alb_dns_name,
-                "target_group_arn": self.target_group_arn,
-                "target_group_arn_suffix": self.target_group_arn_suffix,
-                "https_listener_arn": https.arn,
-            }
+        self.alternate_target_group_arn_suffix = alternate.arn_suffix if alternate else None
+        self.traffic_shift = (
+            TrafficShiftRouting(
+                alternate_target_group_arn=alternate.arn,
+                production_listener_rule_arn=rules.production.arn,
+                test_listener_rule_arn=rules.test.arn if rules.test else None,
+            )
+            if alternate is not None and rules.production is not None
+            else None
         )
+        outputs: dict[str, pulumi.Input[str]] = {
+            "alb_security_group_id": self.alb_security_group_id,
+            "alb_arn_suffix": self.alb_arn_suffix,
+            "alb_dns_name": self.alb_dns_name,
+            "target_group_arn": self.target_group_arn,
+            "target_group_arn_suffix": self.target_group_arn_suffix,
+            "https_listener_arn": https.arn,
+        }
+        if alternate is not None:
+            outputs["alternate_target_group_arn"] = alternate.arn
+        self.register_outputs(outputs)
+
+
+def _check_args(args: LoadBalancerArgs) -> None:
+    """A test header exactly when the deployment strategy has a test route."""
+    deployment = args.api.deployment
+    wanted = deployment.shifts_traffic and deployment.test_traffic
+    if wanted and args.wiring.test_header_value is None:
+        raise ValueError(
+            f"LoadBalancer: strategy {deployment.strategy} with test traffic needs "
+            "wiring.test_header_value"
+        )
+    if not wanted and args.wiring.test_header_value is not None:
+        raise ValueError("LoadBalancer: test_header_value is set, but there is no test rule")
 
 
 def _cloudfront_only(args: LoadBalancerArgs) -> bool:

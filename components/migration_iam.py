@@ -4,7 +4,7 @@ MigrationJob (components/migration_job.py) creates the role and its one inline p
 `execution_policy`: its two secrets (decrypted only through Secrets Manager), its own environment
 (decrypted only through Lambda, for this function), its log group, X-Ray, the ENIs of its VPC
 attachment in this account and region and, with snapshots before migrations on, the primary's
-`<primary>-before-*` snapshots.
+`<primary>-before-*` snapshots (created, and the older ones deleted).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def execution_policy(
 
 
 def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
-    """Creating, tagging and reading `<primary>-before-*` snapshots of the primary only."""
+    """Creating, tagging, reading and deleting `<primary>-before-*` snapshots of the primary
+    only."""
     if not args.database.snapshot_before_migrations:
         return []
     # arn:<partition>:rds:<region>:<account>:db:<id> -> ...:snapshot:<id>-before-*
@@ -99,6 +100,13 @@ def _snapshot_statements(args: MigrationJobArgs) -> list[dict[str, Any]]:
             "Sid": "TagThoseSnapshots",
             "Effect": "Allow",
             "Action": ["rds:AddTagsToResource"],
+            "Resource": [snapshots],
+        },
+        {
+            # A successful run deletes the older ones beyond keepSnapshotsBeforeMigrations.
+            "Sid": "DeleteTheOlderOfThoseSnapshots",
+            "Effect": "Allow",
+            "Action": ["rds:DeleteDBSnapshot"],
             "Resource": [snapshots],
         },
     ]

@@ -11,7 +11,8 @@ Creates:
   master and DATABASE_URL secrets, kms:Decrypt of their key only via Secrets Manager and, for
   its own environment, only via Lambda, ENI management for the VPC attachment in this account
   and region, writes to its own log group and X-Ray and, with snapshots before migrations on,
-  creating and reading snapshots of the primary named `<primary>-before-*`;
+  creating, reading and deleting snapshots of the primary named `<primary>-before-*` (a
+  successful run keeps the newest `keepSnapshotsBeforeMigrations`);
 - that log group, with retention, encrypted with the data key;
 - the restore point's inputs in its environment: the primary, and the subnet group, security
   group and parameter group a restored copy of it goes to (migrations/restore_point.py);
@@ -34,6 +35,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -126,6 +128,9 @@ class MigrationJob(pulumi.ComponentResource):
 
     invocation: aws.lambda_.Invocation
     function_name: pulumi.Output[str]
+    restore_point: pulumi.Output[dict[str, Any] | None]
+    """The last run's restore point (its time, restore commands, snapshot); None when that run
+    had nothing pending."""
 
     def __init__(
         self, name: str, args: MigrationJobArgs, opts: pulumi.ResourceOptions | None = None
@@ -149,6 +154,7 @@ class MigrationJob(pulumi.ComponentResource):
         )
         self.invocation = self._invocation(name, args, function, code_sha256, network_path)
         self.function_name = function.name
+        self.restore_point = self.invocation.result.apply(restore_point_of)
         self.register_outputs(
             {
                 "functionName": self.function_name,
@@ -296,6 +302,14 @@ class MigrationJob(pulumi.ComponentResource):
         )
 
 
+def restore_point_of(result: str | None) -> dict[str, Any] | None:
+    """The `restorePoint` of the run's result (migrations/lambda_handler.py), if any."""
+    if not result:
+        return None
+    point = json.loads(result).get("restorePoint")
+    return point if isinstance(point, dict) else None
+
+
 def _checked_package(args: MigrationJobArgs) -> Path:
     """The Lambda zip, which `make package` must have built."""
     package = args.wiring.package or package_path(ARCHITECTURE)
@@ -326,12 +340,16 @@ def _aws_api_cidr(args: MigrationJobArgs) -> pulumi.Input[str]:
 
 def _restore_point(args: MigrationJobArgs) -> dict[str, pulumi.Input[str]]:
     """What the run's restore point names (migrations/restore_point.py reads these)."""
+    snapshots = args.database.snapshot_before_migrations
     return {
         "DB_INSTANCE_IDENTIFIER": args.wiring.database_instance_identifier,
         "DB_SUBNET_GROUP_NAME": args.wiring.database_subnet_group_name,
         "DB_SECURITY_GROUP_IDS": args.wiring.database_security_group_id,
         "DB_PARAMETER_GROUP_NAME": args.wiring.database_parameter_group_name,
-        "SNAPSHOT_BEFORE_MIGRATIONS": "true"
-        if args.database.snapshot_before_migrations
-        else "false",
+        "SNAPSHOT_BEFORE_MIGRATIONS": "true" if snapshots else "false",
+        **(
+            {"SNAPSHOTS_TO_KEEP": str(args.database.keep_snapshots_before_migrations)}
+            if snapshots
+            else {}
+        ),
     }

@@ -75,6 +75,10 @@ def stack_outputs(
         "repositoryUrl": app.repository_url,
         "clusterName": app.cluster_name,
         "migrationFunctionName": migrations.function_name,
+        # The runbook's way back (docs/runbooks/revert-migration.md): the last run's restore
+        # point with its exact restore commands; null when that run had nothing pending.
+        "migrationRestorePoint": migrations.restore_point,
+        "apiImageTag": cfg.api.image_tag,
         # No critical topic when nobody is paged (`alarms.paging` off).
         **(
             {"criticalTopicArn": paging.notifications.critical_topic_arn}
@@ -104,6 +108,13 @@ def stack_outputs(
     ):
         if service is not None:
             outputs[key] = service
+    if load_balancer.alternate_target_group_arn_suffix is not None:
+        # What a traffic-shifting strategy adds: the second group's CloudWatch dimension and,
+        # with test traffic, where CI reads the X-Webstack-Test value that reaches the new
+        # release first (never the value itself: no output is a secret).
+        outputs["alternateTargetGroupArnSuffix"] = load_balancer.alternate_target_group_arn_suffix
+    if secrets.api_test_header_secret_arn is not None:
+        outputs["apiTestHeaderSecretArn"] = secrets.api_test_header_secret_arn
     if app.first_deploy is not None:
         outputs["firstDeploy"] = app.first_deploy
     if cfg.edge.dns_provider == "none":

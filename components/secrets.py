@@ -8,7 +8,10 @@ Creates:
   database application password and Redis auth token, which Database and Cache embed in their
   DATABASE_URL / REDIS_URL secrets;
 - one Secrets Manager secret per external secret (`webstack:externalSecrets`), so the API maps
-  each to an env var with `valueFrom`.
+  each to an env var with `valueFrom`;
+- with a traffic-shifting deployment that has test traffic (`api.deployment`), the generated
+  value of the `X-Webstack-Test` header, in Secrets Manager for CI to read: the load balancer's
+  test rule sends requests carrying it to the new release before it takes production traffic.
 
 Every secret is KMS-encrypted and has a recovery window; only ARNs and secret Outputs leave.
 """
@@ -21,12 +24,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.config import SecretsConfig, StackWide
+from components.config import ApiConfig, SecretsConfig, StackWide
 from components.kms import cloudwatch_logs_grant, encryption_key, log_group_arn
 
 JWT_SECRET_LENGTH = 64
 DB_PASSWORD_LENGTH = 40
 REDIS_AUTH_TOKEN_LENGTH = 64
+# An ALB header condition matches values of up to 128 characters.
+TEST_HEADER_LENGTH = 40
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +42,8 @@ class SecretsArgs:
     """Names start with its `name_prefix`; `protect` covers the key, generated values, secrets."""
     secrets: SecretsConfig
     """Recovery and key-deletion windows, and the external secrets stored for the API."""
+    api: ApiConfig
+    """Whether the API's deployment strategy has a test route (and so needs its header)."""
 
 
 def store_secret(
@@ -82,6 +89,10 @@ class Secrets(pulumi.ComponentResource):
     external_secret_arns: dict[str, pulumi.Output[str]]
     db_app_password: pulumi.Output[str]
     redis_auth_token: pulumi.Output[str]
+    api_test_header_value: pulumi.Output[str] | None
+    """The `X-Webstack-Test` value the load balancer's test rule matches (None without one)."""
+    api_test_header_secret_arn: pulumi.Output[str] | None
+    """Where CI reads it."""
 
     def __init__(
         self, name: str, args: SecretsArgs, opts: pulumi.ResourceOptions | None = None
@@ -143,6 +154,23 @@ class Secrets(pulumi.ComponentResource):
 
         self.kms_key_arn = key.arn
         self.jwt_secret_arn = store("jwt", "JWT_SECRET", jwt_secret)
+        deployment = args.api.deployment
+        self.api_test_header_value = self.api_test_header_secret_arn = None
+        if deployment.shifts_traffic and deployment.test_traffic:
+            self.api_test_header_value = generated("api-test-header", TEST_HEADER_LENGTH)
+            self.api_test_header_secret_arn = store_secret(
+                f"{name}-api-test-header",
+                secret_name=f"{prefix}/api-test-header",
+                description=(
+                    f"The X-Webstack-Test header value that reaches a new {prefix} API release "
+                    "before it takes production traffic (CI smoke checks)"
+                ),
+                value=self.api_test_header_value,
+                kms_key_arn=key.arn,
+                recovery_window_days=args.secrets.recovery_window_days,
+                protect=protect,
+                parent=self,
+            )
         self.external_secret_arns = {
             env: store(f"external-{env.lower().replace('_', '-')}", env, value)
             for env, value in sorted(args.secrets.external.items())

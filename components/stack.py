@@ -2,10 +2,10 @@
 
 `build_stack` is the one place that knows the data flow; it reads top to bottom in release
 order (Network -> Secrets -> Database, Cache -> Edge -> Notifications, deployment alarms
--> Backup -> MigrationJob -> ApiService -> UptimeChecks -> Alarms), one named step per
-component. A step hands its component the config sections it reads as they are
-(`database=cfg.database`) and a wiring dataclass of what earlier components produced;
-nothing is copied out of a section here.
+-> Backup -> MigrationJob -> ApiService -> the frontend's files -> UptimeChecks -> Alarms), one
+named step per component. A step hands its component the config sections it reads as they are
+(`database=cfg.database`) and a wiring dataclass of what earlier components produced; nothing is
+copied out of a section here.
 `__main__.py`, the tests and the offline tooling all call it.
 """
 
@@ -34,6 +34,7 @@ from components.deployment_alarms import (
 )
 from components.dns import Dns, DnsArgs, DnsWiring
 from components.frontend import Frontend, FrontendArgs, FrontendWiring
+from components.frontend_release import FrontendRelease, FrontendReleaseArgs, FrontendReleaseWiring
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerWiring
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
 from components.network import Network, NetworkArgs
@@ -110,6 +111,7 @@ def build_stack(
     backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
+    _frontend_release(cfg, providers, edge, app)
     uptime = _uptime_checks(cfg, providers, edge, app)
     alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup, uptime)
     return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms, backup)
@@ -131,7 +133,8 @@ def _foundation(cfg: StackConfig, providers: Providers) -> Foundation:
         ),
         in_region,
     )
-    secrets = Secrets("secrets", SecretsArgs(stack=stack, secrets=cfg.secrets), in_region)
+    secrets_args = SecretsArgs(stack=stack, secrets=cfg.secrets, api=cfg.api)
+    secrets = Secrets("secrets", secrets_args, in_region)
     return Foundation(network, workloads, secrets)
 
 
@@ -200,6 +203,7 @@ def _edge(cfg: StackConfig, providers: Providers, base: Foundation) -> Edge:
                 public_subnet_ids=base.network.public_subnet_ids,
                 target_security_group_id=base.workloads.api,
                 certificate_arn=certificates.api_certificate_arn,
+                test_header_value=base.secrets.api_test_header_value,
             ),
         ),
         in_region,
@@ -235,19 +239,15 @@ def _paging(cfg: StackConfig, providers: Providers, edge: Edge) -> Paging:
             args,
             opts=pulumi.ResourceOptions(providers={"aws": providers.us_east_1}),
         ).topics
-    deployment_alarms = DeploymentAlarms(
-        "deployment-alarms",
-        DeploymentAlarmsArgs(
-            stack=cfg.stack_wide,
-            alarms=cfg.alarms,
-            wiring=DeploymentAlarmsWiring(
-                alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
-                target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
-                topics=notifications.topics,
-            ),
-        ),
-        providers.in_region,
+    lb = edge.load_balancer
+    wiring = DeploymentAlarmsWiring(
+        alb_arn_suffix=lb.alb_arn_suffix,
+        target_group_arn_suffix=lb.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=lb.alternate_target_group_arn_suffix,
+        topics=notifications.topics,
     )
+    rollback = DeploymentAlarmsArgs(stack=cfg.stack_wide, alarms=cfg.alarms, wiring=wiring)
+    deployment_alarms = DeploymentAlarms("deployment-alarms", rollback, providers.in_region)
     return Paging(notifications, cdn_topics, deployment_alarms)
 
 
@@ -358,6 +358,7 @@ def _app(
         deployment_alarm_names=paging.deployment_alarms.alarm_names,
         # The release order: migrations, then the services; a failed migration stops here.
         run_after=[migrations.invocation],
+        traffic_shift=load_balancer.traffic_shift,
     )
     args = ApiServiceArgs(
         stack=cfg.stack_wide,
@@ -369,6 +370,14 @@ def _app(
         wiring=wiring,
     )
     return ApiService("app", args, providers.in_region)
+
+
+def _frontend_release(cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService) -> None:
+    """The built frontend into the CDN's bucket after the API it calls (with frontend.distDir)."""
+    if cfg.frontend.dist_dir is not None:
+        wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
+        args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
+        FrontendRelease("frontend-release", args, providers.in_region)
 
 
 def _uptime_checks(
@@ -398,6 +407,7 @@ def _alarms(
         us_east_1_provider=providers.us_east_1,
         alb_arn_suffix=edge.load_balancer.alb_arn_suffix,
         target_group_arn_suffix=edge.load_balancer.target_group_arn_suffix,
+        alternate_target_group_arn_suffix=edge.load_balancer.alternate_target_group_arn_suffix,
         cluster_name=app.cluster_name,
         api_service_name=app.api_service_name,
         worker_service_name=app.worker_service_name,

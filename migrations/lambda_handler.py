@@ -18,10 +18,13 @@ migrations themselves of MIGRATION_STATEMENT_TIMEOUT (the longest one statement 
 60 s (connecting, the repeatable scripts, the bookkeeping). With the defaults (600 s timeout,
 5 min statements) that is about 4 minutes; if the snapshot is not available by then the run
 fails before any migration is applied, the snapshot goes on, and the next run waits for it.
-Snapshots need the RDS API: rds:CreateDBSnapshot on the instance and the snapshot ARNs,
-rds:AddTagsToResource on the snapshot ARN (the snapshot is tagged at creation),
-rds:DescribeDBSnapshots, and an HTTPS path to rds.<region>.amazonaws.com (NAT, or an `rds`
-interface VPC endpoint where 443 only reaches the VPC).
+SNAPSHOTS_TO_KEEP (a whole number, 1 or more; the stack's
+`database.keepSnapshotsBeforeMigrations`) makes a successful run that took a snapshot delete the
+older `<primary>-before-*` ones beyond that many; without it all are kept. Snapshots need the RDS
+API: rds:CreateDBSnapshot on the instance and the snapshot ARNs, rds:AddTagsToResource on the
+snapshot ARN (the snapshot is tagged at creation), rds:DescribeDBSnapshots, rds:DeleteDBSnapshot
+on the snapshot ARN, and an HTTPS path to rds.<region>.amazonaws.com (NAT, or an `rds` interface
+VPC endpoint where 443 only reaches the VPC).
 
 The master password only ever travels over TLS with the server verified (`verify-full`)
 against AWS's RDS CA bundle, which `make package` puts next to this file as rds-ca-bundle.pem;
@@ -32,10 +35,10 @@ Event: {"command": "up" | "status" | "verify"} (default up), and for `up` option
 non-transactional migration that stopped halfway at its statement N) and
 `--drop-invalid-indexes` (migrations/README.md). `pulumi up` always sends {"command": "up"},
 which refuses to go on past such a migration or index; its error carries the exact `aws lambda
-invoke` command that continues. The result of `up` names what was applied and the restore
+invoke` command that continues. The result of `up` names what was applied, the restore
 point ("restorePoint": its time, the restore commands, the snapshot; null when nothing was
-pending). Any failure raises, so the invocation reports a FunctionError and `pulumi up` stops
-before the API service rolls.
+pending) and the old snapshots it deleted ("snapshotsDeleted"). Any failure raises, so the
+invocation reports a FunctionError and `pulumi up` stops before the API service rolls.
 """
 
 from __future__ import annotations
@@ -153,6 +156,17 @@ def _snapshot_flag(env: Mapping[str, str]) -> bool:
     return value == "true"
 
 
+def _snapshots_to_keep(env: Mapping[str, str]) -> int | None:
+    value = env.get("SNAPSHOTS_TO_KEEP", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise runner.UsageError(
+            f"SNAPSHOTS_TO_KEEP must be a whole number, 1 or more, got {value!r}"
+        )
+    return int(value)
+
+
 def restore_points(
     env: Mapping[str, str],
     options: runner.Options,
@@ -163,11 +177,18 @@ def restore_points(
     primary = RdsPrimary.from_env(env)
     if not _snapshot_flag(env):
         return RestorePoints(primary, log=log.info)
+    keep = _snapshots_to_keep(env)
     if clock is None:
         raise runner.UsageError("a snapshot before migrations needs the invocation's time")
     reserve = interval_seconds(options.statement_timeout) + RESERVE_MARGIN_SECONDS
     deadline = clock.monotonic() + clock.remaining_ms() / 1000 - reserve
-    snapshots = Snapshots(rds(primary.region), deadline, clock=clock.monotonic, sleep=clock.sleep)
+    snapshots = Snapshots(
+        rds(primary.region),
+        deadline,
+        keep=keep,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+    )
     return RestorePoints(primary, snapshots, log=log.info)
 
 
@@ -262,6 +283,7 @@ def run(
             "command": "up",
             "applied": [m.name for m in done],
             "restorePoint": taken.as_result() if taken is not None else None,
+            "snapshotsDeleted": points.prune() if points is not None else [],
         }
 
 

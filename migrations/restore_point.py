@@ -16,6 +16,12 @@ with the migration lock held and the history checked, before the first migration
    is (its subnet group, security groups and parameter group, not publicly accessible); RDS
    would otherwise use the defaults.
 
+After a successful run that took a snapshot, `RestorePoints.prune` deletes the older
+`<primary>-before-*` snapshots beyond the newest SNAPSHOTS_TO_KEEP (the stack's
+`database.keepSnapshotsBeforeMigrations`): RDS keeps manual snapshots until someone deletes them,
+and they count against its quota of 100 per region, at which CreateDBSnapshot (and so every run
+with something pending) would fail. Snapshots by other names are never touched.
+
 Point-in-time recovery reaches back over the primary's backup retention
 (`database.backupRetentionDays`: 30 days in both stacks, at least 30 in prod) and up to its
 latest restorable time, about five minutes behind the present. A restore
@@ -214,22 +220,55 @@ class Snapshots:
     rds: Any
     """A boto3 RDS client."""
     deadline: float
+    keep: int | None = None
+    """How many `<primary>-before-*` snapshots `prune` keeps; None keeps all."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     poll_seconds: float = 15.0
 
-    def _unfinished(self, primary: RdsPrimary) -> str | None:
-        """A snapshot an earlier run started and is still being created."""
+    def _ours(self, primary: RdsPrimary) -> list[dict[str, Any]]:
+        """The manual snapshots of `primary` named `<primary>-before-*`: the runs' own."""
         prefix = f"{primary.identifier.lower()}-before-"
         pages = self.rds.get_paginator("describe_db_snapshots").paginate(
             DBInstanceIdentifier=primary.identifier, SnapshotType="manual"
         )
-        for page in pages:
-            for snapshot in page["DBSnapshots"]:
-                name = snapshot["DBSnapshotIdentifier"]
-                if name.startswith(prefix) and snapshot["Status"] == "creating":
-                    return str(name)
+        return [
+            snapshot
+            for page in pages
+            for snapshot in page["DBSnapshots"]
+            if snapshot["DBSnapshotIdentifier"].startswith(prefix)
+        ]
+
+    def _unfinished(self, primary: RdsPrimary) -> str | None:
+        """A snapshot an earlier run started and is still being created."""
+        for snapshot in self._ours(primary):
+            if snapshot["Status"] == "creating":
+                return str(snapshot["DBSnapshotIdentifier"])
         return None
+
+    def prune(self, primary: RdsPrimary, log: Log) -> list[str]:
+        """Delete the available `<primary>-before-*` snapshots older than the newest `keep`;
+        return the deleted ones. One RDS refuses to delete is logged and kept: the migrations
+        are applied by now, and the next run tries again."""
+        if self.keep is None:
+            return []
+        available = [s for s in self._ours(primary) if s["Status"] == "available"]
+        available.sort(key=lambda s: s["SnapshotCreateTime"], reverse=True)
+        deleted = []
+        for snapshot in available[self.keep :]:
+            name = str(snapshot["DBSnapshotIdentifier"])
+            try:
+                self.rds.delete_db_snapshot(DBSnapshotIdentifier=name)
+            except self.rds.exceptions.ClientError as e:
+                error = e.response.get("Error", {})
+                log(
+                    f"could not delete the old snapshot {name} ({error.get('Code', '?')}: "
+                    f"{error.get('Message', e)}); the next run tries again"
+                )
+                continue
+            deleted.append(name)
+            log(f"deleted the old snapshot {name} (the newest {self.keep} are kept)")
+        return deleted
 
     def take(self, primary: RdsPrimary, identifier: str, first: Migration, log: Log) -> str:
         """The identifier of an available snapshot of `primary`; NoRestorePointError if none
@@ -300,6 +339,14 @@ class RestorePoints:
     def __post_init__(self) -> None:
         if self.snapshots is not None and self.primary is None:
             raise UsageError("a snapshot before migrations needs the primary instance")
+
+    def prune(self) -> list[str]:
+        """After a successful run that took a snapshot: delete the runs' snapshots beyond those
+        to keep (`Snapshots.prune`); the deleted ones."""
+        taken = self.taken
+        if self.snapshots is None or self.primary is None or taken is None or not taken.snapshot:
+            return []
+        return self.snapshots.prune(self.primary, self.log)
 
     def __call__(self, conn: psycopg.Connection, pending: Sequence[Migration]) -> None:
         snapshot = None

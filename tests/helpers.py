@@ -3,7 +3,8 @@ lookups in an evaluated stack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,27 @@ def data_key_arn(ev: Evaluation) -> str:
 
 
 def write_files(directory: Path, files: dict[str, str]) -> Path:
-    """Write `files` (name -> text) into `directory`, creating it; return the directory."""
+    """Write `files` (relative path -> text) into `directory`, creating it and any
+    subdirectories; return the directory."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (directory / name).write_text(text)
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
     return directory
+
+
+@contextmanager
+def stubbed_client(service: str, region: str) -> Iterator[tuple[Any, Any]]:
+    """A real botocore client of `service` whose calls botocore's Stubber answers: a call with no
+    queued response, or other parameters than expected, fails the test."""
+    import botocore.session
+    from botocore import UNSIGNED
+    from botocore.config import Config
+    from botocore.stub import Stubber
+
+    client = botocore.session.get_session().create_client(
+        service, region_name=region, config=Config(signature_version=UNSIGNED)
+    )
+    with Stubber(client) as stubber:
+        yield client, stubber

@@ -1,26 +1,36 @@
 """`make bench`: how long the everyday commands take on this machine.
 
-Prints the wall time of `make plan` per stack (goal: under 5 s each), of `make test` from a warm
-environment (ruff, mypy and every test on every core; goal: 60 s on two cores; `make lint` runs
-first, untimed, so .venv is synced and mypy's cache current) with its CPU time over the cores
-(what the suite would take with the machine to itself, at best), and the migration benchmark's own
-figure (`python -m migrations.bench`) when the migrations package has one. Numbers only:
-timings are never asserted in tests, where a busy machine would make them flaky.
+Prints the wall time of `make plan` per stack (goal: under 5 s each); what publishing a
+1,000-file frontend build adds to the plan (goal: at most 2 s, wall and CPU; the build is
+generated in a temporary directory and planned with `--set webstack:frontend=...`); the time of
+`make test` from a warm environment (ruff, mypy and every test on every core; goal: 60 s on two
+cores; `make lint` runs first, untimed, so .venv is synced and mypy's cache current) with its CPU
+time over the cores (what the suite would take with the machine to itself, at best); and the
+migration benchmark's own figure (`python -m migrations.bench`) when the migrations package has
+one. Numbers only: timings are never asserted in tests, where a busy machine would make them
+flaky.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from tools.stackfile import ROOT, stack_names
 
 PLAN_GOAL_SECONDS = 5.0
 TEST_GOAL_SECONDS = 60.0
+FRONTEND_FILES = 1000
+FRONTEND_GOAL_SECONDS = 2.0
+# What a Vite build of a large app holds, by share of its files.
+_ASSET_KINDS = (("js", 6), ("js.map", 6), ("css", 2), ("svg", 2), ("woff2", 1), ("png", 1))
 MAKE = ("make", "--no-print-directory")
 
 
@@ -49,6 +59,50 @@ def _failed(proc: subprocess.CompletedProcess[str]) -> str:
     return f"FAILED (exit {proc.returncode}): " + " | ".join(tail)
 
 
+def frontend_build(directory: Path, files: int) -> Path:
+    """A throwaway Vite-like build of `files` files: index.html and a few other entry files at
+    the top, content-hashed assets under assets/."""
+    entries = ["index.html", "favicon.ico", "robots.txt", "manifest.webmanifest"]
+    (directory / "assets").mkdir(parents=True)
+    for name in entries:
+        (directory / name).write_text(f"<!-- {name} -->\n")
+    kinds = [ext for ext, share in _ASSET_KINDS for _ in range(share)]
+    for n in range(files - len(entries)):
+        ext = kinds[n % len(kinds)]
+        (directory / "assets" / f"chunk{n}-{n:08x}.{ext}").write_text(f"/* {n} */\n")
+    return directory
+
+
+def frontend_publish_cost(stack: str) -> bool:
+    """Print what a 1,000-file build adds to the plan of `stack`, in wall and CPU seconds (the
+    better of two runs each: the machine's other work only ever adds time); False if a plan
+    failed."""
+    plan = [sys.executable, "-m", "tools.plan", stack]
+    with tempfile.TemporaryDirectory(prefix="webstack-bench-dist-") as tmp:
+        build = frontend_build(Path(tmp), FRONTEND_FILES)
+        with_build = [*plan, "--set", f"webstack:frontend={json.dumps({'distDir': str(build)})}"]
+        runs = {
+            label: [timed(command) for _ in range(2)]
+            for label, command in (("without", plan), ("with", with_build))
+        }
+    for label, results in runs.items():
+        failed = [proc for _, _, proc in results if proc.returncode]
+        if failed:
+            _row(f"plan {stack} {label} the build", 0, _failed(failed[0]))
+            return False
+    wall = {label: min(w for w, _, _ in results) for label, results in runs.items()}
+    cpu = {label: min(c for _, c, _ in results) for label, results in runs.items()}
+    added = wall["with"] - wall["without"]
+    _row(
+        f"{FRONTEND_FILES}-file frontend, plan",
+        added,
+        f"{_verdict(added, FRONTEND_GOAL_SECONDS)}  (added to {wall['without']:.1f} s)",
+    )
+    added_cpu = cpu["with"] - cpu["without"]
+    _row("  its added CPU time", added_cpu, _verdict(added_cpu, FRONTEND_GOAL_SECONDS))
+    return True
+
+
 def main() -> int:
     ok = True
     for stack in stack_names():
@@ -57,6 +111,7 @@ def main() -> int:
         if proc.returncode:
             ok, verdict = False, _failed(proc)
         _row(f"make plan STACK={stack}", seconds, verdict)
+    ok = frontend_publish_cost("staging") and ok
 
     warm_up = subprocess.run([*MAKE, "lint"], cwd=ROOT, capture_output=True, text=True)
     if warm_up.returncode:

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.config import DeploymentConfig
+from components.config.deployment import ROLLING
 from tools.cost_assumptions import CostAssumptions
 from tools.mockcloud import Resource
 
@@ -212,6 +214,8 @@ NO_CHARGE = frozenset(
         "aws:rds/parameterGroup:ParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        # The frontend's files: their storage and requests are the bucket's (s3StorageGb).
+        "aws:s3/bucketObjectv2:BucketObjectv2",
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -227,8 +231,9 @@ NO_CHARGE = frozenset(
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     }
 )
-# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare).
-NOT_AWS = ("pulumi:", "random:", "cloudflare:", "tls:")
+# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare; dynamic resources
+# run in the `pulumi` process).
+NOT_AWS = ("pulumi:", "pulumi-python:", "random:", "cloudflare:", "tls:")
 
 
 def per_day(monthly: float) -> float:
@@ -345,6 +350,10 @@ class _Pricer:
     def unpriced(self, item: str, note: str) -> None:
         self._line(item, 0, "", None, note)
 
+    def free(self, item: str, note: str) -> None:
+        """A line that costs nothing of its own, shown so the estimate says so."""
+        self._line(item, 1, "", 0.0, note)
+
     def _line(
         self, item: str, quantity: float, unit: str, unit_price: float | None, note: str
     ) -> None:
@@ -372,6 +381,9 @@ class _Pricer:
             self.unpriced(resource.type, "no price rule for this type (tools/cost.py)")
         else:
             rule(self, resource)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
 
     def find(self, type_: str, reference: Any) -> Resource | None:
         """The resource of `type_` that `reference` (an ARN, id, name or family) points at."""
@@ -459,6 +471,7 @@ def _ecs_service(p: _Pricer, r: Resource) -> None:
         return
     vcpu = _num(task.inputs.get("cpu")) / 1024
     gb = _num(task.inputs.get("memory")) / 1024
+    overlap = _deploy_overlap_minutes(r)
     for provider, count in shares.items():
         key, kind = FARGATE_PROVIDERS[provider]
         if f"{key}.vcpu.{arch}" not in PRICES:
@@ -469,6 +482,32 @@ def _ecs_service(p: _Pricer, r: Resource) -> None:
             f"{kind} {arch} vCPU ({count:g} × {vcpu:g})", hours * vcpu, f"{key}.vcpu.{arch}", note
         )
         p.add(f"{kind} {arch} memory ({count:g} × {gb:g} GB)", hours * gb, f"{key}.gb.{arch}", note)
+        if overlap is None:
+            continue
+        # A traffic-shifting deployment runs a second full set of tasks (twice the count) from
+        # the first shift to the end of the bake; a rolling one overlaps for a minute or two.
+        deploys = p.usage.deploys_per_month
+        extra = count * overlap / 60 * deploys
+        why = f"{count:g} more tasks for {overlap:g} min × {deploys:g} deploys (deploysPerMonth)"
+        p.add(f"deploy overlap, {kind} {arch} vCPU", extra * vcpu, f"{key}.vcpu.{arch}", why)
+        p.add(f"deploy overlap, {kind} {arch} memory", extra * gb, f"{key}.gb.{arch}", why)
+
+
+def _deploy_overlap_minutes(r: Resource) -> float | None:
+    """Minutes of shift and bake of a traffic-shifting deployment; None for ROLLING."""
+    dc = r.inputs.get("deploymentConfiguration") or {}
+    if dc.get("strategy", ROLLING) == ROLLING:
+        return None
+    canary = dc.get("canaryConfiguration") or {}
+    linear = dc.get("linearConfiguration") or {}
+    registered = DeploymentConfig(
+        strategy=dc["strategy"],
+        bake_time_minutes=int(_num(dc.get("bakeTimeInMinutes"))),
+        canary_interval_minutes=int(_num(canary.get("canaryBakeTimeInMinutes"))),
+        linear_step_percent=_num(linear.get("stepPercent"), 100),
+        linear_interval_minutes=int(_num(linear.get("stepBakeTimeInMinutes"))),
+    )
+    return registered.shift_minutes + registered.bake_time_minutes
 
 
 def _rds_instance(p: _Pricer, r: Resource) -> None:
@@ -577,6 +616,19 @@ def _load_balancer(p: _Pricer, r: Resource) -> None:
         p.add_hourly(
             f"ALB public IPv4 × {addresses}", addresses, PRICES["ipv4.hour"].usd, "one per AZ"
         )
+    if any(_forwards_to_two_groups(rule) for rule in p.of_type("aws:lb/listenerRule:ListenerRule")):
+        p.free(
+            "second target group and the weighted rules ECS shifts",
+            "no charge of their own: an ALB bills hours and LCUs (rule evaluations past 10 a "
+            "request count toward LCUs)",
+        )
+
+
+def _forwards_to_two_groups(rule: Resource) -> bool:
+    return any(
+        len((action.get("forward") or {}).get("targetGroups") or []) > 1
+        for action in rule.inputs.get("actions") or []
+    )
 
 
 def _distribution(p: _Pricer, r: Resource) -> None:

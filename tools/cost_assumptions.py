@@ -49,6 +49,9 @@ class CostAssumptions:
     """KMS requests (encrypt, decrypt, generate data key) beyond those AWS services cache."""
     average_scaled_tasks: float = 0.0
     """Average running tasks of an autoscaled ECS service (clamped to its min/max capacity)."""
+    deploys_per_month: float = 0.0
+    """API releases a month: a traffic-shifting deployment runs a second set of tasks for its
+    shift and bake minutes each time."""
     db_daily_change_percent: float = 2.0
     """Share of the database's storage that changes per day: sizes incremental backups."""
 
@@ -68,6 +71,7 @@ _COST_KEYS = {
     "secretApiCallsPerMonth": "secret_api_calls_per_month",
     "kmsRequestsPerMonth": "kms_requests_per_month",
     "averageScaledTasks": "average_scaled_tasks",
+    "deploysPerMonth": "deploys_per_month",
 }
 
 

@@ -400,13 +400,20 @@ def request_path_view(program: Program) -> Graph:
             graph.node(f"{listener.urn}/redirect", "redirect to HTTPS", shape="note")
     for rule in program.of_type("aws:lb/listenerRule:ListenerRule"):
         for listener in program.via(rule, "listenerArn"):
-            graph.edge(add(listener), add(rule))
+            # The listener's node exists already, with its port in the label.
+            graph.edge(node_id(listener.urn), add(rule))
         for target in program.via(rule, "actions"):
             graph.edge(add(rule), add(target), label="forward")
     sg_users = _sg_users(program)
     egress = program.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     for service in program.of_type("aws:ecs/service:Service"):
-        groups = program.via(service, "loadBalancers")
+        # Its load balancer block also names the rules and the role a traffic-shifting
+        # strategy uses; the request reaches the service through the target groups.
+        groups = [
+            r
+            for r in program.via(service, "loadBalancers")
+            if r.type == "aws:lb/targetGroup:TargetGroup"
+        ]
         if not groups:
             continue  # not behind the load balancer: not on a request's way
         node = add(service)

@@ -173,7 +173,8 @@ class Resource:
     outputs: dict[str, Any]
     dependencies: list[str]
     options: dict[str, Any]
-    """Other resource options: ignoreChanges, deleteBeforeReplace, aliases, retainOnDelete, ..."""
+    """Other resource options: ignoreChanges, deleteBeforeReplace, aliases, retainOnDelete,
+    customTimeouts (only those set), ..."""
     raw_inputs: struct_pb2.Struct = field(repr=False)
     """The inputs exactly as serialized (secret signatures kept), for the policy analyzer."""
     id: str = ""
@@ -364,6 +365,11 @@ COMPUTED: dict[str, Computed] = {
         "arn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT_ID}:listener/"
         f"{_alb_suffix(name)}/{_digest(name + 'l', 16)}",
     },
+    # A rule's ARN is its listener's, as `listener-rule/...`, plus the rule's own id.
+    "aws:lb/listenerRule:ListenerRule": lambda c, region, name, i, rid: {
+        "arn": str(i["listenerArn"]).replace(":listener/", ":listener-rule/", 1)
+        + f"/{_digest(name + 'r', 16)}",
+    },
     "aws:s3/bucket:Bucket": lambda c, region, name, i, rid: {
         "bucket": _bucket_name(name, i),
         "arn": f"arn:aws:s3:::{_bucket_name(name, i)}",
@@ -532,6 +538,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "aliases": self._alias_urns(request, urn),
                     "additionalSecretOutputs": list(request.additionalSecretOutputs),
                     "replaceOnChanges": list(request.replaceOnChanges),
+                    "customTimeouts": {
+                        k: getattr(request.customTimeouts, k)
+                        for k in ("create", "update", "delete")
+                        if getattr(request.customTimeouts, k)
+                    },
                 },
                 raw_inputs=raw,
                 id=response.id,

@@ -2,12 +2,14 @@
 
 Runs the real program under the mock cloud and prints the resource tree by component, with
 each resource's key settings, the stack outputs, the verdicts of the real policy pack with the
-stack's `policies/config/<stack>.json` (tools/policycheck.py), and the estimated monthly cost
+stack's `policies/config/<stack>.json` (tools/policycheck.py), the modeled deployment timeline
+of an API release beside ROLLING (tools/timeline.py), and the estimated monthly cost
 (tools/cost.py). Secrets are never printed. Exits 1 when a mandatory policy is violated (the
 plan is still printed), 2 on bad stack or policy config.
 
 `--json` prints the machine-readable plan instead (`plan_json`), which `make plan-diff`
-compares across git refs. Progress of the slow steps goes to stderr.
+compares across git refs; `--set KEY=VALUE` plans with one config key replaced (a what-if, and
+how `make bench` plans a throwaway frontend build). Progress of the slow steps goes to stderr.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
 from google.protobuf import json_format
 from pulumi.runtime import rpc
 
 from components.config import ConfigError
-from tools import cost, policycheck
+from tools import cost, policycheck, timeline
 from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, evaluate, unwrap_secrets
 from tools.policycheck import Violation
@@ -50,7 +53,16 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
     "aws:ecs/cluster:Cluster": ("name", "configuration.executeCommandConfiguration.logging"),
     "aws:ecs/taskDefinition:TaskDefinition": ("family", "cpu", "memory"),
-    "aws:ecs/service:Service": ("name", "desiredCount", "enableExecuteCommand"),
+    "aws:ecs/service:Service": (
+        "name",
+        "desiredCount",
+        "enableExecuteCommand",
+        # How a release reaches traffic (absent: ROLLING); the rest is in --json.
+        "deploymentConfiguration.strategy",
+        "deploymentConfiguration.bakeTimeInMinutes",
+        "deploymentConfiguration.canaryConfiguration",
+        "deploymentConfiguration.linearConfiguration",
+    ),
     "aws:appautoscaling/target:Target": ("resourceId", "minCapacity", "maxCapacity"),
     # What makes `pulumi up` run the migrations again.
     "aws:lambda/invocation:Invocation": (
@@ -115,6 +127,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:lb/loadBalancer:LoadBalancer": ("internal", "enableDeletionProtection"),
     "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy"),
     "aws:lb/targetGroup:TargetGroup": ("targetType", "port", "deregistrationDelay"),
+    "aws:lb/listenerRule:ListenerRule": ("priority",),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
         "fromPort",
         "cidrIpv4",
@@ -129,6 +142,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     ),
     "aws:wafv2/webAcl:WebAcl": ("name", "scope"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ("rules",),
+    "aws:s3/bucketObjectv2:BucketObjectv2": ("contentType", "cacheControl"),
+    "pulumi-python:dynamic/webstack:FrontendRetention": ("keepRemovedDays",),
     "aws:cloudfront/distribution:Distribution": ("aliases", "priceClass", "httpVersion"),
     "aws:cloudfront/cachePolicy:CachePolicy": ("name", "minTtl", "defaultTtl"),
     "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": ("name",),
@@ -214,6 +229,8 @@ def render(
         lines.append(f"  {key}: {shown}")
     if violations is not None:
         lines += ["", *policycheck.render(violations, evaluation)]
+    if evaluation.config is not None:
+        lines += ["", *timeline.render(evaluation.config)]
     lines += ["", "Estimated monthly cost:", *cost.render(estimate)]
     return "\n".join(lines)
 
@@ -274,6 +291,8 @@ def plan_json(
     }
     if violations is not None:
         plan["policy"] = [vars(v) for v in violations]
+    if evaluation.config is not None:
+        plan["deploymentTimeline"] = timeline.to_json(evaluation.config)
     return plan
 
 
@@ -290,12 +309,32 @@ def step(message: str) -> Iterator[None]:
     print(f" done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
 
+def config_override(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from the command line: a full config key and its value as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or ":" not in key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a full key, got {text!r}")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise argparse.ArgumentTypeError(f"{key}: the value is not YAML ({exc})") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__)
     parser.add_argument(
         "stack", type=known_stack, help="the stack to plan: a committed one or pr-<number>"
     )
     parser.add_argument("--json", action="store_true", help="print the machine-readable plan")
+    parser.add_argument(
+        "--set",
+        type=config_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="replace a whole config key for this plan (VALUE is YAML), e.g. "
+        "'webstack:frontend={distDir: client/dist}'",
+    )
     args = parser.parse_args(argv)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The pack's process starts (imports pulumi.policy, opens its gRPC port) while this
@@ -305,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             policy_config = policycheck.load_policy_config(args.stack)
             assumptions = load_cost_assumptions(args.stack)
             with step(f"evaluating stack {args.stack} under the mock cloud"):
-                evaluation = evaluate(args.stack)
+                evaluation = evaluate(args.stack, overrides=dict(args.set))
             with step(f"checking it with the policy pack ({len(evaluation.resources)} resources)"):
                 violations = pack.result().check(evaluation, policy_config)
         except (ConfigError, StackFileError, policycheck.PolicyConfigError) as exc:

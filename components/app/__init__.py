@@ -12,9 +12,12 @@ Creates (all as children of the one `webstack:app:ApiService` component):
   private subnets without public IPs; egress for both services to HTTPS, PostgreSQL and Redis
   only, on their (pre-made, empty) workload security groups;
 - for the API (`api_service`): ingress from the load balancer on the container port,
-  registration in the Edge's target group, zero-downtime rolling deployments with circuit
-  breaker and deployment alarms (both rolling back), and target tracking on CPU and memory; for
-  the worker: target tracking on CPU when its config allows more than one count.
+  registration in the Edge's target group, zero-downtime deployments with circuit breaker and
+  deployment alarms (both rolling back), and target tracking on CPU and memory; the deployments
+  roll, or (`api.deployment`: CANARY, LINEAR, BLUE_GREEN) shift traffic between the Edge's two
+  target groups through its listener rules, with an ECS infrastructure role scoped to them and
+  service timeouts sized from the modeled shift and bake (`traffic_shift`, `rollout`); the
+  worker always rolls, with target tracking on CPU when its config allows more than one count.
 
 Both services wait for the `run_after` resources (the migration run), so a failed migration
 stops the rollout before a new task definition reaches traffic; the API also waits for the

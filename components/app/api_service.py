@@ -12,6 +12,7 @@ import pulumi_aws as aws
 from components.app.cluster import ecs_cluster, exec_session_logs, logs_key, spot_capacity
 from components.app.context import AppContext
 from components.app.repository import image_repository
+from components.app.traffic_shift import TrafficShift, traffic_shift
 from components.app.workload import (
     MAX_STOP_TIMEOUT_SECONDS,
     LoadBalancing,
@@ -32,6 +33,7 @@ from components.config import (
     WorkerConfig,
 )
 from components.config.secret_detector import name_says_secret
+from components.listener_rules import TrafficShiftRouting
 
 # The worker scales in slowly: an in-flight job is worth more than a few minutes of a task.
 WORKER_SCALE_OUT_COOLDOWN_SECONDS = 60
@@ -64,9 +66,13 @@ class ApiServiceWiring:
     kms_key_arn: pulumi.Input[str]
     """The key the secrets are encrypted with."""
     deployment_alarm_names: Sequence[pulumi.Input[str]]
-    """CloudWatch alarms (target 5xx rate, unhealthy hosts) that roll an API deployment back."""
+    """CloudWatch alarms (target 5xx rate, unhealthy hosts, per target group) that roll an API
+    deployment back."""
     run_after: Sequence[pulumi.Resource]
     """Resources both services wait for: the migration run."""
+    traffic_shift: TrafficShiftRouting | None = None
+    """The second target group and the listener rules of a traffic-shifting strategy; None
+    (and only None) with ROLLING."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,8 +87,8 @@ class ApiServiceArgs:
     worker: WorkerConfig
     """Worker settings (command, size, count, scaling)."""
     edge: EdgeConfig
-    """The CORS allow-list (ALLOWED_ORIGINS) and the target group's deregistration delay, which
-    the API's container stop timeout matches."""
+    """The CORS allow-list (ALLOWED_ORIGINS), the target group's deregistration delay (which the
+    API's container stop timeout matches) and health check (both time a deployment)."""
     secrets: SecretsConfig
     """Days a scheduled deletion of the logs key can still be cancelled."""
     pool_budget: PoolBudget
@@ -111,7 +117,8 @@ class ApiService(pulumi.ComponentResource):
         platform = _platform(ctx, args)
         environment = _shared_environment(args)
         from_alb = _api_ingress(ctx, args)
-        api = workload(ctx, platform, _api_spec(args, environment, ingress=from_alb))
+        shift = _traffic_shift(ctx, args)
+        api = workload(ctx, platform, _api_spec(args, environment, ingress=from_alb, shift=shift))
         worker = workload(ctx, platform, _worker_spec(args, environment))
         self._publish(args, platform, api, worker)
 
@@ -223,12 +230,36 @@ def _api_ingress(ctx: AppContext, args: ApiServiceArgs) -> aws.vpc.SecurityGroup
     )
 
 
+def _traffic_shift(
+    ctx: AppContext, args: ApiServiceArgs
+) -> tuple[TrafficShift, pulumi.Resource] | None:
+    """With a traffic-shifting strategy: the role ECS shifts with (and its grant), and what the
+    service is told; None with ROLLING."""
+    routing = args.wiring.traffic_shift
+    if routing is None:
+        return None
+    return traffic_shift(
+        ctx,
+        name_prefix=args.stack.name_prefix,
+        deployment=args.api.deployment,
+        edge=args.edge,
+        target_group_arn=args.wiring.target_group_arn,
+        routing=routing,
+    )
+
+
 def _api_spec(
-    args: ApiServiceArgs, shared: Mapping[str, str], *, ingress: pulumi.Resource
+    args: ApiServiceArgs,
+    shared: Mapping[str, str],
+    *,
+    ingress: pulumi.Resource,
+    shift: tuple[TrafficShift, pulumi.Resource] | None,
 ) -> WorkloadSpec:
     """The API: behind the load balancer, rolled back by the deployment alarms, scaled on CPU
-    and memory; its service waits for its ingress and the listener forwarding to it."""
+    and memory; its service waits for its ingress, the listener forwarding to it and, when ECS
+    shifts its traffic, the role's grant."""
     api = args.api
+    traffic, grant = shift if shift else (None, None)
     return WorkloadSpec(
         role="api",
         cpu=api.cpu,
@@ -264,9 +295,10 @@ def _api_spec(
             target_group_arn=args.wiring.target_group_arn,
             container_port=api.port,
             health_check_grace_period_seconds=api.health_check_grace_period_seconds,
+            traffic_shift=traffic,
         ),
         rollback_alarm_names=args.wiring.deployment_alarm_names,
-        depends_on=[ingress, *args.wiring.target_group_forwarding],
+        depends_on=[ingress, *args.wiring.target_group_forwarding, *([grant] if grant else [])],
     )
 
 
@@ -321,6 +353,11 @@ def _check_args(args: ApiServiceArgs) -> None:
         problems.append(f"secret-looking names in the plain environment: {', '.join(leaking)}")
     if not args.wiring.deployment_alarm_names:
         problems.append("deployment_alarm_names is empty: a bad deployment would not roll back")
+    strategy = args.api.deployment.strategy
+    if args.api.deployment.shifts_traffic and args.wiring.traffic_shift is None:
+        problems.append(f"traffic_shift is missing: strategy {strategy} needs two target groups")
+    if not args.api.deployment.shifts_traffic and args.wiring.traffic_shift is not None:
+        problems.append(f"traffic_shift is set, but strategy {strategy} shifts no traffic")
     if not args.edge.allowed_origins:
         problems.append("allowed_origins is empty: browsers could not call the API")
     if problems:

@@ -4,12 +4,16 @@
 - `execution_policy`: what the ECS agent needs to start a task: pull the image, write the
   service's log group, read exactly the secrets the task injects (and decrypt them, only
   through Secrets Manager);
-- `exec_policy`: the task role's ECS Exec permissions (session channels, the session log).
+- `exec_policy`: the task role's ECS Exec permissions (session channels, the session log);
+- `infrastructure_trust_policy` and `traffic_shift_policy`: the ECS infrastructure role for load
+  balancers of a traffic-shifting deployment: AWS's managed
+  AmazonECSInfrastructureRolePolicyForLoadBalancers narrowed to this stack's two target groups
+  and its listener rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -130,6 +134,76 @@ def exec_policy(log_group: aws.cloudwatch.LogGroup) -> pulumi.Output[str]:
                         log_group.arn,
                         pulumi.Output.concat(log_group.arn, ":log-stream:*"),
                     ],
+                },
+            ],
+        }
+    )
+
+
+def infrastructure_trust_policy() -> pulumi.Output[str]:
+    """ECS (the service, not its tasks) may assume the role.
+
+    As AWS documents the infrastructure role: without source conditions, which ECS does not
+    document sending for this role (one it did not send would fail every deployment). Only an
+    identity allowed iam:PassRole on the role can hand it to a service.
+    """
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ecs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+def traffic_shift_policy(
+    *,
+    target_group_arns: Sequence[pulumi.Input[str]],
+    rule_arns: Sequence[pulumi.Input[str]],
+) -> pulumi.Output[str]:
+    """What ECS does to shift traffic: register and deregister tasks in the two target groups
+    and modify the production (and test) listener rule's weights.
+
+    AWS's managed policy grants the same actions on every target group, listener and rule of
+    the account; ModifyListener is left out because an ALB's traffic moves by its rules (ECS
+    modifies a listener only for a Network Load Balancer).
+    """
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReadTheLoadBalancer",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:DescribeListeners",
+                        "elasticloadbalancing:DescribeRules",
+                        "elasticloadbalancing:DescribeTargetGroups",
+                        "elasticloadbalancing:DescribeTargetHealth",
+                    ],
+                    # Elastic Load Balancing's Describe actions have no resource-level
+                    # permissions.
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "RegisterTasksInTheTwoTargetGroups",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:RegisterTargets",
+                        "elasticloadbalancing:DeregisterTargets",
+                    ],
+                    "Resource": list(target_group_arns),
+                },
+                {
+                    "Sid": "MoveTheListenerRuleWeights",
+                    "Effect": "Allow",
+                    "Action": "elasticloadbalancing:ModifyRule",
+                    "Resource": list(rule_arns),
                 },
             ],
         }

@@ -8,7 +8,8 @@
   secrets; a task role, empty unless ECS Exec is on;
 - once there is an image to run: the task definition (read-only root filesystem, task-local
   scratch volumes, non-blocking logs), the service in the private subnets (on-demand Fargate or
-  Fargate Spot; zero-downtime rolling deployments with circuit breaker, waiting for the release
+  Fargate Spot; zero-downtime deployments with circuit breaker, rolling or, for a load-balanced
+  spec that asks for it, shifting traffic between two target groups; waiting for the release
   order), and its target-tracking autoscaling when the spec asks for it.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.app import traffic_shift as shifting
 from components.app.cluster import log_group_name
 from components.app.context import AppContext
 from components.app.iam import exec_policy, execution_policy, task_trust_policy
@@ -98,6 +100,8 @@ class LoadBalancing:
     target_group_arn: pulumi.Input[str]
     container_port: int
     health_check_grace_period_seconds: int
+    traffic_shift: shifting.TrafficShift | None = None
+    """None: rolling deployments behind the one target group."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,6 +344,7 @@ def _service(
     depends_on: Sequence[pulumi.Resource],
 ) -> aws.ecs.Service:
     lb = spec.load_balancing
+    shift = lb.traffic_shift if lb else None
     return aws.ecs.Service(
         f"{ctx.name}-{spec.role}",
         name=spec.role,
@@ -364,6 +369,7 @@ def _service(
                 target_group_arn=lb.target_group_arn,
                 container_name=spec.role,
                 container_port=lb.container_port,
+                advanced_configuration=shifting.advanced_configuration(shift),
             )
         ]
         if lb
@@ -372,6 +378,11 @@ def _service(
         # Zero downtime: the old tasks serve until the new ones are healthy.
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
+        # The deployment controller stays ECS's own (the default): the one that runs the
+        # traffic-shifting strategies.
+        deployment_configuration=(
+            shifting.deployment_configuration(shift.deployment) if shift else None
+        ),
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(
             enable=True, rollback=True
         ),
@@ -384,7 +395,8 @@ def _service(
         enable_execute_command=platform.execute_command,
         enable_ecs_managed_tags=True,
         propagate_tags="SERVICE",
-        # `pulumi up` returns only once the new tasks are running and healthy.
+        # `pulumi up` returns only once the new tasks are running and healthy, and the old ones
+        # are gone: with a shifting strategy that is after the bake, hence the timeouts.
         wait_for_steady_state=True,
         opts=ctx.child(
             # The migration must have succeeded, and the task must be able to fetch its image
@@ -398,6 +410,7 @@ def _service(
             ],
             # After creation the autoscaler owns the count; Pulumi must not reset it.
             ignore_changes=["desiredCount"] if spec.scaling else None,
+            custom_timeouts=shifting.service_timeouts(shift),
         ),
     )
 

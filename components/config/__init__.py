@@ -5,9 +5,9 @@ either returns a frozen `StackConfig` or raises one `ConfigError` listing *every
 naming the key and the stack. Nothing else in the program reads `pulumi.Config`.
 
 Modules: `reader` (Section, problems, raw values), one per section with its dataclass next to
-its reader (`network`, `services`, `data`, `edge`, `alarms`, `backup`, `uptime`) and
-`stack_config` (the assembly, and `StackWide`: what every component takes from the stack as a
-whole).
+its reader (`network`, `services` and its subsection `deployment`, `data`, `edge`, `frontend`,
+`alarms`, `backup`, `uptime`) and `stack_config` (the assembly, and `StackWide`: what every
+component takes from the stack as a whole).
 A new section adds a module with both and one field on `StackConfig`. Config imports no
 component module; the AWS facts it validates against live in `components.aws_facts`.
 """
@@ -31,7 +31,9 @@ from components.config.data import (
     SecretsConfig,
     db_max_pool_size,
 )
+from components.config.deployment import DeploymentConfig
 from components.config.edge import EdgeConfig, HealthCheckConfig
+from components.config.frontend import ASSETS_DIR, FrontendConfig, is_hashed_asset
 from components.config.network import MAX_AZS, NetworkConfig
 from components.config.reader import PROJECT, ConfigError, Section
 from components.config.services import (
@@ -52,6 +54,7 @@ from components.config.stack_config import (
 from components.config.uptime import UptimeCheckConfig, UptimeConfig
 
 __all__ = [
+    "ASSETS_DIR",
     "DEFAULT_CA_BUNDLE_PATH",
     "DEFAULT_SCHEDULER_FAILURE_PATTERN",
     "ENVIRONMENTS",
@@ -70,7 +73,9 @@ __all__ = [
     "CacheConfig",
     "ConfigError",
     "DatabaseConfig",
+    "DeploymentConfig",
     "EdgeConfig",
+    "FrontendConfig",
     "HealthCheckConfig",
     "NetworkConfig",
     "PoolBudget",
@@ -83,6 +88,7 @@ __all__ = [
     "UptimeConfig",
     "WorkerConfig",
     "db_max_pool_size",
+    "is_hashed_asset",
     "is_preview_stack",
     "load_stack_config",
     "parse_stack_config",

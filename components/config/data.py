@@ -19,6 +19,7 @@ from components.aws_facts import (
     INSTANCE_CLASS_MEMORY_GIB,
     MAXMEMORY_POLICIES,
     POSTGRES_MAJORS,
+    RDS_MANUAL_SNAPSHOTS_PER_REGION,
     RDS_MONITORING_INTERVALS,
     SECRETS_MANAGER_MAX_BYTES,
     max_connections,
@@ -34,6 +35,9 @@ PROD_MIN_BACKUP_RETENTION_DAYS = 30
 # store does not hold the RDS CAs, so `verify-full` needs it named in the URL.
 DEFAULT_CA_BUNDLE_PATH = "/etc/ssl/certs/rds-global-bundle.pem"
 CA_BUNDLE_PATH = re.compile(r"/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*")
+# The restore points of the last five releases that changed the schema; older ones are covered
+# by point-in-time recovery for the backup retention.
+DEFAULT_KEEP_SNAPSHOTS = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +84,9 @@ class DatabaseConfig:
     """Absolute path of AWS's RDS CA bundle inside the application image (`sslrootcert`)."""
     snapshot_before_migrations: bool
     """A manual RDS snapshot before the first pending migration (default: on in prod only)."""
+    keep_snapshots_before_migrations: int
+    """How many of those snapshots a successful run keeps (the newest); it deletes the older
+    ones, which RDS would otherwise keep forever (and count against its 100 per region)."""
     reserve_lambda_concurrency: bool
     """Reserved concurrency 1 on the database's Lambdas (migrations, restore check), so Lambda
     itself runs one of each at a time (default: on). Lambda keeps 100 of the account's
@@ -210,6 +217,12 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
     # The point-in-time restore point is always recorded; a snapshot adds one that survives
     # the instance and the retention window, at the price of waiting for it during `up`.
     snapshot = section.get_bool("snapshotBeforeMigrations", environment == "prod")
+    keep_snapshots = section.get_int(
+        "keepSnapshotsBeforeMigrations",
+        DEFAULT_KEEP_SNAPSHOTS,
+        min=1,
+        max=RDS_MANUAL_SNAPSHOTS_PER_REGION - 1,
+    )
     if snapshot and disposable:
         section.error(
             "snapshotBeforeMigrations",
@@ -231,6 +244,7 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
         apply_immediately=apply_immediately,
         ca_bundle_path=ca_bundle_path,
         snapshot_before_migrations=snapshot,
+        keep_snapshots_before_migrations=keep_snapshots,
         reserve_lambda_concurrency=reserve_concurrency,
     )
 

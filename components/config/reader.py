@@ -270,6 +270,10 @@ class Section:
         value = self._typed(name, {}, dict)
         return Section(self._problems, self.path(name), value)
 
+    def has(self, name: str) -> bool:
+        """Whether `name` is set, without reading it."""
+        return self._data.get(name) is not None
+
     def skip(self, name: str) -> None:
         """Accept `name` without reading it: a key another tool validates, not a typo."""
         self._read.add(name)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.aws_facts import CPU_ARCHITECTURES, ECR_IMAGE_TAG_PATTERN, FARGATE_SIZES
+from components.config.deployment import DeploymentConfig, read_deployment
 from components.config.reader import REQUIRED, SameAs, Section, get_log_retention
 from components.config.secret_detector import name_says_secret, value_problem
 
@@ -102,6 +103,8 @@ class ApiConfig:
     """DB_STATEMENT_TIMEOUT_MS: the server cancels a statement running longer."""
     db_idle_in_transaction_timeout_ms: int
     """DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: the server ends sessions idle inside a transaction."""
+    deployment: DeploymentConfig
+    """How a release reaches traffic (`webstack:api.deployment`); the worker always rolls."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,6 +262,7 @@ def read_api(section: Section, environment: str) -> ApiConfig:
         db_idle_in_transaction_timeout_ms=section.get_int(
             "dbIdleInTransactionTimeoutMs", 60_000, min=100, max=3_600_000
         ),
+        deployment=read_deployment(section.section("deployment")),
     )
     section.finish()
     return api

@@ -30,6 +30,7 @@ from components.config.data import (
     read_secrets,
 )
 from components.config.edge import EdgeConfig, read_edge
+from components.config.frontend import FrontendConfig, read_frontend
 from components.config.network import NetworkConfig, read_network
 from components.config.reader import (
     PROJECT,
@@ -113,6 +114,7 @@ class StackConfig:
     pool_budget: PoolBudget
     """The database connection budget of the API and worker fleets (DB_MAX_POOL_SIZE)."""
     edge: EdgeConfig
+    frontend: FrontendConfig
     uptime: UptimeConfig
     backup: BackupConfig
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -255,6 +257,7 @@ def parse_stack_config(
         database=database,
         network=network,
     )
+    frontend = read_frontend(top.section("frontend"))
     for key in TOOLING_KEYS:
         top.skip(key)
     top.finish()
@@ -289,6 +292,7 @@ def parse_stack_config(
         cache=cache,
         pool_budget=pool_budget,
         edge=edge,
+        frontend=frontend,
         uptime=uptime,
         backup=backup,
         tags=tags,

@@ -5,6 +5,7 @@ not ready in time fails the run before the schema is touched."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator
@@ -15,13 +16,12 @@ from typing import Any
 import botocore.session
 import psycopg
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
+from components.migration_job import restore_point_of
 from migrations import lambda_handler, runner
 from migrations.__main__ import main
-from tests.helpers import write_files
+from tests.helpers import stubbed_client, write_files
 from tests.integration.conftest import Db
 
 PRIMARY = "webstack-test-postgres"
@@ -52,11 +52,8 @@ class FakeClock:
 @pytest.fixture
 def rds() -> Iterator[tuple[Any, Stubber]]:
     """A real botocore RDS client whose calls the Stubber answers (or refuses, if unexpected)."""
-    client = botocore.session.get_session().create_client(
-        "rds", region_name="eu-west-1", config=Config(signature_version=UNSIGNED)
-    )
-    with Stubber(client) as stubber:
-        yield client, stubber
+    with stubbed_client("rds", "eu-west-1") as stubbed:
+        yield stubbed
 
 
 @pytest.fixture
@@ -167,6 +164,8 @@ def test_pending_migrations_get_a_restore_point_and_the_command_back_to_it(
     assert before <= instant <= after, "the database server's clock, in UTC, to the second"
     assert point["beforeMigrations"] == ["0001_accounts", "0002_orders"]
     assert point["snapshot"] is None and point["snapshotRestoreCommand"] is None
+    # What the Lambda returns is what `pulumi stack output migrationRestorePoint` shows.
+    assert restore_point_of(json.dumps(result)) == point
 
     options = assert_real_cli_command(
         point["restoreCommand"], "restore-db-instance-to-point-in-time"
@@ -331,6 +330,88 @@ def test_an_earlier_runs_unfinished_snapshot_is_waited_for_not_started_again(
     assert result["restorePoint"]["snapshot"] == earlier
 
 
+def test_a_successful_run_deletes_its_older_snapshots_beyond_those_to_keep(
+    database: Db, handler_env: Env, accounts: Path, rds: tuple[Any, Stubber]
+) -> None:
+    client, stubber = rds
+    queue_snapshot_list(stubber, [])
+    stubber.add_response("create_db_snapshot", {"DBSnapshot": {"Status": "creating"}}, None)
+    queue_status(stubber, "available", 100)
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    # What RDS lists after the run's snapshot: two older runs', someone else's, and one an
+    # earlier run could not wait for (never deleted while it is being created).
+    older = [f"{PRIMARY}-before-0000-2026010{n}120000" for n in (1, 2, 3)]
+    listed = [
+        {
+            "DBSnapshotIdentifier": name,
+            "Status": "available",
+            "SnapshotCreateTime": day.replace(day=n),
+        }
+        for n, name in zip((1, 2, 3), older, strict=True)
+    ]
+    just_taken = {
+        "DBSnapshotIdentifier": f"{PRIMARY}-before-0001-20260110120000",
+        "Status": "available",
+        "SnapshotCreateTime": day.replace(day=10),
+    }
+    others = [
+        {
+            "DBSnapshotIdentifier": "hand-made-before-upgrade",
+            "Status": "available",
+            "SnapshotCreateTime": day,
+        },
+        {
+            "DBSnapshotIdentifier": f"{PRIMARY}-before-0000-20251231120000",
+            "Status": "creating",
+            "SnapshotCreateTime": day,
+        },
+    ]
+    queue_snapshot_list(stubber, [just_taken, *listed, *others])
+    for name in (older[1], older[0]):  # keep 2: the run's own and the newest older one
+        stubber.add_response("delete_db_snapshot", {}, {"DBSnapshotIdentifier": name})
+    result = invoke(handler_env, accounts, database, snapshots=client, SNAPSHOTS_TO_KEEP="2")
+    stubber.assert_no_pending_responses()
+    assert result["applied"] == ["0001_accounts", "0002_orders"]
+    assert result["snapshotsDeleted"] == [older[1], older[0]]
+
+
+def test_a_snapshot_rds_will_not_delete_is_kept_and_the_run_succeeds(
+    database: Db,
+    handler_env: Env,
+    accounts: Path,
+    rds: tuple[Any, Stubber],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client, stubber = rds
+    caplog.set_level("INFO", logger="migrations")
+    queue_snapshot_list(stubber, [])
+    stubber.add_response("create_db_snapshot", {"DBSnapshot": {"Status": "creating"}}, None)
+    queue_status(stubber, "available", 100)
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    old = f"{PRIMARY}-before-0000-20260101120000"
+    queue_snapshot_list(
+        stubber,
+        [
+            {
+                "DBSnapshotIdentifier": f"{PRIMARY}-before-0001-20260110120000",
+                "Status": "available",
+                "SnapshotCreateTime": day.replace(day=10),
+            },
+            {"DBSnapshotIdentifier": old, "Status": "available", "SnapshotCreateTime": day},
+        ],
+    )
+    stubber.add_client_error(
+        "delete_db_snapshot",
+        service_error_code="InvalidDBSnapshotState",
+        service_message="Cannot delete the snapshot because it is being copied",
+    )
+    result = invoke(handler_env, accounts, database, snapshots=client, SNAPSHOTS_TO_KEEP="1")
+    assert result["applied"] == ["0001_accounts", "0002_orders"]
+    assert result["snapshotsDeleted"] == []
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert f"could not delete the old snapshot {old} (InvalidDBSnapshotState" in logged
+
+
 def test_an_instance_that_cannot_be_snapshotted_fails_the_run_before_any_migration(
     database: Db, handler_env: Env, accounts: Path, rds: tuple[Any, Stubber]
 ) -> None:
@@ -359,6 +440,11 @@ def test_an_instance_that_cannot_be_snapshotted_fails_the_run_before_any_migrati
         ({"DB_INSTANCE_IDENTIFIER": "9-lives"}, {}, "not an RDS instance identifier"),
         ({"DB_INSTANCE_IDENTIFIER": "two--hyphens"}, {}, "not an RDS instance identifier"),
         ({"SNAPSHOT_BEFORE_MIGRATIONS": "yes"}, {}, "must be true or false"),
+        (
+            {"SNAPSHOT_BEFORE_MIGRATIONS": "true", "SNAPSHOTS_TO_KEEP": "0"},
+            {},
+            "SNAPSHOTS_TO_KEEP must be a whole number, 1 or more",
+        ),
         ({}, {"resumeFrom": "3"}, '"resumeFrom" must be a statement number'),
         ({}, {"resumeFrom": 0}, '"resumeFrom" must be a statement number'),
         ({}, {"command": "status", "resumeFrom": 2}, '"resumeFrom" must be a statement number'),

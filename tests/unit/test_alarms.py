@@ -83,12 +83,27 @@ US_EAST_1_ALARMS = {
     "cdn-certificate-expiry",
 }
 PER_NODE = ("cache-evictions", "cache-engine-cpu", "cache-memory")
+# With a traffic-shifting deployment strategy: the second target group's alarms, and the
+# one-minute latency rollback trigger of both groups.
+SHIFTING_ALARMS = {
+    "api-5xx-rate-alt",
+    "api-unhealthy-hosts-alt",
+    "api-latency-p95-warning-alt",
+    "api-latency-p95-critical-alt",
+    "api-release-latency-p95",
+    "api-release-latency-p95-alt",
+}
+
+
+def fixed_alarms(ev: Evaluation) -> set[str]:
+    shifting = config_of(ev).api.deployment.shifts_traffic
+    return FIXED_ALARMS | (SHIFTING_ALARMS if shifting else set())
 
 
 def test_every_signal_of_the_issue_has_its_alarm(stack: Evaluation) -> None:
     names = set(alarms(stack))
-    assert names >= FIXED_ALARMS
-    indexed = names - FIXED_ALARMS
+    assert names >= fixed_alarms(stack)
+    indexed = names - fixed_alarms(stack)
     families: dict[str, list[int]] = {}
     for name in indexed:
         match = re.fullmatch(r"(.+)-(\d+)", name)
@@ -110,14 +125,16 @@ def test_replica_lag_is_watched_only_where_replicas_exist(stack: Evaluation) -> 
 def test_deployment_alarms_are_the_paging_alarms_not_copies(stack: Evaluation) -> None:
     component = stack.one("webstack:observability:DeploymentAlarms")
     children = {r.inputs["name"] for r in stack.children(component) if r.type == ALARM}
-    assert children == {
-        f"webstack-{stack.stack}-api-5xx-rate",
-        f"webstack-{stack.stack}-api-unhealthy-hosts",
-    }
+    rollback = {"api-5xx-rate", "api-unhealthy-hosts"}
+    if config_of(stack).api.deployment.shifts_traffic:
+        rollback |= {"api-release-latency-p95"}
+        rollback |= {f"{key}-alt" for key in rollback}
+    assert children == {f"webstack-{stack.stack}-{key}" for key in rollback}
     by_metric = [
         r for r in stack.of_type(ALARM) if r.inputs.get("metricName") == "UnHealthyHostCount"
     ]
-    assert len(by_metric) == 1
+    groups = stack.of_type("aws:lb/targetGroup:TargetGroup")
+    assert len(by_metric) == len(groups), "one unhealthy-hosts alarm per target group"
 
 
 # --- wiring --------------------------------------------------------------------------------
@@ -135,11 +152,16 @@ def test_every_alarm_tells_its_severity_topic_on_alarm_and_ok(stack: Evaluation)
         assert region_of(stack, topic) == region_of(stack, alarm), f"{name}: action crosses regions"
 
 
+def target_group_suffixes(ev: Evaluation) -> set[str]:
+    """The CloudWatch dimensions of the stack's API target groups (two when traffic shifts)."""
+    return {tg.outputs["arnSuffix"] for tg in ev.of_type("aws:lb/targetGroup:TargetGroup")}
+
+
 def test_alarms_watch_the_stacks_own_resources(stack: Evaluation) -> None:
     o = stack.outputs
     real = {
         "LoadBalancer": {o["albArnSuffix"]},
-        "TargetGroup": {o["targetGroupArnSuffix"]},
+        "TargetGroup": target_group_suffixes(stack),
         "DBInstanceIdentifier": {
             r.outputs["identifier"] for r in stack.of_type("aws:rds/instance:Instance")
         },

@@ -24,6 +24,7 @@ from components.config import (
     POOL_BUDGET_SHARE,
     StackConfig,
 )
+from components.listener_rules import TrafficShiftRouting
 from tests.helpers import committed, config_of, parse, sg_id
 from tests.unit.edge_helpers import edge_variant
 from tools.mockcloud import Evaluation, Resource, evaluate, run_program
@@ -208,8 +209,12 @@ def test_workload_egress_is_https_postgres_and_redis_only(stack: Evaluation) -> 
 
 def test_api_is_registered_in_the_target_group_and_drains_like_it(stack: Evaluation) -> None:
     port = config_of(stack).api.port
-    (lb,) = service(stack, "api").inputs["loadBalancers"]
-    (tg,) = [r for r in stack.of_type("aws:lb/targetGroup:TargetGroup")]
+    (registered,) = service(stack, "api").inputs["loadBalancers"]
+    tg = stack.one("aws:lb/targetGroup:TargetGroup", "load-balancer-api")
+    # The second target group of a traffic-shifting strategy: test_deployment_strategies.py.
+    lb = {k: v for k, v in registered.items() if k != "advancedConfiguration"}
+    shifting = "advancedConfiguration" in registered
+    assert shifting == config_of(stack).api.deployment.shifts_traffic
     assert lb == {
         "targetGroupArn": tg.outputs["arn"],
         "containerName": "api",
@@ -558,6 +563,7 @@ def isolated_args(
     """ApiService's args for `cfg` with plain stand-in handles; `forwarding` stands in for the
     listener (a placeholder when the component is not run)."""
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+    elb = "arn:aws:elasticloadbalancing:us-east-1:123456789012"
     wiring = ApiServiceWiring(
         private_subnet_ids=["subnet-private-a"],
         api_security_group_id="sg-api",
@@ -565,12 +571,18 @@ def isolated_args(
         alb_security_group_id="sg-alb",
         database_security_group_id="sg-database",
         cache_security_group_id="sg-cache",
-        target_group_arn="arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x",
+        target_group_arn=f"{elb}:targetgroup/x",
         target_group_forwarding=forwarding or [Mock(spec=pulumi.Resource)],
         secret_arns={name: f"{arn}{name}" for name in GENERATED_SECRET_NAMES},
         kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x",
         deployment_alarm_names=["webstack-staging-api-5xx-rate"],
         run_after=[],
+        traffic_shift=TrafficShiftRouting(
+            alternate_target_group_arn=f"{elb}:targetgroup/y",
+            production_listener_rule_arn=f"{elb}:listener-rule/app/x/1/2/3",
+        )
+        if cfg.api.deployment.shifts_traffic
+        else None,
     )
     return ApiServiceArgs(
         stack=cfg.stack_wide,
@@ -606,6 +618,14 @@ def _wired(args: ApiServiceArgs, **changes: Any) -> ApiServiceArgs:
         (
             lambda a: _wired(a, target_group_forwarding=[]),
             ("target_group_forwarding", "listener"),
+        ),
+        # staging deploys BLUE_GREEN: ECS needs the second group and the rules.
+        (lambda a: _wired(a, traffic_shift=None), ("traffic_shift is missing", "BLUE_GREEN")),
+        (
+            lambda a: replace(
+                a, api=replace(a.api, deployment=replace(a.api.deployment, strategy="ROLLING"))
+            ),
+            ("traffic_shift is set", "ROLLING"),
         ),
     ],
 )
@@ -700,15 +720,21 @@ def test_exec_with_the_logs_key_encrypts_the_session_log() -> None:
 # The API service waits for what forwards to its target group
 
 
+def forwards_to(action: dict[str, Any], groups: set[str]) -> bool:
+    """Whether a listener action forwards to one of `groups` (alone or weighted)."""
+    weighted = {t["arn"] for t in (action.get("forward") or {}).get("targetGroups", [])}
+    return action.get("targetGroupArn") in groups or bool(weighted & groups)
+
+
 def forwarding_urns(ev: Evaluation) -> set[str]:
-    """Listeners and rules whose action forwards to the API's target group."""
-    (tg,) = ev.of_type("aws:lb/targetGroup:TargetGroup")
+    """Listeners and rules whose action forwards to the API's target groups."""
+    groups = {tg.outputs["arn"] for tg in ev.of_type("aws:lb/targetGroup:TargetGroup")}
     found = set()
     for r in ev.of_type("aws:lb/listener:Listener"):
-        if any(a.get("targetGroupArn") == tg.outputs["arn"] for a in r.inputs["defaultActions"]):
+        if any(forwards_to(a, groups) for a in r.inputs["defaultActions"]):
             found.add(r.urn)
     for r in ev.of_type("aws:lb/listenerRule:ListenerRule"):
-        if any(a.get("targetGroupArn") == tg.outputs["arn"] for a in r.inputs["actions"]):
+        if any(forwards_to(a, groups) for a in r.inputs["actions"]):
             found |= {
                 r.urn,
                 next(
@@ -728,7 +754,7 @@ def test_api_service_waits_for_the_listener_forwarding_to_it(stack: Evaluation) 
 @pytest.mark.parametrize("stack_name", ["staging", "prod"])
 def test_behind_cloudfront_the_api_service_waits_for_the_forwarding_rule(stack_name: str) -> None:
     ev = edge_variant(stack_name, ingress="cloudfront", apiViaCdn=True)
-    (rule,) = ev.of_type("aws:lb/listenerRule:ListenerRule")
+    rule = ev.one("aws:lb/listenerRule:ListenerRule", "load-balancer-from-cloudfront")
     forwarding = forwarding_urns(ev)
     assert rule.urn in forwarding
     assert forwarding <= set(service(ev, "api").dependencies)

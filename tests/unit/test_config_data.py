@@ -48,6 +48,10 @@ from tools.mockcloud import evaluate
         ("staging", "database", "caBundlePath", "/etc/ssl/my bundle.pem", ("absolute path",)),
         ("staging", "database", "caBundlePath", 5, ("must be a str",)),
         ("prod", "database", "snapshotBeforeMigrations", "no", ("must be a bool", "'no'")),
+        ("prod", "database", "keepSnapshotsBeforeMigrations", 0, (">= 1",)),
+        # RDS allows 100 manual snapshots per region; the run's new one needs a free place.
+        ("prod", "database", "keepSnapshotsBeforeMigrations", 100, ("<= 99",)),
+        ("prod", "database", "keepSnapshotsBeforeMigrations", "5", ("must be a int",)),
         ("staging", "database", "reserveLambdaConcurrency", 1, ("must be a bool",)),
     ],
 )

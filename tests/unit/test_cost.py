@@ -126,6 +126,69 @@ def test_autoscaled_arm_service_runs_the_assumed_tasks_within_its_bounds() -> No
     assert monthly(low, "Fargate ARM64 vCPU") == pytest.approx(47.2748)
 
 
+def shifting_service(**deployment: Any) -> list[Resource]:
+    """A 2-task x86 service (1 vCPU, 2 GB) with the given deploymentConfiguration."""
+    return fargate_service(
+        cpu="1024",
+        memory="2048",
+        arch="X86_64",
+        name="api",
+        desiredCount=2.0,
+        **({"deploymentConfiguration": deployment} if deployment else {}),
+    )
+
+
+@pytest.mark.parametrize(
+    ("deployment", "minutes"),
+    [
+        (
+            {
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": "10",
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "5"},
+            },
+            15,
+        ),
+        # 4 moves of 25 %, 3 waits of 4 minutes, no bake.
+        (
+            {
+                "strategy": "LINEAR",
+                "bakeTimeInMinutes": "0",
+                "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": "4"},
+            },
+            12,
+        ),
+        ({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": "30"}, 30),
+    ],
+)
+def test_a_shifting_deployment_pays_a_second_set_of_tasks(
+    deployment: dict[str, Any], minutes: int
+) -> None:
+    est = cost.estimate(shifting_service(**deployment), CostAssumptions(deploys_per_month=40))
+    # 2 more tasks for `minutes` x 40 deploys: 2 x minutes / 60 x 40 task-hours.
+    hours = 2 * minutes / 60 * 40
+    assert monthly(est, "deploy overlap, Fargate X86_64 vCPU") == pytest.approx(hours * 0.04048)
+    assert monthly(est, "deploy overlap, Fargate X86_64 memory") == pytest.approx(
+        hours * 2 * 0.004445
+    )
+
+
+def test_a_rolling_deployment_adds_no_overlap() -> None:
+    for resources in (shifting_service(), shifting_service(strategy="ROLLING")):
+        est = cost.estimate(resources, CostAssumptions(deploys_per_month=40))
+        assert not [x for x in est.lines if "overlap" in x.item]
+
+
+def test_the_second_target_group_is_shown_free_of_charge() -> None:
+    alb = res("aws:lb/loadBalancer:LoadBalancer", "alb", loadBalancerType="application")
+    forward = {"type": "forward", "forward": {"targetGroups": [{"arn": "a"}, {"arn": "b"}]}}
+    weighted = res("aws:lb/listenerRule:ListenerRule", "rule", actions=[forward])
+    plain = res("aws:lb/listenerRule:ListenerRule", "rule", actions=[{"targetGroupArn": "a"}])
+    (line,) = [x for x in cost.estimate([alb, weighted], NO_TRAFFIC).lines if "second" in x.item]
+    assert line.monthly == 0 and "LCU" in line.note
+    assert not [x for x in cost.estimate([alb, plain], NO_TRAFFIC).lines if "second" in x.item]
+
+
 def spot_service(**service: Any) -> list[Resource]:
     """A 0.5 vCPU / 1 GB X86_64 service with the given inputs (its capacity)."""
     return fargate_service(cpu="512", memory="1024", arch="X86_64", **service)

@@ -25,6 +25,7 @@ def cost_problems(stack: str, value: Any) -> list[str]:
         ({"natGbPerMonth": -5}, "natGbPerMonth", (">= 0", "-5")),
         ({"cdnGbOutPerMonth": "lots"}, "cdnGbOutPerMonth", ("must be a number", "'lots'")),
         ({"averageScaledTasks": True}, "averageScaledTasks", ("must be a number",)),
+        ({"deploysPerMonth": -1}, "deploysPerMonth", (">= 0",)),
         ({"dbDailyChangePercent": 150}, "dbDailyChangePercent", ("<= 100", "150")),
         ({"natGB": 10}, "natGB", ("unknown key",)),
     ],

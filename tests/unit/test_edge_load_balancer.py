@@ -10,7 +10,7 @@ import pytest
 from pulumi.runtime import MockCallArgs
 
 from components.waf import decimal_above
-from tests.helpers import assert_problem, parse_problems
+from tests.helpers import assert_problem, config_of, parse_problems
 from tests.unit.edge_helpers import (
     assert_no_public_access,
     bucket_child,
@@ -56,7 +56,8 @@ def test_https_listener_uses_tls13_and_the_validated_certificate(stack: Evaluati
     assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
     (action,) = https.inputs["defaultActions"]
     assert action["type"] == "forward"
-    assert action["targetGroupArn"] == stack.one(TG).outputs["arn"]
+    # The primary group: a traffic-shifting strategy's rule above it matches first (every path).
+    assert action["targetGroupArn"] == stack.one(TG, "load-balancer-api").outputs["arn"]
 
 
 def test_http_listener_only_redirects_to_https(stack: Evaluation) -> None:
@@ -78,7 +79,11 @@ def test_https_listener_adds_security_headers(stack: Evaluation) -> None:
 
 
 def test_target_group_probes_readiness_and_drains_quickly(stack: Evaluation) -> None:
-    tg = stack.one(TG).inputs
+    # A traffic-shifting strategy's two groups take turns with the same tasks: alike but names.
+    groups = [r.inputs for r in stack.of_type(TG)]
+    assert len(groups) == (2 if config_of(stack).api.deployment.shifts_traffic else 1)
+    assert all({**g, "tags": None} == {**groups[0], "tags": None} for g in groups)
+    tg = groups[0]
     assert tg["targetType"] == "ip"
     assert tg["port"] == 3000 and tg["protocol"] == "HTTP"
     assert tg["deregistrationDelay"] == 30
@@ -96,11 +101,11 @@ def test_health_check_and_drain_follow_config() -> None:
         healthCheck={"path": "/api/health", "intervalSeconds": 10, "healthyThreshold": 3},
         deregistrationDelaySeconds=45,
     )
-    tg = ev.one(TG).inputs
-    assert tg["healthCheck"]["path"] == "/api/health"
-    assert tg["healthCheck"]["interval"] == 10
-    assert tg["healthCheck"]["healthyThreshold"] == 3
-    assert tg["deregistrationDelay"] == 45
+    for tg in (r.inputs for r in ev.of_type(TG)):
+        assert tg["healthCheck"]["path"] == "/api/health"
+        assert tg["healthCheck"]["interval"] == 10
+        assert tg["healthCheck"]["healthyThreshold"] == 3
+        assert tg["deregistrationDelay"] == 45
 
 
 def test_alb_admits_the_internet_on_443_and_80_only(stack: Evaluation) -> None:
@@ -159,14 +164,19 @@ def test_cloudfront_only_ingress_needs_the_origin_secret() -> None:
     # Anything else reaching the listener (another CloudFront distribution) gets a 403.
     (default,) = listener(ev, 443).inputs["defaultActions"]
     assert default["type"] == "fixed-response" and default["fixedResponse"]["statusCode"] == "403"
-    (forward,) = ev.of_type("aws:lb/listenerRule:ListenerRule")
+    forward = ev.one("aws:lb/listenerRule:ListenerRule", "load-balancer-from-cloudfront")
     (condition,) = forward.inputs["conditions"]
     secret = ev.one(
         "random:index/randomPassword:RandomPassword", "load-balancer-origin-verify"
     ).outputs["result"]
     assert condition["httpHeader"] == {"httpHeaderName": "X-Origin-Verify", "values": [secret]}
     assert "conditions" in forward.secret_inputs
-    assert forward.inputs["actions"][0]["targetGroupArn"] == ev.one(TG).outputs["arn"]
+    # Prod shifts traffic, so the rule forwards to both groups, all weight on the primary.
+    (action,) = forward.inputs["actions"]
+    assert action["forward"]["targetGroups"] == [
+        {"arn": ev.one(TG, "load-balancer-api").outputs["arn"], "weight": 100},
+        {"arn": ev.one(TG, "load-balancer-api-alt").outputs["arn"], "weight": 0},
+    ]
 
 
 def test_access_logs_go_to_a_private_expiring_bucket(stack: Evaluation) -> None:
@@ -281,7 +291,8 @@ def test_alb_handles_are_exported(stack: Evaluation) -> None:
     alb = stack.one(ALB)
     assert stack.outputs["albArnSuffix"] == alb.outputs["arnSuffix"]
     assert stack.outputs["albDnsName"] == alb.outputs["dnsName"]
-    assert stack.outputs["targetGroupArnSuffix"] == stack.one(TG).outputs["arnSuffix"]
+    primary = stack.one(TG, "load-balancer-api")
+    assert stack.outputs["targetGroupArnSuffix"] == primary.outputs["arnSuffix"]
     assert (
         stack.outputs["apiUrl"]
         == f"https://api.{'staging.' if stack.stack == 'staging' else ''}example.com"

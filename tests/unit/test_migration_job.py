@@ -16,7 +16,7 @@ import pytest
 
 from components.config import PoolBudget
 from components.migration_job import MigrationJob, MigrationJobArgs, MigrationJobWiring
-from tests.helpers import parse, sg_id
+from tests.helpers import config_of, parse, sg_id
 from tools.lambda_package import offline_package
 from tools.mockcloud import ACCOUNT_ID, Evaluation, run_program
 
@@ -227,8 +227,19 @@ def test_prod_snapshots_before_migrations_with_permissions_on_those_snapshots_on
     primary = evaluations["prod"].one("aws:rds/instance:Instance", "database-primary")
     rds = [s for s in prod_statements if any(a.startswith("rds:") for a in s["Action"])]
     actions = {a for s in rds for a in s["Action"]}
-    assert actions == {"rds:CreateDBSnapshot", "rds:DescribeDBSnapshots", "rds:AddTagsToResource"}
+    assert actions == {
+        "rds:CreateDBSnapshot",
+        "rds:DescribeDBSnapshots",
+        "rds:AddTagsToResource",
+        "rds:DeleteDBSnapshot",
+    }
     arn = primary.outputs["arn"]
     snapshots = arn.replace(":db:", ":snapshot:") + "-before-*"
     assert {r for s in rds for r in s["Resource"]} == {arn, snapshots}
+    # Only the runs' own snapshots may be deleted, never the instance's.
+    deleting = [s for s in rds if "rds:DeleteDBSnapshot" in s["Action"]]
+    assert [s["Resource"] for s in deleting] == [[snapshots]]
+    keep = config_of(evaluations["prod"]).database.keep_snapshots_before_migrations
+    assert prod_env["SNAPSHOTS_TO_KEEP"] == str(keep)
+    assert "SNAPSHOTS_TO_KEEP" not in staging_env
     assert not any(a.startswith("rds:") for s in staging_statements for a in s["Action"])

