@@ -51,6 +51,7 @@ _ID_PREFIX = {
     "aws:ec2/routeTable:RouteTable": "rtb-",
     "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
     "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:ec2/instance:Instance": "i-",
     "aws:cloudfront/distribution:Distribution": "E",
 }
 
@@ -114,6 +115,26 @@ def _rds_instance(region: str, logical: str, inputs: Mapping[str, Any]) -> dict[
             }
         ]
     return state
+
+
+def _public_parameter(region: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """AWS's public SSM parameters naming the newest AMI (`/aws/service/ami-...`): an AMI id,
+    stable per region and parameter. A stack's own parameters hold its state, which a mock
+    cannot know: they fail loudly."""
+    name = str(args.get("name"))
+    if not name.startswith("/aws/service/ami-"):
+        raise NotImplementedError(f"MockCloud answers only AWS's public AMI parameters, not {name}")
+    ami = f"ami-{_digest(region + name)}"
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:aws:ssm:{region}::parameter{name}",
+        "type": "String",
+        "value": ami,
+        "insecureValue": ami,
+        "version": 1,
+        "withDecryption": args.get("withDecryption", True),
+    }
 
 
 def _random_id(raw: bytes) -> dict[str, Any]:
@@ -338,6 +359,11 @@ COMPUTED: dict[str, Computed] = {
         "publicIp": f"203.0.113.{int(_digest(name, 2), 16) % 250 + 1}",
         "allocationId": rid,
     },
+    # The NAT instance's primary interface is where the private subnets' routes point.
+    "aws:ec2/instance:Instance": lambda c, region, name, i, rid: {
+        "arn": f"arn:aws:ec2:{region}:{ACCOUNT_ID}:instance/{rid}",
+        "primaryNetworkInterfaceId": f"eni-{_digest(name + 'eni')}",
+    },
     "aws:acm/certificate:Certificate": lambda c, region, name, i, rid: {
         "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{_uuid(name)}",
         "domainValidationOptions": [
@@ -450,6 +476,7 @@ INVOKES: dict[str, Invoke] = {
         "id": _uuid(str(a.get("name"))),
         "name": a.get("name"),
     },
+    "aws:ssm/getParameter:getParameter": lambda c, region, a: _public_parameter(region, a),
     "aws:index/getRegion:getRegion": lambda c, region, a: {
         "id": region,
         "name": region,
