@@ -13,12 +13,14 @@ fail loudly so a new data source gets a deliberate mock.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import random
 import string
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -641,8 +643,30 @@ def run_program(
             if await out.is_secret():
                 secret_outputs.add(key)
 
-    _sync_await(run_pulumi_func(lambda: _sync_await(resolve())))
+    with _no_cyclic_collection():
+        _sync_await(run_pulumi_func(lambda: _sync_await(resolve())))
     return Evaluation(stack, monitor.recorded, outputs, secret_outputs)
+
+
+@contextmanager
+def _no_cyclic_collection() -> Iterator[None]:
+    """No cyclic garbage collection while the program runs; one young collection after.
+
+    A run allocates some 250,000 objects (outputs, futures, tasks) that stay referenced until
+    it ends, so collections during the run find little garbage, promote the rest, and soon
+    trigger full collections over everything the process holds: measured, 20 % of an
+    evaluation's CPU time in a process whose modules are frozen, half in one whose are not.
+    Afterwards the run's cyclic garbage is all young, and one collection of the young
+    generations frees it without walking the old one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect(1)
 
 
 def evaluate(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
+from tests.helpers import assert_problem, committed, evaluated, parse, parse_problems, problems_of
 from tests.unit.edge_helpers import edge_variant, provider_region
 from tools.mockcloud import Evaluation, Resource, evaluate
 
@@ -171,7 +171,7 @@ def test_outside_us_east_1_the_uptime_alarms_use_the_us_east_1_topics() -> None:
 
 
 def test_staging_reports_to_the_team_inbox_and_pages_nobody() -> None:
-    ev = evaluate("staging")
+    ev = evaluated("staging")
     topic = alarm(ev, "api-unreachable").inputs["alarmActions"][0]
     subscribers = [s.inputs for s in ev.of_type(SUBSCRIPTION) if s.inputs["topic"] == topic]
     assert [(s["protocol"], s["endpoint"]) for s in subscribers] == [
