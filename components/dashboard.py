@@ -71,7 +71,8 @@ def _uptime(args: AlarmsArgs, region: Any, cdn_region: Any) -> list[dict]:
         (args.wiring.api_certificate_arn, "api", region),
         (args.wiring.cdn_certificate_arn, "cdn", cdn_region),
     ]
-    return [
+    # A stack without uptime checks (a preview) shows only the certificates: a graph needs a metric.
+    check_graphs = [
         _graph(
             "Uptime: healthy (1) or down (0)",
             cdn_region,
@@ -83,6 +84,9 @@ def _uptime(args: AlarmsArgs, region: Any, cdn_region: Any) -> list[dict]:
             cdn_region,
             [_metric("AWS/Route53", "HealthCheckPercentageHealthy", d, label=r) for d, r in checks],
         ),
+    ]
+    return [
+        *(check_graphs if checks else []),
         _graph(
             "Certificates: days to expiry",
             cdn_region,

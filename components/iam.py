@@ -5,11 +5,13 @@ Creates nothing itself; `service_trust_policy` gives the roles of Network (flow 
 (enhanced monitoring), MigrationJob and Backup (their Lambdas) and ApiService (task execution
 and task roles) one shape, and `lambda_log_statement`, `lambda_vpc_statements`,
 `lambda_environment_statement` and `LAMBDA_TRACING_STATEMENT` give the two VPC Lambdas
-(migrations, restore check) theirs.
+(migrations, restore check) theirs. `passed_role_trust_policy` is the plain trust of roles a
+service only gets by being passed them (the NAT instance's profile, AWS Backup's role).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -39,6 +41,28 @@ def service_trust_policy(
                     "Principal": {"Service": service},
                     "Action": "sts:AssumeRole",
                     "Condition": condition,
+                }
+            ],
+        }
+    )
+
+
+def passed_role_trust_policy(service: str) -> str:
+    """Trust policy JSON: `service` may assume the role, with no condition.
+
+    For roles that reach the service only by being passed to it (an instance profile at launch,
+    AWS Backup's role in a plan): that takes iam:PassRole in this account, which is what keeps
+    other accounts out, so the confused-deputy conditions of `service_trust_policy` have no
+    deputy to guard against.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
                 }
             ],
         }

@@ -2,9 +2,10 @@
 
 Creates:
 - a VPC with DNS support and hostnames;
-- per availability zone three subnets: public (ALB, NAT gateways), private (ECS tasks, Lambda;
-  default route through NAT) and isolated (RDS, ElastiCache; no route out of the VPC);
-- an internet gateway, NAT gateways per strategy (`single`, `per_az` or `none`) with their EIPs;
+- per availability zone three subnets: public (ALB, NAT), private (ECS tasks, Lambda; default
+  route through NAT) and isolated (RDS, ElastiCache; no route out of the VPC);
+- an internet gateway, and NAT per strategy (`single`, `per_az`, `instance` or `none`; see
+  components/nat.py);
 - route tables: one public, one private and one isolated per AZ;
 - the default security group, adopted and emptied;
 - VPC flow logs to a CloudWatch log group with retention, encrypted with a key of its own (the
@@ -25,6 +26,7 @@ import pulumi_aws as aws
 from components.config import DatabaseConfig, NetworkConfig, SecretsConfig, StackWide
 from components.iam import service_trust_policy
 from components.log_groups import log_group_with_key
+from components.nat import RouteTarget, name_tag, nat_route_targets
 
 # Interface endpoints the ECS tasks and the migration Lambda need when they should not go
 # through NAT: image pulls (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint),
@@ -103,8 +105,17 @@ class Network(pulumi.ComponentResource):
         public = self._subnets(name, args, vpc, "public", plan.public)
         private = self._subnets(name, args, vpc, "private", plan.private)
         isolated = self._subnets(name, args, vpc, "isolated", plan.isolated)
-        self._public_routes(name, args, vpc, igw, public)
-        nat_by_az = self._nat_gateways(name, args, igw, public)
+        public_routes = self._public_routes(name, args, vpc, igw, public)
+        nat_by_az = nat_route_targets(
+            name,
+            stack=args.stack,
+            network=network,
+            vpc_id=vpc.id,
+            igw=igw,
+            public=public,
+            public_routes=public_routes,
+            parent=self,
+        )
         # The private subnets' way out (NAT routes, VPC endpoints), for whatever must not run
         # before it exists.
         private_rts, self.private_egress = self._private_routes(name, args, vpc, private, nat_by_az)
@@ -175,50 +186,32 @@ class Network(pulumi.ComponentResource):
         vpc: aws.ec2.Vpc,
         igw: aws.ec2.InternetGateway,
         public: dict[str, aws.ec2.Subnet],
-    ) -> None:
-        """One route table for every public subnet, its default route to the internet."""
+    ) -> list[pulumi.Resource]:
+        """One route table for every public subnet, its default route to the internet; returns
+        the route and the associations."""
         child = pulumi.ResourceOptions(parent=self)
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id, tags=_tags(args, "public"), opts=child
         )
-        aws.ec2.Route(
+        route = aws.ec2.Route(
             f"{name}-public-default",
             route_table_id=public_rt.id,
             destination_cidr_block="0.0.0.0/0",
             gateway_id=igw.id,
             opts=child,
         )
-        for az, subnet in public.items():
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{az}", subnet_id=subnet.id, route_table_id=public_rt.id, opts=child
-            )
-
-    def _nat_gateways(
-        self,
-        name: str,
-        args: NetworkArgs,
-        igw: aws.ec2.InternetGateway,
-        public: dict[str, aws.ec2.Subnet],
-    ) -> dict[str, aws.ec2.NatGateway]:
-        """NAT gateways (with their EIPs) by AZ: in every AZ, the first only, or none."""
-        azs = list(public)
-        nat_azs = {"single": azs[:1], "per_az": azs, "none": []}[args.network.nat_strategy]
-        nat_by_az: dict[str, aws.ec2.NatGateway] = {}
-        for az in nat_azs:
-            eip = aws.ec2.Eip(
-                f"{name}-nat-eip-{az}",
-                domain="vpc",
-                tags=_tags(args, f"nat-{az}"),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            nat_by_az[az] = aws.ec2.NatGateway(
-                f"{name}-nat-{az}",
-                allocation_id=eip.id,
-                subnet_id=public[az].id,
-                tags=_tags(args, f"nat-{az}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
-            )
-        return nat_by_az
+        return [
+            route,
+            *(
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-public-{az}",
+                    subnet_id=subnet.id,
+                    route_table_id=public_rt.id,
+                    opts=child,
+                )
+                for az, subnet in public.items()
+            ),
+        ]
 
     def _private_routes(
         self,
@@ -226,7 +219,7 @@ class Network(pulumi.ComponentResource):
         args: NetworkArgs,
         vpc: aws.ec2.Vpc,
         private: dict[str, aws.ec2.Subnet],
-        nat_by_az: dict[str, aws.ec2.NatGateway],
+        nat_by_az: dict[str, RouteTarget],
     ) -> tuple[list[aws.ec2.RouteTable], list[pulumi.Resource]]:
         """A route table per private subnet with its NAT route; returns the tables, and the
         routes and associations that make up the subnets' way out."""
@@ -241,15 +234,15 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             route_tables.append(rt)
-            # per_az keeps egress inside the AZ (no cross-AZ data charges, survives an AZ
-            # outage); single routes every AZ through the first one.
-            nat = nat_by_az.get(az) or next(iter(nat_by_az.values()), None)
+            nat = nat_by_az.get(az)
             if nat is not None:
+                # One name whatever the target: switching strategies updates the route in place.
                 route = aws.ec2.Route(
                     f"{name}-private-default-{az}",
                     route_table_id=rt.id,
                     destination_cidr_block="0.0.0.0/0",
-                    nat_gateway_id=nat.id,
+                    nat_gateway_id=nat.nat_gateway_id,
+                    network_interface_id=nat.network_interface_id,
                     opts=child,
                 )
                 egress.append(route)
@@ -408,4 +401,4 @@ def _more_endpoint_services(args: NetworkArgs) -> tuple[str, ...]:
 
 
 def _tags(args: NetworkArgs, role: str) -> dict[str, str]:
-    return {"Name": f"{args.stack.name_prefix}-{role}"}
+    return name_tag(args.stack, role)

@@ -67,7 +67,7 @@ class UptimeChecks(pulumi.ComponentResource):
     """Route 53 HTTPS string-match health checks of the API and the frontend."""
 
     targets: list[UptimeTarget]
-    """The API's check and the frontend's, in that order."""
+    """The API's check and the frontend's, in that order; none with `uptime.enabled` false."""
 
     def __init__(
         self, name: str, args: UptimeChecksArgs, opts: pulumi.ResourceOptions | None = None
@@ -77,10 +77,14 @@ class UptimeChecks(pulumi.ComponentResource):
         # With ingress `cloudfront` the ALB answers only our distribution: users, and so the
         # checkers, reach the API at <domain>/api/*.
         api_host = stack.domain if args.edge.ingress == "cloudfront" else stack.api_hostname
-        self.targets = [
-            self._check(name, args, "api", api_host, args.uptime.api),
-            self._check(name, args, "frontend", stack.domain, args.uptime.frontend),
-        ]
+        self.targets = (
+            [
+                self._check(name, args, "api", api_host, args.uptime.api),
+                self._check(name, args, "frontend", stack.domain, args.uptime.frontend),
+            ]
+            if args.uptime.enabled
+            else []
+        )
         self.register_outputs(
             {f"{t.role}_health_check_id": t.health_check_id for t in self.targets}
         )

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from tools.mockcloud import Evaluation, evaluate
+from tests.helpers import evaluated
+from tools.mockcloud import Evaluation
 from tools.stackfile import stack_names
 
 STACKS = stack_names()
@@ -19,7 +20,7 @@ STACKS = stack_names()
 def evaluations() -> dict[str, Evaluation]:
     """Both stacks exactly as their Pulumi.<stack>.yaml describe them."""
     with _sdk_loading():
-        return {stack: evaluate(stack) for stack in STACKS}
+        return {stack: evaluated(stack) for stack in STACKS}
 
 
 @pytest.fixture(params=STACKS)

@@ -3,6 +3,7 @@ lookups in an evaluated stack."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,26 @@ from tools.stackfile import load_stack_config, read_stack_file
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 PREFIX = "webstack:"
+
+
+_EVALUATED: dict[str, Evaluation] = {}
+
+
+def evaluated(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    secret_overrides: Mapping[str, Any] | None = None,
+) -> Evaluation:
+    """`evaluate`, once per process for the same stack and overrides (under pytest-xdist, once
+    per worker): a second test asking for the same variant reads the first one's result.
+
+    Only for a test that reads the evaluation and changes nothing else the program reads (no
+    monkeypatch, no edited file): the key is the stack and the overrides alone.
+    """
+    key = json.dumps([stack, overrides, secret_overrides], sort_keys=True)
+    if key not in _EVALUATED:
+        _EVALUATED[key] = evaluate(stack, overrides, secret_overrides)
+    return _EVALUATED[key]
 
 
 def six_zones(region: str) -> Sequence[str]:

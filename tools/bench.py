@@ -7,8 +7,9 @@ generated in a temporary directory and planned with `--set webstack:frontend=...
 cores; `make lint` runs first, untimed, so .venv is synced and mypy's cache current) with its CPU
 time over the cores (what the suite would take with the machine to itself, at best); and the
 migration benchmark's own figure (`python -m migrations.bench`) when the migrations package has
-one. Numbers only: timings are never asserted in tests, where a busy machine would make them
-flaky.
+one; and what a preview environment costs per day (goal: $3, from the offline plan of a
+`pr-<n>` stack). Numbers only: timings and costs are never asserted in tests, where a busy
+machine or a price change would make them flaky or frozen.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PLAN_GOAL_SECONDS = 5.0
 TEST_GOAL_SECONDS = 60.0
 FRONTEND_FILES = 1000
 FRONTEND_GOAL_SECONDS = 2.0
+PREVIEW_STACK = "pr-123"
+PREVIEW_GOAL_USD_PER_DAY = 3.0
 # What a Vite build of a large app holds, by share of its files.
 _ASSET_KINDS = (("js", 6), ("js.map", 6), ("css", 2), ("svg", 2), ("woff2", 1), ("png", 1))
 MAKE = ("make", "--no-print-directory")
@@ -103,6 +106,22 @@ def frontend_publish_cost(stack: str) -> bool:
     return True
 
 
+def preview_cost() -> bool:
+    """Print a preview's cost per day from its offline plan; False if the plan failed."""
+    seconds, _, proc = timed([sys.executable, "-m", "tools.plan", PREVIEW_STACK, "--json"])
+    if proc.returncode:
+        _row(f"preview {PREVIEW_STACK} cost", seconds, _failed(proc))
+        return False
+    per_day = json.loads(proc.stdout)["cost"]["perDay"]
+    verdict = "ok" if per_day <= PREVIEW_GOAL_USD_PER_DAY else "over"
+    print(
+        f"{'preview ' + PREVIEW_STACK + ' cost':<27} ${per_day:5.2f} a day  "
+        f"{verdict} (goal ${PREVIEW_GOAL_USD_PER_DAY:g})",
+        flush=True,
+    )
+    return True
+
+
 def main() -> int:
     ok = True
     for stack in stack_names():
@@ -112,6 +131,7 @@ def main() -> int:
             ok, verdict = False, _failed(proc)
         _row(f"make plan STACK={stack}", seconds, verdict)
     ok = frontend_publish_cost("staging") and ok
+    ok = preview_cost() and ok
 
     warm_up = subprocess.run([*MAKE, "lint"], cwd=ROOT, capture_output=True, text=True)
     if warm_up.returncode:

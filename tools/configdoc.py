@@ -51,9 +51,10 @@ from components.config.reader import (
 )
 from components.config.stack_config import ENVIRONMENTS, parse_stack_config
 from tools import cost_assumptions
-from tools.stackfile import ROOT, load_stack_config, read_stack_file, stack_names
+from tools.stackfile import ROOT, StackFileError, load_stack_config, read_stack_file, stack_names
 
 OUTPUT = ROOT / "docs" / "configuration.md"
+BAD_INPUT = 2  # the exit code of a stack file the readers refuse, as for `make plan`
 _READER_FILE = inspect.getsourcefile(Section)
 
 
@@ -109,10 +110,10 @@ def _read_stack(stack: str, keys: dict[str, Key]) -> None:
             if function not in entry.functions:
                 entry.functions.append(function)
 
-    config, secret_keys = load_stack_config(stack)
-    raw = namespace_values(config)
     token = READ_OBSERVER.set(observe)
     try:
+        config, secret_keys = load_stack_config(stack)
+        raw = namespace_values(config)
         parse_stack_config(
             stack,
             raw,
@@ -122,8 +123,10 @@ def _read_stack(stack: str, keys: dict[str, Key]) -> None:
             secret_keys={k.removeprefix(f"{PROJECT}:") for k in secret_keys},
         )
         cost_assumptions.parse_cost_assumptions(stack, raw)
-    except ConfigError as error:
-        raise SystemExit(f"the committed stack file does not validate:\n{error}") from None
+    except (StackFileError, ConfigError) as error:
+        # The error names the file and line (or the key and stack); a traceback would bury it.
+        print(f"the committed stack file does not validate:\n{error}", file=sys.stderr)
+        raise SystemExit(BAD_INPUT) from None
     finally:
         READ_OBSERVER.reset(token)
 

@@ -31,6 +31,8 @@ REGION = "us-east-1"
 HOURS_PER_MONTH = 730
 SOURCES = {
     "fargate": "https://aws.amazon.com/fargate/pricing/",
+    "ec2": "https://aws.amazon.com/ec2/pricing/on-demand/",
+    "ebs": "https://aws.amazon.com/ebs/pricing/",
     "ecr": "https://aws.amazon.com/ecr/pricing/",
     "rds": "https://aws.amazon.com/rds/postgresql/pricing/",
     "elasticache": "https://aws.amazon.com/elasticache/pricing/",
@@ -73,6 +75,8 @@ PRICES = {
     "nat.hour": Price(0.045, "hour", "vpc"),
     "nat.gb": Price(0.045, "GB", "vpc"),
     "ipv4.hour": Price(0.005, "hour", "vpc"),
+    "ebs.gp3": Price(0.08, "GB-month", "ebs"),
+    "ebs.gp2": Price(0.10, "GB-month", "ebs"),
     "endpoint.hour": Price(0.01, "AZ-hour", "privatelink"),
     "endpoint.gb": Price(0.01, "GB", "privatelink"),
     "alb.hour": Price(0.0225, "hour", "elb"),
@@ -131,6 +135,14 @@ RDS_HOURLY = {
     "db.r5.large": 0.25,
     "db.r5.xlarge": 0.50,
     "db.r5.2xlarge": 1.00,
+}
+
+# EC2 on-demand, Linux, USD per instance-hour (the NAT instance's Graviton burstables).
+EC2_HOURLY = {
+    "t4g.nano": 0.0042,
+    "t4g.micro": 0.0084,
+    "t4g.small": 0.0168,
+    "t4g.medium": 0.0336,
 }
 
 # ElastiCache node-based clusters, Redis OSS engine, USD per node-hour.
@@ -202,6 +214,7 @@ NO_CHARGE = frozenset(
         "aws:ecs/taskDefinition:TaskDefinition",
         "aws:elasticache/parameterGroup:ParameterGroup",
         "aws:elasticache/subnetGroup:SubnetGroup",
+        "aws:iam/instanceProfile:InstanceProfile",
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -580,6 +593,29 @@ def _nat_gateway(p: _Pricer, r: Resource) -> None:
     p.add("NAT data processed", p.share(p.usage.nat_gb_per_month), "nat.gb", "natGbPerMonth")
 
 
+def _ec2_instance(p: _Pricer, r: Resource) -> None:
+    # No per-GB charge, unlike a NAT gateway: what it sends to the internet bills as data
+    # transfer out, which this estimate prices for no resource.
+    cls = r.inputs.get("instanceType", "")
+    credits = (r.inputs.get("creditSpecification") or {}).get("cpuCredits")
+    note = "surplus CPU credits above the baseline not modelled" if credits == "unlimited" else ""
+    if cls in EC2_HOURLY:
+        p.add_hourly(f"EC2 instance {cls}", 1, EC2_HOURLY[cls], note)
+    else:
+        p.unpriced(f"EC2 instance {cls or '?'}", "instance type not in the price table")
+    root = r.inputs.get("rootBlockDevice") or {}
+    kind = root.get("volumeType", "")
+    size = _num(root.get("volumeSize"))
+    if f"ebs.{kind}" in PRICES and size:
+        p.add(f"root volume {kind}", size, f"ebs.{kind}")
+    else:
+        # A size or type left to the AMI is not known before launch.
+        kind = kind or "the AMI's type"
+        p.unpriced("root volume", f"no price for {size:g} GB of {kind}")
+    if r.inputs.get("associatePublicIpAddress"):
+        p.add_hourly("public IPv4 address", 1, PRICES["ipv4.hour"].usd, "auto-assigned")
+
+
 def _eip(p: _Pricer, r: Resource) -> None:
     p.add_hourly("public IPv4 address", 1, PRICES["ipv4.hour"].usd)
 
@@ -938,6 +974,7 @@ RULES: dict[str, Rule] = {
     "aws:elasticache/replicationGroup:ReplicationGroup": _cache_replication_group,
     "aws:ec2/natGateway:NatGateway": _nat_gateway,
     "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/instance:Instance": _ec2_instance,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
     "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
     "aws:cloudfront/distribution:Distribution": _distribution,

@@ -12,13 +12,12 @@ managed policies in step with the service. The role itself is assumable only by 
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 
 from components.config import BackupConfig
 from components.context import ComponentContext
+from components.iam import passed_role_trust_policy
 
 MANAGED_POLICIES = {
     "backups": "AWSBackupServiceRolePolicyForBackup",
@@ -36,20 +35,8 @@ def service_role(ctx: ComponentContext) -> tuple[aws.iam.Role, list[pulumi.Resou
     role = aws.iam.Role(
         f"{ctx.name}-role",
         description="AWS Backup: backups, copies and restore tests of the database",
-        # Plain service trust, as AWS Backup's default role has: passing the role to AWS Backup
-        # takes iam:PassRole in this account, which is what keeps other accounts out.
-        assume_role_policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "backup.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        # Plain service trust, as AWS Backup's default role has.
+        assume_role_policy=passed_role_trust_policy("backup.amazonaws.com"),
         opts=ctx.child(),
     )
     attachments: list[pulumi.Resource] = [

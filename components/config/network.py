@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from components.config.reader import Section, get_log_retention
 
-NAT_STRATEGIES = ("single", "per_az", "none")
+NAT_STRATEGIES = ("single", "per_az", "none", "instance")
 MAX_AZS = 4  # the subnet plan (network.subnet_plan) reserves four slots per tier
 _PRIVATE_RANGES = tuple(
     ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -24,7 +24,8 @@ class NetworkConfig:
     az_count: int
     """Zones to spread every tier over: 2 to MAX_AZS, and no more than the region has."""
     nat_strategy: str
-    """`single` (one NAT gateway), `per_az` (one per AZ, survives an AZ outage) or `none`."""
+    """`single` (one NAT gateway), `per_az` (one per AZ, survives an AZ outage), `instance` (one
+    NAT instance, a t4g.nano: about $1 a day less than a NAT gateway; not in prod) or `none`."""
     interface_endpoints: bool
     """Private interface endpoints for ECR, CloudWatch Logs, Secrets Manager and STS."""
     flow_log_retention_days: int
@@ -33,7 +34,7 @@ class NetworkConfig:
     """The zones the network spans: the first `az_count` available zones of the region."""
 
 
-def read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
+def read_network(section: Section, region_azs: Sequence[str], environment: str) -> NetworkConfig:
     """`region_azs`: the region's available zones (empty when the region is unknown)."""
     cidr = section.get_str("cidr")
     try:
@@ -61,6 +62,12 @@ def read_network(section: Section, region_azs: Sequence[str]) -> NetworkConfig:
         section.error(
             "natStrategy",
             "'none' needs interfaceEndpoints: true, or tasks cannot reach ECR, logs or secrets",
+        )
+    if nat == "instance" and environment == "prod":
+        section.error(
+            "natStrategy",
+            "'instance' is not for prod: one instance is a single point of failure for all "
+            "egress, with burst-limited bandwidth; use single or per_az",
         )
     retention = get_log_retention(section, "flowLogRetentionDays", 90)
     section.finish()

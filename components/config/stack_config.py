@@ -237,7 +237,7 @@ def parse_stack_config(
         top.error("accountId", f"must be a 12-digit AWS account id, got {account_id!r}")
 
     azs: Sequence[str] = region_azs(region) if region else ()
-    network = read_network(top.section("network"), azs)
+    network = read_network(top.section("network"), azs, environment)
     api = read_api(top.section("api"), environment)
     worker = read_worker(top.section("worker"))
     alarms = read_alarms(
@@ -249,7 +249,7 @@ def parse_stack_config(
     database = read_database(top.section("database"), environment, disposable=disposable)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
-    uptime = read_uptime(top.section("uptime"))
+    uptime = read_uptime(top.section("uptime"), environment)
     backup = read_backup(
         top.section("backup"),
         environment=environment,

@@ -45,6 +45,9 @@ class UptimeCheckConfig:
 class UptimeConfig:
     """`webstack:uptime`: the Route 53 health checks of the API and the site, and their alarms."""
 
+    enabled: bool
+    """Check the API and the site from outside (required in prod). A preview turns it off: nobody
+    is paged for it, and its deploy workflow's smoke checks test it at every push."""
     regions: tuple[str, ...]
     """Route 53 health-checking regions that request each URL (at least 3)."""
     failure_threshold: int
@@ -75,7 +78,14 @@ def _read_check(section: Section, path: str, search_string: str) -> UptimeCheckC
     return UptimeCheckConfig(path=path, search_string=text)
 
 
-def read_uptime(section: Section) -> UptimeConfig:
+def read_uptime(section: Section, environment: str) -> UptimeConfig:
+    enabled = section.get_bool("enabled", True)
+    if not enabled and environment == "prod":
+        section.error(
+            "enabled",
+            "must stay true in prod: the uptime checks are what pages when users cannot reach "
+            "the site or the API",
+        )
     regions = section.get_str_list("regions", list(DEFAULT_REGIONS))
     unknown = [r for r in regions if r not in ROUTE53_HEALTH_CHECK_REGIONS]
     if unknown:
@@ -98,6 +108,7 @@ def read_uptime(section: Section) -> UptimeConfig:
     frontend = _read_check(section.section("frontend"), "/", DEFAULT_FRONTEND_SEARCH_STRING)
     section.finish()
     return UptimeConfig(
+        enabled=enabled,
         regions=regions,
         failure_threshold=failure_threshold,
         api=api,

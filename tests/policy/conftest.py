@@ -1,4 +1,5 @@
-"""The policy pack started once per session, and a way to run fixture programs through it."""
+"""The policy pack started once per stack and session (per xdist worker), and a way to run
+fixture programs through it."""
 
 from __future__ import annotations
 
@@ -8,17 +9,46 @@ from typing import Any
 import pytest
 
 from tools.mockcloud import Evaluation, run_program
-from tools.policycheck import Analyzer, Violation
+from tools.policycheck import Analyzer, Violation, load_policy_config
 
 FIXTURE_STACK = "fixture"
 Program = Callable[[], Mapping[str, Any] | None]
 
 
 @pytest.fixture(scope="session")
-def analyzer() -> Iterator[Analyzer]:
-    """The real pack process, as `pulumi preview --policy-pack policies` starts it."""
-    with Analyzer(FIXTURE_STACK) as pack:
+def packs() -> Iterator[Callable[[str], Analyzer]]:
+    """The real pack process of a stack, as `pulumi preview --policy-pack policies` starts it:
+    started on first use, then kept for the session (a start costs about a second of CPU;
+    every check configures the pack anew)."""
+    started: dict[str, Analyzer] = {}
+
+    def pack(stack: str) -> Analyzer:
+        if stack not in started:
+            started[stack] = Analyzer(stack)
+        return started[stack]
+
+    try:
         yield pack
+    finally:
+        for analyzer in started.values():
+            analyzer.close()
+
+
+@pytest.fixture(scope="session")
+def analyzer(packs: Callable[[str], Analyzer]) -> Analyzer:
+    """The pack for fixture programs."""
+    return packs(FIXTURE_STACK)
+
+
+@pytest.fixture
+def stack_violations(packs: Callable[[str], Analyzer]) -> Callable[[Evaluation], list[Violation]]:
+    """What `tools.policycheck.check` finds in an evaluation (the pack under the stack's policy
+    config file), from the session's pack of that stack."""
+
+    def run(evaluation: Evaluation) -> list[Violation]:
+        return packs(evaluation.stack).check(evaluation, load_policy_config(evaluation.stack))
+
+    return run
 
 
 def evaluate_program(program: Program) -> Evaluation:

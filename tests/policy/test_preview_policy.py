@@ -4,21 +4,30 @@ rules do not apply, CORS origins are held to the preview's own domain, and pr-12
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import committed
+from tests.helpers import committed, evaluated
 from tests.policy.test_stacks import CORS_RULES, SECRET_RULES, SSL_RULES
 from tools import policycheck
-from tools.mockcloud import evaluate
-from tools.policycheck import Analyzer, PolicyConfigError, check, load_policy_config, reconcile
+from tools.mockcloud import Evaluation
+from tools.policycheck import (
+    Analyzer,
+    PolicyConfigError,
+    Violation,
+    load_policy_config,
+    reconcile,
+)
 
 STACK = "pr-123"
 
 
-def test_the_preview_passes_its_policy_config_without_a_single_finding() -> None:
-    violations = check(evaluate(STACK))
+def test_the_preview_passes_its_policy_config_without_a_single_finding(
+    stack_violations: Callable[[Evaluation], list[Violation]],
+) -> None:
+    violations = stack_violations(evaluated(STACK))
     assert violations == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in violations)
 
 
@@ -42,7 +51,9 @@ def test_prods_durability_rules_do_not_apply(analyzer: Analyzer) -> None:
     assert preview["rds-backup-retention"].properties["minimumRetentionDays"] == 1
 
 
-def test_cors_origins_are_held_to_the_previews_own_domain() -> None:
+def test_cors_origins_are_held_to_the_previews_own_domain(
+    stack_violations: Callable[[Evaluation], list[Violation]],
+) -> None:
     config = load_policy_config(STACK)
     assert config["cors-origins-within-domains"]["allowedDomains"] == ["pr-123.staging.example.com"]
     assert load_policy_config("pr-7")["cors-origins-within-domains"]["allowedDomains"] == [
@@ -53,7 +64,7 @@ def test_cors_origins_are_held_to_the_previews_own_domain() -> None:
         **committed("staging", "edge"),
         "allowedOrigins": ["https://staging.example.com"],
     }
-    violations = check(evaluate(STACK, overrides={"webstack:edge": edge}))
+    violations = stack_violations(evaluated(STACK, overrides={"webstack:edge": edge}))
     assert {v.policy for v in violations if v.mandatory} == {"cors-origins-within-domains"}
 
 

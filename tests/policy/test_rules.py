@@ -36,6 +36,7 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 LAMBDA = "aws:lambda/function:Function"
 SSM = "aws:ssm/parameter:Parameter"
 SECRET = "aws:secretsmanager/secret:Secret"
+BUCKET = "aws:s3/bucket:Bucket"
 ZONE_SETTING = "cloudflare:index/zoneSetting:ZoneSetting"
 DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 TLS_1_3 = {"cloudflare-zone-settings": {"minimumTlsVersion": "1.3"}}
@@ -48,6 +49,8 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("rds-ssl-and-encryption", databases.aurora_unencrypted, CLUSTER, {}),
     ("rds-ssl-and-encryption", databases.aurora_without_force_ssl, CLUSTER, {}),
     ("rds-ssl-and-encryption", databases.aurora_default_parameter_group, CLUSTER, {}),
+    ("rds-ssl-and-encryption", databases.multi_az_cluster_unencrypted, CLUSTER, {}),
+    ("rds-ssl-and-encryption", databases.multi_az_cluster_without_force_ssl, CLUSTER, {}),
     ("elasticache-encryption-and-auth", databases.cache_plain, "aws:elasticache/", {}),
     ("elasticache-encryption-and-auth", databases.cache_cluster_plain, "aws:elasticache/", {}),
     (
@@ -70,6 +73,7 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("cloudfront-tls", edge.cloudfront_weak, "aws:cloudfront/distribution:", {}),
     ("s3-tls-and-private", edge.bucket_open, "aws:s3/bucket:Bucket", {}),
     ("s3-tls-and-private", edge.bucket_two_blocks, "aws:s3/bucket:Bucket", {}),
+    *[("s3-tls-and-private", b, BUCKET, {}) for b in edge.BUCKETS_WITH_ONE_FLAG_OFF],
     ("cloudflare-zone-settings", edge.cloudflare_proxied_full, ZONE_SETTING, {}),
     ("cloudflare-zone-settings", edge.cloudflare_proxied_without_settings, DNS_RECORD, {}),
     ("cloudflare-zone-settings", edge.cloudflare_proxied_old_tls, ZONE_SETTING, {}),
@@ -79,6 +83,8 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("cors-https-origins", cors.cors_wildcard, "aws:cloudfront/", DOMAINS),
     ("cors-https-origins", cors.cors_env_cors_allowed_origins, TASK, DOMAINS),
     ("cors-https-origins", cors.cors_env_cors_origin_http, TASK, DOMAINS),
+    ("cors-https-origins", cors.cors_env_cors_origin_wildcard, TASK, DOMAINS),
+    ("cors-https-origins", cors.cors_env_lambda_http_origin, LAMBDA, DOMAINS),
     ("cors-https-origins", cors.cors_env_lowercase_json_list, LAMBDA, DOMAINS),
     ("cors-https-origins", cors.cors_env_space_separated, TASK, DOMAINS),
     ("cors-https-origins", cors.cors_env_allow_all_flag, TASK, DOMAINS),
@@ -116,6 +122,10 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("no-plaintext-secret-env", credentials.env_db_pass, TASK, {}),
     ("no-plaintext-secret-env", credentials.env_session_signing, TASK, {}),
     ("no-plaintext-secret-env", credentials.env_auth_value, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_secret_word_first, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_secret_word_versioned, LAMBDA, {}),
+    ("no-plaintext-secret-env", credentials.env_token_word_versioned, TASK, {}),
+    ("no-plaintext-secret-env", credentials.env_key_word_first, LAMBDA, {}),
     ("no-plaintext-secret-env", credentials.env_bearer_token, TASK, {}),
     ("no-plaintext-secret-env", credentials.env_key_value_token, TASK, {}),
     ("no-plaintext-secret-env", credentials.env_json_document, LAMBDA, {}),
@@ -140,13 +150,18 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("rds-backup-plan", backups.rds_never_restore_tested, RDS, PROD_DB),
     ("rds-backup-plan", backups.rds_selected_by_tag_only, RDS, PROD_DB),
     ("rds-backup-plan", backups.rds_excluded_from_its_selection, RDS, PROD_DB),
+    ("rds-backup-plan", backups.aurora_without_backup_plan, CLUSTER, PROD_DB),
+    ("rds-backup-plan", backups.aurora_in_a_week_long_plan, CLUSTER, PROD_DB),
+    ("rds-backup-plan", backups.aurora_restore_tested_as_an_instance, CLUSTER, PROD_DB),
     ("rds-backup-retention", databases.rds_short_backups, RDS, PROD_DB),
     ("rds-backup-retention", databases.aurora_one_day_backups, CLUSTER, PROD_DB),
+    ("rds-backup-retention", databases.multi_az_cluster_one_day_backups, CLUSTER, PROD_DB),
     ("rds-not-public", databases.rds_public, RDS, {}),
     ("rds-not-public", databases.aurora_public_instance, CLUSTER_INSTANCE, {}),
     ("rds-not-public", databases.multi_az_cluster_public, CLUSTER, {}),
     ("rds-durability", databases.rds_single_az_unprotected, RDS, PROD_DB),
     ("rds-durability", databases.aurora_unprotected, CLUSTER, PROD_DB),
+    ("rds-durability", databases.multi_az_cluster_unprotected, CLUSTER, PROD_DB),
     ("no-public-ingress", network.sg_open, SG, {}),
     ("no-public-ingress", network.sg_open, "aws:vpc/securityGroupIngressRule:", {}),
     ("no-public-ingress", network.sg_halves_inline, SG, {}),
@@ -155,6 +170,8 @@ BREAKING: list[tuple[str, Program, str, dict[str, Any]]] = [
     ("no-public-ingress", network.sg_eights_cover_ipv6, SG, {}),
     ("no-public-ingress", network.sg_all_protocols_and_tcp_add_up, SG, {}),
     ("no-public-ingress", network.sg_wide_public_range, SG, {}),
+    ("no-public-ingress", network.sg_public_seven_on_postgres, SG, {}),
+    ("no-public-ingress", network.sg_wide_public_ipv6_range, SG, {}),
     ("ecs-service-safety", operations.ecs_unsafe, "aws:ecs/service:", {}),
     ("log-group-retention", operations.logs_forever, "aws:cloudwatch/logGroup:", {}),
     ("required-tags", operations.tags_missing, "aws:", {}),
@@ -165,6 +182,7 @@ PASSING: list[tuple[str, Program, dict[str, Any]]] = [
     ("rds-ssl-and-encryption", databases.rds_secure, {}),
     ("rds-ssl-and-encryption", databases.rds_mysql_secure, {}),
     ("rds-ssl-and-encryption", databases.aurora_secure, {}),
+    ("rds-ssl-and-encryption", databases.multi_az_cluster_secure, {}),
     ("elasticache-encryption-and-auth", databases.cache_secure, {}),
     ("elasticache-encryption-and-auth", databases.cache_cluster_in_secure_group, {}),
     ("elasticache-encryption-and-auth", databases.memcached_with_tls, {}),
@@ -189,6 +207,7 @@ PASSING: list[tuple[str, Program, dict[str, Any]]] = [
     ("no-secret-literals", credentials.secret_from_config, {}),
     ("rds-backup-plan", backups.rds_backed_up_and_restore_tested, PROD_DB),
     ("rds-backup-plan", backups.rds_selected_by_arn_literal, PROD_DB),
+    ("rds-backup-plan", backups.aurora_backed_up_and_restore_tested, PROD_DB),
     (
         "rds-backup-plan",
         backups.rds_never_restore_tested,
@@ -196,17 +215,42 @@ PASSING: list[tuple[str, Program, dict[str, Any]]] = [
     ),
     ("rds-backup-retention", databases.rds_secure, PROD_DB),
     ("rds-backup-retention", databases.aurora_secure, PROD_DB),
+    ("rds-backup-retention", databases.multi_az_cluster_secure, PROD_DB),
     ("rds-not-public", databases.rds_secure, {}),
     ("rds-not-public", databases.aurora_secure, {}),
+    ("rds-not-public", databases.multi_az_cluster_secure, {}),
     ("rds-durability", databases.rds_secure, PROD_DB),
     ("rds-durability", databases.aurora_secure, PROD_DB),
+    ("rds-durability", databases.multi_az_cluster_secure, PROD_DB),
     ("no-public-ingress", network.sg_web_only, {}),
     ("no-public-ingress", network.sg_halves_on_web_ports_private_and_narrow_elsewhere, {}),
     ("no-public-ingress", network.sg_eights_split_over_two_groups, {}),
+    ("no-public-ingress", network.sg_public_nines_and_eights, {}),
     ("ecs-service-safety", operations.ecs_safe, {}),
     ("log-group-retention", operations.logs_bounded, {}),
     ("required-tags", operations.tags_complete, {}),
 ]
+
+# Words the violation must say, for breaking programs that could trip their rule for another
+# reason than the one they are about.
+BECAUSE: dict[Program, str] = {
+    databases.multi_az_cluster_unencrypted: "storageEncrypted must be true",
+    databases.multi_az_cluster_without_force_ssl: "its parameter group must set",
+    databases.multi_az_cluster_one_day_backups: "backupRetentionPeriod is 1 days",
+    databases.multi_az_cluster_unprotected: "deletionProtection must be true",
+    **{bucket: "not fully on: assets-public-access" for bucket in edge.BUCKETS_WITH_ONE_FLAG_OFF},
+    cors.cors_env_cors_origin_wildcard: "CORS_ORIGIN: '*' allows any origin",
+    cors.cors_env_lambda_http_origin: "'http://app.example.com' is not an https origin",
+    credentials.env_secret_word_first: "SECRET_VALUE_1 holds a random-looking value",
+    credentials.env_secret_word_versioned: "WEBHOOK_SECRET_V2 holds a random-looking value",
+    credentials.env_token_word_versioned: "TOKEN_V2 holds a random-looking value",
+    credentials.env_key_word_first: "KEY_MATERIAL holds a random-looking value",
+    backups.aurora_without_backup_plan: "no AWS Backup plan selects it",
+    backups.aurora_in_a_week_long_plan: "at most 7 days",
+    backups.aurora_restore_tested_as_an_instance: "no restore testing selection",
+    network.sg_public_seven_on_postgres: "tcp 5432 to 64.0.0.0/7, a public range wider than /8",
+    network.sg_wide_public_ipv6_range: "tcp 22 to 2000::/4, a public range wider than /8",
+}
 
 
 def _id(case: tuple[Any, ...]) -> str:
@@ -222,6 +266,9 @@ def test_rule_flags_the_breaking_resource(violations_of: ViolationsOf, case: tup
     assert all(v.urn for v in found), "every violation names the resource"
     types = [v.urn.split("::")[2] for v in found]
     assert any(flagged_type in t for t in types), f"{flagged_type} not among flagged {types}"
+    if breaking in BECAUSE:
+        messages = [v.message for v in found]
+        assert any(BECAUSE[breaking] in m for m in messages), messages
 
 
 @pytest.mark.parametrize("case", PASSING, ids=_id)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import committed
+from tests.helpers import committed, evaluated
 from tests.policy.conftest import evaluate_program
 from tests.policy.fixtures import cors, credentials, databases, edge
-from tools.mockcloud import Evaluation, evaluate
+from tools.mockcloud import Evaluation
 from tools.policycheck import (
     Analyzer,
     PolicyConfigError,
-    check,
+    Violation,
     load_policy_config,
     main,
     reconcile,
@@ -64,17 +65,21 @@ def test_insecure_stack_trips_every_ssl_cors_and_secret_rule(analyzer: Analyzer)
     assert expected - tripped == set()
 
 
-def test_stack_passes_its_policy_config_with_no_mandatory_violation(stack: Evaluation) -> None:
-    mandatory = [v for v in check(stack) if v.mandatory]
+def test_stack_passes_its_policy_config_with_no_mandatory_violation(
+    stack: Evaluation, stack_violations: Callable[[Evaluation], list[Violation]]
+) -> None:
+    mandatory = [v for v in stack_violations(stack) if v.mandatory]
     assert mandatory == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in mandatory)
 
 
 @pytest.mark.parametrize("stack_name", ["staging", "prod"])
-def test_a_stack_before_its_first_image_passes_its_policy_config(stack_name: str) -> None:
+def test_a_stack_before_its_first_image_passes_its_policy_config(
+    stack_name: str, stack_violations: Callable[[Evaluation], list[Violation]]
+) -> None:
     api = {k: v for k, v in committed(stack_name, "api").items() if k != "imageTag"}
-    ev = evaluate(stack_name, overrides={"webstack:api": api})
+    ev = evaluated(stack_name, overrides={"webstack:api": api})
     assert ev.of_type("aws:ecs/service:Service") == []
-    mandatory = [v for v in check(ev) if v.mandatory]
+    mandatory = [v for v in stack_violations(ev) if v.mandatory]
     assert mandatory == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in mandatory)
 
 
@@ -171,7 +176,7 @@ def _proxied(stack_name: str, **changes: object) -> Evaluation:
         "ingressCidrs": ["173.245.48.0/20"],
         **changes,
     }
-    return evaluate(stack_name, overrides={"webstack:edge": edge})
+    return evaluated(stack_name, overrides={"webstack:edge": edge})
 
 
 def test_proxied_prod_passes_with_the_zone_settings_it_owns(analyzer: Analyzer) -> None:

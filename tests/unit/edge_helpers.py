@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tests.helpers import evaluated
+from tools.mockcloud import Evaluation, Resource
 from tools.stackfile import load_stack_config
 
 
@@ -18,7 +19,7 @@ def edge_section(stack: str, **changes: Any) -> dict[str, Any]:
 
 def edge_variant(stack: str, **changes: Any) -> Evaluation:
     """Evaluate `stack` with its edge section changed."""
-    return evaluate(stack, overrides={"webstack:edge": edge_section(stack, **changes)})
+    return evaluated(stack, overrides={"webstack:edge": edge_section(stack, **changes)})
 
 
 def bucket_child(ev: Evaluation, bucket: str, type_: str) -> dict[str, Any]:

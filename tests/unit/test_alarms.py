@@ -13,8 +13,8 @@ from typing import Any
 
 from components.alarm_catalog import AlarmThresholds
 from components.data_alarms import db_connections, db_free_storage
-from tests.helpers import config_of
-from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource, evaluate
+from tests.helpers import config_of, evaluated
+from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource
 from tools.stackfile import load_stack_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -211,7 +211,7 @@ def test_cloudfront_alarm_lives_in_us_east_1_with_a_topic_there(stack: Evaluatio
 
 
 def test_outside_us_east_1_a_topic_pair_in_us_east_1_serves_cloudfront() -> None:
-    ev = evaluate("staging", overrides={"aws:region": "eu-west-1"})
+    ev = evaluated("staging", overrides={"aws:region": "eu-west-1"})
     by_region: dict[str, set[str]] = {}
     for topic in ev.of_type(TOPIC):
         severity = topic.inputs["name"].rsplit("-", 1)[1]
@@ -253,7 +253,7 @@ def test_thresholds_are_the_stack_config(stack: Evaluation) -> None:
 
 def test_a_changed_threshold_reaches_its_alarm() -> None:
     config = {**alarms_config("prod"), "ecsCpuPercent": 65, "apiLatencyP95CriticalSeconds": 3.5}
-    by_name = alarms(evaluate("prod", overrides={"webstack:alarms": config}))
+    by_name = alarms(evaluated("prod", overrides={"webstack:alarms": config}))
     assert by_name["api-cpu"].inputs["threshold"] == 65
     assert by_name["worker-cpu"].inputs["threshold"] == 65
     assert by_name["api-latency-p95-critical"].inputs["threshold"] == 3.5
@@ -382,7 +382,7 @@ def test_email_subscribers_come_from_config(stack: Evaluation) -> None:
 def test_https_endpoint_is_subscribed_as_a_secret() -> None:
     url = f"https://events.pagerduty.com/integration/{secrets.token_urlsafe(16)}/enqueue"
     config = {**alarms_config("prod"), "criticalHttpsEndpoint": url}
-    ev = evaluate("prod", secret_overrides={"webstack:alarms": config})
+    ev = evaluated("prod", secret_overrides={"webstack:alarms": config})
     https = [s for s in ev.of_type(SUBSCRIPTION) if s.inputs["protocol"] == "https"]
     assert len(https) == 1
     assert https[0].inputs["endpoint"] == url and "endpoint" in https[0].secret_inputs
@@ -469,7 +469,7 @@ def test_the_offline_plan_lists_each_alarm_with_its_threshold_and_severity(
         line = describe(alarm)
         assert "threshold=" in line and "comparisonOperator=" in line, line
         assert re.search(r"alarmDescription=\[(critical|warning)\]", line), line
-    https = evaluate(
+    https = evaluated(
         "prod",
         secret_overrides={
             "webstack:alarms": {

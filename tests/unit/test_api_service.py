@@ -25,9 +25,9 @@ from components.config import (
     StackConfig,
 )
 from components.listener_rules import TrafficShiftRouting
-from tests.helpers import committed, config_of, parse, sg_id
+from tests.helpers import committed, config_of, evaluated, parse, sg_id
 from tests.unit.edge_helpers import edge_variant
-from tools.mockcloud import Evaluation, Resource, evaluate, run_program
+from tools.mockcloud import Evaluation, Resource, run_program
 from tools.plan import tree_lines
 
 SERVICE = "aws:ecs/service:Service"
@@ -314,7 +314,7 @@ def test_worker_runs_the_schedulers_at_its_configured_count(stack: Evaluation) -
 
 def test_worker_autoscaling_is_optional() -> None:
     base = committed("staging", "worker")
-    ev = evaluate("staging", {"webstack:worker": {**base, "desiredCount": 1, "maxCapacity": 3}})
+    ev = evaluated("staging", {"webstack:worker": {**base, "desiredCount": 1, "maxCapacity": 3}})
     (target,) = [r for r in ev.of_type(TARGET) if r.inputs["resourceId"].endswith("/worker")]
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (1, 3)
     assert "desiredCount" in service(ev, "worker").options["ignoreChanges"]
@@ -479,7 +479,7 @@ def test_logs_key_rotates_and_serves_only_these_log_groups(
 
 def test_logs_key_deletion_window_follows_config() -> None:
     api = {**committed("staging", "api"), "logsKmsKey": True}
-    ev = evaluate("staging", overrides={"webstack:api": api})
+    ev = evaluated("staging", overrides={"webstack:api": api})
     (key,) = logs_key(ev)
     assert key.inputs["deletionWindowInDays"] == 7
     assert key.protect is False
@@ -700,7 +700,7 @@ def test_exec_sessions_are_logged_with_retention_and_the_logs_key(stack: Evaluat
 
 def test_exec_with_the_logs_key_encrypts_the_session_log() -> None:
     api = {**committed("prod", "api"), "enableExecuteCommand": True}
-    ev = evaluate("prod", overrides={"webstack:api": api})
+    ev = evaluated("prod", overrides={"webstack:api": api})
     (key,) = logs_key(ev)
     group = ev.one(LOG_GROUP, "app-exec-logs")
     assert group.inputs["kmsKeyId"] == key.outputs["arn"]
@@ -766,7 +766,7 @@ def test_behind_cloudfront_the_api_service_waits_for_the_forwarding_rule(stack_n
 
 def without_image(stack_name: str) -> Evaluation:
     api = {k: v for k, v in committed(stack_name, "api").items() if k != "imageTag"}
-    return evaluate(stack_name, overrides={"webstack:api": api})
+    return evaluated(stack_name, overrides={"webstack:api": api})
 
 
 @pytest.fixture(scope="module")

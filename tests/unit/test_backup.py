@@ -15,8 +15,8 @@ import pytest
 
 from components.backup import Backup, BackupArgs, BackupWiring
 from components.backup.restore_testing import LOGIN
-from tests.helpers import committed, config_of, data_key_arn, sg_id
-from tools.mockcloud import Evaluation, Resource, evaluate, run_program
+from tests.helpers import committed, config_of, data_key_arn, evaluated, sg_id
+from tools.mockcloud import Evaluation, Resource, run_program
 
 VAULT = "aws:backup/vault:Vault"
 LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
@@ -92,7 +92,7 @@ def test_staging_locks_in_governance_mode(evaluations: dict[str, Evaluation]) ->
 
 def test_a_stack_without_a_lock_gets_none() -> None:
     backup = committed("staging", "backup", vaultLock="none")
-    ev = evaluate("staging", overrides={"webstack:backup": backup})
+    ev = evaluated("staging", overrides={"webstack:backup": backup})
     assert ev.of_type(LOCK) == []
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from tests.helpers import committed, data_key_arn
+from tests.helpers import committed, data_key_arn, evaluated
 from tests.windows import overlaps
-from tools.mockcloud import Evaluation, evaluate
+from tools.mockcloud import Evaluation
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -129,7 +129,7 @@ def test_changes_apply_at_once_only_where_config_says(stack: Evaluation) -> None
     # Off, a new engine version and the new family's parameter group wait for the maintenance
     # window while the old group stays in use. Prod defers, staging applies at once.
     assert group(stack)["applyImmediately"] is {"staging": True, "prod": False}[stack.stack]
-    rolled = evaluate(
+    rolled = evaluated(
         "prod",
         overrides={"webstack:cache": {**committed("prod", "cache"), "applyImmediately": True}},
     )

@@ -114,6 +114,28 @@ def test_a_bad_skip_file_stops_the_run_before_any_stack(
     assert "`reason` is required" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- check: CKV_AWS_1\n  resources: [x\n  reason: why\n", "skips.yaml:3:"),
+        (
+            "- check: CKV_AWS_1\n  resources: [x]\n  reason: why\n  reason: because\n",
+            "skips.yaml:4: duplicate key 'reason' (first at line 3)",
+        ),
+    ],
+    ids=["syntax-error", "duplicate-key"],
+)
+def test_a_skip_file_that_is_not_yaml_is_named_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    bad = tmp_path / "skips.yaml"
+    bad.write_text(text)
+    assert main(["--skips", str(bad), "--checkov", str(tmp_path / "none")]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "Traceback" not in err
+
+
 def test_an_unknown_stack_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["qa"])

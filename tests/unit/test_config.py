@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, parse_problems, problems_of
+from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
 
 NETWORK = {"cidr": "10.20.0.0/16", "azCount": 2, "natStrategy": "single"}
 
@@ -72,6 +72,17 @@ def test_unknown_nat_strategy() -> None:
 def test_no_nat_needs_interface_endpoints() -> None:
     problems = parse_problems("staging", network={**NETWORK, "natStrategy": "none"})
     assert_problem(problems, "webstack:network.natStrategy", "staging", "interfaceEndpoints")
+
+
+def test_a_nat_instance_is_refused_in_prod() -> None:
+    network = committed("prod", "network", natStrategy="instance")
+    problems = parse_problems("prod", network=network)
+    assert_problem(problems, "webstack:network.natStrategy", "prod", "'instance'", "prod")
+
+
+def test_a_nat_instance_is_allowed_where_one_way_out_will_do() -> None:
+    network = committed("staging", "network", natStrategy="instance")
+    assert parse("staging", network=network).network.nat_strategy == "instance"
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
-from tools.mockcloud import evaluate
+from tests.helpers import assert_problem, committed, evaluated, parse, parse_problems, problems_of
 
 
 def api_problems(stack: str = "staging", **changes: Any) -> list[str]:
@@ -207,7 +206,7 @@ def test_a_fleet_the_database_cannot_give_pools_is_rejected_before_anything_exis
 
 
 def test_the_same_fleet_on_a_larger_class_gets_smaller_pools_not_an_error() -> None:
-    ev = evaluate("staging", {"webstack:api": committed("staging", "api", maxCapacity=60)})
+    ev = evaluated("staging", {"webstack:api": committed("staging", "api", maxCapacity=60)})
     assert ev.config is not None and ev.config.database.instance_class == "db.t4g.medium"
     (api,) = [t for t in ev.of_type("aws:ecs/taskDefinition:TaskDefinition") if "api" in t.name]
     (container,) = json.loads(api.inputs["containerDefinitions"])

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
-from tools.mockcloud import evaluate
+from tests.helpers import assert_problem, committed, evaluated, parse, parse_problems, problems_of
 
 
 @pytest.mark.parametrize(
@@ -79,7 +78,7 @@ def test_required_data_tier_keys(section: str, key: str) -> None:
 
 def test_staging_may_keep_fewer_backups_and_one_cache_node() -> None:
     database = committed("staging", "database", backupRetentionDays=7)
-    ev = evaluate("staging", overrides={"webstack:database": database})
+    ev = evaluated("staging", overrides={"webstack:database": database})
     assert ev.one("aws:rds/instance:Instance").inputs["backupRetentionPeriod"] == 7
 
 

@@ -7,7 +7,7 @@ region, a YAML syntax error, CORS origins through `api.environment`, one prod AP
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,8 @@ from tests.helpers import (
     six_zones,
     stack_values,
 )
-from tools import plan, policycheck, stackfile
+from tools import configdoc, plan, policycheck, stackfile
+from tools.checkov import __main__ as checkov
 from tools.stackfile import StackFileError, load_stack_config
 
 # ---------------------------------------------------------------------------------------------
@@ -115,6 +116,16 @@ def test_repeated_keys_in_different_mappings_are_fine(tmp_path: Path) -> None:
 
 
 BROKEN_YAML = "config:\n  aws:region: us-east-1\n  webstack:api: {cpu: 512\n  webstack:x: 1\n"
+DUPLICATE_KEY = "config:\n  aws:region: us-east-1\n  webstack:owner: a\n  webstack:owner: b\n"
+# A stack file the CLI would refuse, and what the tooling must say about it (file and line).
+REFUSED_FILES = [
+    pytest.param(BROKEN_YAML, "Pulumi.staging.yaml:4:", id="syntax-error"),
+    pytest.param(
+        DUPLICATE_KEY,
+        "Pulumi.staging.yaml:4: duplicate key 'webstack:owner' (first at line 3)",
+        id="duplicate-key",
+    ),
+]
 
 
 def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
@@ -135,7 +146,11 @@ def stack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (BROKEN_YAML, "Pulumi.staging.yaml:4:"),
+        *REFUSED_FILES,
+        (
+            "config:\n  aws:region: us-east-1\n  webstack:environment: prod\n",
+            "webstack:environment (staging): ",
+        ),
         (
             "config:\n  webstack:costAssumptions:\n    natGB: 5\n",
             "webstack:costAssumptions.natGB (staging): unknown key",
@@ -156,13 +171,38 @@ def test_make_plan_exits_2_naming_the_mistake(
     assert "Traceback" not in err
 
 
-def test_the_policy_check_exits_2_on_a_yaml_syntax_error(
-    stack_dir: Path, capsys: pytest.CaptureFixture[str]
+def _exit_code(main: Callable[[], int]) -> object:
+    """What the command would exit with: what its main returns, or the code it exits with."""
+    try:
+        return main()
+    except SystemExit as exit_:
+        return exit_.code
+
+
+# The other tools that read stack files; `make plan` is above.
+READERS = [
+    pytest.param(lambda: policycheck.main(["staging"]), id="policycheck"),
+    pytest.param(lambda: checkov.main(["--convert-only", "staging"]), id="checkov"),
+    pytest.param(lambda: configdoc.main([]), id="configdoc"),
+]
+
+
+@pytest.mark.parametrize("main", READERS)
+@pytest.mark.parametrize(("text", "expected"), REFUSED_FILES)
+def test_every_tool_exits_2_naming_the_mistake(
+    stack_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    main: Callable[[], int],
+    text: str,
+    expected: str,
 ) -> None:
-    (stack_dir / "Pulumi.staging.yaml").write_text(BROKEN_YAML)
-    assert policycheck.main(["staging"]) == 2
+    # Should the configuration reference get past the file, it writes here, not into docs/.
+    monkeypatch.setattr(configdoc, "OUTPUT", stack_dir / "configuration.md")
+    (stack_dir / "Pulumi.staging.yaml").write_text(text)
+    assert _exit_code(main) == 2
     err = capsys.readouterr().err
-    assert "Pulumi.staging.yaml:4:" in err
+    assert expected in err
     assert "Traceback" not in err
 
 
@@ -177,6 +217,11 @@ def test_a_stack_file_cannot_claim_another_environment() -> None:
     )
     assert_problem(problems, "webstack:environment", "prod", "'prod'", "got 'staging'")
     assert_problem(problems, "webstack:database.multiAz", "prod", "must be true in prod")
+
+
+def test_a_staging_file_cannot_claim_prod() -> None:
+    problems = parse_problems("staging", environment="prod")
+    assert_problem(problems, "webstack:environment", "staging", "'staging'", "got 'prod'")
 
 
 def test_the_environment_defaults_to_the_stack_name() -> None:

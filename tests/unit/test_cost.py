@@ -255,6 +255,52 @@ def test_the_per_day_figure_is_24_of_the_months_hours() -> None:
     assert "per day  $1.08" in "\n".join(cost.render(est))
 
 
+def _nat_instance(**inputs: Any) -> Resource:
+    return res(
+        "aws:ec2/instance:Instance",
+        "nat-instance",
+        **{
+            "instanceType": "t4g.nano",
+            "rootBlockDevice": {"volumeType": "gp3", "volumeSize": 8.0},
+            "associatePublicIpAddress": True,
+            **inputs,
+        },
+    )
+
+
+def test_a_nat_instance_its_root_volume_and_its_public_address() -> None:
+    est = cost.estimate([_nat_instance()], CostAssumptions(nat_gb_per_month=100))
+    # 730 h × $0.0042 = $3.066
+    assert monthly(est, "EC2 instance t4g.nano") == pytest.approx(3.066)
+    # 8 GB × $0.08 = $0.64
+    assert monthly(est, "root volume gp3") == pytest.approx(0.64)
+    # 730 h × $0.005 = $3.65
+    assert monthly(est, "public IPv4 address") == pytest.approx(3.65)
+    # No per-GB processing charge, unlike a NAT gateway: the traffic changes nothing.
+    assert est.total == pytest.approx(3.066 + 0.64 + 3.65)
+    # $7.356 a month is $0.2418 a day, against a NAT gateway's $1.08 plus $0.12 for its address.
+    assert est.per_day == pytest.approx(7.356 * 24 / 730)
+
+
+def test_an_instance_without_a_public_address_pays_for_none() -> None:
+    est = cost.estimate([_nat_instance(associatePublicIpAddress=False)], NO_TRAFFIC)
+    assert not [x for x in est.lines if "IPv4" in x.item]
+    assert est.total == pytest.approx(3.066 + 0.64)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "unpriced"),
+    [
+        ({"instanceType": "x9.huge"}, "EC2 instance x9.huge"),
+        ({"rootBlockDevice": {"volumeType": "gp3"}}, "root volume"),
+        ({"rootBlockDevice": {"volumeType": "io2", "volumeSize": 8.0}}, "root volume"),
+    ],
+)
+def test_what_the_instance_rule_cannot_price_is_named(inputs: dict, unpriced: str) -> None:
+    est = cost.estimate([_nat_instance(**inputs)], NO_TRAFFIC)
+    assert [x.item for x in est.unpriced] == [unpriced]
+
+
 def test_valkey_nodes_are_priced_below_redis() -> None:
     redis = res(
         "aws:elasticache/replicationGroup:ReplicationGroup",
@@ -336,13 +382,13 @@ def test_unknown_classes_and_types_are_reported_never_zero() -> None:
         allocatedStorage=20.0,
         storageType="gp3",
     )
-    unknown = res("aws:ec2/instance:Instance", "bastion", instanceType="t3.micro")
+    unknown = res("aws:ec2/transitGateway:TransitGateway", "hub")
     free = res("aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.0.0.0/16")
     est = cost.estimate([db, unknown, free], NO_TRAFFIC)
     unpriced = {(x.resource, x.note) for x in est.unpriced}
     assert ("db", "instance class not in the price table") in unpriced
-    assert ("bastion", "no price rule for this type (tools/cost.py)") in unpriced
-    assert [x.resource for x in est.lines] == ["db", "db", "bastion"]  # nothing for the VPC
+    assert ("hub", "no price rule for this type (tools/cost.py)") in unpriced
+    assert [x.resource for x in est.lines] == ["db", "db", "hub"]  # nothing for the VPC
     assert "unpriced" in "\n".join(cost.render(est))
 
 

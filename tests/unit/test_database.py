@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from components.aws_facts import max_connections
-from tests.helpers import committed, data_key_arn
+from tests.helpers import committed, data_key_arn, evaluated
 from tests.windows import overlaps
-from tools.mockcloud import Evaluation, evaluate
+from tools.mockcloud import Evaluation
 
 INSTANCE = "aws:rds/instance:Instance"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -26,7 +26,7 @@ def primary(ev: Evaluation) -> dict:
 @pytest.fixture(scope="module")
 def with_replicas() -> Evaluation:
     database = {**committed("prod", "database"), "readReplicas": 2}
-    return evaluate("prod", overrides={"webstack:database": database})
+    return evaluated("prod", overrides={"webstack:database": database})
 
 
 def test_postgres_major_from_config_with_matching_parameter_group(stack: Evaluation) -> None:
@@ -215,7 +215,7 @@ def test_changes_apply_at_once_only_where_config_says(
     assert (
         primary(stack)["applyImmediately"] is committed(stack.stack, "database")["applyImmediately"]
     )
-    rolled = evaluate(
+    rolled = evaluated(
         "prod",
         overrides={
             "webstack:database": {**committed("prod", "database"), "applyImmediately": True}
@@ -267,7 +267,7 @@ def test_iam_database_authentication_on_primary_and_replicas(
 
 def test_database_url_names_the_ca_bundle_from_config() -> None:
     path = "/opt/app/certs/rds-global-bundle.pem"
-    ev = evaluate(
+    ev = evaluated(
         "staging",
         overrides={"webstack:database": {**committed("staging", "database"), "caBundlePath": path}},
     )

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from components.config import AlarmThresholds
+from tests.helpers import evaluated
 from tools import alarmdoc, configdoc, diagram, docs
-from tools.mockcloud import Evaluation, evaluate
+from tools.mockcloud import Evaluation
 from tools.stackfile import ROOT, read_stack_file
 
 DOC_FILES = sorted(
@@ -175,7 +176,7 @@ def test_request_path_follows_the_program(ordered: dict[str, Evaluation]) -> Non
 
 
 def test_request_path_through_the_cdn_when_the_api_is_served_there() -> None:
-    evaluation = evaluate("staging", {"webstack:edge": _edge_with(apiViaCdn=True)})
+    evaluation = evaluated("staging", {"webstack:edge": _edge_with(apiViaCdn=True)})
     graph = diagram.request_path_view(diagram.Program(evaluation))
     first = {nid: attrs["label"].split("\n")[0] for nid, attrs in graph.nodes.items()}
     labelled = {(first[a], first[b], attrs.get("label")) for (a, b), attrs in graph.edges.items()}
@@ -231,7 +232,7 @@ def known_outputs(ordered: dict[str, Evaluation]) -> set[str]:
     edge = _edge_with(dnsProvider="none")
     for key in ("cloudflareZoneId", "manageZoneSettings"):
         edge.pop(key, None)
-    first = evaluate("staging", {"webstack:edge": edge, "webstack:api": _without_image()})
+    first = evaluated("staging", {"webstack:edge": edge, "webstack:api": _without_image()})
     return {key for e in [*ordered.values(), first] for key in e.outputs}
 
 

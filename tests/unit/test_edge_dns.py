@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, parse_problems
+from tests.helpers import assert_problem, evaluated, parse_problems
 from tests.unit.edge_helpers import edge_section, edge_variant, provider_region
-from tools.mockcloud import Evaluation, evaluate
+from tools.mockcloud import Evaluation
 
 CERT = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
@@ -38,7 +38,7 @@ def test_certificates_cover_the_api_apex_and_www(stack: Evaluation) -> None:
 
 
 def test_cloudfront_certificate_stays_in_us_east_1_when_the_stack_moves() -> None:
-    ev = evaluate("staging", overrides={"aws:region": "eu-west-1"})
+    ev = evaluated("staging", overrides={"aws:region": "eu-west-1"})
     assert provider_region(ev, ev.one(CERT, "certificates-api")) == "eu-west-1"
     assert provider_region(ev, ev.one(CERT, "certificates-cdn")) == "us-east-1"
     assert provider_region(ev, ev.one("aws:lb/loadBalancer:LoadBalancer")) == "eu-west-1"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from migrations import __main__ as cli
 from migrations import runner, statements
 from migrations.app_login import AppRole, scram_verifier
 from tests.helpers import write_files
@@ -158,3 +159,27 @@ def test_the_readme_explains_every_exit_code() -> None:
     readme = (runner.MIGRATIONS_DIR / "README.md").read_text()
     documented = {int(n) for n in re.findall(r"^\| (\d+) \| .+ \|$", readme, re.MULTILINE)}
     assert documented == {int(code) for code in runner.ExitCode}
+
+
+def _long_options(capsys: pytest.CaptureFixture[str], *command: str) -> set[str]:
+    """The `--options` a command's `--help` lists."""
+    with pytest.raises(SystemExit):
+        cli.main([*command, "--help"])
+    return set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", capsys.readouterr().out))
+
+
+def test_the_readme_documents_every_option_of_up(capsys: pytest.CaptureFixture[str]) -> None:
+    # What `up` takes beyond the connection and timeout options every command shares.
+    own = _long_options(capsys, "up") - _long_options(capsys, "status")
+    assert {"--resume-from", "--drop-invalid-indexes", "--dry-run"} <= own
+    readme = (runner.MIGRATIONS_DIR / "README.md").read_text()
+    assert sorted(option for option in own if option not in readme) == []
+
+
+def test_the_readme_shows_how_to_continue_a_file_that_stopped_halfway() -> None:
+    readme = (runner.MIGRATIONS_DIR / "README.md").read_text()
+    halfway = readme.split("## When a file stops halfway", 1)[1].split("\n## ", 1)[0]
+    assert "python -m migrations up --resume-from N" in halfway
+    assert "--drop-invalid-indexes" in halfway
+    # The migration Lambda's event keys for the same two options.
+    assert '"resumeFrom": 3' in halfway and '"dropInvalidIndexes": true' in halfway

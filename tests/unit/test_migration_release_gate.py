@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from migrations import lambda_handler
-from tests.helpers import committed
+from tests.helpers import committed, evaluated
 from tools import lambda_package
 from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource, evaluate
 
@@ -127,7 +127,7 @@ def test_the_api_role_limits_come_from_the_api_config(stack: Evaluation) -> None
 
 def test_a_changed_api_timeout_reaches_the_role_on_the_next_up() -> None:
     api = {**committed("staging", "api"), "dbStatementTimeoutMs": 12_500}
-    ev = evaluate("staging", overrides={"webstack:api": api})
+    ev = evaluated("staging", overrides={"webstack:api": api})
     assert function_env(ev)["APP_STATEMENT_TIMEOUT"] == "12500ms"
     assert "APP_STATEMENT_TIMEOUT=12500ms" in invocation(ev).inputs["triggers"]["appRole"]
 

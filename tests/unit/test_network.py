@@ -8,8 +8,8 @@ import json
 import pytest
 
 from components.network import subnet_plan
-from tests.helpers import committed
-from tools.mockcloud import Evaluation, evaluate
+from tests.helpers import committed, evaluated
+from tools.mockcloud import Evaluation
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
@@ -76,7 +76,7 @@ def test_only_public_and_private_tiers_route_out(stack: Evaluation) -> None:
     [("single", 3, 1), ("per_az", 3, 3), ("per_az", 2, 2), ("none", 2, 0)],
 )
 def test_nat_gateways_follow_the_strategy(strategy: str, az_count: int, expected: int) -> None:
-    ev = evaluate(
+    ev = evaluated(
         "staging",
         overrides={
             "webstack:network": {

@@ -118,7 +118,8 @@ def test_the_comment_of_a_deploy_prices_the_prs_code(
         "--smoke", str(smoke),
     )  # fmt: skip
     assert status == 0
-    assert "https://api.pr-42.staging.example.com" in out and "NAT gateway" in out
+    # The PR's code prices its own plan: the biggest line of a preview is its ALB.
+    assert "https://api.pr-42.staging.example.com" in out and "| ALB (load-balancer-alb) |" in out
     assert "| check | result |" in out
 
 

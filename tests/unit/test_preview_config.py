@@ -101,7 +101,7 @@ def test_the_parsed_preview_is_small_disposable_and_pages_nobody() -> None:
     assert config.secrets.recovery_window_days == 0
     assert config.database.instance_class == "db.t4g.micro"
     assert config.cache.node_type == "cache.t4g.micro"
-    assert config.network.nat_strategy == "single"
+    assert config.network.nat_strategy == "instance"
 
 
 @pytest.mark.parametrize("name", ["pr-1", "pr-123", "pr-9999999999"])

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import config_of
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tests.helpers import config_of, evaluated
+from tools.mockcloud import Evaluation, Resource
 
 KEY = "aws:kms/key:Key"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -24,7 +24,7 @@ def with_external() -> tuple[Evaluation, dict[str, str]]:
         "STRIPE_SECRET_KEY": secrets.token_urlsafe(32),
         "SENTRY_DSN": secrets.token_urlsafe(24),
     }
-    ev = evaluate("prod", secret_overrides={"webstack:externalSecrets": values})
+    ev = evaluated("prod", secret_overrides={"webstack:externalSecrets": values})
     return ev, values
 
 

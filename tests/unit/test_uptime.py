@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
+from tests.helpers import assert_problem, committed, evaluated, parse, parse_problems, problems_of
 from tests.unit.edge_helpers import edge_variant, provider_region
 from tools.mockcloud import Evaluation, Resource, evaluate
 
@@ -171,7 +171,7 @@ def test_outside_us_east_1_the_uptime_alarms_use_the_us_east_1_topics() -> None:
 
 
 def test_staging_reports_to_the_team_inbox_and_pages_nobody() -> None:
-    ev = evaluate("staging")
+    ev = evaluated("staging")
     topic = alarm(ev, "api-unreachable").inputs["alarmActions"][0]
     subscribers = [s.inputs for s in ev.of_type(SUBSCRIPTION) if s.inputs["topic"] == topic]
     assert [(s["protocol"], s["endpoint"]) for s in subscribers] == [
@@ -261,3 +261,22 @@ def test_a_preview_has_no_budget_of_its_own() -> None:
     alarms = {**committed("staging", "alarms"), "paging": False, "criticalEmails": []}
     problems = parse_problems("pr-7", alarms={**alarms, "monthlyBudgetUsd": 50})
     assert_problem(problems, "webstack:alarms.monthlyBudgetUsd", "pr-7", "preview", "staging")
+
+
+def test_a_preview_is_not_checked_from_outside_and_its_dashboard_still_renders() -> None:
+    ev = evaluate("pr-7")
+    assert ev.of_type(CHECK) == []
+    names = {a.inputs["name"] for a in ev.of_type(ALARM)}
+    assert not {n for n in names if n.endswith("-unreachable")}, names
+    assert not {k for k in ev.outputs if k.endswith("HealthCheckId")}
+    body = json.loads(ev.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    metrics_of = [w["properties"].get("metrics") for w in body["widgets"] if w["type"] == "metric"]
+    # CloudWatch refuses a metric widget without metrics; the certificates' graph stays.
+    assert all(metrics_of), "a metric widget without metrics"
+    assert "AWS/Route53" not in json.dumps(body) and "DaysToExpiry" in json.dumps(body)
+
+
+def test_uptime_checks_may_be_off_outside_prod_only() -> None:
+    assert not parse("staging", uptime={"enabled": False}).uptime.enabled
+    problems = parse_problems("prod", uptime={"enabled": False})
+    assert_problem(problems, "webstack:uptime.enabled", "prod", "must stay true in prod")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tools.stackfile import StackFileError, read_yaml
 
 SKIPS_FILE = Path(__file__).resolve().parent / "skips.yaml"
 ALL_RESOURCES = "*"
@@ -131,10 +131,12 @@ def parse(document: Any, stacks: Sequence[str], source: str = "skips.yaml") -> l
 
 
 def load(stacks: Sequence[str], path: Path = SKIPS_FILE) -> list[Skip]:
+    """The skips of the file; SkipsError naming the file and line when it is not YAML or
+    repeats a key (read as the stack files are, so a repeated field cannot silently win)."""
     try:
-        document = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise SkipsError(f"{path}: {exc}") from None
+        document = read_yaml(path)
+    except StackFileError as exc:
+        raise SkipsError(str(exc)) from None
     return parse(document, stacks, path.name)
 
 
