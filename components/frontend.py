@@ -15,7 +15,9 @@ Creates:
 - the distribution: apex and www aliases, the us-east-1 certificate, TLSv1.2_2021, HTTP/2 and
   HTTP/3, IPv6, compression, standard logs (without cookies) to a bucket of their own in
   us-east-1 with lifecycle expiry; optionally `/api/*` to the ALB (HTTPS only, never cached,
-  with the origin-verify header) protected by a CLOUDFRONT-scope WAF web ACL.
+  with the origin-verify header);
+- with `edge.cdnWaf` (always with the API), a CLOUDFRONT-scope WAF web ACL in us-east-1 on the
+  distribution, with the API's rules when it serves `/api/*`.
 """
 
 from __future__ import annotations
@@ -92,12 +94,10 @@ class Frontend(pulumi.ComponentResource):
             force_destroy=args.stack.disposable,
         )
         routes = self._static_routes(name, args, bucket)
-        web_acl_id: pulumi.Output[str] | None = None
         if args.edge.api_via_cdn and origin_verify_secret is not None:
             # `/api/*` goes to the ALB by its own hostname, which its certificate matches.
-            web_acl_id = self._api_route(
-                name, args, routes, args.stack.api_hostname, origin_verify_secret
-            )
+            self._api_route(name, args, routes, args.stack.api_hostname, origin_verify_secret)
+        web_acl_id = self._web_acl(name, args) if args.edge.cdn_waf else None
         log_bucket = cloudfront_log_bucket(
             f"{name}-access-logs",
             parent=self,
@@ -214,9 +214,9 @@ class Frontend(pulumi.ComponentResource):
         routes: _Routes,
         hostname: str,
         origin_verify_secret: pulumi.Input[str],
-    ) -> pulumi.Output[str]:
+    ) -> None:
         """`/api/*` to the ALB (HTTPS only, never cached, with the origin-verify header) added
-        to `routes`; returns the CLOUDFRONT-scope web ACL that then guards the distribution."""
+        to `routes`."""
         invoke = pulumi.InvokeOptions(parent=self)
         routes.origins.append(
             aws.cloudfront.DistributionOriginArgs(
@@ -261,15 +261,18 @@ class Frontend(pulumi.ComponentResource):
                 function_associations=_redirect_only(routes.www_redirect),
             )
         )
-        # Rate limits belong where the viewer's address is known: here, not at the ALB,
-        # which sees CloudFront's servers.
+
+    def _web_acl(self, name: str, args: FrontendArgs) -> pulumi.Output[str]:
+        """The distribution's CLOUDFRONT-scope web ACL (its ARN, which `web_acl_id` takes for
+        WAFv2). With the API behind the CDN it is the API's rate limit too: the viewer's
+        address is known here, not at the ALB, which sees CloudFront's servers."""
         return WebAcl(
             f"{name}-waf",
             WebAclArgs(
                 stack=args.stack,
                 edge=args.edge,
                 secrets=args.secrets,
-                wiring=WebAclWiring(scope="CLOUDFRONT"),
+                wiring=WebAclWiring(scope="CLOUDFRONT", guards_api=args.edge.api_via_cdn),
             ),
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.wiring.us_east_1}),
         ).arn

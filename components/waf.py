@@ -3,13 +3,15 @@
 Creates:
 - a web ACL (REGIONAL for the ALB, CLOUDFRONT for the distribution; a CLOUDFRONT one must be
   built with a us-east-1 provider) that allows by default and runs, in order: a per-client-IP
-  rate-based block (per CF-Connecting-IP behind Cloudflare's proxy), AWS's Common, Known Bad
-  Inputs and SQL injection rule groups, and the API's body-size limit (413);
+  rate-based block (per CF-Connecting-IP behind Cloudflare's proxy); at CloudFront, AWS's IP
+  reputation list; AWS's anonymous IP list (counted only: see ANONYMOUS_IP_RULES); AWS's Known
+  Bad Inputs rules (Log4j among them); and, on an ACL the API's requests pass, the Common and
+  SQL injection rule groups and the API's body-size limit (413);
 - a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
   with a key of its own, and the logging configuration, with credentials and the origin-verify
   header redacted.
 
-Both ACLs guard the API (the CDN's exists only when it serves `/api/*`), so on both the Common
+The ALB's ACL always guards the API, the CDN's only when it serves `/api/*`; there the Common
 rules that break JSON APIs only count (COUNTED_COMMON_RULES) and `edge.apiMaxBodyBytes` takes
 the place of the Common set's fixed 8 KB body limit. Rules are given as `rule_json` (WAF's own
 API shape) so tests and policies read exactly what AWS receives.
@@ -29,11 +31,17 @@ from components.config import EdgeConfig, SecretsConfig, StackWide
 from components.log_groups import log_group_with_key
 
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
-MANAGED_RULE_GROUPS = (
-    COMMON_RULE_SET,
-    "AWSManagedRulesKnownBadInputsRuleSet",
-    "AWSManagedRulesSQLiRuleSet",
-)
+KNOWN_BAD_INPUTS_RULE_SET = "AWSManagedRulesKnownBadInputsRuleSet"  # Log4JRCE among them
+SQLI_RULE_SET = "AWSManagedRulesSQLiRuleSet"
+IP_REPUTATION_RULE_SET = "AWSManagedRulesAmazonIpReputationList"
+ANONYMOUS_IP_RULE_SET = "AWSManagedRulesAnonymousIpList"
+# The anonymous IP list's two rules only count, on every ACL (labels, metrics and logs show how
+# much traffic they would stop): blocking VPN, Tor and proxy users (AnonymousIPList) shuts out
+# real viewers and API clients, a product decision nobody has taken, and HostingProviderIPList
+# matches cloud addresses, which is where API clients on cloud hosts, the Route 53 health checks
+# and the CI runners' smoke checks connect from. Dropping a name here is all a decision to
+# block takes.
+ANONYMOUS_IP_RULES = ("AnonymousIPList", "HostingProviderIPList")
 # Common rules that block legitimate JSON API requests, set to count (their labels and metrics
 # stay): SizeRestrictions_BODY blocks every body over 8 KB (`api-body-size` enforces the API's
 # own limit instead); CrossSiteScripting_BODY blocks JSON whose strings hold markup (rich text,
@@ -113,14 +121,38 @@ def _body_size_rule(limit: int, scope: str, priority: int) -> dict[str, Any]:
     }
 
 
+def _managed(
+    group: str, priority: int, overrides: tuple[str, ...] = (), *, count: bool = False
+) -> dict[str, Any]:
+    """A rule running AWS's managed `group`; the rules in `overrides` (or, with `count`, the
+    whole group) only count."""
+    statement: dict[str, Any] = {"VendorName": "AWS", "Name": group}
+    if overrides:
+        statement["RuleActionOverrides"] = [
+            {"Name": rule, "ActionToUse": {"Count": {}}} for rule in overrides
+        ]
+    return {
+        "Name": group,
+        "Priority": priority,
+        "OverrideAction": {"Count": {}} if count else {"None": {}},
+        "Statement": {"ManagedRuleGroupStatement": statement},
+        "VisibilityConfig": _visibility(group),
+    }
+
+
 def waf_rules(
-    edge: EdgeConfig, scope: str, exempt_header: tuple[str, str] | None = None
+    edge: EdgeConfig,
+    scope: str,
+    *,
+    guards_api: bool = True,
+    exempt_header: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The ACL's rules in WAF's JSON shape.
 
-    `exempt_header` (name, value) keeps requests carrying it out of the rate limit: our own
-    CloudFront distribution, whose requests are rate-limited per viewer at the CDN and would
-    otherwise be counted per edge server here.
+    `guards_api`: the API's requests pass this ACL, so it runs the Common and SQLi groups and
+    the body limit. `exempt_header` (name, value) keeps requests carrying it out of the rate
+    limit: our own CloudFront distribution, whose requests are rate-limited per viewer at the
+    CDN and would otherwise be counted per edge server here.
     """
     rate: dict[str, Any] = {"Limit": edge.waf_rate_limit, "AggregateKeyType": "IP"}
     if edge.cloudflare_proxied:
@@ -155,22 +187,23 @@ def waf_rules(
             "VisibilityConfig": _visibility("rate-limit-per-ip"),
         }
     ]
-    for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
-        statement: dict[str, Any] = {"VendorName": "AWS", "Name": group}
-        if group == COMMON_RULE_SET:
-            statement["RuleActionOverrides"] = [
-                {"Name": rule, "ActionToUse": {"Count": {}}} for rule in COUNTED_COMMON_RULES
-            ]
-        rules.append(
-            {
-                "Name": group,
-                "Priority": priority,
-                "OverrideAction": {"None": {}},
-                "Statement": {"ManagedRuleGroupStatement": statement},
-                "VisibilityConfig": _visibility(group),
-            }
-        )
-    rules.append(_body_size_rule(edge.api_max_body_bytes, scope, len(rules)))
+    if scope == "CLOUDFRONT":
+        # Every viewer's first stop: turn known-bad sources away before they cost a request to
+        # S3 or the API. The list judges the connecting address, which behind Cloudflare's
+        # proxy is Cloudflare's, so there it only counts: Cloudflare's own firewall judges the
+        # viewer.
+        rules.append(_managed(IP_REPUTATION_RULE_SET, len(rules), count=edge.cloudflare_proxied))
+    rules.append(_managed(ANONYMOUS_IP_RULE_SET, len(rules), ANONYMOUS_IP_RULES))
+    groups = (
+        (COMMON_RULE_SET, KNOWN_BAD_INPUTS_RULE_SET, SQLI_RULE_SET)
+        if guards_api
+        else (KNOWN_BAD_INPUTS_RULE_SET,)
+    )
+    for group in groups:
+        counted = COUNTED_COMMON_RULES if group == COMMON_RULE_SET else ()
+        rules.append(_managed(group, len(rules), counted))
+    if guards_api:
+        rules.append(_body_size_rule(edge.api_max_body_bytes, scope, len(rules)))
     return rules
 
 
@@ -180,6 +213,9 @@ class WebAclWiring:
 
     scope: str
     """`REGIONAL` (ALB) or `CLOUDFRONT` (create with a us-east-1 provider)."""
+    guards_api: bool = True
+    """The API's requests pass this ACL: it adds the Common and SQLi groups and the body limit
+    (false for a distribution that serves only the static frontend)."""
     rate_limit_exempt_header: tuple[str, pulumi.Input[str]] | None = None
     """(header, secret value) whose requests skip the rate limit; the header is redacted."""
 
@@ -209,15 +245,19 @@ class WebAcl(pulumi.ComponentResource):
         super().__init__("webstack:edge:WebAcl", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         acl_name = f"{args.stack.name_prefix}-{name}"
-        edge, scope = args.edge, args.wiring.scope
+        edge, scope, guards_api = args.edge, args.wiring.scope, args.wiring.guards_api
 
         if args.wiring.rate_limit_exempt_header is None:
-            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(waf_rules(edge, scope))
+            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(
+                waf_rules(edge, scope, guards_api=guards_api)
+            )
             redacted: tuple[str, ...] = REDACTED_HEADERS
         else:
             header, value = args.wiring.rate_limit_exempt_header
             rule_json = pulumi.Output.from_input(value).apply(
-                lambda v: json.dumps(waf_rules(edge, scope, (header, v)))
+                lambda v: json.dumps(
+                    waf_rules(edge, scope, guards_api=guards_api, exempt_header=(header, v))
+                )
             )
             redacted = (*REDACTED_HEADERS, header.lower())
 

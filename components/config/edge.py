@@ -72,6 +72,11 @@ class EdgeConfig:
     """IPv4 ranges admitted when `ingress` is `cidrs` (e.g. a proxy's published ranges)."""
     api_via_cdn: bool
     """Also serve the API through CloudFront at `https://<domain>/api/*`."""
+    cdn_waf: bool
+    """A CLOUDFRONT-scope WAF web ACL (us-east-1) on the distribution: a per-viewer rate limit,
+    AWS's IP reputation list, its anonymous IP list (counting only) and Known Bad Inputs rules,
+    plus the API's rules with `apiViaCdn` (which needs it). $9 a month plus $0.60 per million
+    requests and its logs (default: on in prod only, and whenever `apiViaCdn`)."""
     price_class: str
     """CloudFront price class: which edge locations serve the frontend."""
     dns_provider: str
@@ -148,6 +153,17 @@ def read_health_check(section: Section) -> HealthCheckConfig:
     )
 
 
+def _read_cdn_waf(section: Section, environment: str, *, api_via_cdn: bool) -> bool:
+    cdn_waf = section.get_bool("cdnWaf", environment == "prod" or api_via_cdn)
+    if api_via_cdn and not cdn_waf:
+        section.error(
+            "cdnWaf",
+            "apiViaCdn rate-limits the API per viewer with the CDN's web ACL (the ALB's sees only "
+            "CloudFront's servers and exempts them), so it needs cdnWaf: drop cdnWaf: false",
+        )
+    return cdn_waf
+
+
 def read_edge(section: Section, environment: str) -> EdgeConfig:
     allow_localhost = section.get_bool("allowLocalhostOrigins", False)
     if allow_localhost and environment != "staging":
@@ -209,6 +225,7 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
     api_via_cdn = section.get_bool("apiViaCdn", False)
     if ingress == "cloudfront" and not api_via_cdn:
         section.error("ingress", "'cloudfront' admits only CloudFront, so it needs apiViaCdn: true")
+    cdn_waf = _read_cdn_waf(section, environment, api_via_cdn=api_via_cdn)
     price_class = section.get_str("priceClass", "PriceClass_100", choices=PRICE_CLASSES)
 
     dns_provider = section.get_str("dnsProvider", choices=DNS_PROVIDERS)
@@ -255,6 +272,7 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
         ingress=ingress,
         ingress_cidrs=cidrs,
         api_via_cdn=api_via_cdn,
+        cdn_waf=cdn_waf,
         price_class=price_class,
         dns_provider=dns_provider,
         cloudflare_zone_id=zone_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_problem, committed, parse_problems, problems_of
+from tests.helpers import assert_problem, committed, parse, parse_problems, problems_of
 
 ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
 
@@ -83,6 +83,7 @@ def test_localhost_flag_does_not_open_other_http_origins() -> None:
         ("deregistrationDelaySeconds", -1, (">= 0",)),
         ("hstsPreload", "yes", ("must be a bool",)),
         ("apiViaCdn", "no", ("must be a bool",)),
+        ("cdnWaf", "no", ("must be a bool",)),
         ("ingress", "vpn", ("internet, cloudfront, cidrs",)),
         ("priceClass", "PriceClass_1", ("PriceClass_100",)),
         ("dnsProvider", "route53", ("cloudflare, none",)),
@@ -129,6 +130,7 @@ def test_bad_health_check(health: dict[str, Any], key: str, words: tuple[str, ..
             ("at most 25",),
         ),
         ({"ingress": "cloudfront"}, "ingress", ("apiViaCdn",)),
+        ({"apiViaCdn": True, "cdnWaf": False}, "cdnWaf", ("apiViaCdn", "drop cdnWaf: false")),
         (
             {"dnsProvider": "none", "cloudflareZoneId": ZONE, "manageZoneSettings": False},
             "cloudflareZoneId",
@@ -146,6 +148,17 @@ def test_inconsistent_edge_settings(
 ) -> None:
     problems = edge_problems("prod", **changes)
     assert_problem(problems, f"webstack:edge.{key}", "prod", *words)
+
+
+@pytest.mark.parametrize(("stack", "expected"), [("prod", True), ("staging", False)])
+def test_only_prod_has_a_cdn_waf_unless_told(stack: str, expected: bool) -> None:
+    assert parse(stack).edge.cdn_waf is expected
+    told = committed(stack, "edge", cdnWaf=not expected)
+    assert parse(stack, edge=told).edge.cdn_waf is not expected
+
+
+def test_the_api_through_the_cdn_brings_its_waf_in_every_stack() -> None:
+    assert parse("staging", edge=committed("staging", "edge", apiViaCdn=True)).edge.cdn_waf
 
 
 def test_every_edge_problem_is_reported_at_once_and_nothing_is_registered() -> None:

@@ -24,6 +24,7 @@ HEADERS = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 CACHE = "aws:cloudfront/cachePolicy:CachePolicy"
 YEAR = 31536000
 FUNCTION = "aws:cloudfront/function:Function"
+WAF = "aws:wafv2/webAcl:WebAcl"
 DOMAINS = {"staging": "staging.example.com", "prod": "example.com"}
 
 
@@ -248,19 +249,102 @@ def test_api_through_the_cdn() -> None:
     assert "corsConfig" not in api_headers and "customHeadersConfig" not in api_headers
     assert api_headers["securityHeadersConfig"]["strictTransportSecurity"]["preload"] is True
 
-    acl = ev.one("aws:wafv2/webAcl:WebAcl", "frontend-waf-acl")
+    acl = ev.one(WAF, "frontend-waf-acl")
     assert acl.inputs["scope"] == "CLOUDFRONT"
     assert d["webAclId"] == acl.outputs["arn"]
     assert provider_region(ev, acl) == "us-east-1"
     group = ev.one("aws:cloudwatch/logGroup:LogGroup", "frontend-waf-logs")
     assert provider_region(ev, group) == "us-east-1"
     assert group.inputs["name"].startswith("aws-waf-logs-")
+    # The static distribution's rules, then the API's.
+    rules = sorted(acl_rules(ev).values(), key=lambda r: r["Priority"])
+    assert [r["Name"] for r in rules] == [
+        "rate-limit-per-ip",
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAnonymousIpList",
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "api-body-size",
+    ]
 
 
-def test_without_the_api_the_cdn_has_no_api_path_or_waf(stack: Evaluation) -> None:
+def test_without_the_api_the_cdn_has_no_api_path(stack: Evaluation) -> None:
     assert "/api/*" not in behaviours(stack)
     assert [o["originId"] for o in distribution(stack)["origins"]] == ["s3-frontend"]
-    assert "webAclId" not in distribution(stack)
+
+
+def acl_rules(ev: Evaluation) -> dict[str, dict[str, Any]]:
+    return {r["Name"]: r for r in json.loads(ev.one(WAF, "frontend-waf-acl").inputs["ruleJson"])}
+
+
+def managed_group(rule: dict[str, Any]) -> dict[str, Any]:
+    return dict(rule["Statement"]["ManagedRuleGroupStatement"])
+
+
+def test_prod_guards_the_static_distribution_with_a_web_acl(stack: Evaluation) -> None:
+    """edge.cdnWaf: on in prod, off in staging (their committed files leave it to the default)."""
+    if stack.stack == "staging":
+        assert "webAclId" not in distribution(stack)
+        assert [a.name for a in stack.of_type(WAF)] == ["load-balancer-waf-acl"]
+        return
+    acl = stack.one(WAF, "frontend-waf-acl")
+    assert acl.inputs["scope"] == "CLOUDFRONT" and provider_region(stack, acl) == "us-east-1"
+    # WAFv2: the distribution takes the ACL's ARN, not its id.
+    assert distribution(stack)["webAclId"] == acl.outputs["arn"]
+    rules = acl_rules(stack)
+    by_priority = sorted(rules.values(), key=lambda r: r["Priority"])
+    assert [r["Name"] for r in by_priority] == [
+        "rate-limit-per-ip",
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAnonymousIpList",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+    ]
+    assert [r["Priority"] for r in by_priority] == list(range(len(rules)))
+    assert rules["rate-limit-per-ip"]["Action"] == {"Block": {}}
+    rate = rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert rate == {"Limit": 2000, "AggregateKeyType": "IP"}
+    # Reputation and Known Bad Inputs (Log4j) block; the anonymous list's two rules only count.
+    for group in ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"):
+        assert rules[group]["OverrideAction"] == {"None": {}}, group
+        assert "RuleActionOverrides" not in managed_group(rules[group]), group
+    anonymous = rules["AWSManagedRulesAnonymousIpList"]
+    assert anonymous["OverrideAction"] == {"None": {}}
+    assert managed_group(anonymous)["RuleActionOverrides"] == [
+        {"Name": "AnonymousIPList", "ActionToUse": {"Count": {}}},
+        {"Name": "HostingProviderIPList", "ActionToUse": {"Count": {}}},
+    ]
+    # Static files take no body and run no SQL: none of the API's rules.
+    assert "api-body-size" not in rules and "AWSManagedRulesSQLiRuleSet" not in rules
+    logging = stack.one(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "frontend-waf-logging"
+    )
+    group = stack.one("aws:cloudwatch/logGroup:LogGroup", "frontend-waf-logs")
+    assert logging.inputs["resourceArn"] == acl.outputs["arn"]
+    assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
+    assert group.inputs["name"].startswith("aws-waf-logs-") and group.inputs["kmsKeyId"]
+    assert group.inputs["retentionInDays"] == 365
+    assert provider_region(stack, group) == "us-east-1"
+
+
+def test_cdn_waf_follows_config() -> None:
+    assert "webAclId" in distribution(edge_variant("staging", cdnWaf=True))
+    off = edge_variant("prod", cdnWaf=False)
+    assert "webAclId" not in distribution(off)
+    assert [a.name for a in off.of_type(WAF)] == ["load-balancer-waf-acl"]
+
+
+def test_behind_cloudflare_the_cdn_acl_judges_the_viewer_not_cloudflare() -> None:
+    ev = edge_variant(
+        "prod", cloudflareProxied=True, ingress="cidrs", ingressCidrs=["173.245.48.0/20"]
+    )
+    rules = acl_rules(ev)
+    rate = rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "FORWARDED_IP"
+    assert rate["ForwardedIPConfig"]["HeaderName"] == "CF-Connecting-IP"
+    # The reputation list sees only Cloudflare's address there: it counts, blocking nobody.
+    assert rules["AWSManagedRulesAmazonIpReputationList"]["OverrideAction"] == {"Count": {}}
+    assert rules["AWSManagedRulesKnownBadInputsRuleSet"]["OverrideAction"] == {"None": {}}
 
 
 def test_frontend_handles_are_exported(stack: Evaluation) -> None:

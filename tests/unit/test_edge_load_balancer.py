@@ -25,6 +25,7 @@ TG = "aws:lb/targetGroup:TargetGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 WAF = "aws:wafv2/webAcl:WebAcl"
+ALB_ACL = "load-balancer-waf-acl"  # prod also has the CDN's, frontend-waf-acl
 
 
 def listener(ev: Evaluation, port: int) -> Resource:
@@ -223,7 +224,7 @@ def waf_rules(acl: Resource) -> dict[str, dict[str, Any]]:
 
 
 def test_alb_has_a_regional_waf_with_managed_rules_and_rate_limit(stack: Evaluation) -> None:
-    acl = stack.one(WAF)
+    acl = stack.one(WAF, ALB_ACL)
     assert acl.inputs["scope"] == "REGIONAL"
     assert acl.inputs["defaultAction"] == {"allow": {}}
     rules = waf_rules(acl)
@@ -233,9 +234,17 @@ def test_alb_has_a_regional_waf_with_managed_rules_and_rate_limit(stack: Evaluat
         if "ManagedRuleGroupStatement" in r["Statement"]
     }
     assert managed == {
+        "AWSManagedRulesAnonymousIpList",
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesSQLiRuleSet",
+    }
+    # The anonymous IP list only counts: blocking VPN and cloud-hosted API clients is a product
+    # decision not taken.
+    anonymous = rules["AWSManagedRulesAnonymousIpList"]["Statement"]["ManagedRuleGroupStatement"]
+    assert {o["Name"]: o["ActionToUse"] for o in anonymous["RuleActionOverrides"]} == {
+        "AnonymousIPList": {"Count": {}},
+        "HostingProviderIPList": {"Count": {}},
     }
     rate = rules["rate-limit-per-ip"]
     assert rate["Action"] == {"Block": {}}
@@ -248,12 +257,15 @@ def test_alb_has_a_regional_waf_with_managed_rules_and_rate_limit(stack: Evaluat
 
 def test_waf_rate_limit_follows_config() -> None:
     ev = edge_variant("staging", wafRateLimit=500)
-    rate = waf_rules(ev.one(WAF))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    rate = waf_rules(ev.one(WAF, ALB_ACL))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
     assert rate["Limit"] == 500
 
 
 def test_waf_logs_to_a_retained_group_with_credentials_redacted(stack: Evaluation) -> None:
-    logging = stack.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    logging = stack.one(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "load-balancer-waf-logging",
+    )
     group = stack.one("aws:cloudwatch/logGroup:LogGroup", "load-balancer-waf-logs")
     assert group.inputs["name"].startswith("aws-waf-logs-")
     assert group.inputs["retentionInDays"] == {"staging": 30, "prod": 365}[stack.stack]
@@ -320,7 +332,7 @@ def test_the_common_body_rules_only_count_on_every_acl_the_api_passes() -> None:
 
 
 def test_the_api_body_limit_is_ours_and_answers_413(stack: Evaluation) -> None:
-    rule = body_rule(stack.one(WAF))
+    rule = body_rule(stack.one(WAF, ALB_ACL))
     assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 413}}}
     # 1 MiB is above what WAF sees of a body at the ALB (8 KB): only Content-Length can tell.
     match = rule["Statement"]["RegexMatchStatement"]
@@ -330,7 +342,7 @@ def test_the_api_body_limit_is_ours_and_answers_413(stack: Evaluation) -> None:
     for length in (0, 1, 8192, limit - 1, limit, limit + 1, 2 * limit, 10**7, 10**12):
         assert bool(pattern.search(str(length))) == (length > limit), length
     assert pattern.search(f"00{limit + 1}") and not pattern.search(f"00{limit}")
-    priorities = {r["Name"]: r["Priority"] for r in waf_rules(stack.one(WAF)).values()}
+    priorities = {r["Name"]: r["Priority"] for r in waf_rules(stack.one(WAF, ALB_ACL)).values()}
     assert priorities["api-body-size"] > priorities["AWSManagedRulesCommonRuleSet"]
 
 
@@ -374,7 +386,7 @@ def test_behind_cloudflare_the_rate_limit_counts_the_viewer_not_cloudflare() -> 
     ev = edge_variant(
         "prod", cloudflareProxied=True, ingress="cidrs", ingressCidrs=["173.245.48.0/20"]
     )
-    rate = waf_rules(ev.one(WAF))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    rate = waf_rules(ev.one(WAF, ALB_ACL))["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
     assert rate["AggregateKeyType"] == "FORWARDED_IP"
     assert rate["ForwardedIPConfig"] == {
         "HeaderName": "CF-Connecting-IP",
