@@ -111,8 +111,8 @@ def build_stack(
     backup = _backup(cfg, providers, base, data, paging, restore_check_package)
     migrations = _migrations(cfg, providers, base, data, migration_package)
     app = _app(cfg, providers, base, data, edge, paging, migrations)
-    _frontend_release(cfg, providers, edge, app)
-    uptime = _uptime_checks(cfg, providers, edge, app)
+    frontend_release = _frontend_release(cfg, providers, edge, app)
+    uptime = _uptime_checks(cfg, providers, edge, [app, *frontend_release])
     alarms = _alarms(cfg, providers, data, edge, paging, migrations, app, backup, uptime)
     return stack_outputs(cfg, base, data, edge, paging, migrations, app, uptime, alarms, backup)
 
@@ -372,19 +372,24 @@ def _app(
     return ApiService("app", args, providers.in_region)
 
 
-def _frontend_release(cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService) -> None:
-    """The built frontend into the CDN's bucket after the API it calls (with frontend.distDir)."""
-    if cfg.frontend.dist_dir is not None:
-        wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
-        args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
-        FrontendRelease("frontend-release", args, providers.in_region)
+def _frontend_release(
+    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+) -> list[FrontendRelease]:
+    """The built frontend into the CDN's bucket after the API it calls (none without
+    frontend.distDir)."""
+    if cfg.frontend.dist_dir is None:
+        return []
+    wiring = FrontendReleaseWiring(bucket_name=edge.frontend.frontend_bucket_name, after=[app])
+    args = FrontendReleaseArgs(frontend=cfg.frontend, wiring=wiring)
+    return [FrontendRelease("frontend-release", args, providers.in_region)]
 
 
 def _uptime_checks(
-    cfg: StackConfig, providers: Providers, edge: Edge, app: ApiService
+    cfg: StackConfig, providers: Providers, edge: Edge, serving: list[pulumi.Resource]
 ) -> UptimeChecks:
-    """Route 53's checks of the API and the site, once the names, the CDN and the API serve."""
-    wiring = UptimeChecksWiring(run_after=[edge.dns, edge.frontend, app])
+    """Route 53's checks of the API and the site, once the names, the CDN, the API and the
+    published frontend (`serving`) are there."""
+    wiring = UptimeChecksWiring(run_after=[edge.dns, edge.frontend, *serving])
     args = UptimeChecksArgs(stack=cfg.stack_wide, uptime=cfg.uptime, edge=cfg.edge, wiring=wiring)
     return UptimeChecks("uptime", args, providers.in_region)
 

@@ -5,10 +5,10 @@
   service's log group, read exactly the secrets the task injects (and decrypt them, only
   through Secrets Manager);
 - `exec_policy`: the task role's ECS Exec permissions (session channels, the session log);
-- `infrastructure_trust_policy` and `traffic_shift_policy`: the ECS infrastructure role for load
-  balancers of a traffic-shifting deployment: AWS's managed
-  AmazonECSInfrastructureRolePolicyForLoadBalancers narrowed to this stack's two target groups
-  and its listener rules.
+- `traffic_shift_policy`: the ECS infrastructure role for load balancers of a traffic-shifting
+  deployment: AWS's managed AmazonECSInfrastructureRolePolicyForLoadBalancers narrowed to this
+  stack's two target groups and its listener rules (its trust policy is
+  `components.iam.passed_role_trust_policy`).
 """
 
 from __future__ import annotations
@@ -135,27 +135,6 @@ def exec_policy(log_group: aws.cloudwatch.LogGroup) -> pulumi.Output[str]:
                         pulumi.Output.concat(log_group.arn, ":log-stream:*"),
                     ],
                 },
-            ],
-        }
-    )
-
-
-def infrastructure_trust_policy() -> pulumi.Output[str]:
-    """ECS (the service, not its tasks) may assume the role.
-
-    As AWS documents the infrastructure role: without source conditions, which ECS does not
-    document sending for this role (one it did not send would fail every deployment). Only an
-    identity allowed iam:PassRole on the role can hand it to a service.
-    """
-    return pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "ecs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
             ],
         }
     )

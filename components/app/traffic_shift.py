@@ -21,10 +21,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.app.context import AppContext
-from components.app.iam import infrastructure_trust_policy, traffic_shift_policy
+from components.app.iam import traffic_shift_policy
 from components.app.rollout import schedule
 from components.config import DeploymentConfig, EdgeConfig
 from components.config.deployment import CANARY, LINEAR
+from components.iam import passed_role_trust_policy
 from components.listener_rules import TrafficShiftRouting
 
 
@@ -54,7 +55,9 @@ def traffic_shift(
     role = aws.iam.Role(
         f"{ctx.name}-api-traffic-shift-role",
         description=f"ECS moves {name_prefix} api traffic between its target groups",
-        assume_role_policy=infrastructure_trust_policy(),
+        # As AWS documents the infrastructure role: no source conditions, which ECS does not
+        # document sending for it; only a holder of iam:PassRole on the role hands it to a service.
+        assume_role_policy=passed_role_trust_policy("ecs.amazonaws.com"),
         opts=ctx.child(),
     )
     grant = aws.iam.RolePolicy(

@@ -164,6 +164,41 @@ def _read_cdn_waf(section: Section, environment: str, *, api_via_cdn: bool) -> b
     return cdn_waf
 
 
+def _read_ingress(section: Section) -> tuple[str, tuple[str, ...], bool]:
+    """`ingress`, `ingressCidrs` and `apiViaCdn`: who may reach the ALB, and whether CloudFront
+    is one of them."""
+    ingress = section.get_str("ingress", "internet", choices=INGRESS_MODES)
+    cidrs = section.get_str_list("ingressCidrs", [])
+    if ingress == "cidrs" and not cidrs:
+        section.error("ingressCidrs", "ingress 'cidrs' needs at least one range")
+    if ingress != "cidrs" and cidrs:
+        section.error("ingressCidrs", f"is only used with ingress 'cidrs', not {ingress!r}")
+    if len(cidrs) > MAX_INGRESS_CIDRS:
+        section.error(
+            "ingressCidrs", f"at most {MAX_INGRESS_CIDRS} ranges fit the ALB's security group"
+        )
+    for cidr in cidrs:
+        try:
+            net = ipaddress.IPv4Network(cidr)
+        except ValueError:
+            section.error(
+                "ingressCidrs", f"must be IPv4 networks (the ALB is IPv4-only), got {cidr!r}"
+            )
+            continue
+        if net.prefixlen == 0:
+            section.error("ingressCidrs", "0.0.0.0/0 is not a restriction: use ingress 'internet'")
+    api_via_cdn = section.get_bool("apiViaCdn", False)
+    if ingress == "cloudfront" and not api_via_cdn:
+        section.error("ingress", "'cloudfront' admits only CloudFront, so it needs apiViaCdn: true")
+    if ingress == "cidrs" and api_via_cdn:
+        section.error(
+            "apiViaCdn",
+            "CloudFront's requests to the ALB come from CloudFront, which ingress 'cidrs' does not "
+            "admit: use ingress 'cloudfront' with apiViaCdn (behind Cloudflare too)",
+        )
+    return ingress, cidrs, api_via_cdn
+
+
 def read_edge(section: Section, environment: str) -> EdgeConfig:
     allow_localhost = section.get_bool("allowLocalhostOrigins", False)
     if allow_localhost and environment != "staging":
@@ -202,29 +237,7 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
     health = read_health_check(section.section("healthCheck"))
     deregistration = section.get_int("deregistrationDelaySeconds", 30, min=0, max=3600)
 
-    ingress = section.get_str("ingress", "internet", choices=INGRESS_MODES)
-    cidrs = section.get_str_list("ingressCidrs", [])
-    if ingress == "cidrs" and not cidrs:
-        section.error("ingressCidrs", "ingress 'cidrs' needs at least one range")
-    if ingress != "cidrs" and cidrs:
-        section.error("ingressCidrs", f"is only used with ingress 'cidrs', not {ingress!r}")
-    if len(cidrs) > MAX_INGRESS_CIDRS:
-        section.error(
-            "ingressCidrs", f"at most {MAX_INGRESS_CIDRS} ranges fit the ALB's security group"
-        )
-    for cidr in cidrs:
-        try:
-            net = ipaddress.IPv4Network(cidr)
-        except ValueError:
-            section.error(
-                "ingressCidrs", f"must be IPv4 networks (the ALB is IPv4-only), got {cidr!r}"
-            )
-            continue
-        if net.prefixlen == 0:
-            section.error("ingressCidrs", "0.0.0.0/0 is not a restriction: use ingress 'internet'")
-    api_via_cdn = section.get_bool("apiViaCdn", False)
-    if ingress == "cloudfront" and not api_via_cdn:
-        section.error("ingress", "'cloudfront' admits only CloudFront, so it needs apiViaCdn: true")
+    ingress, cidrs, api_via_cdn = _read_ingress(section)
     cdn_waf = _read_cdn_waf(section, environment, api_via_cdn=api_via_cdn)
     price_class = section.get_str("priceClass", "PriceClass_100", choices=PRICE_CLASSES)
 
@@ -255,7 +268,8 @@ def read_edge(section: Section, environment: str) -> EdgeConfig:
         section.error(
             "cloudflareProxied",
             "behind Cloudflare the WAF trusts CF-Connecting-IP, so only Cloudflare may reach the "
-            "ALB: set ingress 'cidrs' with Cloudflare's published ranges",
+            "ALB: set ingress 'cidrs' with Cloudflare's published ranges (or 'cloudfront' with "
+            "apiViaCdn)",
         )
     section.finish()
     return EdgeConfig(

@@ -34,7 +34,6 @@ def _load() -> ModuleType:
 
 
 _SHAPES = _load()
-SECRET_NAME_PATTERN: str = _SHAPES.SECRET_NAME_PATTERN
 
 
 def name_says_secret(name: str) -> bool:

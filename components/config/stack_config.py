@@ -249,7 +249,7 @@ def parse_stack_config(
     database = read_database(top.section("database"), environment, disposable=disposable)
     cache = read_cache(top.section("cache"), environment)
     edge = read_edge(top.section("edge"), environment)
-    uptime = read_uptime(top.section("uptime"), environment)
+    uptime = read_uptime(top.section("uptime"), environment, edge)
     backup = read_backup(
         top.section("backup"),
         environment=environment,

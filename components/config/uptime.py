@@ -18,6 +18,7 @@ from components.aws_facts import (
     ROUTE53_MIN_HEALTH_CHECK_REGIONS,
     ROUTE53_SEARCHED_BODY_BYTES,
 )
+from components.config.edge import EdgeConfig
 from components.config.reader import Section
 
 DEFAULT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -78,13 +79,22 @@ def _read_check(section: Section, path: str, search_string: str) -> UptimeCheckC
     return UptimeCheckConfig(path=path, search_string=text)
 
 
-def read_uptime(section: Section, environment: str) -> UptimeConfig:
+def read_uptime(section: Section, environment: str, edge: EdgeConfig) -> UptimeConfig:
     enabled = section.get_bool("enabled", True)
     if not enabled and environment == "prod":
         section.error(
             "enabled",
             "must stay true in prod: the uptime checks are what pages when users cannot reach "
             "the site or the API",
+        )
+    if enabled and edge.ingress == "cidrs" and not edge.cloudflare_proxied:
+        # The API's check would go straight to the ALB, whose group admits only those ranges:
+        # it would page for as long as the stack stands.
+        section.error(
+            "enabled",
+            "Route 53's checkers cannot reach api.<domain> while edge.ingress 'cidrs' admits "
+            "only edge.ingressCidrs to the ALB: proxy the records through Cloudflare "
+            "(edge.cloudflareProxied), admit the checkers, or turn the checks off outside prod",
         )
     regions = section.get_str_list("regions", list(DEFAULT_REGIONS))
     unknown = [r for r in regions if r not in ROUTE53_HEALTH_CHECK_REGIONS]

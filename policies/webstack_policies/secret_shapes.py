@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 # Env var names that say they hold a secret. The program's config judges api.environment with
-# this same file (components/secret_detector.py loads it by path).
+# this same file (components/config/secret_detector.py loads it by path).
 SECRET_NAME_PATTERN = (
     r"(SECRETS?|PASSWORDS?|PASSWD|TOKENS?|KEYS?|DSN|CREDENTIALS?)$|^(DATABASE_URL|REDIS_URL)$"
 )

@@ -130,6 +130,11 @@ def test_bad_health_check(health: dict[str, Any], key: str, words: tuple[str, ..
             ("at most 25",),
         ),
         ({"ingress": "cloudfront"}, "ingress", ("apiViaCdn",)),
+        (
+            {"ingress": "cidrs", "ingressCidrs": ["203.0.113.0/24"], "apiViaCdn": True},
+            "apiViaCdn",
+            ("ingress 'cloudfront'",),
+        ),
         ({"apiViaCdn": True, "cdnWaf": False}, "cdnWaf", ("apiViaCdn", "drop cdnWaf: false")),
         (
             {"dnsProvider": "none", "cloudflareZoneId": ZONE, "manageZoneSettings": False},

@@ -88,6 +88,14 @@ def test_entry_files_wait_for_every_hashed_asset(published: Evaluation) -> None:
         assert not {found[k].urn for k in ENTRY} & set(found[key].dependencies), key
 
 
+def test_the_uptime_checks_start_once_every_file_is_published(published: Evaluation) -> None:
+    # A first deploy's site check looks for the built index.html: it must be in the bucket.
+    waited = set(
+        published.one("aws:route53/healthCheck:HealthCheck", "uptime-frontend").dependencies
+    )
+    assert {obj.urn for obj in objects(published).values()} <= waited
+
+
 def test_the_retention_knows_the_build_and_runs_after_it(published: Evaluation) -> None:
     (retention,) = published.of_type(RETENTION)
     assert retention.inputs["files"] == sorted(VITE_BUILD)

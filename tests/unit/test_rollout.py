@@ -77,7 +77,7 @@ def test_rolling_starts_the_old_tasks_again() -> None:
     assert plan.rollback_seconds == 150
     assert (bad.rolls_back, bad.share) == (True, 1.0)
     assert bad.traffic_seconds == pytest.approx(0.5 * 30 + (340 - 120))
-    assert plan.timeout_minutes == rollout.PROVIDER_DEFAULT_TIMEOUT_MINUTES
+    assert plan.timeout_minutes == 20  # pulumi-aws's own default for an ECS service update
 
 
 def test_the_slowest_alarm_decides_detection() -> None:
@@ -95,12 +95,14 @@ def test_the_slowest_alarm_decides_detection() -> None:
 
 
 def test_prods_canary_meets_the_goal_and_rolling_would_not() -> None:
-    """Issue 17's goal for prod: the old version back <= 60 s after the alarm, <= 10 % of the
-    requests ever on a bad release."""
+    """The goal for prod: the old version back <= 60 s after the alarm, <= 10 % of the requests
+    ever on a bad release."""
     models = {
         plan.deployment.strategy: (plan, bad) for plan, bad in timeline.compared(parse("prod"))
     }
     canary, bad = models["CANARY"]
     assert rollout.meets_goal(canary, bad)
     assert canary.rollback_seconds <= 60 and bad.share <= 0.10
-    assert not rollout.meets_goal(*models["ROLLING"])
+    rolling, rolling_bad = models["ROLLING"]
+    assert rolling.rollback_seconds > 60 or rolling_bad.share > 0.10
+    assert not rollout.meets_goal(rolling, rolling_bad)

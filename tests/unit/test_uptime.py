@@ -280,3 +280,11 @@ def test_uptime_checks_may_be_off_outside_prod_only() -> None:
     assert not parse("staging", uptime={"enabled": False}).uptime.enabled
     problems = parse_problems("prod", uptime={"enabled": False})
     assert_problem(problems, "webstack:uptime.enabled", "prod", "must stay true in prod")
+
+
+def test_checks_that_could_never_reach_the_api_are_refused() -> None:
+    # Straight to an ALB that admits only listed ranges: Route 53's checkers are not among them.
+    edge = {**committed("staging", "edge"), "ingress": "cidrs", "ingressCidrs": ["203.0.113.0/24"]}
+    problems = parse_problems("staging", edge=edge)
+    assert_problem(problems, "webstack:uptime.enabled", "staging", "Route 53's checkers")
+    assert not parse("staging", edge=edge, uptime={"enabled": False}).uptime.enabled
