@@ -87,14 +87,16 @@ def read_uptime(section: Section, environment: str, edge: EdgeConfig) -> UptimeC
             "must stay true in prod: the uptime checks are what pages when users cannot reach "
             "the site or the API",
         )
-    if enabled and edge.ingress == "cidrs" and not edge.cloudflare_proxied:
-        # The API's check would go straight to the ALB, whose group admits only those ranges:
-        # it would page for as long as the stack stands.
+    direct_to_alb = edge.dns_provider == "cloudflare" and not edge.cloudflare_proxied
+    if enabled and edge.ingress == "cidrs" and direct_to_alb:
+        # Our DNS-only record sends the API's check straight to the ALB, whose group admits only
+        # those ranges: it would page for as long as the stack stands. (With DNS kept elsewhere,
+        # api.<domain> may well point at the proxy those ranges belong to.)
         section.error(
             "enabled",
-            "Route 53's checkers cannot reach api.<domain> while edge.ingress 'cidrs' admits "
-            "only edge.ingressCidrs to the ALB: proxy the records through Cloudflare "
-            "(edge.cloudflareProxied), admit the checkers, or turn the checks off outside prod",
+            "Route 53's checkers cannot reach api.<domain>: its DNS-only record points at the "
+            "ALB, and edge.ingress 'cidrs' admits only edge.ingressCidrs there; proxy the "
+            "records (edge.cloudflareProxied) or turn the checks off outside prod",
         )
     regions = section.get_str_list("regions", list(DEFAULT_REGIONS))
     unknown = [r for r in regions if r not in ROUTE53_HEALTH_CHECK_REGIONS]
