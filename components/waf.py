@@ -5,9 +5,10 @@ Creates:
   built with a us-east-1 provider) that allows by default and runs, in order: where a secret
   header is required (the distribution behind Cloudflare's proxy), a block of every request
   without it; a per-client-IP rate-based block (per CF-Connecting-IP behind Cloudflare's
-  proxy); at CloudFront, AWS's IP reputation list; AWS's anonymous IP list (counted only: see ANONYMOUS_IP_RULES); AWS's Known
-  Bad Inputs rules (Log4j among them); and, on an ACL the API's requests pass, the Common and
-  SQL injection rule groups and the API's body-size limit (413);
+  proxy); at CloudFront, AWS's IP reputation list; AWS's anonymous IP list (counted only: see
+  ANONYMOUS_IP_RULES); AWS's Known Bad Inputs rules (Log4j among them); and, on an ACL the
+  API's requests pass, the Common and SQL injection rule groups and the API's body-size limit
+  (413);
 - a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
   with a key of its own, and the logging configuration, with credentials and the secret
   headers (origin-verify, Cloudflare-verify) redacted.
