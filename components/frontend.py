@@ -18,11 +18,8 @@ Creates:
   with the origin-verify header);
 - with `edge.cdnWaf` (always with the API), a CLOUDFRONT-scope WAF web ACL in us-east-1 on the
   distribution, with the API's rules when it serves `/api/*`;
-- with that ACL behind Cloudflare's proxy (`edge.cloudflareProxied`), a random Cloudflare-verify
-  secret and the zone's `http_request_late_transform` ruleset (pulumi-cloudflare) that adds it
-  as a header to every request Cloudflare sends to the apex and www; the ACL blocks any request
-  without it first, so nobody skips Cloudflare (and its CF-Connecting-IP, which the rate limit
-  counts by) by calling CloudFront directly.
+- behind Cloudflare's proxy, the secret header Cloudflare adds, which that ACL requires first
+  (components/cloudflare_verify.py): nobody skips Cloudflare by calling CloudFront directly.
 """
 
 from __future__ import annotations
@@ -32,14 +29,13 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_cloudflare as cloudflare
-import pulumi_random as random
 
 from components.buckets import cloudfront_log_bucket, deny_insecure_transport, private_bucket
+from components.cloudflare_verify import cloudflare_required_header
 from components.config import ASSETS_DIR, EdgeConfig, SecretsConfig, StackWide
 from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
 from components.viewer_functions import viewer_request_code, www_redirect_code
-from components.waf import CLOUDFLARE_VERIFY_HEADER, WebAcl, WebAclArgs, WebAclWiring
+from components.waf import WebAcl, WebAclArgs, WebAclWiring
 
 ASSETS_PATH = f"/{ASSETS_DIR}/*"  # Vite's build.assetsDir: every file in it has a content hash
 API_PATH = "/api/*"
@@ -50,8 +46,6 @@ ASSETS_CACHE_CONTROL = f"public, max-age={YEAR}, immutable"
 # no-cache = store but revalidate every time: a deploy is visible at once, unchanged files
 # still cost only a 304.
 HTML_CACHE_CONTROL = "no-cache"
-# Alphanumeric, so nothing to escape in a header or a WAF search string (at most 200 bytes).
-CLOUDFLARE_VERIFY_LENGTH = 48
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,68 +269,18 @@ class Frontend(pulumi.ComponentResource):
         """The distribution's CLOUDFRONT-scope web ACL (its ARN, which `web_acl_id` takes for
         WAFv2). With the API behind the CDN it is the API's rate limit too: the viewer's
         address is known here, not at the ALB, which sees CloudFront's servers."""
-        zone_id = args.edge.managed_zone_id
-        required: tuple[str, pulumi.Input[str]] | None = None
-        if args.edge.cloudflare_proxied and zone_id is not None:
-            required = (CLOUDFLARE_VERIFY_HEADER, self._cloudflare_verify(name, args, zone_id))
+        wiring = WebAclWiring(
+            scope="CLOUDFRONT",
+            guards_api=args.edge.api_via_cdn,
+            required_header=cloudflare_required_header(
+                f"{name}-cloudflare-verify", args.stack, args.edge, parent=self
+            ),
+        )
         return WebAcl(
             f"{name}-waf",
-            WebAclArgs(
-                stack=args.stack,
-                edge=args.edge,
-                secrets=args.secrets,
-                wiring=WebAclWiring(
-                    scope="CLOUDFRONT",
-                    guards_api=args.edge.api_via_cdn,
-                    required_header=required,
-                ),
-            ),
+            WebAclArgs(stack=args.stack, edge=args.edge, secrets=args.secrets, wiring=wiring),
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.wiring.us_east_1}),
         ).arn
-
-    def _cloudflare_verify(self, name: str, args: FrontendArgs, zone_id: str) -> pulumi.Output[str]:
-        """A random secret and the zone ruleset with which Cloudflare sends it to CloudFront;
-        returns the secret once the ruleset exists, so the ACL that requires it never goes
-        live before Cloudflare sends it.
-
-        A zone has one ruleset per phase: this stack owns the zone's request-header transform
-        rules (another stack proxied in the same zone with a CDN WAF cannot create its own).
-        """
-        child = pulumi.ResourceOptions(parent=self)
-        secret = random.RandomPassword(
-            f"{name}-cloudflare-verify",
-            length=CLOUDFLARE_VERIFY_LENGTH,
-            special=False,
-            opts=child,
-        ).result
-        hosts = " ".join(json.dumps(h) for h in (args.stack.domain, f"www.{args.stack.domain}"))
-        ruleset = cloudflare.Ruleset(
-            f"{name}-cloudflare-verify",
-            zone_id=zone_id,
-            kind="zone",
-            phase="http_request_late_transform",
-            name=f"{args.stack.name_prefix} request headers",
-            description="Proves to CloudFront that a request came through Cloudflare",
-            rules=[
-                cloudflare.RulesetRuleArgs(
-                    action="rewrite",
-                    expression=f"http.host in {{{hosts}}}",
-                    description=f"{CLOUDFLARE_VERIFY_HEADER} to the frontend's distribution",
-                    enabled=True,
-                    action_parameters=cloudflare.RulesetRuleActionParametersArgs(
-                        headers={
-                            CLOUDFLARE_VERIFY_HEADER: (
-                                cloudflare.RulesetRuleActionParametersHeadersArgs(
-                                    operation="set", value=secret
-                                )
-                            )
-                        }
-                    ),
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["rules"]),
-        )
-        return pulumi.Output.all(secret, ruleset.id).apply(lambda v: str(v[0]))
 
     def _distribution(
         self,

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_facts import WAF_BODY_INSPECTION_BYTES
+from components.cloudflare_verify import CLOUDFLARE_VERIFY_HEADER
 from components.config import EdgeConfig, SecretsConfig, StackWide
 from components.log_groups import log_group_with_key
 
@@ -55,9 +56,6 @@ COUNTED_COMMON_RULES = ("SizeRestrictions_BODY", "CrossSiteScripting_BODY")
 REDACTED_HEADERS = ("authorization", "cookie")
 # Cloudflare's proxy puts the viewer's address here (and overwrites a client's own copy).
 CLOUDFLARE_CLIENT_IP_HEADER = "CF-Connecting-IP"
-# The secret header Cloudflare adds for the distribution (Frontend); Cloudflare may not set
-# headers named cf-* or x-cf-*.
-CLOUDFLARE_VERIFY_HEADER = "X-Cloudflare-Verify"
 BODY_TOO_LARGE = 413
 REQUIRED_HEADER_RULE = "require-secret-header"
 
