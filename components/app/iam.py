@@ -6,9 +6,10 @@
   through Secrets Manager);
 - `exec_policy`: the task role's ECS Exec permissions (session channels, the session log);
 - `traffic_shift_policy`: the ECS infrastructure role for load balancers of a traffic-shifting
-  deployment: AWS's managed AmazonECSInfrastructureRolePolicyForLoadBalancers narrowed to this
-  stack's two target groups and its listener rules (its trust policy is
-  `components.iam.passed_role_trust_policy`).
+  deployment: AWS's managed AmazonECSInfrastructureRolePolicyForLoadBalancers, version v6 (the
+  default since 2026-02-12 18:01 UTC), narrowed to this stack's two target groups and its
+  listener rules (its trust policy is `components.iam.passed_role_trust_policy`). v6's
+  statements are v2's (2025-07-25) unchanged: the same actions on the same resources.
 """
 
 from __future__ import annotations
@@ -148,9 +149,15 @@ def traffic_shift_policy(
     """What ECS does to shift traffic: register and deregister tasks in the two target groups
     and modify the production (and test) listener rule's weights.
 
-    AWS's managed policy grants the same actions on every target group, listener and rule of
-    the account; ModifyListener is left out because an ALB's traffic moves by its rules (ECS
-    modifies a listener only for a Network Load Balancer).
+    The managed policy (v6) grants the four Describe actions on "*", Register/DeregisterTargets
+    on every target group, ModifyRule on every ALB listener rule and ModifyListener on every ALB
+    and NLB listener. All but ModifyListener are granted here, on this stack's resources.
+    ModifyListener is left out on purpose: ModifyRule cannot change a listener's *default* rule
+    (ELB's API reference: "To modify the actions for the default rule, use ModifyListener"), and
+    an NLB has no rules at all, so ModifyListener serves only a production or test "rule" that
+    is an ALB listener's default rule, or an NLB listener. This stack gives ECS only
+    `aws.lb.ListenerRule`s with priorities (components/listener_rules.py), never a listener's
+    default rule, and the listener's default action is never shifted.
     """
     return pulumi.Output.json_dumps(
         {

@@ -223,6 +223,11 @@ def read_database(section: Section, environment: str, *, disposable: bool) -> Da
         min=1,
         max=RDS_MANUAL_SNAPSHOTS_PER_REGION - 1,
     )
+    if not snapshot and section.has("keepSnapshotsBeforeMigrations"):
+        section.error(
+            "keepSnapshotsBeforeMigrations",
+            "is not used with snapshotBeforeMigrations false (no snapshots to keep); remove it",
+        )
     if snapshot and disposable:
         section.error(
             "snapshotBeforeMigrations",

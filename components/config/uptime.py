@@ -87,6 +87,10 @@ def read_uptime(section: Section, environment: str, edge: EdgeConfig) -> UptimeC
             "must stay true in prod: the uptime checks are what pages when users cannot reach "
             "the site or the API",
         )
+    if not enabled:
+        for key in ("regions", "failureThreshold", "api", "frontend"):
+            if section.has(key):
+                section.error(key, "is not used with enabled: false (no checks); remove it")
     direct_to_alb = edge.dns_provider == "cloudflare" and not edge.cloudflare_proxied
     if enabled and edge.ingress == "cidrs" and direct_to_alb:
         # Our DNS-only record sends the API's check straight to the ALB, whose group admits only

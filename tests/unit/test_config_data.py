@@ -52,6 +52,8 @@ from tests.helpers import assert_problem, committed, evaluated, parse, parse_pro
         ("prod", "database", "keepSnapshotsBeforeMigrations", 100, ("<= 99",)),
         ("prod", "database", "keepSnapshotsBeforeMigrations", "5", ("must be a int",)),
         ("staging", "database", "reserveLambdaConcurrency", 1, ("must be a bool",)),
+        # Staging takes no snapshots before migrations: there is nothing to keep.
+        ("staging", "database", "keepSnapshotsBeforeMigrations", 5, ("not used",)),
     ],
 )
 def test_bad_data_tier_values(

@@ -309,14 +309,47 @@ def test_the_role_is_ecs_s_and_can_touch_only_this_stack(stack: Evaluation) -> N
         arn(stack, RULE, "load-balancer-production-traffic"),
         arn(stack, RULE, "load-balancer-test-traffic"),
     ]
-    # Only the Describe actions, which have no resource-level permissions, reach "*"; no
-    # ModifyListener (an ALB's traffic moves by its rules).
+    # Only the Describe actions, which have no resource-level permissions, reach "*".
     for s in policy["Statement"]:
         actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
         assert s["Effect"] == "Allow"
         if s["Resource"] == "*":
             assert all(a.startswith("elasticloadbalancing:Describe") for a in actions)
-    assert "ModifyListener" not in json.dumps(policy)
+
+
+def granted(policy: dict[str, Any]) -> set[str]:
+    return {
+        action
+        for s in policy["Statement"]
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+
+
+def test_the_role_grants_every_call_of_a_shift_and_no_listener_change(stack: Evaluation) -> None:
+    # AmazonECSInfrastructureRolePolicyForLoadBalancers v6 (2026-02-12) less ModifyListener:
+    # what ECS reads before and during a shift, registers the new tasks with, and moves the
+    # rules' weights with.
+    assert granted(role_policy(stack)) == {
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTargetGroups",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "elasticloadbalancing:RegisterTargets",
+        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:ModifyRule",
+    }
+    # ModifyListener is needed only to shift a listener's default rule; ECS is handed exactly
+    # the rules the role may modify, and those are listener rules of their own (with a
+    # priority), never the listener's default.
+    (lb,) = api(stack).inputs["loadBalancers"]
+    handed = [
+        lb["advancedConfiguration"]["productionListenerRule"],
+        lb["advancedConfiguration"]["testListenerRule"],
+    ]
+    assert handed == statement(role_policy(stack), "elasticloadbalancing:ModifyRule")["Resource"]
+    shifted = [r for r in stack.of_type(RULE) if r.outputs["arn"] in handed]
+    assert len(shifted) == len(handed)
+    assert all(r.inputs["priority"] >= 1 for r in shifted)
 
 
 def test_the_service_waits_for_the_role_s_grant(stack: Evaluation) -> None:

@@ -288,3 +288,8 @@ def test_checks_that_could_never_reach_the_api_are_refused() -> None:
     problems = parse_problems("staging", edge=edge)
     assert_problem(problems, "webstack:uptime.enabled", "staging", "Route 53's checkers")
     assert not parse("staging", edge=edge, uptime={"enabled": False}).uptime.enabled
+
+
+def test_check_settings_without_checks_are_a_mistake() -> None:
+    problems = parse_problems("staging", uptime={"enabled": False, "failureThreshold": 2})
+    assert_problem(problems, "webstack:uptime.failureThreshold", "staging", "enabled: false")
