@@ -17,7 +17,9 @@ Creates:
   us-east-1 with lifecycle expiry; optionally `/api/*` to the ALB (HTTPS only, never cached,
   with the origin-verify header);
 - with `edge.cdnWaf` (always with the API), a CLOUDFRONT-scope WAF web ACL in us-east-1 on the
-  distribution, with the API's rules when it serves `/api/*`.
+  distribution, with the API's rules when it serves `/api/*`;
+- behind Cloudflare's proxy, the secret header Cloudflare adds, which that ACL requires first
+  (components/cloudflare_verify.py): nobody skips Cloudflare by calling CloudFront directly.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import cloudfront_log_bucket, deny_insecure_transport, private_bucket
+from components.cloudflare_verify import cloudflare_required_header
 from components.config import ASSETS_DIR, EdgeConfig, SecretsConfig, StackWide
 from components.load_balancer import HSTS_MAX_AGE, ORIGIN_VERIFY_HEADER
 from components.viewer_functions import viewer_request_code, www_redirect_code
@@ -266,14 +269,16 @@ class Frontend(pulumi.ComponentResource):
         """The distribution's CLOUDFRONT-scope web ACL (its ARN, which `web_acl_id` takes for
         WAFv2). With the API behind the CDN it is the API's rate limit too: the viewer's
         address is known here, not at the ALB, which sees CloudFront's servers."""
+        wiring = WebAclWiring(
+            scope="CLOUDFRONT",
+            guards_api=args.edge.api_via_cdn,
+            required_header=cloudflare_required_header(
+                f"{name}-cloudflare-verify", args.stack, args.edge, parent=self
+            ),
+        )
         return WebAcl(
             f"{name}-waf",
-            WebAclArgs(
-                stack=args.stack,
-                edge=args.edge,
-                secrets=args.secrets,
-                wiring=WebAclWiring(scope="CLOUDFRONT", guards_api=args.edge.api_via_cdn),
-            ),
+            WebAclArgs(stack=args.stack, edge=args.edge, secrets=args.secrets, wiring=wiring),
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": args.wiring.us_east_1}),
         ).arn
 

@@ -2,14 +2,16 @@
 
 Creates:
 - a web ACL (REGIONAL for the ALB, CLOUDFRONT for the distribution; a CLOUDFRONT one must be
-  built with a us-east-1 provider) that allows by default and runs, in order: a per-client-IP
-  rate-based block (per CF-Connecting-IP behind Cloudflare's proxy); at CloudFront, AWS's IP
-  reputation list; AWS's anonymous IP list (counted only: see ANONYMOUS_IP_RULES); AWS's Known
-  Bad Inputs rules (Log4j among them); and, on an ACL the API's requests pass, the Common and
-  SQL injection rule groups and the API's body-size limit (413);
+  built with a us-east-1 provider) that allows by default and runs, in order: where a secret
+  header is required (the distribution behind Cloudflare's proxy), a block of every request
+  without it; a per-client-IP rate-based block (per CF-Connecting-IP behind Cloudflare's
+  proxy); at CloudFront, AWS's IP reputation list; AWS's anonymous IP list (counted only: see
+  ANONYMOUS_IP_RULES); AWS's Known Bad Inputs rules (Log4j among them); and, on an ACL the
+  API's requests pass, the Common and SQL injection rule groups and the API's body-size limit
+  (413);
 - a CloudWatch log group (`aws-waf-logs-…`, the prefix WAF requires) with retention, encrypted
-  with a key of its own, and the logging configuration, with credentials and the origin-verify
-  header redacted.
+  with a key of its own, and the logging configuration, with credentials and the secret
+  headers (origin-verify, Cloudflare-verify) redacted.
 
 The ALB's ACL always guards the API, the CDN's only when it serves `/api/*`; there the Common
 rules that break JSON APIs only count (COUNTED_COMMON_RULES) and `edge.apiMaxBodyBytes` takes
@@ -27,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_facts import WAF_BODY_INSPECTION_BYTES
+from components.cloudflare_verify import CLOUDFLARE_VERIFY_HEADER
 from components.config import EdgeConfig, SecretsConfig, StackWide
 from components.log_groups import log_group_with_key
 
@@ -54,6 +57,7 @@ REDACTED_HEADERS = ("authorization", "cookie")
 # Cloudflare's proxy puts the viewer's address here (and overwrites a client's own copy).
 CLOUDFLARE_CLIENT_IP_HEADER = "CF-Connecting-IP"
 BODY_TOO_LARGE = 413
+REQUIRED_HEADER_RULE = "require-secret-header"
 
 
 def _visibility(metric: str) -> dict[str, Any]:
@@ -121,6 +125,22 @@ def _body_size_rule(limit: int, scope: str, priority: int) -> dict[str, Any]:
     }
 
 
+def _lacks(header: str, value: str) -> dict[str, Any]:
+    """A statement matching requests whose `header` is not exactly `value` (or is missing)."""
+    return {
+        "NotStatement": {
+            "Statement": {
+                "ByteMatchStatement": {
+                    "FieldToMatch": {"SingleHeader": {"Name": header.lower()}},
+                    "PositionalConstraint": "EXACTLY",
+                    "SearchString": value,
+                    "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                }
+            }
+        }
+    }
+
+
 def _managed(
     group: str, priority: int, overrides: tuple[str, ...] = (), *, count: bool = False
 ) -> dict[str, Any]:
@@ -146,13 +166,17 @@ def waf_rules(
     *,
     guards_api: bool = True,
     exempt_header: tuple[str, str] | None = None,
+    required_header: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The ACL's rules in WAF's JSON shape.
 
     `guards_api`: the API's requests pass this ACL, so it runs the Common and SQLi groups and
     the body limit. `exempt_header` (name, value) keeps requests carrying it out of the rate
     limit: our own CloudFront distribution, whose requests are rate-limited per viewer at the
-    CDN and would otherwise be counted per edge server here.
+    CDN and would otherwise be counted per edge server here. `required_header` (name, value):
+    every request without it is blocked before any other rule runs: the distribution behind
+    Cloudflare's proxy, which adds it, so that nobody skips Cloudflare (and with it the rate
+    limit keyed on its CF-Connecting-IP) by calling CloudFront directly.
     """
     rate: dict[str, Any] = {"Limit": edge.waf_rate_limit, "AggregateKeyType": "IP"}
     if edge.cloudflare_proxied:
@@ -165,28 +189,27 @@ def waf_rules(
             "FallbackBehavior": "NO_MATCH",
         }
     if exempt_header is not None:
-        header, value = exempt_header
-        rate["ScopeDownStatement"] = {
-            "NotStatement": {
-                "Statement": {
-                    "ByteMatchStatement": {
-                        "FieldToMatch": {"SingleHeader": {"Name": header.lower()}},
-                        "PositionalConstraint": "EXACTLY",
-                        "SearchString": value,
-                        "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
-                    }
-                }
+        rate["ScopeDownStatement"] = _lacks(*exempt_header)
+    rules: list[dict[str, Any]] = []
+    if required_header is not None:
+        rules.append(
+            {
+                "Name": REQUIRED_HEADER_RULE,
+                "Priority": 0,
+                "Action": {"Block": {}},
+                "Statement": _lacks(*required_header),
+                "VisibilityConfig": _visibility(REQUIRED_HEADER_RULE),
             }
-        }
-    rules: list[dict[str, Any]] = [
+        )
+    rules.append(
         {
             "Name": "rate-limit-per-ip",
-            "Priority": 0,
+            "Priority": len(rules),
             "Action": {"Block": {}},
             "Statement": {"RateBasedStatement": rate},
             "VisibilityConfig": _visibility("rate-limit-per-ip"),
         }
-    ]
+    )
     if scope == "CLOUDFRONT":
         # Every viewer's first stop: turn known-bad sources away before they cost a request to
         # S3 or the API. The list judges the connecting address, which behind Cloudflare's
@@ -207,6 +230,16 @@ def waf_rules(
     return rules
 
 
+def _resolved(
+    header: tuple[str, pulumi.Input[str]] | None,
+) -> pulumi.Output[tuple[str, str] | None]:
+    """(header, value) once the value is known; None stays None."""
+    if header is None:
+        return pulumi.Output.from_input(None)
+    name, value = header
+    return pulumi.Output.from_input(value).apply(lambda v: (name, v))
+
+
 @dataclass(frozen=True, kw_only=True)
 class WebAclWiring:
     """What WebAcl takes from the component that guards itself with it."""
@@ -218,6 +251,9 @@ class WebAclWiring:
     (false for a distribution that serves only the static frontend)."""
     rate_limit_exempt_header: tuple[str, pulumi.Input[str]] | None = None
     """(header, secret value) whose requests skip the rate limit; the header is redacted."""
+    required_header: tuple[str, pulumi.Input[str]] | None = None
+    """(header, secret value) without which a request is blocked first; the header is
+    redacted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,19 +283,24 @@ class WebAcl(pulumi.ComponentResource):
         acl_name = f"{args.stack.name_prefix}-{name}"
         edge, scope, guards_api = args.edge, args.wiring.scope, args.wiring.guards_api
 
-        if args.wiring.rate_limit_exempt_header is None:
-            rule_json: pulumi.Input[str] = pulumi.Output.json_dumps(
-                waf_rules(edge, scope, guards_api=guards_api)
-            )
-            redacted: tuple[str, ...] = REDACTED_HEADERS
-        else:
-            header, value = args.wiring.rate_limit_exempt_header
-            rule_json = pulumi.Output.from_input(value).apply(
-                lambda v: json.dumps(
-                    waf_rules(edge, scope, guards_api=guards_api, exempt_header=(header, v))
+        exempt, required = args.wiring.rate_limit_exempt_header, args.wiring.required_header
+        # Secret values are known only inside an apply; the rules built there stay secret.
+        rule_json = pulumi.Output.all(_resolved(exempt), _resolved(required)).apply(
+            lambda headers: json.dumps(
+                waf_rules(
+                    edge,
+                    scope,
+                    guards_api=guards_api,
+                    exempt_header=headers[0],
+                    required_header=headers[1],
                 )
             )
-            redacted = (*REDACTED_HEADERS, header.lower())
+        )
+        secret_headers = [h[0].lower() for h in (exempt, required) if h is not None]
+        if edge.cloudflare_proxied:
+            # CloudFront passes every viewer header on to the ALB, Cloudflare's secret too.
+            secret_headers.append(CLOUDFLARE_VERIFY_HEADER.lower())
+        redacted = (*REDACTED_HEADERS, *sorted(set(secret_headers)))
 
         acl = aws.wafv2.WebAcl(
             f"{name}-acl",

@@ -244,8 +244,9 @@ NO_CHARGE = frozenset(
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     }
 )
-# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare; dynamic resources
-# run in the `pulumi` process).
+# Providers outside the AWS bill (Cloudflare's plan is billed by Cloudflare, and its records,
+# zone settings and transform rulesets cost nothing on top of it: Transform Rules come with
+# every plan; dynamic resources run in the `pulumi` process).
 NOT_AWS = ("pulumi:", "pulumi-python:", "random:", "cloudflare:", "tls:")
 
 

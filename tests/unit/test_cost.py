@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pytest
 from google.protobuf import struct_pb2
 
+from tests.unit.edge_helpers import edge_variant
 from tools import cost
 from tools.cost_assumptions import CostAssumptions, load_cost_assumptions
 from tools.mockcloud import Evaluation, Resource, run_program
@@ -504,6 +505,24 @@ def test_committed_web_acls_price_every_rule(stack: Evaluation) -> None:
         assert [x.item for x in est.lines if x.resource == acl.name and "rules" in x.item] == [
             f"rules × {n}"
         ]
+
+
+def test_behind_cloudflare_the_cdn_acl_bills_its_extra_rule_and_the_ruleset_nothing() -> None:
+    """Cloudflare's transform ruleset is outside the AWS bill (Transform Rules come with every
+    plan): no line, not unpriced. The CDN ACL's rule that requires its header is $1 a month."""
+    ev = edge_variant(
+        "prod",
+        cloudflareProxied=True,
+        manageZoneSettings=True,
+        ingress="cidrs",
+        ingressCidrs=["173.245.48.0/20"],
+    )
+    est = cost.estimate(ev.resources, load_cost_assumptions("prod"))
+    (ruleset,) = ev.of_type("cloudflare:index/ruleset:Ruleset")
+    assert [x for x in (*est.lines, *est.unpriced) if x.resource == ruleset.name] == []
+    acl = ev.one("aws:wafv2/webAcl:WebAcl", "frontend-waf-acl")
+    assert len(cost.waf_rules(acl)) == 5  # the header rule, the rate limit, three groups
+    assert monthly(est, "rules × 5") == pytest.approx(5.00)
 
 
 def test_rds_managed_master_password_bills_a_secret() -> None:

@@ -13,6 +13,7 @@ from components.viewer_functions import viewer_request_code, www_redirect_code
 from tests.unit.edge_helpers import (
     assert_no_public_access,
     bucket_child,
+    edge_section,
     edge_variant,
     provider_region,
 )
@@ -420,3 +421,112 @@ def test_the_other_behaviours_redirect_www_and_rewrite_nothing(uri: str) -> None
     assert response["headers"]["location"]["value"] == f"https://example.com{uri}?v=2"
     # On the apex the request passes unchanged: no SPA rewrite of an API path or an asset.
     assert run_function("example.com", uri, code=code)["uri"] == uri
+
+
+RULESET = "cloudflare:index/ruleset:Ruleset"
+VERIFY_SECRET = "frontend-cloudflare-verify"
+
+
+def _behind_cloudflare(stack: str, **changes: Any) -> Evaluation:
+    behind = {"cloudflareProxied": True, "ingress": "cidrs", "ingressCidrs": ["173.245.48.0/20"]}
+    return edge_variant(stack, **{**behind, **changes})
+
+
+def test_behind_cloudflare_only_requests_through_cloudflare_reach_the_cdn() -> None:
+    """Calling the distribution directly (its cloudfront.net name, or CloudFront with a Host
+    header) skips Cloudflare: without its secret header such a request is blocked before the
+    rate limit, which would not count it (no CF-Connecting-IP) or count a forged one."""
+    ev = _behind_cloudflare("prod", manageZoneSettings=True)
+    password = ev.one("random:index/randomPassword:RandomPassword", VERIFY_SECRET)
+    assert password.inputs["length"] >= 32 and password.inputs["special"] is False
+    secret = password.outputs["result"]
+
+    ruleset = ev.one(RULESET, VERIFY_SECRET)
+    assert ruleset.inputs["zoneId"] == edge_section("prod")["cloudflareZoneId"]
+    assert (ruleset.inputs["kind"], ruleset.inputs["phase"]) == (
+        "zone",
+        "http_request_late_transform",
+    )
+    (rule,) = ruleset.inputs["rules"]
+    assert rule["action"] == "rewrite"
+    # The frontend's names only: the API's hostname goes to the ALB, which never needs it.
+    assert rule["expression"] == 'http.host in {"example.com" "www.example.com"}'
+    assert rule["actionParameters"]["headers"] == {
+        "X-Cloudflare-Verify": {"operation": "set", "value": secret}
+    }
+    assert "rules" in ruleset.secret_inputs
+
+    acl = ev.one(WAF, "frontend-waf-acl")
+    assert "ruleJson" in acl.secret_inputs
+    # The ACL goes live only once Cloudflare sends the header.
+    assert ruleset.urn in acl.property_dependencies["ruleJson"]
+    first, rate, *_ = sorted(acl_rules(ev).values(), key=lambda r: r["Priority"])
+    assert first["Priority"] == 0 and first["Action"] == {"Block": {}}
+    assert first["Statement"] == {
+        "NotStatement": {
+            "Statement": {
+                "ByteMatchStatement": {
+                    "FieldToMatch": {"SingleHeader": {"Name": "x-cloudflare-verify"}},
+                    "PositionalConstraint": "EXACTLY",
+                    "SearchString": secret,
+                    "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                }
+            }
+        }
+    }
+    assert rate["Name"] == "rate-limit-per-ip"
+    forwarded = rate["Statement"]["RateBasedStatement"]["ForwardedIPConfig"]
+    assert forwarded["HeaderName"] == "CF-Connecting-IP"
+    logging = ev.one(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "frontend-waf-logging"
+    )
+    redacted = [f["singleHeader"]["name"] for f in logging.inputs["redactedFields"]]
+    assert "x-cloudflare-verify" in redacted
+    assert secret not in json.dumps(ev.outputs)
+
+
+def test_aws_accepts_the_rules_and_the_alb_hides_the_cloudflare_secret() -> None:
+    """botocore's model of CreateWebACL takes the rules as the program emits them."""
+    from botocore.session import get_session
+    from botocore.validate import ParamValidator
+
+    ev = _behind_cloudflare(
+        "prod", manageZoneSettings=True, apiViaCdn=True, ingress="cloudfront", ingressCidrs=None
+    )
+    acl = ev.one(WAF, "frontend-waf-acl")
+    # CloudFront passes the viewer's headers on to the ALB: its logs hide the secret too.
+    logging = ev.one(
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        "load-balancer-waf-logging",
+    )
+    assert {"singleHeader": {"name": "x-cloudflare-verify"}} in logging.inputs["redactedFields"]
+    shape = get_session().get_service_model("wafv2").operation_model("CreateWebACL").input_shape
+    report = ParamValidator().validate(
+        {
+            "Name": acl.inputs["name"],
+            "Scope": "CLOUDFRONT",
+            "DefaultAction": {"Allow": {}},
+            "Rules": json.loads(acl.inputs["ruleJson"]),
+            "VisibilityConfig": {
+                "SampledRequestsEnabled": True,
+                "CloudWatchMetricsEnabled": True,
+                "MetricName": acl.inputs["name"],
+            },
+        },
+        shape,
+    )
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_the_cloudflare_header_exists_only_where_the_cdn_acl_requires_it(
+    stack: Evaluation,
+) -> None:
+    """DNS-only (both committed stacks): no ruleset, no secret, the rate limit comes first. A
+    proxied stack without a CDN ACL (staging's default) has nothing that checks the header."""
+    for ev in (stack, _behind_cloudflare("staging")):
+        assert ev.of_type(RULESET) == []
+        names = {r.name for r in ev.of_type("random:index/randomPassword:RandomPassword")}
+        assert VERIFY_SECRET not in names
+    if stack.stack == "prod":
+        first = min(acl_rules(stack).values(), key=lambda r: r["Priority"])
+        assert first["Name"] == "rate-limit-per-ip"
