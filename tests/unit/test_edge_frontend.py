@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from components.viewer_functions import viewer_request_code, www_redirect_code
+from tests.helpers import evaluated
 from tests.unit.edge_helpers import (
     assert_no_public_access,
     bucket_child,
@@ -17,7 +18,7 @@ from tests.unit.edge_helpers import (
     edge_variant,
     provider_region,
 )
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.mockcloud import Evaluation, Resource
 
 DIST = "aws:cloudfront/distribution:Distribution"
 BUCKET = "frontend-bucket"
@@ -108,7 +109,7 @@ def test_cloudfront_logs_every_request_to_a_bucket_of_their_own(stack: Evaluatio
 
 def test_cloudfront_logs_go_to_us_east_1_wherever_the_stack_is() -> None:
     # CloudFront does not deliver standard logs to buckets in some opt-in regions.
-    ev = evaluate("staging", overrides={"aws:region": "eu-south-1"})
+    ev = evaluated("staging", overrides={"aws:region": "eu-south-1"})
     # The bucket and every setting of it (ownership, public access, encryption, versioning,
     # lifecycle, policy).
     parts = [r for r in ev.resources if r.custom and r.name.startswith("frontend-access-logs")]

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from components.kms import ServiceGrant, key_policy
+from tests.helpers import evaluated
 from tests.unit.edge_helpers import edge_section, provider_region
-from tools.mockcloud import Evaluation, Resource, evaluate, run_program
+from tools.mockcloud import Evaluation, Resource, run_program
 
 KEY = "aws:kms/key:Key"
 
@@ -156,7 +157,7 @@ def test_flow_logs_and_waf_logs_have_keys_for_their_group_alone(stack: Evaluatio
 
 
 def test_the_cdn_waf_logs_on_a_key_in_us_east_1_wherever_the_stack_is() -> None:
-    ev = evaluate(
+    ev = evaluated(
         "prod",
         overrides={
             "aws:region": "eu-west-1",

@@ -9,8 +9,8 @@ import fnmatch
 import json
 from typing import Any
 
-from tests.helpers import SECURITY_GROUP, committed, data_key_arn
-from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource, evaluate
+from tests.helpers import SECURITY_GROUP, committed, data_key_arn, evaluated
+from tools.mockcloud import ACCOUNT_ID, Evaluation, Resource
 
 FUNCTION = "aws:lambda/function:Function"
 ENVIRONMENT_CONTEXT = "kms:EncryptionContext:aws:lambda:FunctionArn"
@@ -50,7 +50,7 @@ def test_every_function_runs_one_at_a_time_unless_the_account_cannot_reserve(
             assert fn.inputs["reservedConcurrentExecutions"] == 1, (ev.stack, fn.name)
     # A new account's quota leaves nothing to reserve: the key turns every reservation off.
     database = committed("staging", "database", reserveLambdaConcurrency=False)
-    unreserved = evaluate("staging", overrides={"webstack:database": database})
+    unreserved = evaluated("staging", overrides={"webstack:database": database})
     for fn, _ in functions(unreserved):
         assert "reservedConcurrentExecutions" not in fn.inputs, fn.name
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import assert_problem, committed, evaluated, parse, parse_problems, problems_of
 from tests.unit.edge_helpers import edge_variant, provider_region
-from tools.mockcloud import Evaluation, Resource, evaluate
+from tools.mockcloud import Evaluation, Resource
 
 CHECK = "aws:route53/healthCheck:HealthCheck"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -87,7 +87,7 @@ def test_checks_follow_the_uptime_config() -> None:
         "api": {"path": "/api/ready?deep=1", "searchString": "ok"},
         "frontend": {"path": "/index.html", "searchString": '<div id="root">'},
     }
-    ev = evaluate("staging", overrides={"webstack:uptime": uptime})
+    ev = evaluated("staging", overrides={"webstack:uptime": uptime})
     api, site = ev.one(CHECK, "uptime-api").inputs, ev.one(CHECK, "uptime-frontend").inputs
     assert api["regions"] == site["regions"] == uptime["regions"]
     assert api["failureThreshold"] == site["failureThreshold"] == 5
@@ -160,7 +160,7 @@ def test_each_check_pages_from_us_east_1_where_route53_publishes(
 
 
 def test_outside_us_east_1_the_uptime_alarms_use_the_us_east_1_topics() -> None:
-    ev = evaluate("prod", overrides={"aws:region": "eu-west-1"})
+    ev = evaluated("prod", overrides={"aws:region": "eu-west-1"})
     for key in ("api-unreachable", "frontend-unreachable", "cdn-certificate-expiry"):
         found = alarm(ev, key)
         assert provider_region(ev, found) == "us-east-1"
@@ -197,7 +197,7 @@ def test_both_certificates_page_30_days_before_they_expire(stack: Evaluation, ro
 
 def test_certificate_expiry_threshold_follows_config() -> None:
     alarms = committed("prod", "alarms", certificateExpiryDays=21)
-    ev = evaluate("prod", overrides={"webstack:alarms": alarms})
+    ev = evaluated("prod", overrides={"webstack:alarms": alarms})
     assert alarm(ev, "cdn-certificate-expiry").inputs["threshold"] == 21
     assert "21 days" in alarm(ev, "api-certificate-expiry").inputs["alarmDescription"]
 
@@ -256,7 +256,7 @@ def test_bad_uptime_and_zone_config_register_nothing() -> None:
 
 def test_a_preview_has_no_budget_of_its_own() -> None:
     # Budgets count the whole account: a preview's would count staging and every other preview.
-    ev = evaluate("pr-7")
+    ev = evaluated("pr-7")
     assert ev.of_type("aws:budgets/budget:Budget") == []
     alarms = {**committed("staging", "alarms"), "paging": False, "criticalEmails": []}
     problems = parse_problems("pr-7", alarms={**alarms, "monthlyBudgetUsd": 50})
@@ -264,7 +264,7 @@ def test_a_preview_has_no_budget_of_its_own() -> None:
 
 
 def test_a_preview_is_not_checked_from_outside_and_its_dashboard_still_renders() -> None:
-    ev = evaluate("pr-7")
+    ev = evaluated("pr-7")
     assert ev.of_type(CHECK) == []
     names = {a.inputs["name"] for a in ev.of_type(ALARM)}
     assert not {n for n in names if n.endswith("-unreachable")}, names
