@@ -14,7 +14,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import cloudwatch_logs_grant, encryption_key, log_group_arn
+from components.context import ComponentContext
+from components.kms import cloudwatch_logs_grant, encryption_key
 
 
 def log_group_with_key(
@@ -35,18 +36,15 @@ def log_group_with_key(
     there before the group can be associated with it; the group's ARN is known in advance from
     its name, so the grant names exactly this group.
     """
-    invoke = pulumi.InvokeOptions(parent=parent)
-    partition = aws.get_partition_output(opts=invoke).partition
-    account = aws.get_caller_identity_output(opts=invoke).account_id
-    region = aws.get_region_output(opts=invoke).region
-    arn = log_group_arn(partition=partition, region=region, account_id=account, name=log_group_name)
+    ctx = ComponentContext.of(name, parent)
+    arn = ctx.arn("logs", f"log-group:{log_group_name}")
     key = encryption_key(
         f"{name}-key",
         description=description,
         alias=alias,
-        partition=partition,
-        account_id=account,
-        grants=[cloudwatch_logs_grant(region=region, log_group_arns=arn)],
+        partition=ctx.partition,
+        account_id=ctx.account_id,
+        grants=[cloudwatch_logs_grant(region=ctx.region, log_group_arns=arn)],
         deletion_window_days=deletion_window_days,
         protect=protect,
         parent=parent,
