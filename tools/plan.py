@@ -15,6 +15,7 @@ how `make bench` plans a throwaway frontend build). Progress of the slow steps g
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import sys
@@ -364,4 +365,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # No cyclic garbage collection in this short-lived process (as in tools/planbatch.py): the
+    # SDK modules the program loads (some 650,000 objects) would be walked by every full
+    # collection while they load, and the evaluation's cyclic garbage once more at its end,
+    # while a plan leaves too little of it to matter before the process exits.
+    gc.disable()
     sys.exit(main())
