@@ -40,6 +40,22 @@ def evaluated(
     return _EVALUATED[key]
 
 
+def share_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let `make plan`'s and `make policy`'s `main` evaluate through `evaluated`: a test of what
+    a command prints and exits with, given a stack file nothing has changed, reads the
+    evaluation the other tests share (evaluating is the subject of tests of its own)."""
+
+    def shared(
+        stack: str,
+        overrides: Mapping[str, Any] | None = None,
+        secret_overrides: Mapping[str, Any] | None = None,
+    ) -> Evaluation:
+        return evaluated(stack, overrides or None, secret_overrides or None)
+
+    monkeypatch.setattr("tools.mockcloud.evaluate", shared)  # policycheck.main imports it late
+    monkeypatch.setattr("tools.plan.evaluate", shared)
+
+
 def six_zones(region: str) -> Sequence[str]:
     """A region's zones for the parser: six, as us-east-1 has (the committed stacks' region)."""
     return [f"{region}{letter}" for letter in "abcdef"]

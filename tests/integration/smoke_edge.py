@@ -30,6 +30,8 @@ import trustme
 API, APEX, WWW = "api.example.test", "example.test", "www.example.test"
 ALLOWED = ("https://example.test", "http://localhost:5173")
 BACKSTOP_SECONDS = 120
+# How often each server looks for a shutdown request: what stopping an edge costs every test.
+POLL_SECONDS = 0.02
 INDEX_HTML = """<!doctype html>
 <html><head>
 <link rel="icon" href="/favicon.svg">
@@ -273,6 +275,16 @@ class Running:
         )
 
 
+def _shut_down(servers: list[_Server], loops: list[threading.Thread]) -> None:
+    """Stop every server at once: each `shutdown()` waits for its loop's next poll, which one
+    after the other would add up to a poll interval per server, in every test."""
+    stoppers = [threading.Thread(target=server.shutdown) for server in servers]
+    for stopper in stoppers:
+        stopper.start()
+    for thread in [*stoppers, *loops]:
+        thread.join(5)
+
+
 @contextmanager
 def serve(edge: Edge, ca: trustme.CA, workdir: Path) -> Iterator[Running]:
     """Run `edge` until the block ends (or BACKSTOP_SECONDS pass)."""
@@ -281,16 +293,18 @@ def serve(edge: Edge, ca: trustme.CA, workdir: Path) -> Iterator[Running]:
     with ExitStack() as stack:
         https = {h: _Server(edge, tls_context(ca, h, edge.tls.get(h))) for h in (API, APEX, WWW)}
         plain = _Server(edge, None)
-        for server in (*https.values(), plain):
+        servers = [*https.values(), plain]
+        loops = []
+        for server in servers:
             stack.callback(server.server_close)
-            thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-            thread.start()
-            stack.callback(thread.join, 5)
-            stack.callback(server.shutdown)
+            loop = threading.Thread(target=server.serve_forever, args=(POLL_SECONDS,), daemon=True)
+            loop.start()
+            loops.append(loop)
             backstop = threading.Timer(BACKSTOP_SECONDS, server.shutdown)
             backstop.daemon = True
             backstop.start()
             stack.callback(backstop.cancel)
+        stack.callback(_shut_down, servers, loops)
         args = ["--api-url", f"https://{API}", "--frontend-url", f"https://{APEX}"]
         for origin in ALLOWED:
             args += ["--allowed-origin", origin]

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.helpers import share_evaluations
 from tools import cost, plan, plandiff
 from tools.cost_assumptions import load_cost_assumptions
 from tools.mockcloud import Evaluation
@@ -46,6 +47,7 @@ def test_plan_diff_lists_a_violation_the_head_adds(
 def test_make_plan_shows_verdicts_and_fails_on_a_mandatory_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    share_evaluations(monkeypatch)
     assert plan.main(["staging"]) == 0
     out = capsys.readouterr().out
     assert "\nPolicy: 0 mandatory," in out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import committed, evaluated
+from tests.helpers import committed, evaluated, share_evaluations
 from tests.policy.conftest import evaluate_program
 from tests.policy.fixtures import cors, credentials, databases, edge
 from tools.mockcloud import Evaluation
@@ -83,14 +83,18 @@ def test_a_stack_before_its_first_image_passes_its_policy_config(
     assert mandatory == [], "\n".join(f"{v.policy} {v.urn}: {v.message}" for v in mandatory)
 
 
-def test_make_policy_exits_zero_on_a_clean_stack(capsys: pytest.CaptureFixture[str]) -> None:
+def test_make_policy_exits_zero_on_a_clean_stack(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    share_evaluations(monkeypatch)
     assert main(["staging"]) == 0
     assert "0 mandatory" in capsys.readouterr().out
 
 
 def test_make_policy_exits_non_zero_on_a_mandatory_violation(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    share_evaluations(monkeypatch)
     config = tmp_path / "strict.json"
     # Require a tag the stack does not set, at mandatory level: the real stack must now fail.
     config.write_text(
