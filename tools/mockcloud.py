@@ -18,8 +18,8 @@ import hashlib
 import json
 import random
 import string
-import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,9 +30,9 @@ from google.protobuf import struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from tools.stackfile import load_stack_config
 
@@ -220,17 +220,8 @@ class MockCloud(pulumi.runtime.Mocks):
         self.region = region
         self.stack = stack
         self.provider_regions: dict[str, str] = {}
-        # Set by RecordingMonitor per registration: outputs the engine would mark secret.
-        # Registrations run on several threads at once, so the list is per thread.
-        self._registration = threading.local()
-
-    @property
-    def secret_outputs(self) -> list[str]:
-        return list(getattr(self._registration, "secret_outputs", []))
-
-    @secret_outputs.setter
-    def secret_outputs(self, keys: list[str]) -> None:
-        self._registration.secret_outputs = keys
+        self.secret_outputs: list[str] = []
+        """Set by RecordingMonitor per registration: outputs the engine would mark secret."""
 
     def rng(self, name: str, inputs: Mapping[str, Any]) -> random.Random:
         """A generator seeded by stack, resource name and inputs: stable per resource."""
@@ -535,19 +526,33 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
-        self.cloud.secret_outputs = list(request.additionalSecretOutputs)
-        response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs_wrapped = rpc.deserialize_properties(request.object)
+        self.cloud.secret_outputs = list(request.additionalSecretOutputs)
+        resource_id, state = self.cloud.new_resource(
+            pulumi.runtime.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs_wrapped,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=bool(request.custom),
+            )
+        )
+        response = resource_pb2.RegisterResourceResponse(
+            urn=urn,
+            id=resource_id or "",
+            object=_state_struct(state, inputs_wrapped, request.object),
+        )
         inputs, _ = unwrap_secrets(inputs_wrapped)
         if request.type == "pulumi:providers:aws":
             self.cloud.provider_regions[urn] = inputs.get("region") or self.cloud.region
         secret_inputs = {k for k, v in inputs_wrapped.items() if unwrap_secrets(v)[1]}
-        outputs, _ = unwrap_secrets(rpc.deserialize_properties(response.object))
+        outputs, _ = unwrap_secrets(state)
         if request.custom:
             # The id travels beside the state; keep it where tests look for other attributes.
-            outputs.setdefault("id", response.id)
+            outputs.setdefault("id", resource_id)
         raw = struct_pb2.Struct()
         raw.CopyFrom(request.object)
         self.recorded.append(
@@ -577,13 +582,54 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     },
                 },
                 raw_inputs=raw,
-                id=response.id,
+                id=resource_id or "",
                 property_dependencies={
                     key: list(deps.urns) for key, deps in request.propertyDependencies.items()
                 },
             )
         )
         return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        args = rpc.deserialize_properties(request.args)
+        answer = self.cloud.call(
+            pulumi.runtime.MockCallArgs(token=request.tok, args=args, provider=request.provider)
+        )
+        return resource_pb2.ResourceInvokeResponse(**{"return": _plain_struct(answer)})
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        raise NotImplementedError(
+            f"MockCloud reads no existing resource ({request.type} {request.name}): give it a mock"
+        )
+
+
+def _plain_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+    """Plain values (text, numbers, booleans, lists, maps, secret wrappers) as the SDK would
+    serialize them: a key whose value is None is left out, as `rpc.serialize_properties` does."""
+    struct = struct_pb2.Struct()
+    struct.update({k: _without_nones(v) for k, v in values.items() if v is not None})
+    return struct
+
+
+def _without_nones(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nones(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nones(v) for v in value]
+    return value
+
+
+def _state_struct(
+    state: Mapping[str, Any], inputs: Mapping[str, Any], serialized_inputs: struct_pb2.Struct
+) -> struct_pb2.Struct:
+    """A resource's state on the wire: each input the mock passed through unchanged is copied as
+    the SDK serialized it (assets and archives included), everything the mock computed is a
+    plain value."""
+    unchanged = {k for k, v in state.items() if k in inputs and inputs[k] is v}
+    struct = _plain_struct({k: v for k, v in state.items() if k not in unchanged})
+    for key in unchanged & set(serialized_inputs.fields):
+        struct.fields[key].CopyFrom(serialized_inputs.fields[key])
+    return struct
 
 
 @dataclass
@@ -630,6 +676,16 @@ def run_program(
     program: Callable[[], Mapping[str, Any]],
 ) -> Evaluation:
     """Run `program` (returning stack outputs) under the mock cloud with the given config."""
+    with _answered_inline():
+        return _run(stack, config, secret_keys, program)
+
+
+def _run(
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: list[str],
+    program: Callable[[], Mapping[str, Any]],
+) -> Evaluation:
     pulumi.runtime.set_all_config(dict(config), secret_keys)
     cloud = MockCloud(config.get("aws:region", "us-east-1"), stack)
     monitor = RecordingMonitor(cloud)
@@ -649,6 +705,38 @@ def run_program(
     with _no_cyclic_collection(), _no_source_positions():
         _sync_await(run_pulumi_func(lambda: _sync_await(resolve())))
     return Evaluation(stack, monitor.recorded, outputs, secret_outputs)
+
+
+class _Inline(ThreadPoolExecutor):
+    """An executor that runs each call at once, on the calling thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the awaiting coroutine, as a thread would
+            done.set_exception(exc)
+        return done
+
+
+@contextmanager
+def _answered_inline() -> Iterator[None]:
+    """While the program runs, the SDK's calls to the monitor are answered on its own thread.
+
+    The SDK hands every call to the monitor (a gRPC round trip to the engine, for real) to the
+    event loop's default executor, a thread pool. RecordingMonitor answers from memory without
+    waiting on anything, so a thread per call only added hand-offs between threads: a tenth of
+    an evaluation (measured). Nothing it answers may pump the event loop again (the SDK's own
+    MockMonitor does, which is why RecordingMonitor answers registrations and invokes itself).
+    The loop stays the thread's own: Outputs made outside a run (config parsing makes secrets)
+    belong to it. Afterwards it gets a fresh thread pool, the SDK's default.
+    """
+    loop = _ensure_event_loop()
+    loop.set_default_executor(_Inline(max_workers=1))
+    try:
+        yield
+    finally:
+        loop.set_default_executor(ThreadPoolExecutor())
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components import nat
-from tests.helpers import committed
+from tests.helpers import committed, evaluated
 from tools import mockcloud
 from tools.mockcloud import Evaluation, Resource, evaluate
 
@@ -22,20 +22,15 @@ CIDR = "10.20.0.0/16"
 AL2023_ARM64 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 
 
-def _with_nat_instance(az_count: int = 2) -> Evaluation:
-    return evaluate(
-        "staging",
-        overrides={
-            "webstack:network": committed(
-                "staging", "network", cidr=CIDR, azCount=az_count, natStrategy="instance"
-            )
-        },
-    )
+def _nat_instance(az_count: int = 2) -> dict[str, Any]:
+    """Staging's overrides for a NAT instance and `az_count` zones."""
+    network = committed("staging", "network", cidr=CIDR, azCount=az_count, natStrategy="instance")
+    return {"webstack:network": network}
 
 
 @pytest.fixture(scope="module")
 def ev() -> Evaluation:
-    return _with_nat_instance(az_count=3)
+    return evaluated("staging", overrides=_nat_instance(az_count=3))
 
 
 def _instance(ev: Evaluation) -> Resource:
@@ -94,7 +89,7 @@ def test_the_ami_is_amazon_linux_2023_arm64_from_its_public_parameter(
         return {"name": args["name"], "value": "ami-from-ssm", "insecureValue": "ami-from-ssm"}
 
     monkeypatch.setitem(mockcloud.INVOKES, "aws:ssm/getParameter:getParameter", parameter)
-    ev = _with_nat_instance()
+    ev = evaluate("staging", overrides=_nat_instance())
     assert [a["name"] for a in asked] == [AL2023_ARM64]
     assert _instance(ev).inputs["ami"] == "ami-from-ssm"
     # A newer image under the same parameter must not replace the stack's only way out.
@@ -173,13 +168,13 @@ def test_the_masqueraded_range_is_the_vpcs_whatever_it_is(cidr: str) -> None:
 
 def test_gateways_come_back_when_the_strategy_does() -> None:
     """Switching back keeps the route names, so the routes update in place."""
-    single = evaluate(
+    single = evaluated(
         "staging",
         overrides={
             "webstack:network": committed("staging", "network", cidr=CIDR, natStrategy="single")
         },
     )
-    instance = _with_nat_instance()
+    instance = evaluated("staging", overrides=_nat_instance())
     names = sorted(r.name for r in single.of_type(ROUTE))
     assert names == sorted(r.name for r in instance.of_type(ROUTE))
     assert single.of_type(INSTANCE) == []
