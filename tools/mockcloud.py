@@ -8,10 +8,17 @@ tests, `make plan` and the offline policy check all use it.
 `MockCloud` answers like AWS would in shape: ids with the right prefixes, ARNs in the stack's
 region and a fixed account, and the computed attributes the program reads. Unknown invokes
 fail loudly so a new data source gets a deliberate mock.
+
+`RecordingMonitor` plays the engine: it answers the SDK's registrations and invokes itself,
+synchronously on the program's own thread, and records each registration. What an evaluation
+costs is then the SDK's own work per resource (its Outputs, futures and serialization); the
+run leaves out what only the CLI uses (a stack trace per registration) and, while it runs,
+cyclic garbage collection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gc
 import hashlib
@@ -605,18 +612,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _plain_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     """Plain values (text, numbers, booleans, lists, maps, secret wrappers) as the SDK would
-    serialize them: a key whose value is None is left out, as `rpc.serialize_properties` does."""
+    serialize them: a key whose value is None is left out, as `rpc.serialize_properties` does
+    (a None inside a map or list stays, as a null)."""
     struct = struct_pb2.Struct()
-    struct.update({k: _without_nones(v) for k, v in values.items() if v is not None})
+    struct.update({k: v for k, v in values.items() if v is not None})
     return struct
-
-
-def _without_nones(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_nones(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_nones(v) for v in value]
-    return value
 
 
 def _state_struct(
@@ -676,16 +676,6 @@ def run_program(
     program: Callable[[], Mapping[str, Any]],
 ) -> Evaluation:
     """Run `program` (returning stack outputs) under the mock cloud with the given config."""
-    with _answered_inline():
-        return _run(stack, config, secret_keys, program)
-
-
-def _run(
-    stack: str,
-    config: Mapping[str, str],
-    secret_keys: list[str],
-    program: Callable[[], Mapping[str, Any]],
-) -> Evaluation:
     pulumi.runtime.set_all_config(dict(config), secret_keys)
     cloud = MockCloud(config.get("aws:region", "us-east-1"), stack)
     monitor = RecordingMonitor(cloud)
@@ -702,9 +692,26 @@ def _run(
             if await out.is_secret():
                 secret_outputs.add(key)
 
-    with _no_cyclic_collection(), _no_source_positions():
-        _sync_await(run_pulumi_func(lambda: _sync_await(resolve())))
+    with _no_cyclic_collection(), _no_source_positions(), _answered_inline():
+        try:
+            _sync_await(run_pulumi_func(lambda: _sync_await(resolve())))
+        except BaseException:
+            _cancel_what_is_left()
+            raise
     return Evaluation(stack, monitor.recorded, outputs, secret_outputs)
+
+
+def _cancel_what_is_left() -> None:
+    """A run that failed leaves the SDK's tasks (registrations, Outputs) pending on the thread's
+    event loop, and its failed Outputs in the SDK's process-wide set, where the next run would
+    wait for them and fail with this run's error: cancel the tasks and forget the Outputs."""
+    loop = _ensure_event_loop()
+    left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in left:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    with settings.SETTINGS.lock:
+        settings.SETTINGS.outputs.clear()
 
 
 class _Inline(ThreadPoolExecutor):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -101,6 +102,42 @@ def test_a_stack_plans_identically_twice() -> None:
     first = run_program("test", {}, [], program).outputs["pw"]
     assert run_program("test", {}, [], program).outputs["pw"] == first
     assert run_program("other", {}, [], program).outputs["pw"] != first
+
+
+def test_the_mock_cloud_hands_inputs_back_as_the_engine_would(tmp_path: Path) -> None:
+    """A resource's outputs hold its inputs as given (an asset stays an asset, with its path)
+    beside what the cloud computed, and its secret inputs stay secret."""
+    page = tmp_path / "index.html"
+    page.write_text("<!doctype html>")
+
+    def program() -> dict[str, Any]:
+        bucket = aws.s3.Bucket("site")
+        page_object = aws.s3.BucketObjectv2(
+            "page", bucket=bucket.bucket, key="index.html", source=pulumi.FileAsset(str(page))
+        )
+        token = aws.ssm.Parameter("token", type="SecureString", value=pulumi.Output.secret("t"))
+        return {"source": page_object.source, "bucket": page_object.bucket, "token": token.value}
+
+    ev = run_program("test", {}, [], program)
+    assert isinstance(ev.outputs["source"], pulumi.FileAsset)
+    assert ev.outputs["source"].path == str(page)
+    assert ev.outputs["bucket"] == ev.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    assert ev.secret_outputs == {"token"}
+
+
+def test_a_read_of_an_existing_resource_fails_loudly_and_leaves_nothing_behind() -> None:
+    def program() -> dict[str, Any]:
+        return {"bucket": aws.s3.Bucket.get("existing", "some-bucket").bucket}
+
+    def next_program() -> dict[str, Any]:
+        return {"bucket": aws.s3.Bucket("new").bucket}
+
+    with pytest.raises(
+        Exception, match=re.escape("reads no existing resource (aws:s3/bucket:Bucket existing)")
+    ):
+        run_program("test", {}, [], program)
+    # The next run in this process meets none of the failed run's pending work.
+    assert run_program("test", {}, [], next_program).outputs["bucket"].startswith("new-")
 
 
 def test_tree_shows_exec_logging_and_what_reruns_the_migrations(stack: Evaluation) -> None:
