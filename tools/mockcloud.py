@@ -228,7 +228,9 @@ class MockCloud(pulumi.runtime.Mocks):
         self.stack = stack
         self.provider_regions: dict[str, str] = {}
         self.secret_outputs: list[str] = []
-        """Set by RecordingMonitor per registration: outputs the engine would mark secret."""
+        """Set by RecordingMonitor per registration: outputs the engine would mark secret. One
+        attribute serves every registration because they are answered one at a time, on the
+        program's thread (`_answered_inline`)."""
 
     def rng(self, name: str, inputs: Mapping[str, Any]) -> random.Random:
         """A generator seeded by stack, resource name and inputs: stable per resource."""
@@ -537,7 +539,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs_wrapped = rpc.deserialize_properties(request.object)
         self.cloud.secret_outputs = list(request.additionalSecretOutputs)
-        resource_id, state = self.cloud.new_resource(
+        given_id, state = self.cloud.new_resource(
             pulumi.runtime.MockResourceArgs(
                 typ=request.type,
                 name=request.name,
@@ -547,19 +549,22 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 custom=bool(request.custom),
             )
         )
+        resource_id = given_id or ""  # none for a component
         response = resource_pb2.RegisterResourceResponse(
             urn=urn,
-            id=resource_id or "",
+            id=resource_id,
             object=_state_struct(state, inputs_wrapped, request.object),
         )
         inputs, _ = unwrap_secrets(inputs_wrapped)
         if request.type == "pulumi:providers:aws":
             self.cloud.provider_regions[urn] = inputs.get("region") or self.cloud.region
         secret_inputs = {k for k, v in inputs_wrapped.items() if unwrap_secrets(v)[1]}
-        outputs, _ = unwrap_secrets(state)
+        # As the program will see them (the engine's numbers are doubles, no None at the top).
+        outputs, _ = unwrap_secrets(rpc.deserialize_properties(response.object))
         if request.custom:
             # The id travels beside the state; keep it where tests look for other attributes.
             outputs.setdefault("id", resource_id)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         raw = struct_pb2.Struct()
         raw.CopyFrom(request.object)
         self.recorded.append(
@@ -589,7 +594,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     },
                 },
                 raw_inputs=raw,
-                id=resource_id or "",
+                id=resource_id,
                 property_dependencies={
                     key: list(deps.urns) for key, deps in request.propertyDependencies.items()
                 },
@@ -598,6 +603,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        if request.tok == "pulumi:pulumi:getResource":
+            raise NotImplementedError(
+                "MockCloud rebuilds no resource passed by reference: pass its id or name instead"
+            )
         args = rpc.deserialize_properties(request.args)
         answer = self.cloud.call(
             pulumi.runtime.MockCallArgs(token=request.tok, args=args, provider=request.provider)
@@ -704,7 +713,8 @@ def run_program(
 def _cancel_what_is_left() -> None:
     """A run that failed leaves the SDK's tasks (registrations, Outputs) pending on the thread's
     event loop, and its failed Outputs in the SDK's process-wide set, where the next run would
-    wait for them and fail with this run's error: cancel the tasks and forget the Outputs."""
+    wait for them and fail with this run's error: cancel the tasks and forget the Outputs. (Every
+    task on the loop is the SDK's: runs are all the loop serves.)"""
     loop = _ensure_event_loop()
     left = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in left:
@@ -736,7 +746,7 @@ def _answered_inline() -> Iterator[None]:
     an evaluation (measured). Nothing it answers may pump the event loop again (the SDK's own
     MockMonitor does, which is why RecordingMonitor answers registrations and invokes itself).
     The loop stays the thread's own: Outputs made outside a run (config parsing makes secrets)
-    belong to it. Afterwards it gets a fresh thread pool, the SDK's default.
+    belong to it. Afterwards it gets a fresh thread pool, as asyncio would make it one.
     """
     loop = _ensure_event_loop()
     loop.set_default_executor(_Inline(max_workers=1))

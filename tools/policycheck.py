@@ -295,11 +295,13 @@ class Analyzer:
         self._stub.Configure(request)
 
     def analyze(self, resources: Iterable[Resource]) -> list[Violation]:
-        """Analyze each resource, then AnalyzeStack over all of them; every diagnostic.
+        """Analyze each resource and AnalyzeStack over all of them; every diagnostic, the
+        resources' own in their order, then the stack's.
 
-        Every request is sent at once (the pack serves four at a time) and the answers are read
-        in the resources' order: this process builds the next requests while the pack judges
-        the first ones, instead of waiting for each answer in turn.
+        Every request is sent at once (the pack serves four at a time): this process builds the
+        next requests while the pack judges the first ones, instead of waiting for each answer
+        in turn. Should one fail, the others are cancelled, so a pack kept for later checks is
+        not left working through them.
         """
         resources = list(resources)
         by_urn = {r.urn: r for r in resources}
@@ -324,12 +326,17 @@ class Analyzer:
             (r, self._stub.Analyze.future(analyzer_pb2.AnalyzeRequest(**_described(r, by_urn))))
             for r in resources
         ]
-        diagnostics = [
-            analyzer_pb2.AnalyzeDiagnostic(**{**_fields(d), "urn": d.urn or r.urn})
-            for r, answer in each
-            for d in answer.result().diagnostics
-        ]
-        diagnostics += stack.result().diagnostics
+        try:
+            diagnostics = [
+                analyzer_pb2.AnalyzeDiagnostic(**{**_fields(d), "urn": d.urn or r.urn})
+                for r, answer in each
+                for d in answer.result().diagnostics
+            ]
+            diagnostics += stack.result().diagnostics
+        finally:
+            for _, answer in each:
+                answer.cancel()
+            stack.cancel()
         return [
             Violation(
                 policy=d.policyName,

@@ -140,6 +140,16 @@ def test_a_read_of_an_existing_resource_fails_loudly_and_leaves_nothing_behind()
     assert run_program("test", {}, [], next_program).outputs["bucket"].startswith("new-")
 
 
+def test_a_resource_passed_by_reference_fails_loudly() -> None:
+    def program() -> dict[str, Any]:
+        bucket = aws.s3.Bucket("site")
+        page = aws.s3.BucketObjectv2("page", bucket=bucket, key="index.html", content="<p>")
+        return {"bucket": page.bucket}
+
+    with pytest.raises(Exception, match="rebuilds no resource passed by reference"):
+        run_program("test", {}, [], program)
+
+
 def test_tree_shows_exec_logging_and_what_reruns_the_migrations(stack: Evaluation) -> None:
     cluster = plan.describe(stack.one("aws:ecs/cluster:Cluster"))
     assert stack.config is not None
