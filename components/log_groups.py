@@ -11,7 +11,6 @@ logs (a CLOUDFRONT-scope ACL logs in us-east-1, where the data key may not be).
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
 
 from components.context import ComponentContext
@@ -27,16 +26,16 @@ def log_group_with_key(
     alias: str,
     deletion_window_days: int,
     protect: bool,
-    parent: pulumi.Resource,
+    ctx: ComponentContext,
     tags: dict[str, str] | None = None,
 ) -> aws.cloudwatch.LogGroup:
-    """The log group `log_group_name` (logical `name`) and its key `<name>-key`.
+    """The log group `log_group_name` (logical `name`) and its key `<name>-key`, children of the
+    component `ctx` describes, in its region and account.
 
     A log group's key must be in the group's region, and its policy must admit CloudWatch Logs
     there before the group can be associated with it; the group's ARN is known in advance from
     its name, so the grant names exactly this group.
     """
-    ctx = ComponentContext.of(name, parent)
     arn = ctx.arn("logs", f"log-group:{log_group_name}")
     key = encryption_key(
         f"{name}-key",
@@ -47,7 +46,7 @@ def log_group_with_key(
         grants=[cloudwatch_logs_grant(region=ctx.region, log_group_arns=arn)],
         deletion_window_days=deletion_window_days,
         protect=protect,
-        parent=parent,
+        parent=ctx.parent,
     )
     return aws.cloudwatch.LogGroup(
         name,
@@ -55,5 +54,5 @@ def log_group_with_key(
         retention_in_days=retention_days,
         kms_key_id=key.arn,
         tags=tags,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=ctx.child(),
     )

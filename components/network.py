@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import DatabaseConfig, NetworkConfig, SecretsConfig, StackWide
+from components.context import ComponentContext
 from components.iam import service_trust_policy
 from components.log_groups import log_group_with_key
 from components.nat import RouteTarget, name_tag, nat_route_targets
@@ -93,6 +94,7 @@ class Network(pulumi.ComponentResource):
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("webstack:network:Network", name, None, opts)
+        ctx = ComponentContext.of(name, self)
         network = args.network
         plan = subnet_plan(network.cidr, len(network.availability_zones))
         vpc = self._vpc(name, args)
@@ -120,8 +122,8 @@ class Network(pulumi.ComponentResource):
         # before it exists.
         private_rts, self.private_egress = self._private_routes(name, args, vpc, private, nat_by_az)
         self._isolated_routes(name, args, vpc, isolated)
-        self.private_egress += self._endpoints(name, args, vpc, private, private_rts)
-        self._flow_logs(name, args, vpc, _tags(args, "flow-logs"))
+        self.private_egress += self._endpoints(ctx, args, vpc, private, private_rts)
+        self._flow_logs(ctx, args, vpc, _tags(args, "flow-logs"))
 
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
@@ -274,15 +276,15 @@ class Network(pulumi.ComponentResource):
 
     def _endpoints(
         self,
-        name: str,
+        ctx: ComponentContext,
         args: NetworkArgs,
         vpc: aws.ec2.Vpc,
         private: dict[str, aws.ec2.Subnet],
         private_rts: list[aws.ec2.RouteTable],
     ) -> list[pulumi.Resource]:
         """The S3 gateway endpoint and, by config, the interface endpoints."""
+        name, region = ctx.name, ctx.region
         child = pulumi.ResourceOptions(parent=self)
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
@@ -329,8 +331,9 @@ class Network(pulumi.ComponentResource):
         ]
 
     def _flow_logs(
-        self, name: str, args: NetworkArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]
+        self, ctx: ComponentContext, args: NetworkArgs, vpc: aws.ec2.Vpc, tags: dict[str, str]
     ) -> None:
+        name = ctx.name
         child = pulumi.ResourceOptions(parent=self)
         prefix = args.stack.name_prefix
         # Every connection's addresses and ports: kept under a customer-managed key like the
@@ -343,16 +346,13 @@ class Network(pulumi.ComponentResource):
             alias=f"alias/{prefix}-flow-logs",
             deletion_window_days=args.secrets.kms_deletion_window_days,
             protect=args.stack.protect,
-            parent=self,
+            ctx=ctx,
             tags=tags,
         )
-        account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOptions(parent=self)
-        ).account_id
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             assume_role_policy=service_trust_policy(
-                "vpc-flow-logs.amazonaws.com", account_id=account_id
+                "vpc-flow-logs.amazonaws.com", account_id=ctx.account_id
             ),
             tags=tags,
             opts=child,

@@ -31,6 +31,7 @@ import pulumi_aws as aws
 from components.aws_facts import WAF_BODY_INSPECTION_BYTES
 from components.cloudflare_verify import CLOUDFLARE_VERIFY_HEADER
 from components.config import EdgeConfig, SecretsConfig, StackWide
+from components.context import ComponentContext
 from components.log_groups import log_group_with_key
 
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
@@ -326,7 +327,7 @@ class WebAcl(pulumi.ComponentResource):
             alias=f"alias/{acl_name}-logs",
             deletion_window_days=args.secrets.kms_deletion_window_days,
             protect=args.stack.protect,
-            parent=self,
+            ctx=ComponentContext.of(name, self),
         )
         aws.wafv2.WebAclLoggingConfiguration(
             f"{name}-logging",
