@@ -555,10 +555,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             id=resource_id,
             object=_state_struct(state, inputs_wrapped, request.object),
         )
-        inputs, _ = unwrap_secrets(inputs_wrapped)
+        unwrapped = {k: unwrap_secrets(v) for k, v in inputs_wrapped.items()}
+        inputs = {k: value for k, (value, _) in unwrapped.items()}
+        secret_inputs = {k for k, (_, secret) in unwrapped.items() if secret}
         if request.type == "pulumi:providers:aws":
             self.cloud.provider_regions[urn] = inputs.get("region") or self.cloud.region
-        secret_inputs = {k for k, v in inputs_wrapped.items() if unwrap_secrets(v)[1]}
         # As the program will see them (the engine's numbers are doubles, no None at the top).
         outputs, _ = unwrap_secrets(rpc.deserialize_properties(response.object))
         if request.custom:
